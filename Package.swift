@@ -1,0 +1,53 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Layers (see docs/architecture.md):
+//   WardenCore    pure model: config, validation, plans, state machines. No Glibc, no I/O.
+//   WardenLinux   thin effects: spawn, cgroupfs, /proc, signals, sd_notify, libcap.
+//   WardenRuntime wires core decisions to effects (the supervisor loop).
+//   warden        the command line.
+let package = Package(
+    name: "Warden",
+    products: [
+        .executable(name: "warden", targets: ["warden"]),
+        .executable(name: "warden-demo", targets: ["warden-demo"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+    ],
+    targets: [
+        .target(name: "WardenCore"),
+        .target(name: "CWardenShims"),
+        .systemLibrary(
+            name: "CSystemd", pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"])]),
+        .systemLibrary(
+            name: "CLibcap", pkgConfig: "libcap",
+            providers: [.apt(["libcap-dev"])]),
+        .target(
+            name: "WardenLinux",
+            dependencies: [
+                "WardenCore", "CWardenShims", "CSystemd", "CLibcap",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .target(
+            name: "WardenRuntime",
+            dependencies: [
+                "WardenCore", "WardenLinux",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .executableTarget(
+            name: "warden",
+            dependencies: [
+                "WardenCore", "WardenLinux", "WardenRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .executableTarget(name: "warden-demo", dependencies: ["CWardenShims"]),
+        .testTarget(name: "WardenCoreTests", dependencies: ["WardenCore"]),
+        .testTarget(name: "WardenLinuxTests", dependencies: ["WardenLinux", "WardenCore"]),
+        .testTarget(
+            name: "WardenRuntimeTests", dependencies: ["WardenRuntime", "WardenLinux", "WardenCore"]),
+    ]
+)

@@ -1,0 +1,65 @@
+// The enumerations of systemd's and Warden's settings. Raw values are the spellings
+// accepted in unit files, so parsing is `init(rawValue:)` and printing is `rawValue`.
+
+/// `Type=`: when a component counts as started.
+public enum ServiceType: String, CaseIterable, Hashable, Sendable {
+    /// Started as soon as it is spawned.
+    case simple
+    /// Started once `execve` succeeded.
+    case exec
+    /// Started when it sends `READY=1` on `$NOTIFY_SOCKET`.
+    case notify
+    /// Started when its `ExecStart=` commands exited successfully.
+    case oneshot
+}
+
+/// `Restart=`: which exits lead to a restart (systemd.service(5), table 2).
+public enum RestartMode: String, CaseIterable, Hashable, Sendable {
+    case no
+    case onSuccess = "on-success"
+    case onFailure = "on-failure"
+    case onAbnormal = "on-abnormal"
+    case onAbort = "on-abort"
+    case onWatchdog = "on-watchdog"
+    case always
+}
+
+/// `KillMode=`: which processes get `KillSignal=` at stop.
+public enum KillMode: String, CaseIterable, Hashable, Sendable {
+    /// Every process of the component's cgroup.
+    case controlGroup = "control-group"
+    /// The main process gets `KillSignal=`, the rest only the final SIGKILL.
+    case mixed
+    /// Only the main process; the rest is left alone (systemd's meaning, discouraged).
+    case process
+}
+
+/// `[X-Warden] Priority=`: whom the governor protects and whom it throttles.
+public enum Priority: String, CaseIterable, Hashable, Sendable {
+    /// Never throttled; its pressure is what the governor judges.
+    case critical
+    case normal
+    /// First to be throttled, frozen and reclaimed in an overload.
+    case batch
+}
+
+/// `[X-Warden] Duplicates=`: what to do with a copy of a component that Warden did not start.
+public enum DuplicatePolicy: String, CaseIterable, Hashable, Sendable {
+    case refuse, kill, adopt, warn
+}
+
+/// `CPUSchedulingPolicy=`.
+public enum SchedulingPolicy: String, CaseIterable, Hashable, Sendable {
+    case other, batch, idle, fifo, rr
+
+    /// Linux `SCHED_*` number.
+    public var linuxValue: Int32 {
+        switch self {
+        case .other: 0
+        case .fifo: 1
+        case .rr: 2
+        case .batch: 3
+        case .idle: 5
+        }
+    }
+}

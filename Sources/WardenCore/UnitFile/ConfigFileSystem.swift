@@ -1,0 +1,55 @@
+/// The little of a file system that loading configuration needs. The core does no
+/// I/O: the effects layer passes the real file system, tests pass `InMemoryFileSystem`.
+public protocol ConfigFileSystem: Sendable {
+    /// The file's contents as UTF-8 text.
+    func readFile(_ path: String) throws(ConfigFileError) -> String
+    /// Names (not paths) of the entries of a directory, or nil when it is not a directory.
+    func listDirectory(_ path: String) -> [String]?
+    /// True when `path` names a regular file that the current user may execute.
+    func isExecutableFile(_ path: String) -> Bool
+}
+
+public struct ConfigFileError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var path: String
+    /// What went wrong, in words (`No such file or directory`, `not valid UTF-8`).
+    public var reason: String
+
+    public init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
+    }
+
+    public var description: String { "\(path): \(reason)" }
+}
+
+/// A file system held in a dictionary, for tests and for the embedded demo stack.
+public struct InMemoryFileSystem: ConfigFileSystem {
+    public var files: [String: String]
+    public var executables: Set<String>
+
+    public init(files: [String: String] = [:], executables: Set<String> = []) {
+        self.files = files
+        self.executables = executables
+    }
+
+    public func readFile(_ path: String) throws(ConfigFileError) -> String {
+        guard let text = files[path] else {
+            throw ConfigFileError(path: path, reason: "No such file or directory")
+        }
+        return text
+    }
+
+    public func listDirectory(_ path: String) -> [String]? {
+        let prefix = path.hasSuffix("/") ? path : path + "/"
+        var names = Set<String>()
+        for key in files.keys where key.hasPrefix(prefix) {
+            let rest = key.dropFirst(prefix.count)
+            if let name = rest.split(separator: "/", omittingEmptySubsequences: true).first {
+                names.insert(String(name))
+            }
+        }
+        return names.isEmpty ? nil : names.sorted()
+    }
+
+    public func isExecutableFile(_ path: String) -> Bool { executables.contains(path) }
+}

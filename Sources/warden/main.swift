@@ -1,0 +1,12 @@
+import ArgumentParser
+import WardenCore
+
+struct Warden: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "warden",
+        abstract: "Process supervisor and resource governor for latency-critical stacks.",
+        version: wardenVersion,
+        subcommands: [])
+}
+
+Warden.main()
