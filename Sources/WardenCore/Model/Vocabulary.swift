@@ -63,3 +63,48 @@ public enum SchedulingPolicy: String, CaseIterable, Hashable, Sendable {
         }
     }
 }
+
+/// A span of time in microseconds, as systemd keeps it (`usec_t`). `infinity` is
+/// systemd's `USEC_INFINITY`: "never" for timeouts, "no limit" for intervals.
+public struct TimeSpan: Hashable, Sendable, Comparable {
+    public var usec: UInt64
+
+    public init(usec: UInt64) { self.usec = usec }
+
+    public static let infinity = TimeSpan(usec: .max)
+    public static let zero = TimeSpan(usec: 0)
+    public static func milliseconds(_ ms: UInt64) -> TimeSpan { TimeSpan(usec: ms * 1_000) }
+    public static func seconds(_ s: UInt64) -> TimeSpan { TimeSpan(usec: s * 1_000_000) }
+
+    public var isInfinite: Bool { usec == .max }
+
+    public static func < (a: TimeSpan, b: TimeSpan) -> Bool { a.usec < b.usec }
+}
+
+/// How a process ended, as `waitid` reports it.
+public enum ExitStatus: Hashable, Sendable {
+    /// `_exit(code)`; code is 0...255.
+    case exited(code: Int32)
+    /// Terminated by a signal, with or without a core dump.
+    case killed(signal: Int32, coreDumped: Bool)
+}
+
+/// `SuccessExitStatus=` / `RestartPreventExitStatus=`: exit codes and signals.
+public struct ExitStatusSet: Hashable, Sendable {
+    public var codes: Set<Int32>
+    public var signals: Set<Int32>
+
+    public init(codes: Set<Int32> = [], signals: Set<Int32> = []) {
+        self.codes = codes
+        self.signals = signals
+    }
+
+    public var isEmpty: Bool { codes.isEmpty && signals.isEmpty }
+
+    public func contains(_ status: ExitStatus) -> Bool {
+        switch status {
+        case .exited(let code): codes.contains(code)
+        case .killed(let signal, _): signals.contains(signal)
+        }
+    }
+}
