@@ -1,0 +1,29 @@
+# Every target installs what it needs first (Debian packages included), so on a fresh
+# Debian 12 machine with Swift on PATH `make demo` and `make test` are all it takes.
+SWIFT ?= swift
+
+.PHONY: deps build demo test check-config docs bench clean
+
+deps:
+	scripts/install-deps
+
+build: deps
+	$(SWIFT) build
+
+# Runs Warden in the foreground on the bundled demo trading stack (Ctrl-C stops it gracefully).
+demo: deps
+	scripts/run-demo
+
+# Unit tests, host integration tests, then the real-kernel suite in a throwaway guest.
+test: deps
+	scripts/test
+
+check-config: build
+	.build/debug/warden check-config --config config/demo/warden.conf
+
+# Regenerates docs/configuration.md from the key tables.
+docs: build
+	.build/debug/warden keys --markdown > docs/configuration.md
+
+clean:
+	rm -rf .build

@@ -1,0 +1,286 @@
+/// What validation may check against the machine, when checking against the host.
+/// Injected, so the core stays pure and tests can describe any machine.
+public struct HostFacts: Hashable, Sendable {
+    public var onlineCPUs: CPUSet?
+    public var physicalMemoryBytes: UInt64?
+    /// `/proc/sys/kernel/pid_max`, the base of `TasksMax=N%`.
+    public var pidMax: UInt64?
+
+    public init(onlineCPUs: CPUSet? = nil, physicalMemoryBytes: UInt64? = nil, pidMax: UInt64? = nil) {
+        self.onlineCPUs = onlineCPUs
+        self.physicalMemoryBytes = physicalMemoryBytes
+        self.pidMax = pidMax
+    }
+}
+
+/// Warden's whole configuration: its own settings, the components and the slices,
+/// validated. Only a configuration without errors exists as a value; a reload with an
+/// invalid configuration therefore has nothing to apply.
+public struct Configuration: Hashable, Sendable {
+    public var settings: WardenSettings
+    /// The `warden.conf` it was read from, nil when none was given.
+    public var configPath: String?
+    /// Components, sorted by name.
+    public var services: [ServiceConfig]
+    /// Every slice a component runs in, with all its ancestors, sorted by name.
+    public var slices: [SliceConfig]
+
+    public func service(named name: String) -> ServiceConfig? {
+        services.first { $0.name.description == name || $0.name.prefix == name && $0.name.instance == nil }
+    }
+
+    public func slice(named name: String) -> SliceConfig? {
+        slices.first { $0.name.description == name }
+    }
+
+    /// The component's own `Priority=`, else the nearest slice's, else normal.
+    public func effectivePriority(of service: ServiceConfig) -> Priority {
+        if let own = service.priority { return own }
+        var current: String? = service.effectiveSlice
+        while let name = current {
+            if let priority = slice(named: name)?.priority { return priority }
+            current = SliceConfig.parent(of: name)
+        }
+        return .normal
+    }
+
+    /// The slices from the root's child down to `name` (`trading.slice`, `trading-critical.slice`).
+    public func sliceChain(to name: String) -> [String] {
+        var chain: [String] = []
+        var current: String? = name
+        while let slice = current, slice != "-.slice" {
+            chain.insert(slice, at: 0)
+            current = SliceConfig.parent(of: slice)
+        }
+        return chain
+    }
+}
+
+/// Unit names systemd always has. Ordering against them is accepted silently, so unit
+/// files written for systemd pass unchanged (Warden itself starts once it runs).
+public enum WellKnownUnits {
+    public static let names: Set<String> = [
+        "basic.target", "default.target", "multi-user.target", "graphical.target", "network.target",
+        "network-online.target", "network-pre.target", "nss-lookup.target", "nss-user-lookup.target",
+        "local-fs.target", "remote-fs.target", "sysinit.target", "sockets.target", "timers.target",
+        "paths.target", "time-sync.target", "time-set.target", "shutdown.target", "umount.target",
+        "swap.target", "emergency.target", "rescue.target", "syslog.socket", "dbus.socket",
+        "dbus.service", "systemd-journald.socket", "systemd-journald.service",
+        "-.slice", "system.slice", "user.slice", "machine.slice",
+    ]
+}
+
+/// Loads and validates `warden.conf` and the unit directories.
+public struct ConfigurationLoader: Sendable {
+    public var fileSystem: any ConfigFileSystem
+    public var specifiers: SpecifierContext
+    /// When set, limits are checked against this machine (CPUs that exist, memory size).
+    public var host: HostFacts?
+    /// Where a plain command name (`ExecStart=warden-demo feed`) is looked up: systemd's
+    /// fixed list, to which the caller adds the directory of the warden binary.
+    public var executableSearchPath: [String]
+
+    public static let systemdExecutableSearchPath = [
+        "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin",
+    ]
+
+    public init(
+        fileSystem: any ConfigFileSystem, specifiers: SpecifierContext, host: HostFacts? = nil,
+        executableSearchPath: [String] = ConfigurationLoader.systemdExecutableSearchPath
+    ) {
+        self.fileSystem = fileSystem
+        self.specifiers = specifiers
+        self.host = host
+        self.executableSearchPath = executableSearchPath
+    }
+
+    public struct Result: Sendable {
+        /// Nil when any diagnostic is an error.
+        public var configuration: Configuration?
+        /// Sorted by file and line; errors, warnings and notes.
+        public var diagnostics: [Diagnostic]
+    }
+
+    /// Reads `configPath` (when given) and the unit directories it names, or
+    /// `unitDirectories` when given (they take precedence over the file's).
+    public func load(configPath: String?, unitDirectories override: [String]? = nil) -> Result {
+        var diagnostics: [Diagnostic] = []
+        var settings = WardenSettings(location: SourceLocation(file: configPath ?? "(defaults)", line: 0))
+        if let configPath {
+            loadSettings(path: configPath, into: &settings, &diagnostics)
+        }
+        let baseDirectory = configPath.map(directoryName) ?? "."
+        let directories = (override ?? settings.effectiveUnitDirectories).map {
+            $0.hasPrefix("/") ? $0 : joinPath(baseDirectory, $0)
+        }
+
+        var units: [String: UnitFile] = [:]
+        var templateDirectory: [String: String] = [:]
+        for directory in directories {
+            guard fileSystem.listDirectory(directory) != nil else {
+                diagnostics.append(
+                    .error(SourceLocation(file: directory, line: 0), key: nil, "unit directory does not exist or is not a directory"))
+                continue
+            }
+            let loaded = UnitLoader(fileSystem: fileSystem, specifiers: specifiers).loadDirectory(directory)
+            diagnostics += loaded.diagnostics
+            for unit in loaded.units where units[unit.name.description] == nil {
+                units[unit.name.description] = unit
+            }
+            for name in fileSystem.listDirectory(directory) ?? [] where name.contains("@.") {
+                if templateDirectory[name] == nil { templateDirectory[name] = directory }
+            }
+        }
+
+        var services: [String: ServiceConfig] = [:]
+        var slices: [String: SliceConfig] = [:]
+        var pending = units.values.sorted { $0.name < $1.name }
+        var seen = Set(pending.map(\.name.description))
+        while !pending.isEmpty {
+            let unit = pending.removeFirst()
+            switch unit.name.kind {
+            case .service:
+                var service = ServiceConfig(name: unit.name, location: SourceLocation(file: unit.path, line: 0))
+                diagnostics += Self.interpret(unit, rules: ServiceConfig.rules, into: &service, sections: ["Unit", "Service", "X-Warden"])
+                // Template instances named in Requires=/Wants=/BindsTo= are pulled in, as systemd does.
+                for reference in service.requires + service.wants + service.bindsTo where !seen.contains(reference) {
+                    guard let name = UnitName(parsing: reference), let instance = name.instance, !instance.isEmpty,
+                        let directory = templateDirectory[UnitName(prefix: name.prefix, instance: "", kind: name.kind).description]
+                    else { continue }
+                    let (instantiated, instanceDiagnostics) = UnitLoader(fileSystem: fileSystem, specifiers: specifiers)
+                        .load(unit: name, from: directory)
+                    diagnostics += instanceDiagnostics
+                    if let instantiated {
+                        seen.insert(reference)
+                        pending.append(instantiated)
+                    }
+                }
+                services[unit.name.description] = service
+            case .slice:
+                var slice = SliceConfig(name: unit.name, location: SourceLocation(file: unit.path, line: 0))
+                diagnostics += Self.interpret(unit, rules: SliceConfig.rules, into: &slice, sections: ["Unit", "Slice", "X-Warden"])
+                slices[unit.name.description] = slice
+            default:
+                break
+            }
+        }
+
+        addImplicitSlices(services: services, slices: &slices, &diagnostics)
+        let configuration = Configuration(
+            settings: settings, configPath: configPath,
+            services: services.values.sorted { $0.name < $1.name },
+            slices: slices.values.sorted { $0.name < $1.name })
+        diagnostics += Validator(configuration: configuration, host: host, fileSystem: fileSystem, searchPath: executableSearchPath)
+            .crossCheck()
+        diagnostics.sort { ($0.location.file, $0.location.line, $0.severity) < ($1.location.file, $1.location.line, $1.severity) }
+        return Result(configuration: diagnostics.hasErrors ? nil : configuration, diagnostics: diagnostics)
+    }
+
+    private func loadSettings(path: String, into settings: inout WardenSettings, _ diagnostics: inout [Diagnostic]) {
+        let text: String
+        do {
+            text = try fileSystem.readFile(path)
+        } catch {
+            diagnostics.append(.error(SourceLocation(file: path, line: 0), key: nil, "cannot read configuration: \(error.reason)"))
+            return
+        }
+        let parsed = UnitFileParser.parse(text: text, file: path)
+        diagnostics += parsed.diagnostics
+        let file = UnitFile(name: UnitName(prefix: "warden", kind: .service), path: path, sections: parsed.sections)
+        diagnostics += Self.interpret(file, rules: WardenSettings.rules, into: &settings, sections: ["Warden", "Governor"])
+    }
+
+    /// Slices that components name but no file defines are created with defaults, as
+    /// systemd does; so are the ancestors of every slice.
+    private func addImplicitSlices(
+        services: [String: ServiceConfig], slices: inout [String: SliceConfig], _ diagnostics: inout [Diagnostic]
+    ) {
+        var wanted: [(String, SourceLocation?)] = []
+        for service in services.values.sorted(by: { $0.name < $1.name }) {
+            let location = service.slice == nil ? nil : service.location
+            wanted.append((service.effectiveSlice, location))
+        }
+        for slice in slices.values { wanted.append((slice.name.description, nil)) }
+        for (name, location) in wanted {
+            var current: String? = name
+            var isNamedByComponent = location != nil
+            while let sliceName = current, sliceName != "-.slice" {
+                if slices[sliceName] == nil, let unitName = UnitName(parsing: sliceName) {
+                    var slice = SliceConfig(name: unitName, location: SourceLocation(file: "(implicit)", line: 0))
+                    slice.isImplicit = true
+                    slices[sliceName] = slice
+                    if isNamedByComponent, let location, !WellKnownUnits.names.contains(sliceName) {
+                        diagnostics.append(
+                            .note(location, key: "Slice", "\(sliceName) has no unit file; it is created with default limits"))
+                    }
+                }
+                isNamedByComponent = false
+                current = SliceConfig.parent(of: sliceName)
+            }
+        }
+    }
+
+    /// Applies the rules to every assignment of the unit, reporting unknown sections and
+    /// keys (with a close valid spelling), keys in the wrong section, and systemd keys that
+    /// Warden does not enforce.
+    static func interpret<Model: KeyLocating>(
+        _ unit: UnitFile, rules: [KeyRule<Model>], into model: inout Model, sections: Set<String>
+    ) -> [Diagnostic] {
+        var diagnostics: [Diagnostic] = []
+        var byKey: [String: [KeyRule<Model>]] = [:]
+        for rule in rules { byKey[rule.key, default: []].append(rule) }
+        for section in unit.sections {
+            if !sections.contains(section.name) {
+                if SystemdOnlyKeys.ignoredSections.contains(section.name)
+                    || (section.name.hasPrefix("X-") && section.name != "X-Warden")
+                {
+                    continue
+                }
+                var message = "unknown section [\(section.name)] in a .\(unit.name.kind.rawValue) unit; expected \(sections.sorted().map { "[\($0)]" }.joined(separator: ", "))"
+                if let close = Suggestion.closest(to: section.name, in: sections) {
+                    message += " (did you mean [\(close)]?)"
+                }
+                diagnostics.append(.error(section.location, key: nil, message))
+                continue
+            }
+            for entry in section.entries {
+                if let rule = byKey[entry.key]?.first(where: { $0.sections.contains(section.name) }) {
+                    rule.apply(&model, entry, &diagnostics)
+                    model.keyLocations[entry.key] = entry.location
+                } else if let elsewhere = byKey[entry.key]?.first {
+                    let places = elsewhere.sections.sorted().map { "[\($0)]" }.joined(separator: " or ")
+                    diagnostics.append(.error(entry.location, key: entry.key, "belongs in \(places), not [\(section.name)]"))
+                } else if section.name != "X-Warden", Self.isSystemdOnly(entry.key, section: section.name) {
+                    diagnostics.append(
+                        .warning(entry.location, key: entry.key, "systemd setting not enforced by Warden; ignored"))
+                } else {
+                    let candidates = rules.filter { $0.sections.contains(section.name) }.map(\.key)
+                    var message = "unknown key in [\(section.name)]"
+                    if let close = Suggestion.closest(to: entry.key, in: candidates) {
+                        message += "; did you mean \(close)?"
+                    }
+                    diagnostics.append(.error(entry.location, key: entry.key, message))
+                }
+            }
+        }
+        return diagnostics
+    }
+
+    static func isSystemdOnly(_ key: String, section: String) -> Bool {
+        switch section {
+        case "Unit": SystemdOnlyKeys.unit.contains(key)
+        case "Service", "Slice": SystemdOnlyKeys.service.contains(key)
+        default: false
+        }
+    }
+}
+
+func directoryName(_ path: String) -> String {
+    guard let slash = path.lastIndex(of: "/") else { return "." }
+    if slash == path.startIndex { return "/" }
+    return String(path[..<slash])
+}
+
+func joinPath(_ directory: String, _ name: String) -> String {
+    directory.hasSuffix("/") ? directory + name : directory + "/" + name
+}

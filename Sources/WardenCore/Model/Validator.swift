@@ -1,0 +1,231 @@
+/// Checks that need the whole configuration (or the host) rather than one value:
+/// references between units, ordering cycles, limits that contradict each other, CPUs
+/// that do not exist, commands that cannot run.
+struct Validator {
+    var configuration: Configuration
+    var host: HostFacts?
+    var fileSystem: any ConfigFileSystem
+    var searchPath: [String]
+
+    func crossCheck() -> [Diagnostic] {
+        var diagnostics: [Diagnostic] = []
+        let known = Set(configuration.services.map(\.name.description))
+            .union(configuration.slices.map(\.name.description))
+        for service in configuration.services {
+            checkCommands(of: service, &diagnostics)
+            checkReferences(of: service, known: known, &diagnostics)
+            checkResources(service.resources, unit: service.name.description, at: service.location, &diagnostics)
+            checkProcessSettings(of: service, &diagnostics)
+        }
+        for slice in configuration.slices where !slice.isImplicit {
+            checkResources(slice.resources, unit: slice.name.description, at: slice.location, &diagnostics)
+        }
+        checkOrderingCycles(&diagnostics)
+        checkGovernor(&diagnostics)
+        return diagnostics
+    }
+
+    // MARK: Commands
+
+    private func checkCommands(of service: ServiceConfig, _ diagnostics: inout [Diagnostic]) {
+        let type = service.type ?? .simple
+        if service.execStart.isEmpty {
+            diagnostics.append(
+                .error(service.location, key: "ExecStart", "missing; expected the command that runs the component"))
+        } else if type != .oneshot, service.execStart.count > 1 {
+            diagnostics.append(
+                .error(
+                    service.execStart[1].location, key: "ExecStart",
+                    "more than one command; only Type=oneshot may have several (use ExecStartPre= or ExecStartPost=)"))
+        }
+        let all: [(String, [ConfiguredCommand])] = [
+            ("ExecStartPre", service.execStartPre), ("ExecStart", service.execStart),
+            ("ExecStartPost", service.execStartPost), ("ExecReload", service.execReload),
+            ("ExecStop", service.execStop), ("ExecStopPost", service.execStopPost),
+        ]
+        for (key, commands) in all {
+            for configured in commands {
+                checkExecutable(configured, key: key, &diagnostics)
+            }
+        }
+    }
+
+    private func checkExecutable(_ configured: ConfiguredCommand, key: String, _ diagnostics: inout [Diagnostic]) {
+        let path = configured.command.path
+        // A path built from environment variables is only known at start time.
+        if path.contains("$") { return }
+        let severity: Diagnostic.Severity = configured.command.ignoreFailure ? .warning : .error
+        if path.hasPrefix("/") {
+            if fileSystem.isExecutableFile(path) { return }
+            diagnostics.append(
+                Diagnostic(severity, configured.location, key: key, "\(path) does not exist or is not an executable file"))
+            return
+        }
+        if ExecutableSearch.resolve(path, in: searchPath, fileSystem: fileSystem) != nil { return }
+        diagnostics.append(
+            Diagnostic(
+                severity, configured.location, key: key,
+                "'\(path)' not found in \(searchPath.joined(separator: ":")); expected an absolute path or a program in one of these directories"))
+    }
+
+    // MARK: References
+
+    private func checkReferences(of service: ServiceConfig, known: Set<String>, _ diagnostics: inout [Diagnostic]) {
+        let hard: [(String, [String])] = [("Requires", service.requires), ("BindsTo", service.bindsTo)]
+        let soft: [(String, [String])] = [("Wants", service.wants), ("After", service.after), ("Before", service.before)]
+        for (key, names) in hard {
+            for name in names where !known.contains(name) && !WellKnownUnits.names.contains(name) {
+                diagnostics.append(
+                    .error(location(of: key, in: service), key: key, "\(name) is not a configured unit\(suggestion(name, known))"))
+            }
+        }
+        for (key, names) in soft {
+            for name in names where !known.contains(name) && !WellKnownUnits.names.contains(name) {
+                diagnostics.append(
+                    .warning(
+                        location(of: key, in: service), key: key,
+                        "\(name) is not a configured unit; the dependency is ignored\(suggestion(name, known))"))
+            }
+        }
+        if let slice = service.slice, !slice.hasSuffix(".slice") {
+            diagnostics.append(.error(service.location, key: "Slice", "'\(slice)' is not a slice name"))
+        }
+    }
+
+    private func suggestion(_ name: String, _ known: Set<String>) -> String {
+        Suggestion.closest(to: name, in: known).map { " (did you mean \($0)?)" } ?? ""
+    }
+
+    /// Entries keep their own line; the model keeps only the unit's file, so find the line
+    /// of the first assignment of the key for the message.
+    private func location(of key: String, in service: ServiceConfig) -> SourceLocation {
+        service.keyLocations[key] ?? service.location
+    }
+
+    // MARK: Resources
+
+    private func checkResources(
+        _ resources: ResourceControl, unit: String, at location: SourceLocation, _ diagnostics: inout [Diagnostic]
+    ) {
+        let memory = host?.physicalMemoryBytes
+        if let high = resources.memoryHigh, let max = resources.memoryMax,
+            let highBytes = high.comparableBytes(physicalMemoryBytes: memory),
+            let maxBytes = max.comparableBytes(physicalMemoryBytes: memory), highBytes > maxBytes
+        {
+            diagnostics.append(
+                .error(
+                    location, key: "MemoryHigh",
+                    "\(high) is above MemoryMax=\(max); expected MemoryHigh ≤ MemoryMax (the throttle point must come before the OOM kill)"))
+        }
+        if let low = resources.memoryLow, let min = resources.memoryMin,
+            let lowBytes = low.comparableBytes(physicalMemoryBytes: memory),
+            let minBytes = min.comparableBytes(physicalMemoryBytes: memory), minBytes > lowBytes
+        {
+            diagnostics.append(
+                .warning(location, key: "MemoryMin", "\(min) is above MemoryLow=\(low); MemoryLow has no effect"))
+        }
+        if let cpus = resources.allowedCPUs, let online = host?.onlineCPUs, !cpus.isSubset(of: online) {
+            diagnostics.append(
+                .error(location, key: "AllowedCPUs", "\(cpus) names CPUs this host does not have; expected a subset of \(online)"))
+        }
+    }
+
+    // MARK: Per-process settings
+
+    private func checkProcessSettings(of service: ServiceConfig, _ diagnostics: inout [Diagnostic]) {
+        if let cpus = service.cpuAffinity, let online = host?.onlineCPUs, !cpus.isSubset(of: online) {
+            diagnostics.append(
+                .error(
+                    location(of: "CPUAffinity", in: service), key: "CPUAffinity",
+                    "\(cpus) names CPUs this host does not have; expected a subset of \(online)"))
+        }
+        if service.cpuSchedulingPriority != nil, ![.fifo, .rr].contains(service.cpuSchedulingPolicy) {
+            diagnostics.append(
+                .warning(
+                    location(of: "CPUSchedulingPriority", in: service), key: "CPUSchedulingPriority",
+                    "has no effect unless CPUSchedulingPolicy=fifo or rr"))
+        }
+        if let ambient = service.ambientCapabilities, let bounding = service.capabilityBoundingSet,
+            !ambient.isSubset(of: bounding)
+        {
+            diagnostics.append(
+                .error(
+                    location(of: "AmbientCapabilities", in: service), key: "AmbientCapabilities",
+                    "\(ambient.subtracting(bounding)) not in CapabilityBoundingSet=; an ambient capability must also be in the bounding set"))
+        }
+        if let base = service.restartSec, let max = service.restartMaxDelaySec, max < base {
+            diagnostics.append(
+                .error(
+                    location(of: "RestartMaxDelaySec", in: service), key: "RestartMaxDelaySec",
+                    "is below RestartSec=; expected a maximum delay ≥ RestartSec"))
+        }
+        if service.healthCheckTarget == nil {
+            for key in ["HealthCheckIntervalSec", "HealthCheckTimeoutSec", "HealthCheckFailures"]
+            where service.keyLocations[key] != nil {
+                diagnostics.append(.warning(service.keyLocations[key]!, key: key, "has no effect without HealthCheck="))
+            }
+        }
+        if configuration.effectivePriority(of: service) == .critical, service.emergencyCPUQuota != nil {
+            diagnostics.append(
+                .warning(
+                    location(of: "EmergencyCPUQuota", in: service), key: "EmergencyCPUQuota",
+                    "critical components are never throttled; the emergency quota is ignored"))
+        }
+    }
+
+    // MARK: Ordering
+
+    private func checkOrderingCycles(_ diagnostics: inout [Diagnostic]) {
+        let graph = DependencyGraph(configuration: configuration)
+        for cycle in graph.orderingCycles() {
+            let first = cycle.first!
+            let service = configuration.service(named: first)
+            diagnostics.append(
+                .error(
+                    service.map { location(of: "After", in: $0) } ?? SourceLocation(file: first, line: 0), key: "After",
+                    "ordering cycle: \((cycle + [first]).joined(separator: " → ")); expected no unit to be (indirectly) ordered after itself"))
+        }
+    }
+
+    // MARK: Governor
+
+    private func checkGovernor(_ diagnostics: inout [Diagnostic]) {
+        let g = configuration.settings.governor
+        let d = GovernorSettings.defaults
+        let pairs: [(String, String, Int?, Int?, Int, Int)] = [
+            ("LoadPerCPUWarning", "LoadPerCPUCritical", g.loadPerCPUWarningHundredths, g.loadPerCPUCriticalHundredths, d.loadPerCPUWarningHundredths, d.loadPerCPUCriticalHundredths),
+            ("MemoryWarning", "MemoryCritical", g.memoryWarningPercent, g.memoryCriticalPercent, d.memoryWarningPercent, d.memoryCriticalPercent),
+            ("CPUWarning", "CPUCritical", g.cpuWarningPercent, g.cpuCriticalPercent, d.cpuWarningPercent, d.cpuCriticalPercent),
+            ("CPUPressureWarning", "CPUPressureCritical", g.cpuPressureWarningPercent, g.cpuPressureCriticalPercent, d.cpuPressureWarningPercent, d.cpuPressureCriticalPercent),
+        ]
+        for (warningKey, criticalKey, warning, critical, warningDefault, criticalDefault) in pairs
+        where warning != nil || critical != nil {
+            if (warning ?? warningDefault) >= (critical ?? criticalDefault) {
+                diagnostics.append(
+                    .error(
+                        configuration.settings.keyLocations[warningKey] ?? configuration.settings.keyLocations[criticalKey]
+                            ?? configuration.settings.location,
+                        key: warningKey, "must be below \(criticalKey)="))
+            }
+        }
+        if let window = g.pressureWindowSec, window < .milliseconds(500) || window > .seconds(10) {
+            diagnostics.append(
+                .error(
+                    configuration.settings.keyLocations["PressureWindowSec"] ?? configuration.settings.location,
+                    key: "PressureWindowSec", "expected 500ms…10s (the kernel's PSI trigger window limits)"))
+        }
+    }
+}
+
+/// Resolution of a plain command name, the way the runtime does it at start.
+public enum ExecutableSearch {
+    public static func resolve(_ name: String, in searchPath: [String], fileSystem: any ConfigFileSystem) -> String? {
+        if name.hasPrefix("/") { return fileSystem.isExecutableFile(name) ? name : nil }
+        if name.contains("/") { return nil }
+        for directory in searchPath {
+            let candidate = joinPath(directory, name)
+            if fileSystem.isExecutableFile(candidate) { return candidate }
+        }
+        return nil
+    }
+}

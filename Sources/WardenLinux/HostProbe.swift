@@ -1,0 +1,60 @@
+import Glibc
+import WardenCore
+
+/// Reads the facts about this machine that configuration checks need.
+public enum HostProbe {
+    /// CPUs, memory and pid_max of this machine, read from `/sys` and `/proc` below `root`
+    /// (a parameter so tests can point it at a seeded directory).
+    public static func facts(root: String = "") -> HostFacts {
+        let fs = LocalFileSystem()
+        var facts = HostFacts()
+        if let online = try? fs.readFile(root + "/sys/devices/system/cpu/online"),
+            case .success(let cpus) = CPUSet.parse(online.trimmingCharacters())
+        {
+            facts.onlineCPUs = cpus
+        }
+        if let meminfo = try? fs.readFile(root + "/proc/meminfo") {
+            facts.physicalMemoryBytes = parseMemTotal(meminfo)
+        }
+        if let pidMax = try? fs.readFile(root + "/proc/sys/kernel/pid_max") {
+            facts.pidMax = UInt64(pidMax.trimmingCharacters())
+        }
+        return facts
+    }
+
+    /// `MemTotal:       24576000 kB` → bytes.
+    static func parseMemTotal(_ meminfo: String) -> UInt64? {
+        for line in meminfo.split(separator: "\n") where line.hasPrefix("MemTotal:") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count >= 2, let kib = UInt64(fields[1]) else { return nil }
+            return kib * 1024
+        }
+        return nil
+    }
+
+    public static func hostname() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        return String(cString: buffer)
+    }
+
+    /// The directory of the running executable, so programs shipped next to `warden`
+    /// (such as `warden-demo`) are found by plain name.
+    public static func executableDirectory() -> String? {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard n > 0 else { return nil }
+        let path = String(cString: buffer)
+        guard let slash = path.lastIndex(of: "/") else { return nil }
+        return String(path[..<slash])
+    }
+}
+
+extension String {
+    func trimmingCharacters() -> String {
+        var s = Substring(self)
+        while let c = s.first, c == " " || c == "\n" || c == "\t" || c == "\r" { s = s.dropFirst() }
+        while let c = s.last, c == " " || c == "\n" || c == "\t" || c == "\r" { s = s.dropLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,94 @@
+import ArgumentParser
+import Foundation
+import WardenCore
+import WardenLinux
+
+/// `warden check-config`: validate the configuration and print the plan it implies.
+struct CheckConfig: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Validate warden.conf and the units, and print what they will do.",
+        discussion: """
+            Exit status 0 when the configuration is valid, 78 (EX_CONFIG) when it is not. \
+            Problems are printed as FILE:LINE: KEY: message, all of them in one run.
+            """)
+
+    @OptionGroup var location: ConfigLocation
+
+    @Flag(help: "Print the result as JSON.")
+    var json = false
+
+    @Flag(help: "Do not check limits against this machine's CPUs and memory.")
+    var noHostCheck = false
+
+    func run() throws {
+        let facts = HostProbe.facts()
+        let result = location.load(host: noHostCheck ? nil : facts)
+        let plan = result.configuration.map { ConfigurationPlan(configuration: $0, host: noHostCheck ? nil : facts) }
+        if json {
+            let report = CheckReport(
+                valid: result.configuration != nil,
+                diagnostics: result.diagnostics.map(CheckReport.Problem.init), plan: plan)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        } else {
+            for diagnostic in result.diagnostics {
+                FileHandle.standardError.write(Data((diagnostic.description + "\n").utf8))
+            }
+            if let plan {
+                print(plan.renderText(), terminator: "")
+            } else {
+                let errors = result.diagnostics.filter { $0.severity == .error }.count
+                FileHandle.standardError.write(Data("configuration invalid: \(errors) error(s)\n".utf8))
+            }
+        }
+        if result.configuration == nil { throw ExitCode(78) }
+    }
+}
+
+/// `warden check-config --json` output. Field names are part of Warden's stable interface.
+struct CheckReport: Encodable {
+    struct Problem: Encodable {
+        var severity: String
+        var file: String
+        var line: Int
+        var key: String?
+        var message: String
+
+        init(_ diagnostic: Diagnostic) {
+            severity = diagnostic.severity.rawValue
+            file = diagnostic.location.file
+            line = diagnostic.location.line
+            key = diagnostic.key
+            message = diagnostic.message
+        }
+    }
+
+    var valid: Bool
+    var diagnostics: [Problem]
+    var plan: ConfigurationPlan?
+}
+
+/// `--config` and `--units`, shared by every command that reads the configuration.
+struct ConfigLocation: ParsableArguments {
+    @Option(name: .long, help: "warden.conf to read (default /etc/warden/warden.conf when it exists).")
+    var config: String?
+
+    @Option(name: .long, help: "Unit directory, overriding UnitDirectories= (repeatable).")
+    var units: [String] = []
+
+    func load(host: HostFacts?) -> ConfigurationLoader.Result {
+        let fs = LocalFileSystem()
+        var configPath = config
+        if configPath == nil, (try? fs.readFile("/etc/warden/warden.conf")) != nil {
+            configPath = "/etc/warden/warden.conf"
+        }
+        var searchPath = ConfigurationLoader.systemdExecutableSearchPath
+        if let own = HostProbe.executableDirectory() { searchPath.append(own) }
+        let loader = ConfigurationLoader(
+            fileSystem: fs, specifiers: SpecifierContext(hostname: HostProbe.hostname()), host: host,
+            executableSearchPath: searchPath)
+        return loader.load(configPath: configPath, unitDirectories: units.isEmpty ? nil : units)
+    }
+}

@@ -1,0 +1,35 @@
+import ArgumentParser
+import WardenCore
+
+/// `warden keys`: the configuration reference, from the same tables the parser uses.
+struct Keys: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List every configuration key with its meaning, syntax and default.")
+
+    @Flag(help: "Print the full reference as Markdown (docs/configuration.md).")
+    var markdown = false
+
+    func run() {
+        if markdown {
+            print(KeyReference.markdown(), terminator: "")
+            return
+        }
+        for (title, entries) in [
+            ("NAME.service", KeyReference.serviceKeys), ("NAME.slice", KeyReference.sliceKeys),
+            ("warden.conf", KeyReference.settingsKeys),
+        ] {
+            print("\(title):")
+            let width = entries.map { $0.key.count + $0.sections.joined(separator: "/").count + 3 }.max() ?? 0
+            for entry in entries {
+                let name = "[\(entry.sections.joined(separator: "/"))] \(entry.key)"
+                print("  \(name.padding(to: width + 1)) \(entry.doc.syntax)")
+            }
+        }
+    }
+}
+
+extension String {
+    func padding(to width: Int) -> String {
+        count >= width ? self : self + String(repeating: " ", count: width - count)
+    }
+}
