@@ -332,10 +332,11 @@ struct DemoProgramTests {
         #expect(listener.receive { $0.contains("READY=1") } != nil)
         // Up to the first STATUS= (one second in), a ping would have come five times.
         var pinged = false
-        _ = listener.receive { message in
+        let status = listener.receive { message in
             if message == "WATCHDOG=1" { pinged = true }
             return message.hasPrefix("STATUS=orders sent")
         }
+        #expect(status != nil, "no STATUS= line arrived")
         #expect(!pinged)
         executor.send(SIGTERM)
         #expect(executor.exitStatus() == .exited(code: 0))
