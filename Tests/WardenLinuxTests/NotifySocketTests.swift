@@ -33,10 +33,11 @@ enum NotifyClient {
     }
 
     /// Runs the client with `arguments`; returns its pid after it exited successfully.
-    static func send(_ socketPath: String, _ arguments: [String]) throws -> Int32 {
+    static func send(_ socketPath: String, _ arguments: [String], stdin: StandardStream = .null) throws -> Int32 {
         let program = try built.get()
         var request = SpawnRequest(executablePath: program, arguments: ["notify-test"] + arguments)
         request.environment = ["NOTIFY_SOCKET=\(socketPath)"]
+        request.stdin = stdin
         let process = try spawnProcess(request)
         let pid = process.pid
         #expect(TestProcess.wait(process) == .exited(code: 0))
@@ -92,11 +93,15 @@ enum NotifyClient {
             print("skipped: \(NotifyClient.built)")
             return
         }
-        let before = openDescriptorCount()
+        // The sender passes its stdin, the write end of this pipe. Once the sender exited,
+        // we closed our end and the receiver closed the passed copy, the pipe reads EOF.
+        let (r, w) = TestProcess.pipe()
+        defer { close(r) }
         var senders: [Int32] = []
         let (received, _) = try withSocket(abstract: true, expecting: 3) { path in
             senders.append(try NotifyClient.send(path, ["--padding", "10000", "READY=1"]))
-            senders.append(try NotifyClient.send(path, ["--with-fd", "FDSTORE=1"]))
+            senders.append(try NotifyClient.send(path, ["--with-fd", "FDSTORE=1"], stdin: .fd(w)))
+            close(w)
             senders.append(try NotifyClient.send(path, ["STOPPING=1"]))
         }
         #expect(received.refusals.count == 2)
@@ -108,7 +113,8 @@ enum NotifyClient {
         }
         #expect(received.refusals.last?.1 == .passedDescriptors(count: 1))
         #expect(received.notifications.map(\.message.stopping) == [true])
-        // The passed descriptor was closed (other tests may open a few meanwhile).
-        #expect(openDescriptorCount() < before + 5)
+        _ = fcntl(r, F_SETFL, O_NONBLOCK)
+        var byte: UInt8 = 0
+        #expect(read(r, &byte, 1) == 0, "the passed descriptor is still open somewhere")
     }
 }
