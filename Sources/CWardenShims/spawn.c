@@ -280,7 +280,8 @@ static pid_t clone_vfork(struct warden_spawn_context *ctx, int *pidfd, int *step
 static pid_t clone3_into_cgroup(struct warden_spawn_context *ctx, int *pidfd, int *step) {
     struct clone_args args;
     memset(&args, 0, sizeof(args));
-    args.flags = CLONE_PIDFD | CLONE_INTO_CGROUP;
+    args.flags = CLONE_PIDFD;
+    if (ctx->config->cgroup_fd >= 0) args.flags |= CLONE_INTO_CGROUP;
     args.pidfd = (uint64_t)(uintptr_t)pidfd;
     args.exit_signal = SIGCHLD;
     args.cgroup = (uint64_t)ctx->config->cgroup_fd;
@@ -351,9 +352,9 @@ int warden_spawn(const struct warden_spawn_config *config, struct warden_spawn_r
     int pidfd = -1;
     int failed_step = 0;
     pid_t pid;
-    if (config->cgroup_fd >= 0) {
+    if (config->cgroup_fd >= 0 || config->fork_style) {
         pid = clone3_into_cgroup(&ctx, &pidfd, &failed_step);
-        if (pid < 0 && (errno == ENOSYS || errno == E2BIG)) {
+        if (pid < 0 && config->cgroup_fd >= 0 && (errno == ENOSYS || errno == E2BIG)) {
             /* Kernel before 5.7: join by writing cgroup.procs from the child instead. */
             ctx.join_cgroup_in_child = 1;
             pid = clone_vfork(&ctx, &pidfd, &failed_step);

@@ -152,6 +152,12 @@ public struct SpawnError: Error, Hashable, Sendable, CustomStringConvertible {
 /// `clone3(CLONE_INTO_CGROUP|CLONE_PIDFD)`, so the child never runs outside its cgroup;
 /// on kernels without clone3 the child writes itself into `cgroup.procs` first.
 public func spawnProcess(_ request: SpawnRequest) throws(SpawnError) -> SpawnedProcess {
+    try spawnProcess(request, forkStyle: false)
+}
+
+/// `forkStyle` takes the clone3 path (the one used with a cgroup) without a cgroup, so
+/// host tests cover it without touching the host's cgroups.
+func spawnProcess(_ request: SpawnRequest, forkStyle: Bool) throws(SpawnError) -> SpawnedProcess {
     var owned: [UnsafeMutablePointer<CChar>] = []
     defer { owned.forEach { free($0) } }
     func cString(_ s: String) -> UnsafeMutablePointer<CChar> {
@@ -225,6 +231,7 @@ public func spawnProcess(_ request: SpawnRequest) throws(SpawnError) -> SpawnedP
     config.parent_death_signal = request.parentDeathSignal ?? 0
     config.cgroup_fd = request.cgroupDirectoryFD ?? -1
     config.last_capability = Int32(Capabilities.lastSupportedCapability)
+    config.fork_style = forkStyle ? 1 : 0
     config.rlimit_count = Int32(limits.count)
     config.cpu_count = Int32(cpus.count)
 
@@ -257,7 +264,8 @@ private func spawnStepName(_ result: warden_spawn_result, _ request: SpawnReques
     case Int(WARDEN_SPAWN_STEP_PIPE): return "pipe2 (error pipe)"
     case Int(WARDEN_SPAWN_STEP_STACK): return "mmap (child stack)"
     case Int(WARDEN_SPAWN_STEP_CLONE): return "clone"
-    case Int(WARDEN_SPAWN_STEP_CLONE3): return "clone3(CLONE_INTO_CGROUP)"
+    case Int(WARDEN_SPAWN_STEP_CLONE3):
+        return request.cgroupDirectoryFD == nil ? "clone3" : "clone3(CLONE_INTO_CGROUP)"
     case Int(WARDEN_SPAWN_STEP_CGROUP_JOIN): return "write cgroup.procs"
     case Int(WARDEN_SPAWN_STEP_SETSID): return "setsid"
     case Int(WARDEN_SPAWN_STEP_SIGNALS): return "sigprocmask"

@@ -168,6 +168,16 @@ final class LoopLog<T>: @unchecked Sendable {
         #expect(info.first?.senderPID == getpid())
     }
 
+    @Test func parentDeathSignalFiresWhenTheSpawningThreadEnds() throws {
+        let loop = try EventLoop()
+        var request = SpawnRequest(executablePath: "/bin/sleep", arguments: ["sleep", "30"])
+        request.parentDeathSignal = SIGKILL
+        let spawned = loop.executeAndWait { [request] in Result { () throws(SpawnError) in try spawnProcess(request) } }
+        let process = try spawned.get()
+        loop.shutdown()  // the loop thread, which spawned it, ends
+        #expect(TestProcess.wait(process) == .killed(signal: SIGKILL, coreDumped: false))
+    }
+
     @Test func killProcessGroupReachesTheWholeGroup() throws {
         let (r, w) = TestProcess.pipe()
         var request = TestProcess.shell("sleep 30 & echo $!; wait")

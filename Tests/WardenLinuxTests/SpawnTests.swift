@@ -38,6 +38,23 @@ import WardenCore
         #expect(throws: SpawnError(step: step, errno: code)) { try spawnProcess(request) }
     }
 
+    @Test(arguments: [false, true])
+    func bothClonePathsSetUpTheChild(forkStyle: Bool) throws {
+        var request = SpawnRequest(executablePath: "/bin/sleep", arguments: ["sleep", "30"])
+        request.nice = 3
+        request.umask = 0o077
+        let process = try spawnProcess(request, forkStyle: forkStyle)
+        defer { TestProcess.kill(process) }
+        #expect(TestProcess.statusField(process.pid, "Umask") == "0077")
+        #expect(getsid(process.pid) == process.pid)
+        #expect(LocalFileSystem().listDirectory("/proc/\(process.pid)/fd") == ["0", "1", "2"])
+        #expect(throws: SpawnError(step: "chdir /nonexistent-dir", errno: ENOENT)) {
+            try spawnProcess(SpawnRequest(executablePath: "/bin/true", workingDirectory: "/nonexistent-dir"), forkStyle: forkStyle)
+        }
+        let exited = try spawnProcess(TestProcess.shell("exit 9"), forkStyle: forkStyle)
+        #expect(TestProcess.wait(exited) == .exited(code: 9))
+    }
+
     @Test func failedSpawnLeavesNoZombieAndNoDescriptor() throws {
         let before = openDescriptorCount()
         for _ in 0..<200 {

@@ -81,6 +81,7 @@ struct warden_spawn_config {
     int parent_death_signal;            /* 0: none */
     int cgroup_fd;                      /* -1: stay in the parent's cgroup */
     int last_capability;                /* highest capability the kernel knows */
+    int fork_style;                     /* clone3 without CLONE_VM even with no cgroup (tests) */
 };
 
 struct warden_spawn_result {
