@@ -63,6 +63,25 @@ final class LoopLog<T>: @unchecked Sendable {
         #expect(loop.executeAndWait { log.items } == ["a", "b", "c"])
     }
 
+    @Test func idleLoopDoesNotWakeUp() throws {
+        let loop = try EventLoop()
+        defer { loop.shutdown() }
+        // A cancelled far timer must leave the timerfd disarmed, not armed for later.
+        loop.executeAndWait {
+            let timer = loop.addTimer(after: .milliseconds(100)) {}
+            loop.cancelTimer(timer)
+        }
+        let path = "/proc/self/task/\(loop.threadID)/status"
+        func switches() -> String? {
+            TestProcess.read(path)?.split(separator: "\n").first { $0.hasPrefix("voluntary_ctxt_switches") }.map(String.init)
+        }
+        usleep(50_000)  // let the loop go back to sleep after the executeAndWait
+        let before = switches()
+        usleep(300_000)
+        #expect(before != nil)
+        #expect(switches() == before, "the idle loop thread woke up")
+    }
+
     @Test func timerAddedFromATimerHandlerFires() throws {
         let loop = try EventLoop()
         defer { loop.shutdown() }
