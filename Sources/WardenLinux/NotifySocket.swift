@@ -49,8 +49,9 @@ public final class NotifySocket: @unchecked Sendable {
     private var buffer: [UInt8]
 
     /// Binds the socket (a stale file at `path` is replaced) and starts delivering on
-    /// `loop`. Children need write permission on a path socket; the caller sets the mode
-    /// of its directory.
+    /// `loop`. A path socket is made writable by everyone (`0666`), as systemd's own is:
+    /// services run as other users, and who may speak for a component is decided by
+    /// the sender pid, not by file permissions. The directory's mode still applies.
     public init(
         path: String, loop: EventLoop, maximumDatagramBytes: Int = NotifySocket.defaultMaximumDatagramBytes,
         handler: @escaping (Notification) -> Void,
@@ -59,6 +60,11 @@ public final class NotifySocket: @unchecked Sendable {
         if !path.hasPrefix("@") { unlink(path) }
         let fd = warden_notify_socket_bind(path)
         guard fd >= 0 else { throw ProcessControlError(operation: "bind notify socket \(path)", errno: errno) }
+        if !path.hasPrefix("@") && chmod(path, 0o666) != 0 {
+            let code = errno
+            Glibc.close(fd)
+            throw ProcessControlError(operation: "chmod 0666 \(path)", errno: code)
+        }
         self.fd = fd
         self.path = path
         self.loop = loop

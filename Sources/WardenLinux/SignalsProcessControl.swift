@@ -57,9 +57,12 @@ public enum ProcessControl {
 
     /// `kill(-pgid, signal)`: every process of a process group (a spawned process leads
     /// its own session and group, so its pid is its group id). A group that is already
-    /// empty is not an error.
+    /// empty is not an error. Group ids 0 and 1 are refused with EINVAL: `kill(0)` would
+    /// hit the supervisor's own group, and `kill(-1)` every process it may signal.
     public static func killProcessGroup(_ processGroupID: Int32, signal: Int32) throws(ProcessControlError) {
-        precondition(processGroupID > 1, "refusing to signal process group \(processGroupID)")
+        guard processGroupID > 1 else {
+            throw ProcessControlError(operation: "kill(-\(processGroupID), \(signalName(signal))) refused", errno: EINVAL)
+        }
         guard Glibc.kill(-processGroupID, signal) == 0 else {
             if errno == ESRCH { return }
             throw ProcessControlError(

@@ -212,6 +212,8 @@ final class LoopLog<T>: @unchecked Sendable {
         let grandchildFD = warden_pidfd_open(grandchild, 0)
         #expect(grandchildFD >= 0)
         defer { close(grandchildFD) }
+        #expect(throws: ProcessControlError.self) { try ProcessControl.killProcessGroup(1, signal: 0) }
+        #expect(throws: ProcessControlError.self) { try ProcessControl.killProcessGroup(0, signal: 0) }
         try ProcessControl.killProcessGroup(process.pid, signal: SIGKILL)
         #expect(TestProcess.wait(process) == .killed(signal: SIGKILL, coreDumped: false))
         // The grandchild is not ours to reap; its pidfd turns readable once it has exited.
