@@ -12,4 +12,118 @@ int warden_pidfd_open(pid_t pid, unsigned int flags);
 /* pidfd_send_signal(2): signal a process by pidfd, so a recycled PID is never hit. */
 int warden_pidfd_send_signal(int pidfd, int sig);
 
+#include <stdint.h>
+#include <stddef.h>
+#include <sys/timerfd.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+/* ---- Spawn (spawn.c) ------------------------------------------------------------- */
+
+/* Where the child stood when it failed; Swift turns these into "setrlimit(RLIMIT_NOFILE)". */
+enum {
+    WARDEN_SPAWN_STEP_PIPE = 1,
+    WARDEN_SPAWN_STEP_STACK,
+    WARDEN_SPAWN_STEP_CLONE,
+    WARDEN_SPAWN_STEP_CLONE3,
+    WARDEN_SPAWN_STEP_CGROUP_JOIN,
+    WARDEN_SPAWN_STEP_SETSID,
+    WARDEN_SPAWN_STEP_SIGNALS,
+    WARDEN_SPAWN_STEP_STDIO,            /* detail: 0, 1 or 2 */
+    WARDEN_SPAWN_STEP_CHDIR,
+    WARDEN_SPAWN_STEP_RLIMIT,           /* detail: resource */
+    WARDEN_SPAWN_STEP_NICE,             /* detail: nice value */
+    WARDEN_SPAWN_STEP_AFFINITY,         /* detail: bad CPU number, if any */
+    WARDEN_SPAWN_STEP_SCHEDULER,        /* detail: policy */
+    WARDEN_SPAWN_STEP_OOM_SCORE_ADJ,    /* detail: value */
+    WARDEN_SPAWN_STEP_BOUNDING_SET,     /* detail: capability */
+    WARDEN_SPAWN_STEP_SETGROUPS,
+    WARDEN_SPAWN_STEP_SETGID,           /* detail: gid */
+    WARDEN_SPAWN_STEP_KEEPCAPS,
+    WARDEN_SPAWN_STEP_SETUID,           /* detail: uid */
+    WARDEN_SPAWN_STEP_CAPSET,
+    WARDEN_SPAWN_STEP_AMBIENT,          /* detail: capability */
+    WARDEN_SPAWN_STEP_NO_NEW_PRIVS,
+    WARDEN_SPAWN_STEP_PARENT_DEATH_SIGNAL,
+    WARDEN_SPAWN_STEP_EXECVE,
+};
+
+/* stdio[i] values besides a descriptor number. */
+#define WARDEN_SPAWN_STDIO_INHERIT (-1)
+#define WARDEN_SPAWN_STDIO_NULL (-2)
+
+struct warden_spawn_rlimit {
+    int resource;
+    uint64_t soft;   /* UINT64_MAX = infinity */
+    uint64_t hard;
+};
+
+struct warden_spawn_config {
+    const char *path;
+    char *const *argv;
+    char *const *envp;
+    const char *working_directory;      /* NULL: keep */
+    int stdio[3];                       /* fd, or WARDEN_SPAWN_STDIO_* */
+    int set_umask; unsigned int umask;
+    const struct warden_spawn_rlimit *rlimits; int rlimit_count;
+    int set_nice; int nice;
+    const int *cpus; int cpu_count;     /* 0: keep affinity */
+    int set_scheduler; int scheduling_policy; int scheduling_priority;
+    int set_oom_score_adjust; int oom_score_adjust;
+    int set_bounding_set; uint64_t bounding_set;
+    int set_ambient; uint64_t ambient;
+    int set_groups; const gid_t *groups; int group_count;
+    int set_gid; gid_t gid;
+    int set_uid; uid_t uid;
+    int no_new_privileges;
+    int parent_death_signal;            /* 0: none */
+    int cgroup_fd;                      /* -1: stay in the parent's cgroup */
+    int last_capability;                /* highest capability the kernel knows */
+    int fork_style;                     /* clone3 without CLONE_VM even with no cgroup (tests) */
+};
+
+struct warden_spawn_result {
+    pid_t pid;
+    int pidfd;
+    int step;     /* WARDEN_SPAWN_STEP_*, when the call failed */
+    int error;    /* errno */
+    int detail;
+};
+
+/* Starts config->path. On success returns 0 with pid and pidfd set (the child has
+ * exec'd). On failure returns -1 with step/error/detail set; the child, if one was
+ * created, has already been reaped. */
+int warden_spawn(const struct warden_spawn_config *config, struct warden_spawn_result *result);
+
+/* ---- Notify socket (notify.c) ---------------------------------------------------- */
+
+/* Creates a non-blocking close-on-exec AF_UNIX datagram socket bound to path
+ * (a leading '@' means the abstract namespace) with SO_PASSCRED on.
+ * Returns the fd, or -1 with errno set. */
+int warden_notify_socket_bind(const char *path);
+
+/* One datagram. Returns the payload length (may exceed capacity: then *truncated is
+ * set and the payload is cut), or -1 with errno (EAGAIN when nothing is queued).
+ * Any descriptors passed along are closed and counted in *passed_fds. */
+ssize_t warden_notify_receive(int fd, void *buffer, size_t capacity, pid_t *pid, uid_t *uid,
+                              gid_t *gid, int *passed_fds, int *truncated);
+
+/* ---- Small helpers (process.c) --------------------------------------------------- */
+
+/* waitid(P_PIDFD, pidfd, WEXITED | extra). Fills code (CLD_*) and status. */
+int warden_wait_pidfd(int pidfd, int extra_flags, int *code, int *status, pid_t *pid);
+/* waitid(P_ALL, 0, WEXITED | WNOHANG | extra): pid 0 when no child has exited. */
+int warden_wait_any(int extra_flags, int *code, int *status, pid_t *pid);
+/* waitid(P_PID, pid, WEXITED | WNOHANG). */
+int warden_wait_pid(pid_t pid, int *code, int *status);
+/* tgkill(2): a signal for one thread. */
+int warden_tgkill(pid_t tgid, pid_t tid, int sig);
+pid_t warden_gettid(void);
+int warden_set_child_subreaper(int on);
+int warden_is_child_subreaper(void);
+/* sigabbrev_np(3): "TERM" for 15, NULL for an unknown number. */
+const char *warden_signal_abbrev(int sig);
+
 #endif

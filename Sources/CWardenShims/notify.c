@@ -1,0 +1,91 @@
+/* The receiving side of sd_notify(3) for supervised children: credentials come from
+ * SCM_CREDENTIALS (the kernel fills them in, the sender cannot lie about its pid), and
+ * descriptors a child passes along (FDSTORE=) are closed, since Warden keeps no store. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include "warden_shims.h"
+
+int warden_notify_socket_bind(const char *path) {
+    struct sockaddr_un address;
+    memset(&address, 0, sizeof(address));
+    address.sun_family = AF_UNIX;
+    size_t length = strlen(path);
+    if (length == 0 || length >= sizeof(address.sun_path)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(address.sun_path, path, length);
+    socklen_t address_length = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + length);
+    if (path[0] == '@') {
+        address.sun_path[0] = '\0';
+    } else {
+        address_length += 1;
+    }
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) return -1;
+    int on = 1;
+    if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) < 0 ||
+        bind(fd, (struct sockaddr *)&address, address_length) < 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+ssize_t warden_notify_receive(int fd, void *buffer, size_t capacity, pid_t *pid, uid_t *uid,
+                              gid_t *gid, int *passed_fds, int *truncated) {
+    /* Room for the credentials and the most descriptors one message can carry (253). */
+    union {
+        struct cmsghdr align;
+        char bytes[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * 253)];
+    } control;
+    struct iovec iov = {.iov_base = buffer, .iov_len = capacity};
+    struct msghdr message;
+    memset(&message, 0, sizeof(message));
+    message.msg_iov = &iov;
+    message.msg_iovlen = 1;
+    message.msg_control = &control;
+    message.msg_controllen = sizeof(control);
+
+    *pid = 0;
+    *uid = (uid_t)-1;
+    *gid = (gid_t)-1;
+    *passed_fds = 0;
+    *truncated = 0;
+    ssize_t n;
+    do {
+        n = recvmsg(fd, &message, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        if (errno == EWOULDBLOCK) errno = EAGAIN;
+        return -1;
+    }
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&message); c; c = CMSG_NXTHDR(&message, c)) {
+        if (c->cmsg_level != SOL_SOCKET) continue;
+        if (c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len == CMSG_LEN(sizeof(struct ucred))) {
+            struct ucred credentials;
+            memcpy(&credentials, CMSG_DATA(c), sizeof(credentials));
+            *pid = credentials.pid;
+            *uid = credentials.uid;
+            *gid = credentials.gid;
+        } else if (c->cmsg_type == SCM_RIGHTS) {
+            size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+            for (size_t i = 0; i < count; i++) {
+                int passed;
+                memcpy(&passed, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+                close(passed);
+            }
+            *passed_fds += (int)count;
+        }
+    }
+    if ((message.msg_flags & MSG_CTRUNC) && *passed_fds == 0) *passed_fds = 1;
+    if ((size_t)n > capacity || (message.msg_flags & MSG_TRUNC)) *truncated = 1;
+    return n;
+}

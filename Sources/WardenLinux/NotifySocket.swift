@@ -1,0 +1,122 @@
+import CWardenShims
+import Glibc
+import WardenCore
+
+/// The supervisor's end of `$NOTIFY_SOCKET`: an `AF_UNIX` datagram socket with
+/// `SO_PASSCRED`, so every message arrives with the sender's pid as the kernel saw it
+/// (a child cannot claim to be another). Messages are parsed into `NotifyMessage` and
+/// handed, with the pid, to a handler on the event loop; the runtime decides whether the
+/// pid may speak for a component (`NotifyAccess=`).
+///
+/// Refused datagrams (too large, carrying descriptors, NUL bytes, invalid UTF-8) go to
+/// the `refused` handler with the reason; descriptors are closed on arrival.
+public final class NotifySocket: @unchecked Sendable {
+    /// One accepted notification.
+    public struct Notification: Sendable {
+        public var senderPID: Int32
+        public var senderUID: UInt32
+        public var message: NotifyMessage
+    }
+
+    /// Why a datagram was dropped.
+    public enum Refusal: Hashable, Sendable, CustomStringConvertible {
+        /// Longer than `maximumDatagramBytes`.
+        case oversized(bytes: Int)
+        /// It carried descriptors (`FDSTORE=`); Warden keeps no store, they were closed.
+        case passedDescriptors(count: Int)
+        case unparsable(NotifyMessage.RefusalReason)
+
+        public var description: String {
+            switch self {
+            case .oversized(let bytes): "datagram of \(bytes) bytes is too large"
+            case .passedDescriptors(let count): "\(count) passed descriptor(s), closed"
+            case .unparsable(.embeddedNUL): "embedded NUL byte"
+            case .unparsable(.invalidUTF8): "not valid UTF-8"
+            }
+        }
+    }
+
+    /// systemd reads notifications into a buffer of this size (`NOTIFY_BUFFER_MAX`).
+    public static let defaultMaximumDatagramBytes = 4096
+
+    /// Where it is bound: a path, or `@name` in the abstract namespace. This is the
+    /// value for the children's `NOTIFY_SOCKET=`.
+    public let path: String
+    public let fd: Int32
+    public let maximumDatagramBytes: Int
+    private let loop: EventLoop
+    private var registration: EventLoop.RegistrationID?
+    private var buffer: [UInt8]
+
+    /// Binds the socket (a stale file at `path` is replaced) and starts delivering on
+    /// `loop`. A path socket is made writable by everyone (`0666`), as systemd's own is:
+    /// services run as other users, and who may speak for a component is decided by
+    /// the sender pid, not by file permissions. The directory's mode still applies.
+    public init(
+        path: String, loop: EventLoop, maximumDatagramBytes: Int = NotifySocket.defaultMaximumDatagramBytes,
+        handler: @escaping (Notification) -> Void,
+        refused: @escaping (_ senderPID: Int32, _ reason: Refusal) -> Void = { _, _ in }
+    ) throws(ProcessControlError) {
+        if !path.hasPrefix("@") { unlink(path) }
+        let fd = warden_notify_socket_bind(path)
+        guard fd >= 0 else { throw ProcessControlError(operation: "bind notify socket \(path)", errno: errno) }
+        if !path.hasPrefix("@") && chmod(path, 0o666) != 0 {
+            let code = errno
+            Glibc.close(fd)
+            throw ProcessControlError(operation: "chmod 0666 \(path)", errno: code)
+        }
+        self.fd = fd
+        self.path = path
+        self.loop = loop
+        self.maximumDatagramBytes = maximumDatagramBytes
+        // One byte more than accepted, so an oversized datagram is seen as such.
+        self.buffer = [UInt8](repeating: 0, count: maximumDatagramBytes + 1)
+        do {
+            registration = try loop.register(fd: fd, for: .readable) { [unowned self] _ in
+                self.receiveAll(handler: handler, refused: refused)
+            }
+        } catch {
+            Glibc.close(fd)
+            if !path.hasPrefix("@") { unlink(path) }
+            throw error
+        }
+    }
+
+    /// Stops delivery, closes the socket and removes a path socket's file.
+    public func close() {
+        if let registration { loop.unregister(registration) }
+        registration = nil
+        Glibc.close(fd)
+        if !path.hasPrefix("@") { unlink(path) }
+    }
+
+    private func receiveAll(handler: (Notification) -> Void, refused: (Int32, Refusal) -> Void) {
+        // Bounded per wakeup so a flooding child cannot starve the rest of the loop;
+        // level-triggered epoll brings us back for the remainder.
+        for _ in 0..<64 {
+            var pid: pid_t = 0
+            var uid: uid_t = 0
+            var gid: gid_t = 0
+            var passed: Int32 = 0
+            var truncated: Int32 = 0
+            let count = buffer.withUnsafeMutableBytes {
+                warden_notify_receive(fd, $0.baseAddress, $0.count, &pid, &uid, &gid, &passed, &truncated)
+            }
+            if count < 0 { return }  // EAGAIN: drained (other errors: nothing to do here)
+            if passed > 0 {
+                refused(pid, .passedDescriptors(count: Int(passed)))
+                continue
+            }
+            if truncated != 0 || count > maximumDatagramBytes {
+                refused(pid, .oversized(bytes: count))
+                continue
+            }
+            do {
+                let message = try NotifyMessage(parsing: buffer[0..<count])
+                handler(Notification(senderPID: pid, senderUID: uid, message: message))
+            } catch {
+                refused(pid, .unparsable(error))
+            }
+        }
+    }
+}

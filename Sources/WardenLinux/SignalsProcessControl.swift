@@ -1,0 +1,97 @@
+import CWardenShims
+import Glibc
+import WardenCore
+
+extension ExitStatus {
+    /// From `siginfo_t.si_code` (`CLD_*`) and `si_status` as `waitid` fills them.
+    public init(waitCode: Int32, status: Int32) {
+        switch waitCode {
+        case Int32(CLD_EXITED): self = .exited(code: status)
+        case Int32(CLD_DUMPED): self = .killed(signal: status, coreDumped: true)
+        default: self = .killed(signal: status, coreDumped: false)
+        }
+    }
+}
+
+/// A failed process-control call: what was done and the errno.
+public struct ProcessControlError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var operation: String
+    public var errno: Int32
+
+    public init(operation: String, errno: Int32) {
+        self.operation = operation
+        self.errno = errno
+    }
+
+    public var description: String { "\(operation): \(errnoDescription(errno)) (errno \(errno))" }
+}
+
+/// Process-wide facts and actions of a supervisor: PID 1, subreaper, signals.
+public enum ProcessControl {
+    /// True when this process is PID 1 of its PID namespace (a container's init, or the
+    /// VM's): orphans are then reparented to it and must be reaped by it.
+    public static var isPID1: Bool { getpid() == 1 }
+
+    /// `PR_SET_CHILD_SUBREAPER`: orphaned descendants are reparented to this process
+    /// instead of PID 1, so a service's double-forked daemons stay in reach.
+    public static func setChildSubreaper(_ on: Bool = true) throws(ProcessControlError) {
+        guard warden_set_child_subreaper(on ? 1 : 0) == 0 else {
+            throw ProcessControlError(operation: "prctl(PR_SET_CHILD_SUBREAPER, \(on ? 1 : 0))", errno: errno)
+        }
+    }
+
+    /// Whether `PR_SET_CHILD_SUBREAPER` is on for this process.
+    public static var isChildSubreaper: Bool { warden_is_child_subreaper() == 1 }
+
+    /// True when orphans end up here (PID 1 or subreaper): the supervisor must reap them.
+    public static var receivesOrphans: Bool { isPID1 || isChildSubreaper }
+
+    /// Signals a process through its pidfd, so a recycled PID is never hit.
+    /// Signalling a process that has exited but is not reaped yet is not an error.
+    public static func sendSignal(_ signal: Int32, toPidfd pidfd: Int32) throws(ProcessControlError) {
+        guard warden_pidfd_send_signal(pidfd, signal) == 0 else {
+            if errno == ESRCH { return }
+            throw ProcessControlError(operation: "pidfd_send_signal(\(signalName(signal)))", errno: errno)
+        }
+    }
+
+    /// `kill(-pgid, signal)`: every process of a process group (a spawned process leads
+    /// its own session and group, so its pid is its group id). A group that is already
+    /// empty is not an error. Group ids 0 and 1 are refused with EINVAL: `kill(0)` would
+    /// hit the supervisor's own group, and `kill(-1)` every process it may signal.
+    public static func killProcessGroup(_ processGroupID: Int32, signal: Int32) throws(ProcessControlError) {
+        guard processGroupID > 1 else {
+            throw ProcessControlError(operation: "kill(-\(processGroupID), \(signalName(signal))) refused", errno: EINVAL)
+        }
+        guard Glibc.kill(-processGroupID, signal) == 0 else {
+            if errno == ESRCH { return }
+            throw ProcessControlError(
+                operation: "kill(-\(processGroupID), \(signalName(signal)))", errno: errno)
+        }
+    }
+
+    /// The start time of a process in clock ticks since boot (field 22 of
+    /// `/proc/PID/stat`). With the pid it identifies one process across PID reuse, e.g.
+    /// to check that a PIDFile= still names the process that wrote it.
+    /// `procRoot` is a parameter so tests can point it at a seeded directory.
+    public static func startTime(of pid: Int32, procRoot: String = "/proc") -> UInt64? {
+        guard let stat = try? LocalFileSystem().readFile("\(procRoot)/\(pid)/stat") else { return nil }
+        return parseStartTime(stat: stat)
+    }
+
+    /// Field 22 of a `/proc/PID/stat` line. The command name (field 2) is in parentheses
+    /// and may itself contain spaces and `)`, so fields are counted after the *last* `)`.
+    public static func parseStartTime(stat: String) -> UInt64? {
+        guard let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ", omittingEmptySubsequences: true)
+        // fields[0] is field 3 (state), so field 22 is fields[19].
+        guard fields.count > 19 else { return nil }
+        return UInt64(fields[19])
+    }
+
+    /// `SIGTERM` for 15, or `signal 99`.
+    public static func signalName(_ signal: Int32) -> String {
+        guard let text = warden_signal_abbrev(signal) else { return "signal \(signal)" }
+        return "SIG" + String(cString: text)
+    }
+}
