@@ -12,8 +12,8 @@ public enum StandardStream: Hashable, Sendable {
 }
 
 /// One `setrlimit(2)` call. `UInt64.max` is `RLIM_INFINITY`.
-public struct ResourceLimit: Hashable, Sendable {
-    /// `RLIMIT_*` number (see `ResourceLimit.name(of:)`).
+public struct ProcessResourceLimit: Hashable, Sendable {
+    /// `RLIMIT_*` number (see `ProcessResourceLimit.name(of:)`).
     public var resource: Int32
     public var soft: UInt64
     public var hard: UInt64
@@ -50,7 +50,7 @@ public struct SpawnRequest: Sendable {
     /// `chdir` target; nil keeps the supervisor's directory.
     public var workingDirectory: String?
     public var umask: UInt32?
-    public var resourceLimits: [ResourceLimit]
+    public var resourceLimits: [ProcessResourceLimit]
     /// `setpriority(PRIO_PROCESS)`, -20...19.
     public var nice: Int32?
     /// CPU numbers for `sched_setaffinity`; nil keeps the inherited mask.
@@ -83,7 +83,7 @@ public struct SpawnRequest: Sendable {
 
     public init(
         executablePath: String, arguments: [String]? = nil, environment: [String] = [],
-        workingDirectory: String? = nil, umask: UInt32? = nil, resourceLimits: [ResourceLimit] = [],
+        workingDirectory: String? = nil, umask: UInt32? = nil, resourceLimits: [ProcessResourceLimit] = [],
         nice: Int32? = nil, cpuAffinity: [Int]? = nil, schedulingPolicy: Int32? = nil,
         schedulingPriority: Int32? = nil, oomScoreAdjust: Int32? = nil, userID: UInt32? = nil,
         groupID: UInt32? = nil, supplementaryGroups: [UInt32]? = nil,
@@ -271,7 +271,7 @@ private func spawnStepName(_ result: warden_spawn_result, _ request: SpawnReques
     case Int(WARDEN_SPAWN_STEP_SIGNALS): return "sigprocmask"
     case Int(WARDEN_SPAWN_STEP_STDIO): return "dup2 \(["stdin", "stdout", "stderr"][Int(detail) % 3])"
     case Int(WARDEN_SPAWN_STEP_CHDIR): return "chdir \(request.workingDirectory ?? "")"
-    case Int(WARDEN_SPAWN_STEP_RLIMIT): return "setrlimit(\(ResourceLimit.name(of: detail)))"
+    case Int(WARDEN_SPAWN_STEP_RLIMIT): return "setrlimit(\(ProcessResourceLimit.name(of: detail)))"
     case Int(WARDEN_SPAWN_STEP_NICE): return "setpriority(nice \(detail))"
     case Int(WARDEN_SPAWN_STEP_AFFINITY): return "sched_setaffinity \(request.cpuAffinity ?? [])"
     case Int(WARDEN_SPAWN_STEP_SCHEDULER):

@@ -30,7 +30,7 @@ import WardenCore
         (SpawnRequest(executablePath: "/bin/true", cpuAffinity: [5000]), "sched_setaffinity [5000]", EINVAL),
         (SpawnRequest(executablePath: "/bin/true", stdout: .fd(9999)), "dup2 stdout", EBADF),
         (
-            SpawnRequest(executablePath: "/bin/true", resourceLimits: [ResourceLimit(resource: RLIMIT_NOFILE_VALUE, soft: 10, hard: 5)]),
+            SpawnRequest(executablePath: "/bin/true", resourceLimits: [ProcessResourceLimit(resource: RLIMIT_NOFILE_VALUE, soft: 10, hard: 5)]),
             "setrlimit(RLIMIT_NOFILE)", EINVAL
         ),
     ])
@@ -115,8 +115,8 @@ import WardenCore
         var request = SpawnRequest(executablePath: "/bin/sleep", arguments: ["sleep", "30"])
         request.umask = 0o027
         request.resourceLimits = [
-            ResourceLimit(resource: RLIMIT_NOFILE_VALUE, soft: 123, hard: 456),
-            ResourceLimit(resource: RLIMIT_CORE_VALUE, soft: 0, hard: 0),
+            ProcessResourceLimit(resource: RLIMIT_NOFILE_VALUE, soft: 123, hard: 456),
+            ProcessResourceLimit(resource: RLIMIT_CORE_VALUE, soft: 0, hard: 0),
         ]
         request.nice = 7
         request.cpuAffinity = [1]
