@@ -136,40 +136,6 @@ public enum SystemdWords {
         var quote: UInt8 = 0
         let backslashIsEscape = !flags.contains(.retainEscape)
 
-        // Handles the character after a backslash at `i`; returns false for `-EINVAL`.
-        // On a backslash at the very end, sets `finished`.
-        func escape(_ i: inout Int, finished: inout Bool) -> Bool {
-            if i == count {
-                if flags.contains(.unescapeRelax), quote == 0 || flags.contains(.relax) {
-                    word.append(UInt8(ascii: "\\"))
-                    finished = true
-                    return true
-                }
-                if flags.contains(.relax) {
-                    finished = true
-                    return true
-                }
-                return false
-            }
-            if flags.contains(.cUnescape) {
-                if let (decoded, length) = cUnescapeOne(bytes, at: i) {
-                    word.append(contentsOf: decoded)
-                    i += length
-                    return true
-                }
-                if flags.contains(.unescapeRelax) {
-                    word.append(UInt8(ascii: "\\"))
-                    word.append(bytes[i])
-                    i += 1
-                    return true
-                }
-                return false
-            }
-            word.append(bytes[i])
-            i += 1
-            return true
-        }
-
         while true {
             if quote != 0 {
                 while true {
@@ -189,7 +155,7 @@ public enum SystemdWords {
                     if c == UInt8(ascii: "\\"), backslashIsEscape {
                         i += 1
                         var finished = false
-                        guard escape(&i, finished: &finished) else { return .invalid }
+                        guard unescape(bytes, &i, into: &word, inQuote: quote != 0, flags: flags, finished: &finished) else { return .invalid }
                         if finished {
                             index = count
                             return .word(word)
@@ -214,7 +180,7 @@ public enum SystemdWords {
                     if c == UInt8(ascii: "\\"), backslashIsEscape {
                         i += 1
                         var finished = false
-                        guard escape(&i, finished: &finished) else { return .invalid }
+                        guard unescape(bytes, &i, into: &word, inQuote: quote != 0, flags: flags, finished: &finished) else { return .invalid }
                         if finished {
                             index = count
                             return .word(word)
@@ -231,6 +197,43 @@ public enum SystemdWords {
                 }
             }
         }
+    }
+
+    /// The character after a backslash at `bytes[i]`, appended to `word`; false for
+    /// `-EINVAL`. A backslash at the very end sets `finished`.
+    @inline(__always)
+    static func unescape(
+        _ bytes: [UInt8], _ i: inout Int, into word: inout [UInt8], inQuote: Bool, flags: Flags, finished: inout Bool
+    ) -> Bool {
+        if i == bytes.count {
+            if flags.contains(.unescapeRelax), !inQuote || flags.contains(.relax) {
+                word.append(UInt8(ascii: "\\"))
+                finished = true
+                return true
+            }
+            if flags.contains(.relax) {
+                finished = true
+                return true
+            }
+            return false
+        }
+        if flags.contains(.cUnescape) {
+            if let (decoded, length) = cUnescapeOne(bytes, at: i) {
+                word.append(contentsOf: decoded)
+                i += length
+                return true
+            }
+            if flags.contains(.unescapeRelax) {
+                word.append(UInt8(ascii: "\\"))
+                word.append(bytes[i])
+                i += 1
+                return true
+            }
+            return false
+        }
+        word.append(bytes[i])
+        i += 1
+        return true
     }
 
     /// systemd's `cunescape_one()`: the escape starting at `bytes[index]` (just after the

@@ -98,7 +98,10 @@ public enum UnitFileParser {
         let file: String
         var sections: [UnitSection] = []
         var diagnostics: [Diagnostic] = []
-        var current: UnitSection?
+        /// The section being filled; kept outside an Optional so that appending an entry
+        /// mutates in place instead of copying the entry array.
+        var current = UnitSection(name: "", location: SourceLocation(file: "", line: 0))
+        var inSection = false
         /// After a broken header, assignments belong to no usable section; they are
         /// skipped without repeating the error for each line.
         var inBrokenSection = false
@@ -106,8 +109,8 @@ public enum UnitFileParser {
         init(file: String) { self.file = file }
 
         mutating func finishSection() {
-            if let section = current { sections.append(section) }
-            current = nil
+            if inSection { sections.append(current) }
+            inSection = false
         }
 
         mutating func parseLine(_ raw: ArraySlice<UInt8>, line: Int) {
@@ -144,11 +147,12 @@ public enum UnitFileParser {
                     return
                 }
                 inBrokenSection = false
+                inSection = true
                 current = UnitSection(name: String(decoding: name, as: UTF8.self), location: location)
                 return
             }
 
-            guard current != nil else {
+            guard inSection else {
                 if !inBrokenSection {
                     diagnostics.append(.error(
                         location, key: nil,
@@ -179,7 +183,7 @@ public enum UnitFileParser {
             var valueStart = equals + 1
             while valueStart < text.endIndex, isWhitespace(text[valueStart]) { valueStart += 1 }
             let value = String(decoding: text[valueStart...], as: UTF8.self)
-            current!.entries.append(UnitEntry(key: keyString, value: value, location: location))
+            current.entries.append(UnitEntry(key: keyString, value: value, location: location))
         }
     }
 }
