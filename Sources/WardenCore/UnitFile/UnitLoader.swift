@@ -1,0 +1,193 @@
+/// Reads unit files and their drop-ins from a `ConfigFileSystem`, expanding `%`
+/// specifiers per unit. Pure: all I/O goes through the injected file system.
+///
+/// Drop-ins (systemd.unit(5), "Description"): for `a-b-c.service` the `*.conf` files of
+/// these directories apply, listed from most to least specific:
+///
+///     a-b-c.service.d/   (for an instance feed@2.service: feed@2.service.d/,
+///     feed@.service.d/   then its template's directory)
+///     a-b-.service.d/    (one directory per '-'-truncated prefix)
+///     a-.service.d/
+///     service.d/         (every unit of the type)
+///
+/// All files are applied in lexical order of their file name, whichever directory holds
+/// them; when two directories hold the same file name, the most specific one wins and the
+/// other is not read. Each drop-in adds its sections after the main file's, so a later
+/// assignment overrides an earlier one (or, for list keys, appends to it).
+public struct UnitLoader: Sendable {
+    public var fileSystem: any ConfigFileSystem
+    public var specifiers: SpecifierContext
+    /// Keys whose values are used without specifier expansion.
+    public var verbatimKeys: Set<String>
+
+    /// Keys that systemd parses without `%` specifiers and that may carry a literal `%`
+    /// (percentages). Expanding them would be harmless for a trailing `%`, but keeping
+    /// them verbatim matches systemd exactly.
+    public static let defaultVerbatimKeys: Set<String> = [
+        "CPUQuota", "MemoryMin", "MemoryLow", "MemoryHigh", "MemoryMax", "MemorySwapMax",
+        "MemoryZSwapMax", "StartupMemoryLow", "StartupMemoryHigh", "StartupMemoryMax",
+        "StartupMemorySwapMax", "StartupMemoryZSwapMax", "TasksMax", "ManagedOOMMemoryPressureLimit",
+        "DefaultMemoryLow", "DefaultMemoryMin",
+    ]
+
+    public init(
+        fileSystem: some ConfigFileSystem, specifiers: SpecifierContext,
+        verbatimKeys: Set<String> = UnitLoader.defaultVerbatimKeys
+    ) {
+        self.fileSystem = fileSystem
+        self.specifiers = specifiers
+        self.verbatimKeys = verbatimKeys
+    }
+
+    /// The unit types Warden supervises.
+    public static let supportedKinds: Set<UnitName.Kind> = [.service, .slice]
+
+    /// Loads every `*.service` and `*.slice` file in `directory`, in name order, with
+    /// drop-ins and specifiers applied.
+    ///
+    /// Templates (`feed@.service`) are skipped: they are not components by themselves;
+    /// instances are loaded with `load(unit:from:)` when something refers to them. Files
+    /// of other unit types (`.target`, `.socket`, …) get a note saying they are ignored;
+    /// files that are not unit files at all (`warden.conf`, `README`, `*.d`) are skipped
+    /// silently. A `.service`/`.slice` file with an invalid unit name is an error.
+    public func loadDirectory(_ directory: String) -> (units: [UnitFile], diagnostics: [Diagnostic]) {
+        guard let names = fileSystem.listDirectory(directory) else {
+            return ([], [.error(SourceLocation(file: directory, line: 0), key: nil, "cannot list the unit directory: not a directory or not readable")])
+        }
+        var units: [UnitFile] = []
+        var diagnostics: [Diagnostic] = []
+        for fileName in names.sorted(by: byteOrder) {
+            if fileName.hasSuffix(".d") { continue }
+            guard let dot = fileName.lastIndex(of: "."),
+                let kind = UnitName.Kind(rawValue: String(fileName[fileName.index(after: dot)...]))
+            else { continue }
+            let path = joinPath(directory, fileName)
+            guard UnitLoader.supportedKinds.contains(kind) else {
+                diagnostics.append(.note(
+                    SourceLocation(file: path, line: 0), key: nil,
+                    "ignored: Warden loads only .service and .slice units, not .\(kind.rawValue)"))
+                continue
+            }
+            let name: UnitName
+            switch UnitName.validate(fileName) {
+            case .success(let parsed): name = parsed
+            case .failure(let error):
+                diagnostics.append(.error(SourceLocation(file: path, line: 0), key: nil, error.description))
+                continue
+            }
+            if name.isTemplate { continue }
+            let (unit, unitDiagnostics) = loadUnit(
+                mainPath: path, name: name, dropInDirectories: dropInDirectories(for: name, in: directory))
+            diagnostics += unitDiagnostics
+            if let unit { units.append(unit) }
+        }
+        return (units, diagnostics)
+    }
+
+    /// Loads one unit from `directory`. For an instance (`feed@2.service`) the file
+    /// `feed@2.service` is used if it exists, otherwise the template `feed@.service`, with
+    /// `%i` and friends expanded for the instance. A template itself cannot be loaded.
+    public func load(unit name: UnitName, from directory: String) -> (UnitFile?, [Diagnostic]) {
+        let ownPath = joinPath(directory, name.description)
+        if name.isTemplate {
+            return (nil, [.error(
+                SourceLocation(file: ownPath, line: 0), key: nil,
+                "\(name) is a template: expected an instance such as \(name.instantiated(with: "1"))")])
+        }
+        var mainPath = ownPath
+        if let template = name.template, !exists(ownPath) {
+            mainPath = joinPath(directory, template.description)
+            if !exists(mainPath) {
+                return (nil, [.error(
+                    SourceLocation(file: ownPath, line: 0), key: nil,
+                    "unit \(name) not found: neither \(ownPath) nor its template \(mainPath) exists")])
+            }
+        }
+        return loadUnit(mainPath: mainPath, name: name, dropInDirectories: dropInDirectories(for: name, in: directory))
+    }
+
+    /// Loads a single file as the unit `name` (used for warden.conf too). Drop-ins come
+    /// only from `PATH.d/*.conf`, in lexical order.
+    public func loadFile(path: String, as name: UnitName) -> (UnitFile?, [Diagnostic]) {
+        loadUnit(mainPath: path, name: name, dropInDirectories: [path + ".d"])
+    }
+
+    /// The drop-in directories for `name` in `directory`, most specific first.
+    public func dropInDirectories(for name: UnitName, in directory: String) -> [String] {
+        let suffix = "." + name.kind.rawValue
+        var names = [name.description]
+        if let template = name.template { names.append(template.description) }
+        // Truncate the prefix after each '-', longest first: a-b-c → a-b-, a-.
+        let prefix = Array(name.prefix.utf8)
+        var cut = prefix.count - 1
+        while cut >= 0 {
+            if prefix[cut] == UInt8(ascii: "-") {
+                names.append(String(decoding: prefix[...cut], as: UTF8.self) + suffix)
+            }
+            cut -= 1
+        }
+        names.append(name.kind.rawValue)
+        var seen = Set<String>()
+        return names.filter { seen.insert($0).inserted }.map { joinPath(directory, $0 + ".d") }
+    }
+
+    private func exists(_ path: String) -> Bool {
+        (try? fileSystem.readFile(path)) != nil
+    }
+
+    private func loadUnit(mainPath: String, name: UnitName, dropInDirectories: [String]) -> (UnitFile?, [Diagnostic]) {
+        let text: String
+        do {
+            text = try fileSystem.readFile(mainPath)
+        } catch {
+            return (nil, [.error(SourceLocation(file: mainPath, line: 0), key: nil, "cannot read the unit file: \(error.reason)")])
+        }
+        var (sections, diagnostics) = UnitFileParser.parse(text: text, file: mainPath)
+
+        // Collect drop-ins: the first (most specific) directory holding a file name wins.
+        var chosen: [String: String] = [:]
+        for dropInDirectory in dropInDirectories {
+            guard let entries = fileSystem.listDirectory(dropInDirectory) else { continue }
+            for entry in entries where entry.hasSuffix(".conf") && chosen[entry] == nil {
+                chosen[entry] = joinPath(dropInDirectory, entry)
+            }
+        }
+        for fileName in chosen.keys.sorted(by: byteOrder) {
+            let path = chosen[fileName]!
+            do {
+                let dropIn = try fileSystem.readFile(path)
+                let (dropInSections, dropInDiagnostics) = UnitFileParser.parse(text: dropIn, file: path)
+                sections += dropInSections
+                diagnostics += dropInDiagnostics
+            } catch {
+                diagnostics.append(.error(SourceLocation(file: path, line: 0), key: nil, "cannot read the drop-in: \(error.reason)"))
+            }
+        }
+
+        for s in sections.indices {
+            var kept: [UnitEntry] = []
+            kept.reserveCapacity(sections[s].entries.count)
+            for var entry in sections[s].entries {
+                if verbatimKeys.contains(entry.key) {
+                    kept.append(entry)
+                    continue
+                }
+                switch specifiers.expand(entry.value, for: name, fragmentPath: mainPath) {
+                case .success(let expanded):
+                    entry.value = expanded
+                    kept.append(entry)
+                case .failure(let error):
+                    diagnostics.append(.error(entry.location, key: entry.key, "\(error.message); the assignment is ignored"))
+                }
+            }
+            sections[s].entries = kept
+        }
+        return (UnitFile(name: name, path: mainPath, sections: sections), diagnostics)
+    }
+}
+
+/// Byte-wise order of file names, as `strcmp` sorts them (Swift's `<` on `String`
+/// compares by Unicode canonical ordering, which differs for some non-ASCII names).
+func byteOrder(_ a: String, _ b: String) -> Bool {
+    a.utf8.lexicographicallyPrecedes(b.utf8)
+}
