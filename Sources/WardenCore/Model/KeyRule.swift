@@ -112,9 +112,15 @@ extension KeyRule {
                 model[keyPath: field] = []
                 return
             }
-            switch ExecCommand.parse(entry.value) {
-            case .success(let command):
-                model[keyPath: field].append(ConfiguredCommand(command: command, location: entry.location))
+            var warnings: [String] = []
+            switch ExecCommand.parseSequence(entry.value, warnings: &warnings) {
+            case .success(let commands):
+                for command in commands {
+                    model[keyPath: field].append(ConfiguredCommand(command: command, location: entry.location))
+                }
+                for warning in warnings {
+                    diagnostics.append(.warning(entry.location, key: entry.key, warning))
+                }
             case .failure(let error):
                 diagnostics.append(.error(entry.location, key: entry.key, "\(error)"))
             }

@@ -154,17 +154,6 @@ public struct ServiceConfig: Hashable, Sendable {
     public var effectiveSlice: String { slice ?? "system.slice" }
 }
 
-/// One `NAME=value` of `Environment=`.
-public struct EnvironmentAssignment: Hashable, Sendable {
-    public var name: String
-    public var value: String
-
-    public init(name: String, value: String) {
-        self.name = name
-        self.value = value
-    }
-}
-
 /// `EnvironmentFile=PATH` or `-PATH` (missing file ignored).
 public struct EnvironmentFileReference: Hashable, Sendable {
     public var path: String

@@ -323,9 +323,12 @@ extension ServiceConfig {
                     model.environment = []
                     return
                 }
-                switch EnvironmentAssignments.parse(entry.value) {
-                case .success(let pairs):
-                    model.environment += pairs.map { EnvironmentAssignment(name: $0.name, value: $0.value) }
+                switch SystemdWords.parseEnvironment(entry.value) {
+                case .success(let parsed):
+                    model.environment += parsed.assignments
+                    for problem in parsed.problems {
+                        diagnostics.append(.error(entry.location, key: entry.key, "\(problem)"))
+                    }
                 case .failure(let error):
                     diagnostics.append(.error(entry.location, key: entry.key, "\(error)"))
                 }
