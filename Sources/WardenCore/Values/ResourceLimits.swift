@@ -74,7 +74,7 @@ public enum ResourceLimitKind: String, CaseIterable, Hashable, Sendable {
         case .microseconds: one = "a time span such as 500000 (microseconds) or 500ms"
         case .nice: one = "a nice level from -20 to 19 written with its sign (+0, -5) or a raw value from 0 to 40"
         }
-        return "\(one), or infinity; optionally SOFT:HARD"
+        return syntax == .nice ? "\(one); optionally SOFT:HARD" : "\(one), or infinity; optionally SOFT:HARD"
     }
 }
 
@@ -122,7 +122,8 @@ public struct ResourceLimit: Hashable, Sendable, CustomStringConvertible {
         func outOfRange() -> Result<UInt64?, ValueError> {
             .failure(ValueError("'\(whole)' is out of range for \(kind.rawValue)=; expected \(kind.expectation)"))
         }
-        if text == "infinity" { return .success(nil) }
+        // rlimit_parse_nice() has no "infinity": RLIMIT_NICE is bounded by 40.
+        if text == "infinity" && kind.syntax != .nice { return .success(nil) }
         switch kind.syntax {
         case .bytes:
             guard case .success(let v) = ByteSize.parse(text) else { return bad() }
