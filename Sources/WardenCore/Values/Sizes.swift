@@ -93,7 +93,7 @@ public enum ByteSize {
 
 /// A proportion in ten-thousandths (`parse_permyriad()`): `80%` is 8000, `12.5%`
 /// 1250, `12.34%` 1234, `125‰` 1250, `1250‱` 1250.
-public enum Permyriad {
+enum Permyriad {
     enum Outcome { case notAPercentage, invalid, value(UInt64) }
 
     /// systemd's `parse_permyriad_unbounded()`. `notAPercentage` when no `%`, `‰`
