@@ -109,7 +109,7 @@ public struct ConfigurationLoader: Sendable {
         if let configPath {
             loadSettings(path: configPath, into: &settings, &diagnostics)
         }
-        let baseDirectory = configPath.map(directoryName) ?? "."
+        let baseDirectory = configPath.map({ directoryName(of: $0) }) ?? "."
         let directories = (override ?? settings.effectiveUnitDirectories).map {
             $0.hasPrefix("/") ? $0 : joinPath(baseDirectory, $0)
         }
@@ -273,14 +273,4 @@ public struct ConfigurationLoader: Sendable {
         default: false
         }
     }
-}
-
-func directoryName(_ path: String) -> String {
-    guard let slash = path.lastIndex(of: "/") else { return "." }
-    if slash == path.startIndex { return "/" }
-    return String(path[..<slash])
-}
-
-func joinPath(_ directory: String, _ name: String) -> String {
-    directory.hasSuffix("/") ? directory + name : directory + "/" + name
 }

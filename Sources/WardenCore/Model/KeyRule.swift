@@ -139,7 +139,7 @@ extension KeyRule {
             if let close = Suggestion.closest(to: text, in: spellings) {
                 message += " (did you mean \(close)?)"
             }
-            return .failure(ValueError(message: message))
+            return .failure(ValueError(message))
         }
     }
 }
@@ -152,7 +152,7 @@ enum PlainValue {
         { text in
             guard let value = T(text.trimmingWhitespace()), range.contains(value) else {
                 return .failure(
-                    ValueError(message: "'\(text)' is not valid; expected \(what), an integer in \(range.lowerBound)…\(range.upperBound)"))
+                    ValueError("'\(text)' is not valid; expected \(what), an integer in \(range.lowerBound)…\(range.upperBound)"))
             }
             return .success(value)
         }
@@ -162,7 +162,7 @@ enum PlainValue {
 
     static func absolutePath(_ text: String) -> Result<String, ValueError> {
         guard text.hasPrefix("/") else {
-            return .failure(ValueError(message: "'\(text)' is not an absolute path; expected a path starting with /"))
+            return .failure(ValueError("'\(text)' is not an absolute path; expected a path starting with /"))
         }
         return .success(text)
     }
@@ -171,7 +171,7 @@ enum PlainValue {
     static func percent(_ text: String) -> Result<Int, ValueError> {
         let trimmed = text.trimmingWhitespace()
         guard trimmed.hasSuffix("%"), let value = Int(trimmed.dropLast()), (0...100).contains(value) else {
-            return .failure(ValueError(message: "'\(text)' is not a percentage; expected 0% to 100%, e.g. 85%"))
+            return .failure(ValueError("'\(text)' is not a percentage; expected 0% to 100%, e.g. 85%"))
         }
         return .success(value)
     }
@@ -180,7 +180,7 @@ enum PlainValue {
     static func hundredths(_ text: String) -> Result<Int, ValueError> {
         let trimmed = text.trimmingWhitespace()
         let parts = trimmed.split(separator: ".", omittingEmptySubsequences: false)
-        let failure = ValueError(message: "'\(text)' is not a decimal number; expected e.g. 1.0 or 2.5 (at most two decimals)")
+        let failure = ValueError("'\(text)' is not a decimal number; expected e.g. 1.0 or 2.5 (at most two decimals)")
         guard (1...2).contains(parts.count), let whole = Int(parts[0]), whole >= 0, whole < 10_000 else {
             return .failure(failure)
         }

@@ -25,7 +25,7 @@ public struct ResourceControl: Hashable, Sendable {
     /// `TasksMax=` → `pids.max`.
     public var tasksMax: TasksMax?
     /// `IOWeight=` → `io.weight` (1…10000, kernel default 100).
-    public var ioWeight: UInt64?
+    public var ioWeight: IOWeight?
 
     public init() {}
 }
@@ -94,9 +94,9 @@ public struct ServiceConfig: Hashable, Sendable {
     public var timeoutStartSec: TimeSpan?
     public var timeoutStopSec: TimeSpan?
     public var watchdogSec: TimeSpan?
-    public var killSignal: Signal?
+    public var killSignal: SignalNumber?
     public var killMode: KillMode?
-    public var finalKillSignal: Signal?
+    public var finalKillSignal: SignalNumber?
     public var sendSIGKILL: Bool?
 
     // [Service]: process environment
@@ -116,6 +116,10 @@ public struct ServiceConfig: Hashable, Sendable {
     public var resourceLimits: [ResourceLimitKind: ResourceLimit] = [:]
     public var ambientCapabilities: CapabilitySet?
     public var capabilityBoundingSet: CapabilitySet?
+    /// Every assignment of the two capability keys so far: systemd folds them together
+    /// (later lines add, `~` lines remove, an empty line resets), so each new line
+    /// re-folds the whole list.
+    var capabilityAssignments: [CapabilityKey: [String]] = [:]
     public var noNewPrivileges: Bool?
     public var standardOutput: OutputTarget?
     public var standardError: OutputTarget?
@@ -132,7 +136,7 @@ public struct ServiceConfig: Hashable, Sendable {
     public var healthCheckIntervalSec: TimeSpan?
     public var healthCheckTimeoutSec: TimeSpan?
     public var healthCheckFailures: Int?
-    public var cleanupSignal: Signal?
+    public var cleanupSignal: SignalNumber?
     public var emergencyCPUQuota: CPUQuota?
 
     public init(name: UnitName, location: SourceLocation) {

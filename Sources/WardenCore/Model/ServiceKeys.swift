@@ -7,7 +7,7 @@ private let serviceSection: Set<String> = ["Service"]
 private let wardenSection: Set<String> = ["X-Warden"]
 
 private func timeSpan(_ text: String) -> Result<TimeSpan, ValueError> {
-    TimeSpan.parse(text, defaultUnit: .seconds)
+    TimeSpan.parse(text, defaultUnit: .seconds(1))
 }
 
 private func nonNegativeTimeSpan(_ text: String) -> Result<TimeSpan, ValueError> { timeSpan(text) }
@@ -15,10 +15,10 @@ private func nonNegativeTimeSpan(_ text: String) -> Result<TimeSpan, ValueError>
 private func unitName(kind: UnitName.Kind?) -> @Sendable (String) -> ValueError? {
     { word in
         guard let name = UnitName(parsing: word) else {
-            return ValueError(message: "'\(word)' is not a valid unit name; expected e.g. market-data.service")
+            return ValueError("'\(word)' is not a valid unit name; expected e.g. market-data.service")
         }
         if let kind, name.kind != kind {
-            return ValueError(message: "'\(word)' is not a .\(kind.rawValue) unit")
+            return ValueError("'\(word)' is not a .\(kind.rawValue) unit")
         }
         return nil
     }
@@ -33,19 +33,19 @@ extension ResourceControl {
                 "Hard cap on CPU time, as a share of one CPU per second of wall time; 150% lets the group use 1.5 CPUs.",
                 syntax: "percentage > 0, e.g. 20%, 150%", default: "no cap (max)",
                 mapsTo: "cpu.max = QUOTA PERIOD"),
-            parse: CPUQuota.parse),
+            parse: nonEmpty(CPUQuota.parse)),
         .value(
             "CPUQuotaPeriodSec", in: ["Service", "Slice"], \.cpuQuotaPeriod,
             KeyDoc(
                 "Period over which CPUQuota= is enforced; shorter periods smooth latency, longer ones cost less.",
                 syntax: "time span, 1ms…1s", default: "100ms", mapsTo: "cpu.max (second field)"),
-            parse: CPUQuota.parsePeriod),
+            parse: nonEmpty(CPUQuotaPeriod.parse)),
         .value(
             "CPUWeight", in: ["Service", "Slice"], \.cpuWeight,
             KeyDoc(
                 "Relative share of CPU time against sibling groups when the CPUs are contended.",
                 syntax: "integer 1…10000, or idle", default: "100 (kernel default)", mapsTo: "cpu.weight (idle: cpu.idle = 1)"),
-            parse: CPUWeight.parse),
+            parse: nonEmpty(CPUWeight.parse)),
         .value(
             "AllowedCPUs", in: ["Service", "Slice"], \.allowedCPUs,
             KeyDoc(
@@ -64,44 +64,44 @@ extension ResourceControl {
                 "Memory that is never reclaimed from the group (hard protection).",
                 syntax: "bytes with K/M/G/T suffix (base 1024), N% of RAM, or infinity", default: "0",
                 mapsTo: "memory.min"),
-            parse: MemoryLimit.parse),
+            parse: { MemoryLimit.parse($0, for: .memoryMin) }),
         .value(
             "MemoryLow", in: ["Service", "Slice"], \.memoryLow,
             KeyDoc(
                 "Memory that is reclaimed from the group only when nothing unprotected is left (soft protection).",
                 syntax: "bytes, N%, or infinity", default: "0", mapsTo: "memory.low"),
-            parse: MemoryLimit.parse),
+            parse: { MemoryLimit.parse($0, for: .memoryLow) }),
         .value(
             "MemoryHigh", in: ["Service", "Slice"], \.memoryHigh,
             KeyDoc(
                 "Throttle point: above it the group's allocations are slowed and reclaimed hard.",
                 syntax: "bytes, N%, or infinity", default: "infinity", mapsTo: "memory.high"),
-            parse: MemoryLimit.parse),
+            parse: { MemoryLimit.parse($0, for: .memoryHigh) }),
         .value(
             "MemoryMax", in: ["Service", "Slice"], \.memoryMax,
             KeyDoc(
                 "Hard limit: above it the kernel's OOM killer acts inside the group.",
                 syntax: "bytes, N%, or infinity", default: "infinity", mapsTo: "memory.max"),
-            parse: MemoryLimit.parse),
+            parse: { MemoryLimit.parse($0, for: .memoryMax) }),
         .value(
             "MemorySwapMax", in: ["Service", "Slice"], \.memorySwapMax,
             KeyDoc(
                 "Limit on the group's swap use; 0 keeps a latency-critical process out of swap.",
                 syntax: "bytes, N%, or infinity", default: "infinity", mapsTo: "memory.swap.max"),
-            parse: MemoryLimit.parse),
+            parse: { MemoryLimit.parse($0, for: .memorySwapMax) }),
         .value(
             "TasksMax", in: ["Service", "Slice"], \.tasksMax,
             KeyDoc(
                 "Maximum number of tasks (processes and threads) in the group; stops fork bombs.",
                 syntax: "integer, N% of the kernel's pid_max, or infinity", default: "infinity",
                 mapsTo: "pids.max", systemd: .differs("systemd defaults to 15% of pid_max (DefaultTasksMax=); Warden leaves it unlimited unless set")),
-            parse: TasksMax.parse),
+            parse: nonEmpty(TasksMax.parse)),
         .value(
             "IOWeight", in: ["Service", "Slice"], \.ioWeight,
             KeyDoc(
                 "Relative share of block I/O against sibling groups.", syntax: "integer 1…10000",
                 default: "100 (kernel default)", mapsTo: "io.weight"),
-            parse: PlainValue.integer(UInt64(1)...10_000, what: "an I/O weight")),
+            parse: nonEmpty(IOWeight.parse)),
     ]
 }
 
@@ -262,7 +262,7 @@ extension ServiceConfig {
                 KeyDoc(
                     "Signal that asks the component to stop.", syntax: "signal name or number (SIGTERM, TERM, 15)",
                     default: "SIGTERM", mapsTo: "pidfd_send_signal / kill"),
-                parse: Signal.parse),
+                parse: SignalNumber.parse),
             .choice(
                 "KillMode", in: serviceSection, \.killMode,
                 KeyDoc(
@@ -273,7 +273,7 @@ extension ServiceConfig {
                 KeyDoc(
                     "Signal sent to every remaining process after TimeoutStopSec=.", syntax: "signal name or number",
                     default: "SIGKILL", mapsTo: "cgroup.kill or kill(2)"),
-                parse: Signal.parse),
+                parse: SignalNumber.parse),
             .value(
                 "SendSIGKILL", in: serviceSection, \.sendSIGKILL,
                 KeyDoc(
@@ -286,20 +286,20 @@ extension ServiceConfig {
                 KeyDoc(
                     "User the component runs as.", syntax: "user name or numeric UID", default: "Warden's own (root)",
                     mapsTo: "setuid(2) before execve"),
-                parse: UserName.parse),
+                parse: parseUserOrGroup),
             .value(
                 "Group", in: serviceSection, \.group,
                 KeyDoc(
                     "Primary group.", syntax: "group name or numeric GID", default: "the user's primary group",
                     mapsTo: "setgid(2)"),
-                parse: UserName.parse),
+                parse: parseUserOrGroup),
             .list(
                 "SupplementaryGroups", in: serviceSection, \.supplementaryGroups,
                 KeyDoc(
                     "Additional groups.", syntax: "space-separated group names", default: "none",
                     mapsTo: "setgroups(2)"),
                 validate: { name in
-                    if case .failure(let error) = UserName.parse(name) { return error }
+                    if case .failure(let error) = UserGroupName.parse(name) { return error }
                     return nil
                 }),
             .value(
@@ -353,7 +353,7 @@ extension ServiceConfig {
             .value(
                 "UMask", in: serviceSection, \.umask,
                 KeyDoc("File mode creation mask.", syntax: "octal, e.g. 0027", default: "0022", mapsTo: "umask(2)"),
-                parse: UMask.parse),
+                parse: { UMask.parse($0).map(\.value) }),
             .value(
                 "Nice", in: serviceSection, \.nice,
                 KeyDoc(
@@ -390,10 +390,7 @@ extension ServiceConfig {
                     syntax: "space-separated CAP_ names; ~ inverts; repeatable", default: "none",
                     mapsTo: "capset(2) + PR_CAP_AMBIENT_RAISE")
             ) { model, entry, diagnostics in
-                switch CapabilitySet.fold(entry.value, into: model.ambientCapabilities) {
-                case .success(let set): model.ambientCapabilities = set
-                case .failure(let error): diagnostics.append(.error(entry.location, key: entry.key, error.message))
-                }
+                model.foldCapabilities(entry, key: .ambient, into: \.ambientCapabilities, &diagnostics)
             },
             KeyRule(
                 "CapabilityBoundingSet", in: serviceSection,
@@ -402,10 +399,7 @@ extension ServiceConfig {
                     syntax: "space-separated CAP_ names; ~ inverts; repeatable", default: "all",
                     mapsTo: "prctl(PR_CAPBSET_DROP)")
             ) { model, entry, diagnostics in
-                switch CapabilitySet.fold(entry.value, into: model.capabilityBoundingSet) {
-                case .success(let set): model.capabilityBoundingSet = set
-                case .failure(let error): diagnostics.append(.error(entry.location, key: entry.key, error.message))
-                }
+                model.foldCapabilities(entry, key: .boundingSet, into: \.capabilityBoundingSet, &diagnostics)
             },
             .value(
                 "NoNewPrivileges", in: serviceSection, \.noNewPrivileges,
@@ -481,22 +475,22 @@ extension ServiceConfig {
                 KeyDoc(
                     "Signal sent before ExecStop= and KillSignal= so the process can free memory and flush state.",
                     syntax: "signal name or number", default: "none", mapsTo: "pidfd_send_signal", systemd: .wardenOnly),
-                parse: Signal.parse),
+                parse: SignalNumber.parse),
             .value(
                 "EmergencyCPUQuota", in: wardenSection, \.emergencyCPUQuota,
                 KeyDoc(
                     "CPU quota the governor applies to this component in an overload (batch and normal components only).",
                     syntax: "percentage, as CPUQuota=", default: "[Governor] EmergencyCPUQuota= (50%)", mapsTo: "cpu.max",
                     systemd: .wardenOnly),
-                parse: CPUQuota.parse),
+                parse: nonEmpty(CPUQuota.parse)),
         ]
         rules += ResourceControl.rules.map { $0.lifted(\ServiceConfig.resources) }
         for kind in ResourceLimitKind.allCases {
             rules.append(
                 KeyRule(
-                    kind.key, in: serviceSection,
+                    kind.rawValue, in: serviceSection,
                     KeyDoc(
-                        "Resource limit \(kind.key.dropFirst("Limit".count)) of each process.",
+                        "Resource limit \(kind.rawValue.dropFirst("Limit".count)) of each process.",
                         syntax: "value or soft:hard, or infinity\(kind.syntaxNote)", default: "inherited from Warden",
                         mapsTo: "setrlimit(2) \(kind.linuxName)")
                 ) { model, entry, diagnostics in
@@ -532,7 +526,7 @@ extension SliceConfig {
                 KeyDoc(
                     "CPU quota the governor applies to the whole slice in an overload.", syntax: "percentage",
                     default: "[Governor] EmergencyCPUQuota=", mapsTo: "cpu.max", systemd: .wardenOnly),
-                parse: CPUQuota.parse),
+                parse: nonEmpty(CPUQuota.parse)),
         ]
         rules += ResourceControl.rules.map { $0.lifted(\SliceConfig.resources) }
         return rules

@@ -98,7 +98,7 @@ public struct ListenAddress: Hashable, Sendable, CustomStringConvertible {
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 
     public static func parse(_ text: String) -> Result<ListenAddress, ValueError> {
-        let failure = ValueError(message: "'\(text)' is not a listen address; expected HOST:PORT such as 127.0.0.1:9464 or [::1]:9464")
+        let failure = ValueError("'\(text)' is not a listen address; expected HOST:PORT such as 127.0.0.1:9464 or [::1]:9464")
         var host: Substring
         var portText: Substring
         if text.hasPrefix("[") {
@@ -117,11 +117,11 @@ public struct ListenAddress: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-private let warden: Set<String> = ["Warden"]
-private let governor: Set<String> = ["Governor"]
+private let wardenSection: Set<String> = ["Warden"]
+private let governorSection: Set<String> = ["Governor"]
 
 private func timeSpan(_ text: String) -> Result<TimeSpan, ValueError> {
-    TimeSpan.parse(text, defaultUnit: .seconds)
+    TimeSpan.parse(text, defaultUnit: .seconds(1))
 }
 
 private func percentRule(
@@ -129,7 +129,7 @@ private func percentRule(
     default defaultValue: Int, mapsTo: String
 ) -> KeyRule<WardenSettings> {
     .value(
-        key, in: governor, field,
+        key, in: governorSection, field,
         KeyDoc(meaning, syntax: "percentage 0%…100%", default: "\(defaultValue)%", mapsTo: mapsTo, systemd: .wardenOnly),
         parse: PlainValue.percent)
 }
@@ -138,82 +138,82 @@ extension WardenSettings {
     /// Every key of `warden.conf`.
     public static let rules: [KeyRule<WardenSettings>] = [
         .list(
-            "UnitDirectories", in: warden, \.unitDirectories,
+            "UnitDirectories", in: wardenSection, \.unitDirectories,
             KeyDoc(
                 "Directories holding the component (.service) and slice (.slice) units, searched in order; relative paths are relative to warden.conf's directory.",
                 syntax: "space-separated paths", default: defaultUnitDirectory, mapsTo: "unit loading", systemd: .wardenOnly)),
         .value(
-            "StateDirectory", in: warden, \.stateDirectory,
+            "StateDirectory", in: wardenSection, \.stateDirectory,
             KeyDoc(
                 "Where Warden keeps its lock, the components' records and the governor's state.",
                 syntax: "path", default: defaultStateDirectory, mapsTo: "files", systemd: .wardenOnly),
             parse: PlainValue.string),
         .value(
-            "ControlSocket", in: warden, \.controlSocket,
+            "ControlSocket", in: wardenSection, \.controlSocket,
             KeyDoc(
                 "Unix socket of `warden status`, `warden stop`, … .", syntax: "path",
                 default: "STATE/control.sock", mapsTo: "AF_UNIX socket, mode 0660", systemd: .wardenOnly),
             parse: PlainValue.string),
         .value(
-            "ControlSocketGroup", in: warden, \.controlSocketGroup,
+            "ControlSocketGroup", in: wardenSection, \.controlSocketGroup,
             KeyDoc(
                 "Group whose members may use every control command (besides root).", syntax: "group name",
                 default: "root only", mapsTo: "SO_PEERCRED check", systemd: .wardenOnly),
-            parse: UserName.parse),
+            parse: parseUserOrGroup),
         .value(
-            "ReadOnlyGroup", in: warden, \.readOnlyGroup,
+            "ReadOnlyGroup", in: wardenSection, \.readOnlyGroup,
             KeyDoc(
                 "Group whose members may use read-only commands such as status.", syntax: "group name",
                 default: "none", mapsTo: "SO_PEERCRED check", systemd: .wardenOnly),
-            parse: UserName.parse),
+            parse: parseUserOrGroup),
         .choice(
-            "LogTarget", in: warden, \.logTarget,
+            "LogTarget", in: wardenSection, \.logTarget,
             KeyDoc(
                 "Where Warden's and the components' log lines go.", syntax: "auto | stderr | journal",
                 default: "auto (journal when started by systemd with stderr to the journal)", mapsTo: "stderr / sd_journal_sendv",
                 systemd: .wardenOnly)),
         .choice(
-            "LogLevel", in: warden, \.logLevel,
+            "LogLevel", in: wardenSection, \.logLevel,
             KeyDoc(
                 "Least severe message logged.", syntax: "debug | info | notice | warning | error", default: "info",
                 mapsTo: "log filter", systemd: .wardenOnly)),
         .value(
-            "MetricsListen", in: warden, \.metricsListen,
+            "MetricsListen", in: wardenSection, \.metricsListen,
             KeyDoc(
                 "Address of the Prometheus /metrics endpoint; keep it on loopback.", syntax: "HOST:PORT",
                 default: "off", mapsTo: "TCP listener", systemd: .wardenOnly),
             parse: ListenAddress.parse),
         .value(
-            "ShutdownBudgetSec", in: warden, \.shutdownBudgetSec,
+            "ShutdownBudgetSec", in: wardenSection, \.shutdownBudgetSec,
             KeyDoc(
                 "Total time allowed for stopping every component at shutdown; past it the rest is killed.",
                 syntax: "time span", default: "90s", mapsTo: "shutdown timer", systemd: .wardenOnly),
             parse: timeSpan),
         .choice(
-            "CgroupBackend", in: warden, \.cgroupBackend,
+            "CgroupBackend", in: wardenSection, \.cgroupBackend,
             KeyDoc(
                 "How components get their cgroups: Warden's delegated subtree, or transient systemd units.",
                 syntax: "delegated | systemd", default: "delegated", mapsTo: "cgroupfs / D-Bus StartTransientUnit",
                 systemd: .wardenOnly)),
         .value(
-            "FailOnUnenforceable", in: warden, \.failOnUnenforceable,
+            "FailOnUnenforceable", in: wardenSection, \.failOnUnenforceable,
             KeyDoc(
                 "Refuse to run when a configured limit cannot be enforced on this host (fail closed) instead of warning.",
                 syntax: "boolean", default: "no", mapsTo: "start-up check", systemd: .wardenOnly),
             parse: parseBoolean),
 
         .value(
-            "Enabled", in: governor, \.governor.enabled,
+            "Enabled", in: governorSection, \.governor.enabled,
             KeyDoc("Whether the governor watches and acts.", syntax: "boolean", default: "yes", mapsTo: "governor", systemd: .wardenOnly),
             parse: parseBoolean),
         .value(
-            "LoadPerCPUWarning", in: governor, \.governor.loadPerCPUWarningHundredths,
+            "LoadPerCPUWarning", in: governorSection, \.governor.loadPerCPUWarningHundredths,
             KeyDoc(
                 "1-minute load average per CPU at which the host is in warning.", syntax: "decimal, e.g. 1.0",
                 default: "1.0", mapsTo: "/proc/loadavg", systemd: .wardenOnly),
             parse: PlainValue.hundredths),
         .value(
-            "LoadPerCPUCritical", in: governor, \.governor.loadPerCPUCriticalHundredths,
+            "LoadPerCPUCritical", in: governorSection, \.governor.loadPerCPUCriticalHundredths,
             KeyDoc(
                 "Load average per CPU at which the host is critical.", syntax: "decimal, e.g. 2.0", default: "2.0",
                 mapsTo: "/proc/loadavg", systemd: .wardenOnly),
@@ -238,68 +238,68 @@ extension WardenSettings {
             "IOPressureCritical", \.governor.ioPressureCriticalPercent,
             "PSI some I/O stall share that counts as critical.", default: 30, mapsTo: "io.pressure trigger"),
         .value(
-            "PressureWindowSec", in: governor, \.governor.pressureWindowSec,
+            "PressureWindowSec", in: governorSection, \.governor.pressureWindowSec,
             KeyDoc(
                 "PSI trigger window; the governor reacts within one window.", syntax: "time span, 500ms…10s",
                 default: "1s", mapsTo: "PSI trigger window", systemd: .wardenOnly),
             parse: timeSpan),
         .value(
-            "SevereAfterSec", in: governor, \.governor.severeAfterSec,
+            "SevereAfterSec", in: governorSection, \.governor.severeAfterSec,
             KeyDoc(
                 "How long critical pressure must persist under the emergency quota before batch groups are frozen.",
                 syntax: "time span", default: "10s", mapsTo: "governor tier", systemd: .wardenOnly),
             parse: timeSpan),
         .value(
-            "CooldownSec", in: governor, \.governor.cooldownSec,
+            "CooldownSec", in: governorSection, \.governor.cooldownSec,
             KeyDoc(
                 "How long the signals must stay below the lower threshold before the governor steps down one tier.",
                 syntax: "time span", default: "60s", mapsTo: "governor hysteresis", systemd: .wardenOnly),
             parse: timeSpan),
         .value(
-            "SampleIntervalSec", in: governor, \.governor.sampleIntervalSec,
+            "SampleIntervalSec", in: governorSection, \.governor.sampleIntervalSec,
             KeyDoc(
                 "Sampling interval on kernels without PSI triggers (and while a tier is active).", syntax: "time span",
                 default: "1s", mapsTo: "timer", systemd: .wardenOnly),
             parse: timeSpan),
         .value(
-            "EmergencyCPUQuota", in: governor, \.governor.emergencyCPUQuota,
+            "EmergencyCPUQuota", in: governorSection, \.governor.emergencyCPUQuota,
             KeyDoc(
                 "Quota applied to each batch group in an overload, unless the group sets its own.", syntax: "percentage",
                 default: "50%", mapsTo: "cpu.max", systemd: .wardenOnly),
-            parse: CPUQuota.parse),
+            parse: nonEmpty(CPUQuota.parse)),
         .value(
-            "EmergencyCPUWeight", in: governor, \.governor.emergencyCPUWeight,
+            "EmergencyCPUWeight", in: governorSection, \.governor.emergencyCPUWeight,
             KeyDoc(
                 "cpu.weight given to batch groups in an overload.", syntax: "integer 1…10000", default: "1",
                 mapsTo: "cpu.weight", systemd: .wardenOnly),
-            parse: CPUWeight.parse),
+            parse: nonEmpty(CPUWeight.parse)),
         .list(
-            "ThrottleSlices", in: governor, \.governor.throttleSlices,
+            "ThrottleSlices", in: governorSection, \.governor.throttleSlices,
             KeyDoc(
                 "systemd slices outside Warden throttled in an overload on systemd hosts (what runbooks do with systemctl set-property).",
                 syntax: "space-separated slice names", default: "system.slice user.slice",
                 mapsTo: "D-Bus SetUnitProperties(runtime) CPUQuotaPerSecUSec", systemd: .wardenOnly),
             validate: { word in
                 UnitName(parsing: word)?.kind == .slice
-                    ? nil : ValueError(message: "'\(word)' is not a slice name; expected e.g. system.slice")
+                    ? nil : ValueError("'\(word)' is not a slice name; expected e.g. system.slice")
             }),
         .value(
-            "ThrottleSliceCPUQuota", in: governor, \.governor.throttleSliceCPUQuota,
+            "ThrottleSliceCPUQuota", in: governorSection, \.governor.throttleSliceCPUQuota,
             KeyDoc(
                 "Quota applied to ThrottleSlices= in an overload.", syntax: "percentage", default: "50%",
                 mapsTo: "CPUQuotaPerSecUSec", systemd: .wardenOnly),
-            parse: CPUQuota.parse),
+            parse: nonEmpty(CPUQuota.parse)),
         .list(
-            "AlertWebhooks", in: governor, \.governor.alertWebhooks,
+            "AlertWebhooks", in: governorSection, \.governor.alertWebhooks,
             KeyDoc(
                 "Slack- or Discord-compatible webhook URLs told of tier changes.", syntax: "space-separated https:// URLs",
                 default: "none", mapsTo: "HTTPS POST", systemd: .wardenOnly),
             validate: { word in
                 word.hasPrefix("https://") && word.count > "https://".count
-                    ? nil : ValueError(message: "'\(word)' is not a webhook URL; expected an https:// URL")
+                    ? nil : ValueError("'\(word)' is not a webhook URL; expected an https:// URL")
             }),
         .value(
-            "AlertCooldownSec", in: governor, \.governor.alertCooldownSec,
+            "AlertCooldownSec", in: governorSection, \.governor.alertCooldownSec,
             KeyDoc(
                 "Least time between two alerts of the same rule.", syntax: "time span", default: "300s",
                 mapsTo: "alert limiter", systemd: .wardenOnly),

@@ -1,0 +1,124 @@
+// Small adaptors between the value parsers and the model's key tables, and the
+// renderings the cgroup plan needs.
+
+/// Turns a parser that returns nil for an empty value (systemd's reset) into one for
+/// non-empty text; the key table handles the empty value itself before parsing.
+func nonEmpty<T>(
+    _ parse: @escaping @Sendable (String) -> Result<T?, ValueError>
+) -> @Sendable (String) -> Result<T, ValueError> {
+    { text in
+        parse(text).flatMap { value in
+            value.map { .success($0) } ?? .failure(ValueError("'\(text)' is empty; expected a value"))
+        }
+    }
+}
+
+func parseUserOrGroup(_ text: String) -> Result<String, ValueError> {
+    UserGroupName.parse(text).map(\.description)
+}
+
+extension ServiceConfig {
+    mutating func foldCapabilities(
+        _ entry: UnitEntry, key: CapabilityKey, into field: WritableKeyPath<ServiceConfig, CapabilitySet?>,
+        _ diagnostics: inout [Diagnostic]
+    ) {
+        if !entry.value.isEmpty, case .failure(let error) = CapabilityAssignment.parse(entry.value) {
+            diagnostics.append(.error(entry.location, key: entry.key, error.message))
+            return
+        }
+        capabilityAssignments[key, default: []].append(entry.value)
+        switch CapabilitySet.fold(capabilityAssignments[key]!, key: key) {
+        case .success(let set): self[keyPath: field] = set
+        case .failure(let error): diagnostics.append(.error(entry.location, key: entry.key, error.message))
+        }
+    }
+}
+
+extension ResourceLimitKind {
+    /// The kernel's name, `RLIMIT_NOFILE`.
+    public var linuxName: String {
+        switch self {
+        case .cpu: "RLIMIT_CPU"
+        case .fileSize: "RLIMIT_FSIZE"
+        case .data: "RLIMIT_DATA"
+        case .stack: "RLIMIT_STACK"
+        case .core: "RLIMIT_CORE"
+        case .residentSet: "RLIMIT_RSS"
+        case .openFiles: "RLIMIT_NOFILE"
+        case .addressSpace: "RLIMIT_AS"
+        case .processes: "RLIMIT_NPROC"
+        case .lockedMemory: "RLIMIT_MEMLOCK"
+        case .fileLocks: "RLIMIT_LOCKS"
+        case .pendingSignals: "RLIMIT_SIGPENDING"
+        case .messageQueue: "RLIMIT_MSGQUEUE"
+        case .nice: "RLIMIT_NICE"
+        case .realtimePriority: "RLIMIT_RTPRIO"
+        case .realtimeTime: "RLIMIT_RTTIME"
+        }
+    }
+
+    var syntaxNote: String {
+        switch syntax {
+        case .bytes: "; sizes with K/M/G suffixes"
+        case .count: ""
+        case .seconds: "; a time span in seconds"
+        case .microseconds: "; a time span in microseconds"
+        case .nice: "; +N/-N nice level or raw 0…40"
+        }
+    }
+}
+
+extension MemoryLimit {
+    /// Bytes for comparing two limits; nil when a percentage cannot be resolved without
+    /// knowing the machine, `UInt64.max` for infinity.
+    func comparableBytes(physicalMemoryBytes: UInt64?) -> UInt64? {
+        switch self {
+        case .bytes(let bytes): return bytes
+        case .infinity: return .max
+        case .percentOfPhysical:
+            guard let physicalMemoryBytes else { return nil }
+            return resolve(physicalMemoryBytes: physicalMemoryBytes) ?? .max
+        }
+    }
+
+    /// The value written to `memory.*`: bytes or `max`. A percentage that cannot be
+    /// resolved (no machine to check against) is shown as such.
+    func cgroupValue(physicalMemoryBytes: UInt64?) -> String {
+        switch self {
+        case .bytes(let bytes): return String(bytes)
+        case .infinity: return "max"
+        case .percentOfPhysical:
+            guard let physicalMemoryBytes else { return "\(self) of RAM" }
+            return resolve(physicalMemoryBytes: physicalMemoryBytes).map { String($0) } ?? "max"
+        }
+    }
+}
+
+extension TasksMax {
+    /// The value written to `pids.max`. systemd resolves a percentage against the
+    /// smaller of pid_max and threads-max; Warden uses pid_max.
+    func cgroupValue(pidMax: UInt64?) -> String {
+        switch self {
+        case .count(let count): return String(count)
+        case .infinity: return "max"
+        case .percentOfSystem:
+            guard let pidMax else { return "\(self) of pid_max" }
+            return resolve(systemTasksMax: pidMax).map { String($0) } ?? "max"
+        }
+    }
+}
+
+extension CPUWeight {
+    /// `idle` is its own file (`cpu.idle`, kernel 5.15+) and leaves the weight alone.
+    var cgroupWrites: [CgroupWrite] {
+        switch self {
+        case .weight(let weight): [CgroupWrite("cpu.weight", String(weight))]
+        case .idle: [CgroupWrite("cpu.idle", "1")]
+        }
+    }
+}
+
+extension CapabilitySet {
+    public func isSubset(of other: CapabilitySet) -> Bool { bits & ~other.bits == 0 }
+    public func subtracting(_ other: CapabilitySet) -> CapabilitySet { CapabilitySet(bits: bits & ~other.bits) }
+}
