@@ -424,7 +424,6 @@ public struct ComponentMachine: Sendable {
         }
         out.append(.runCommand(.start, index: index, resultEnvironment: nil))
         mainAlive = true
-        processesRemain = true
         let readiness: Readiness
         switch policy.type {
         case .simple: readiness = .spawn
@@ -551,7 +550,6 @@ public struct ComponentMachine: Sendable {
     /// systemd `service_enter_stop_post`.
     private mutating func enterStopPost(_ cause: ServiceResult) {
         setResult(cause)
-        cancelTimer(.stopTimeout)
         guard !commands.stopPost.isEmpty else {
             finish(.success)
             return
@@ -629,6 +627,8 @@ public struct ComponentMachine: Sendable {
     // MARK: - Process events
 
     private mutating func spawned(_ pid: Int32) {
+        // Only a real process makes the cgroup worth waiting for: a failed spawn adds none.
+        processesRemain = true
         if case .starting(.main(_, let readiness)) = state {
             mainPID = pid
             if readiness == .spawn { enterStartPost(0) }
@@ -953,7 +953,6 @@ public struct ComponentMachine: Sendable {
         let env = withResult ? ServiceResultEnvironment(result: result, mainExit: mainExitStatus) : nil
         out.append(.runCommand(kind, index: index, resultEnvironment: env))
         controlAlive = true
-        processesRemain = true
         lastControlKind = kind
         lastControlIndex = index
     }
