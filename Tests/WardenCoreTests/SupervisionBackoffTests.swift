@@ -49,8 +49,8 @@ import WardenCore
         let p = RestartPolicy(restartUSec: .zero, restartSteps: 3, restartMaxDelayUSec: .seconds(10))
         #expect(p.restartDelay(forRestart: 5) == .zero)
         var rng = SplitMix64(seed: 1)
-        let observed1 = p.jitteredRestartDelay(forRestart: 5, using: &rng)
-        #expect(observed1 == .zero)
+        let jittered = p.jitteredRestartDelay(forRestart: 5, using: &rng)
+        #expect(jittered == .zero)
     }
 
     @Test func jitterStaysWithinItsBoundsAndSpreads() {
@@ -74,8 +74,8 @@ import WardenCore
         let p = RestartPolicy(restartUSec: .seconds(3))
         var a = SplitMix64(seed: 9)
         var b = SplitMix64(seed: 9)
-        let observed2 = p.jitteredRestartDelay(forRestart: 1, using: &a) == p.jitteredRestartDelay(forRestart: 1, using: &b)
-        #expect(observed2)
+        let sameForSameSeed = p.jitteredRestartDelay(forRestart: 1, using: &a) == p.jitteredRestartDelay(forRestart: 1, using: &b)
+        #expect(sameForSameSeed)
         let exact = noJitter(p)
         var c = SplitMix64(seed: 9)
         for _ in 0..<100 {
@@ -101,10 +101,10 @@ import WardenCore
         let admitted = [0, 1, 2, 3, 4, 5, 9].map { limiter.admit(at: seconds(UInt64($0))) }
         #expect(admitted == [true, true, true, true, true, false, false])
         // Exactly the interval after the window opened is still inside it.
-        let observed3 = !limiter.admit(at: seconds(10))
-        #expect(observed3)
-        let observed4 = limiter.admit(at: at(10_000_001))
-        #expect(observed4)
+        let refusedAtIntervalEnd = !limiter.admit(at: seconds(10))
+        #expect(refusedAtIntervalEnd)
+        let admittedAfterInterval = limiter.admit(at: at(10_000_001))
+        #expect(admittedAfterInterval)
         #expect(limiter.startsInWindow == 1)
         #expect(limiter.windowBegin == at(10_000_001))
     }
@@ -113,21 +113,21 @@ import WardenCore
         var a = StartLimiter(burst: 0, intervalUSec: .seconds(10))
         var b = StartLimiter(burst: 5, intervalUSec: .zero)
         for t in 0..<50 {
-            let observed5 = a.admit(at: at(UInt64(t)))
-            #expect(observed5)
-            let observed6 = b.admit(at: at(UInt64(t)))
-            #expect(observed6)
+            let admittedWithoutBurst = a.admit(at: at(UInt64(t)))
+            #expect(admittedWithoutBurst)
+            let admittedWithoutInterval = b.admit(at: at(UInt64(t)))
+            #expect(admittedWithoutInterval)
         }
     }
 
     @Test func startLimitResetForgetsTheWindow() {
         var limiter = StartLimiter(burst: 2, intervalUSec: .seconds(10))
-        let observed7 = limiter.admit(at: seconds(1)) && limiter.admit(at: seconds(2))
-        #expect(observed7)
-        let observed8 = !limiter.admit(at: seconds(3))
-        #expect(observed8)
+        let firstTwoAdmitted = limiter.admit(at: seconds(1)) && limiter.admit(at: seconds(2))
+        #expect(firstTwoAdmitted)
+        let thirdRefused = !limiter.admit(at: seconds(3))
+        #expect(thirdRefused)
         limiter.reset()
-        let observed9 = limiter.admit(at: seconds(4))
-        #expect(observed9)
+        let admittedAfterReset = limiter.admit(at: seconds(4))
+        #expect(admittedAfterReset)
     }
 }

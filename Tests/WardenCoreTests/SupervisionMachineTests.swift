@@ -6,12 +6,12 @@ import WardenCore
 
     @Test func simpleIsStartedAtSpawnWithoutStartTimeout() {
         var h = Harness(RestartPolicy(type: .simple))
-        let observed1 = withoutLogs(h.send(.startRequested))
-        #expect(observed1 == [.runCommand(.start, index: 0, resultEnvironment: nil)])
+        let start = withoutLogs(h.send(.startRequested))
+        #expect(start == [.runCommand(.start, index: 0, resultEnvironment: nil)])
         #expect(h.state == .starting(.main(index: 0, waitingFor: .spawn)))
         #expect(h.machine.timers.isEmpty)
-        let observed2 = withoutLogs(h.send(.spawned(pid: 7)))
-        #expect(observed2 == [.markReady])
+        let spawn = withoutLogs(h.send(.spawned(pid: 7)))
+        #expect(spawn == [.markReady])
         #expect(h.state == .running)
         #expect(h.machine.mainPID == 7)
         #expect(h.machine.activeState == "active" && h.machine.subState == "running")
@@ -35,8 +35,8 @@ import WardenCore
         #expect(h.state == .starting(.main(index: 0, waitingFor: .ready)))
         #expect(h.machine.activeState == "activating")
         // A firing before the deadline (a stale wakeup) changes nothing.
-        let observed3 = h.send(.timerFired(.startTimeout), at: seconds(4)).isEmpty
-        #expect(observed3)
+        let earlyFiringIgnored = h.send(.timerFired(.startTimeout), at: seconds(4)).isEmpty
+        #expect(earlyFiringIgnored)
         let actions = h.fire(.startTimeout)
         #expect(h.now == seconds(5))
         #expect(logEvents(actions) == ["start-timeout"])
@@ -49,8 +49,8 @@ import WardenCore
         var h = Harness(RestartPolicy(type: .notify))
         h.send(.startRequested)
         h.send(.spawned(pid: 7))
-        let observed4 = withoutLogs(h.send(.notify(.ready)))
-        #expect(observed4 == [.cancelTimer(.startTimeout), .markReady])
+        let ready = withoutLogs(h.send(.notify(.ready)))
+        #expect(ready == [.cancelTimer(.startTimeout), .markReady])
         #expect(h.state == .running)
     }
 
@@ -253,10 +253,10 @@ import WardenCore
     func killModeChoosesTargets(mode: KillMode, first: SignalTarget, final: SignalTarget) {
         var h = Harness(RestartPolicy(timeoutStopUSec: .seconds(5), killMode: mode))
         h.startToRunning()
-        let observed5 = h.send(.stopRequested).contains(.sendSignal(Sig.term, to: first))
-        #expect(observed5)
-        let observed6 = h.fire(.stopTimeout).contains(.sendSignal(Sig.kill, to: final))
-        #expect(observed6)
+        let firstSignal = h.send(.stopRequested).contains(.sendSignal(Sig.term, to: first))
+        #expect(firstSignal)
+        let finalSignal = h.fire(.stopTimeout).contains(.sendSignal(Sig.kill, to: final))
+        #expect(finalSignal)
         h.send(.mainExited(.killed(signal: Sig.kill, coreDumped: false)))
         if mode == .process {
             // Leftover processes are not waited for with KillMode=process.
@@ -335,8 +335,8 @@ import WardenCore
         var h = Harness(RestartPolicy())
         h.startToRunning(pid: 10)
         h.send(.stopRequested)
-        let observed7 = logEvents(h.send(.startRequested))
-        #expect(observed7 == ["start-queued"])
+        let queued = logEvents(h.send(.startRequested))
+        #expect(queued == ["start-queued"])
         let restart = h.send(.mainExited(.killed(signal: Sig.term, coreDumped: false)))
         #expect(!restart.contains(.runCommand(.start, index: 0, resultEnvironment: nil)))  // cgroup not empty yet
         let down = h.send(.allProcessesGone)
@@ -448,10 +448,10 @@ import WardenCore
         #expect(h.machine.timers[.watchdog] == nil)  // armed only once started
         h.send(.notify(.ready), at: seconds(1))
         #expect(h.machine.timers[.watchdog] == seconds(3))
-        let observed8 = h.send(.notify(.watchdogPing), at: seconds(2))
-        #expect(observed8 == [.setTimer(.watchdog, at: seconds(4))])
-        let observed9 = h.send(.timerFired(.watchdog), at: seconds(3)).isEmpty
-        #expect(observed9)  // stale deadline
+        let ping = h.send(.notify(.watchdogPing), at: seconds(2))
+        #expect(ping == [.setTimer(.watchdog, at: seconds(4))])
+        let staleIgnored = h.send(.timerFired(.watchdog), at: seconds(3)).isEmpty
+        #expect(staleIgnored)  // stale deadline
         let miss = h.fire(.watchdog)
         #expect(logEvents(miss) == ["watchdog"])
         #expect(withoutLogs(miss) == [.sendSignal(Sig.abrt, to: .allProcesses), .setTimer(.stopTimeout, at: seconds(94))])
@@ -463,8 +463,8 @@ import WardenCore
     @Test func watchdogPingWithoutWatchdogDoesNothing() {
         var h = Harness(RestartPolicy(type: .notify))
         h.startToRunning()
-        let observed10 = h.send(.notify(.watchdogPing)).isEmpty
-        #expect(observed10)
+        let pingIgnored = h.send(.notify(.watchdogPing)).isEmpty
+        #expect(pingIgnored)
     }
 
     @Test func watchdogTriggerAbortsImmediately() {
@@ -484,8 +484,8 @@ import WardenCore
         var h = Harness(RestartPolicy(type: .notify, timeoutStopUSec: .seconds(3), watchdogUSec: .seconds(1)))
         h.startToRunning()
         h.fire(.watchdog)
-        let observed11 = h.fire(.stopTimeout).contains(.sendSignal(Sig.kill, to: .allProcesses))
-        #expect(observed11)
+        let killSent = h.fire(.stopTimeout).contains(.sendSignal(Sig.kill, to: .allProcesses))
+        #expect(killSent)
         h.mainDies(.killed(signal: Sig.kill, coreDumped: false))
         #expect(h.state == .failed(.watchdog))  // the first cause wins
     }
@@ -493,8 +493,8 @@ import WardenCore
     @Test func healthCheckFailureStopsGracefullyAndRestartsOnFailure() {
         var h = Harness(noJitter(RestartPolicy(restart: .onFailure)), ServiceCommands(stop: [.plain]))
         h.startToRunning()
-        let observed12 = h.send(.healthCheckPassed).isEmpty
-        #expect(observed12)
+        let passIgnored = h.send(.healthCheckPassed).isEmpty
+        #expect(passIgnored)
         let actions = h.send(.healthCheckFailed(reason: "GET /health: 503"))
         #expect(logEvents(actions) == ["health-check-failed"])
         #expect(
@@ -512,8 +512,8 @@ import WardenCore
     @Test func healthCheckFailureIsIgnoredWhileNotRunning() {
         var h = Harness(RestartPolicy(type: .notify))
         h.send(.startRequested)
-        let observed13 = h.send(.healthCheckFailed(reason: "x")).isEmpty
-        #expect(observed13)
+        let failureIgnored = h.send(.healthCheckFailed(reason: "x")).isEmpty
+        #expect(failureIgnored)
     }
 
     @Test func oomKillStopsAndRestartsOnFailure() {
@@ -531,12 +531,12 @@ import WardenCore
         var h = Harness(RestartPolicy(type: .notify))
         h.send(.startRequested)
         h.send(.spawned(pid: 4))
-        let observed14 = h.send(.notify(.extendTimeout(.seconds(30))), at: seconds(80))
-        #expect(observed14 == [.setTimer(.startTimeout, at: seconds(110))])
-        let observed15 = h.send(.notify(.extendTimeout(.seconds(5))), at: seconds(85)).isEmpty
-        #expect(observed15)
-        let observed16 = h.send(.timerFired(.startTimeout), at: seconds(90)).isEmpty
-        #expect(observed16)
+        let extended = h.send(.notify(.extendTimeout(.seconds(30))), at: seconds(80))
+        #expect(extended == [.setTimer(.startTimeout, at: seconds(110))])
+        let shorterIgnored = h.send(.notify(.extendTimeout(.seconds(5))), at: seconds(85)).isEmpty
+        #expect(shorterIgnored)
+        let oldDeadlineIgnored = h.send(.timerFired(.startTimeout), at: seconds(90)).isEmpty
+        #expect(oldDeadlineIgnored)
         #expect(h.state == .starting(.main(index: 0, waitingFor: .ready)))
         h.fire(.startTimeout)
         #expect(h.now == seconds(110))
@@ -554,11 +554,11 @@ import WardenCore
     @Test func mainPIDStatusAndStopping() {
         var h = Harness(RestartPolicy(type: .notify, restart: .always))
         h.startToRunning(pid: 4)
-        let observed17 = h.send(.notify(.mainPID(44)))
-        #expect(observed17 == [.watchMainPID(44)])
+        let mainPID = h.send(.notify(.mainPID(44)))
+        #expect(mainPID == [.watchMainPID(44)])
         #expect(h.machine.mainPID == 44)
-        let observed18 = h.send(.notify(.status("warming caches")))
-        #expect(observed18 == [.updateStatusText("warming caches")])
+        let status = h.send(.notify(.status("warming caches")))
+        #expect(status == [.updateStatusText("warming caches")])
         #expect(h.machine.statusText == "warming caches")
         h.send(.notify(.stopping))
         #expect(h.state == .stopping(.stopSignal))
@@ -578,8 +578,8 @@ import WardenCore
         h.send(.notify(.ready))
         #expect(h.state == .running)
         h.send(.notify(.reloading))
-        let observed19 = logEvents(h.fire(.reloadTimeout))
-        #expect(observed19 == ["reload-timeout"])
+        let timeoutLog = logEvents(h.fire(.reloadTimeout))
+        #expect(timeoutLog == ["reload-timeout"])
         #expect(h.state == .running)
     }
 
