@@ -115,3 +115,35 @@ func withoutLogs(_ actions: [ComponentAction]) -> [ComponentAction] {
         #expect(at(5).since(at(12)) == .zero)
     }
 }
+
+@Suite struct SupervisionThroughputTests {
+    /// Prints how fast the machine handles a crash-restart cycle (6 events); asserts only
+    /// the outcome, never the time.
+    @Test func crashRestartCyclesPrintThroughput() {
+        var machine = ComponentMachine(
+            policy: RestartPolicy(restart: .always, startLimitIntervalUSec: .zero),
+            commands: ServiceCommands(stopPost: [.plain]))
+        var rng = SplitMix64(seed: 3)
+        var now = MonotonicInstant.zero
+        let cycles = 20_000
+        let clock = ContinuousClock()
+        var actionCount = 0
+        let elapsed = clock.measure {
+            actionCount += machine.handle(.startRequested, now: now, rng: &rng).count
+            for pid in 0..<cycles {
+                actionCount += machine.handle(.spawned(pid: Int32(pid)), now: now, rng: &rng).count
+                actionCount += machine.handle(.mainExited(.exited(code: 1)), now: now, rng: &rng).count
+                actionCount += machine.handle(.allProcessesGone, now: now, rng: &rng).count
+                actionCount += machine.handle(.spawned(pid: -1), now: now, rng: &rng).count
+                actionCount += machine.handle(.hookExited(.exited(code: 0)), now: now, rng: &rng).count
+                guard let deadline = machine.timers[.restartDelay] else { break }
+                now = deadline
+                actionCount += machine.handle(.timerFired(.restartDelay), now: now, rng: &rng).count
+            }
+        }
+        #expect(machine.restartCount == cycles)
+        let events = Double(cycles * 6)
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        print("supervision: \(cycles) crash-restart cycles, \(Int(events)) events, \(actionCount) actions in \(elapsed); \(Int(events / seconds)) events/s")
+    }
+}

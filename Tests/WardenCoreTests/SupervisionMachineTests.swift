@@ -716,3 +716,43 @@ import WardenCore
         #expect(actions.contains(.runCommand(.start, index: 0, resultEnvironment: nil)))
     }
 }
+
+@Suite struct SupervisionMachineEdgeTests {
+    @Test func zeroTimeoutMeansNoTimeoutAsInSystemd() {
+        var h = Harness(RestartPolicy(type: .notify, timeoutStartUSec: .zero, timeoutStopUSec: .zero))
+        h.send(.startRequested)
+        h.send(.spawned(pid: 1))
+        #expect(h.machine.timers[.startTimeout] == nil)
+        h.send(.notify(.ready))
+        h.send(.stopRequested)
+        #expect(h.machine.timers[.stopTimeout] == nil)
+    }
+
+    /// The '-' prefix of the second oneshot command applies to that command's exit even
+    /// when it ends during a stop.
+    @Test func ignoredFailureFollowsTheOneshotCommandIndex() {
+        var h = Harness(RestartPolicy(type: .oneshot), ServiceCommands(start: [.plain, .ignoringFailure]))
+        h.send(.startRequested)
+        h.send(.spawned(pid: 1))
+        h.send(.mainExited(.exited(code: 0)))
+        h.send(.spawned(pid: 2))
+        h.send(.stopRequested)
+        let exit = h.send(.mainExited(.exited(code: 4)))
+        #expect(exit.contains(.recordExit(.main(index: 1), .exited(code: 4), result: .success)))
+        h.send(.allProcessesGone)
+        #expect(h.state == .inactive)
+    }
+
+    @Test func eventsThatDoNotApplyAreIgnored() {
+        var h = Harness(RestartPolicy())
+        for event: ComponentEvent in [
+            .stopRequested, .spawned(pid: 1), .execSucceeded, .mainExited(.exited(code: 1)),
+            .hookExited(.exited(code: 1)), .timerFired(.stopTimeout), .notify(.ready),
+            .notify(.watchdogTrigger), .allProcessesGone, .oomKilled, .healthCheckFailed(reason: "x"),
+        ] {
+            let actions = h.send(event)
+            #expect(withoutLogs(actions).isEmpty, "\(event)")
+            #expect(h.state == .inactive, "\(event)")
+        }
+    }
+}

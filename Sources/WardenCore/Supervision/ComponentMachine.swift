@@ -424,6 +424,7 @@ public struct ComponentMachine: Sendable {
         }
         out.append(.runCommand(.start, index: index, resultEnvironment: nil))
         mainAlive = true
+        mainCommandIndex = index
         let readiness: Readiness
         switch policy.type {
         case .simple: readiness = .spawn
@@ -666,8 +667,7 @@ public struct ComponentMachine: Sendable {
         guard mainAlive else { return }
         mainAlive = false
         mainExitStatus = status
-        var index = 0
-        if case .starting(.main(let i, _)) = state { index = i }
+        let index = mainCommandIndex
         var judged = ServiceResult(
             status, judgedAs: policy.mainProcessJudgement, successExitStatus: policy.successExitStatus)
         if judged != .success, index < commands.start.count, commands.start[index].ignoresFailure {
@@ -948,6 +948,8 @@ public struct ComponentMachine: Sendable {
 
     private var lastControlKind: CommandKind = .startPre
     private var lastControlIndex = 0
+    /// The `ExecStart=` command the main process runs (several only for `oneshot`).
+    private var mainCommandIndex = 0
 
     private mutating func runControl(_ kind: CommandKind, _ index: Int, withResult: Bool = false) {
         let env = withResult ? ServiceResultEnvironment(result: result, mainExit: mainExitStatus) : nil
@@ -961,8 +963,9 @@ public struct ComponentMachine: Sendable {
         if result == .success { result = cause }
     }
 
+    /// Arms a timeout. As in systemd, `infinity` and 0 both mean "no timeout".
     private mutating func armTimer(_ kind: TimerKind, after span: TimeSpan) {
-        if span.isInfinite {
+        if span.isInfinite || span.usec == 0 {
             cancelTimer(kind)
         } else {
             setTimer(kind, at: now.advanced(by: span))
