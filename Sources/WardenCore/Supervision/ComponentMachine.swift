@@ -1,0 +1,994 @@
+// The whole life of one component as one deterministic table, s6-style: the runtime waits
+// for something to happen, feeds it in as a `ComponentEvent` with the current monotonic
+// time, and carries out the `ComponentAction`s that come back. Nothing here reads a clock,
+// spawns, signals or sleeps.
+//
+// The states and transitions follow systemd's service.c (service_enter_start_pre …
+// service_enter_dead); the comments name the systemd state each phase corresponds to.
+// Deliberate differences, all documented where they occur:
+// - ExecStopPost= runs once every process is gone (systemd runs it once the main and
+//   control processes are gone, then signals leftovers in FINAL_SIGTERM/FINAL_SIGKILL).
+// - An explicit start or restart is never refused by the start limit: it resets the
+//   limiter and starts. Only automatic restarts are limited (see `startRequested`).
+// - `CleanupSignal=` and restart jitter are Warden's.
+
+/// Where a component is in its life.
+public enum ComponentState: Hashable, Sendable {
+    /// Not running, and nothing pending (systemd `dead`).
+    case inactive
+    /// Not started because something outside it forbids it, e.g. a copy of the program that
+    /// Warden did not start is already running and `Duplicates=refuse`.
+    case blocked(reason: String)
+    case starting(StartPhase)
+    /// Started and its main process is alive.
+    case running
+    /// `RELOADING=1` was received; waiting for `READY=1`.
+    case reloading
+    /// `RemainAfterExit=yes`: started, the main process exited cleanly, still counts as up.
+    case exited
+    case stopping(StopPhase)
+    /// Down, restarting automatically at `until`.
+    case autoRestartWait(until: MonotonicInstant)
+    /// Down after a failure; stays down until started again or `reset-failed`.
+    case failed(ServiceResult)
+}
+
+/// The steps of a start (systemd `start-pre`, `start`, `start-post`).
+public enum StartPhase: Hashable, Sendable {
+    /// Running `ExecStartPre=` command `index`.
+    case preCommand(index: Int)
+    /// `ExecStart=` command `index` was launched; waiting for what the type needs.
+    case main(index: Int, waitingFor: Readiness)
+    /// Running `ExecStartPost=` command `index`.
+    case postCommand(index: Int)
+}
+
+/// What `Type=` waits for before a component counts as started.
+public enum Readiness: Hashable, Sendable {
+    /// `Type=simple`: the spawn.
+    case spawn
+    /// `Type=exec`: the `execve()` of the main program.
+    case exec
+    /// `Type=notify`: `READY=1`.
+    case ready
+    /// `Type=oneshot`: the clean exit of each `ExecStart=` command.
+    case exit
+}
+
+/// The steps of a stop.
+public enum StopPhase: Hashable, Sendable {
+    /// Running `ExecStop=` command `index` (systemd `stop`).
+    case stopCommand(index: Int)
+    /// `KillSignal=` was sent, or the service said `STOPPING=1` (systemd `stop-sigterm`).
+    case stopSignal
+    /// The watchdog expired and `WatchdogSignal=` was sent (systemd `stop-watchdog`).
+    case watchdogSignal
+    /// `FinalKillSignal=` was sent (systemd `stop-sigkill`).
+    case finalKill
+    /// Running `ExecStopPost=` command `index` (systemd `stop-post`).
+    case postCommand(index: Int)
+}
+
+/// The timers a component can have armed; at most one of each.
+public enum TimerKind: String, CaseIterable, Hashable, Sendable {
+    /// `TimeoutStartSec=`, re-armed for every start step.
+    case startTimeout
+    /// `TimeoutStopSec=`, re-armed for every stop step.
+    case stopTimeout
+    /// `TimeoutStartSec=` applied to a reload announced with `RELOADING=1`.
+    case reloadTimeout
+    /// `WatchdogSec=`, re-armed by `WATCHDOG=1`.
+    case watchdog
+    /// The end of the automatic-restart pause.
+    case restartDelay
+}
+
+/// An sd_notify message, already parsed.
+public enum ComponentNotification: Hashable, Sendable {
+    case ready
+    case reloading
+    case stopping
+    /// `WATCHDOG=1`
+    case watchdogPing
+    /// `WATCHDOG=trigger`
+    case watchdogTrigger
+    /// `EXTEND_TIMEOUT_USEC=`
+    case extendTimeout(TimeSpan)
+    /// `MAINPID=`
+    case mainPID(Int32)
+    /// `STATUS=`
+    case status(String)
+}
+
+/// Something that happened to a component.
+public enum ComponentEvent: Hashable, Sendable {
+    /// An operator or the boot sequence asked for a start.
+    case startRequested
+    case stopRequested
+    case restartRequested
+    /// `reset-failed`: forget the failure and the start-limit count.
+    case resetFailedRequested
+    /// The runtime found a reason not to start (e.g. a duplicate, `Duplicates=refuse`)
+    /// and feeds this instead of `startRequested`.
+    case startBlocked(reason: String)
+    /// The process of the last `runCommand` exists.
+    case spawned(pid: Int32)
+    /// The last `runCommand` could not be carried out (fork, cgroup or exec setup failed).
+    case spawnFailed(reason: String)
+    /// `Type=exec`: the main program's `execve()` succeeded.
+    case execSucceeded
+    case notify(ComponentNotification)
+    /// The main process ended (for `oneshot`, the current `ExecStart=` command).
+    case mainExited(ExitStatus)
+    /// The running `ExecStartPre=`/`ExecStartPost=`/`ExecStop=`/`ExecStopPost=` command
+    /// ended. There is never more than one at a time.
+    case hookExited(ExitStatus)
+    /// A timer from `setTimer` fired. Stale or early firings are ignored.
+    case timerFired(TimerKind)
+    /// Warden's health check judged the component unhealthy (after its own retries).
+    case healthCheckFailed(reason: String)
+    /// Accepted so the runtime may feed every probe result; it changes nothing.
+    case healthCheckPassed
+    /// The component's cgroup (or process group) has no process left.
+    case allProcessesGone
+    /// The kernel OOM killer killed a process of the component.
+    case oomKilled
+}
+
+/// Whom a signal goes to.
+public enum SignalTarget: Hashable, Sendable {
+    case mainProcess
+    /// The running `Exec*Pre/Post/Stop` command.
+    case controlProcess
+    /// Every process in the component's cgroup (or process group).
+    case allProcesses
+}
+
+/// Whose exit `recordExit` reports.
+public enum ProcessRole: Hashable, Sendable {
+    case main(index: Int)
+    case control(CommandKind, index: Int)
+}
+
+/// Something the runtime must do.
+public enum ComponentAction: Hashable, Sendable {
+    /// Spawn command `index` of `kind`; answer with `spawned` or `spawnFailed`. For
+    /// `ExecStop=`/`ExecStopPost=` the environment gets `resultEnvironment.variables(…)`.
+    case runCommand(CommandKind, index: Int, resultEnvironment: ServiceResultEnvironment?)
+    case sendSignal(Int32, to: SignalTarget)
+    /// Arm (or re-arm) the timer to fire at the instant; answer with `timerFired`.
+    case setTimer(TimerKind, at: MonotonicInstant)
+    case cancelTimer(TimerKind)
+    /// The start finished: the component is up; units ordered after it may start.
+    case markReady
+    /// The component is fully down (every process gone, `ExecStopPost=` done).
+    case markStopped(ServiceResult)
+    /// A process ended; `result` is how it was judged (after the `-` prefix).
+    case recordExit(ProcessRole, ExitStatus, result: ServiceResult)
+    /// `MAINPID=` named a new main process: watch it instead of the spawned one.
+    case watchMainPID(Int32)
+    /// `STATUS=` text to show in `warden status`.
+    case updateStatusText(String)
+    /// A line for the journal. `event` is a stable machine name (`start-limit-hit`).
+    case log(event: String, message: String)
+}
+
+/// The state machine of one component. Value type: copy it to explore "what if".
+public struct ComponentMachine: Sendable {
+    public let policy: RestartPolicy
+    public let commands: ServiceCommands
+    public private(set) var state: ComponentState = .inactive
+    /// The result of the current (or last) run; the first failure wins.
+    public private(set) var result: ServiceResult = .success
+    /// How the main process of the current (or last) run ended.
+    public private(set) var mainExitStatus: ExitStatus?
+    public private(set) var mainPID: Int32?
+    /// systemd's `n_restarts`: automatic restarts since the last explicit start.
+    public private(set) var restartCount = 0
+    public private(set) var statusText: String?
+    /// Armed timers and their deadlines.
+    public private(set) var timers: [TimerKind: MonotonicInstant] = [:]
+    public private(set) var startLimiter: StartLimiter
+
+    private var mainAlive = false
+    private var controlAlive = false
+    /// False once the runtime reported the cgroup empty; true again at the next spawn.
+    private var processesRemain = false
+    /// A stop was requested: do not restart automatically (systemd `forbid_restart`).
+    private var forbidRestart = false
+    /// A start or restart was requested while stopping: start once down.
+    private var pendingStart = false
+    private var cleanupSignalSent = false
+
+    // Per-event scratch: the time of the event, the actions produced, one random draw.
+    private var now = MonotonicInstant.zero
+    private var out: [ComponentAction] = []
+    private var draw: UInt64 = 0
+
+    public init(policy: RestartPolicy, commands: ServiceCommands = ServiceCommands()) {
+        self.policy = policy
+        self.commands = commands
+        self.startLimiter = StartLimiter(
+            burst: policy.startLimitBurst, intervalUSec: policy.startLimitIntervalUSec)
+    }
+
+    /// Feeds one event at `now`; returns what the runtime must do, in order. `rng` supplies
+    /// the restart jitter (pass `SystemRandomNumberGenerator` in production, a seeded one in
+    /// tests).
+    public mutating func handle<R: RandomNumberGenerator>(
+        _ event: ComponentEvent, now: MonotonicInstant, rng: inout R
+    ) -> [ComponentAction] {
+        self.now = now
+        self.draw = rng.next()
+        self.out = []
+        dispatch(event)
+        let actions = out
+        out = []
+        return actions
+    }
+
+    /// The same as a pure function: the next machine and the actions.
+    public static func transition<R: RandomNumberGenerator>(
+        _ machine: ComponentMachine, _ event: ComponentEvent, now: MonotonicInstant, rng: inout R
+    ) -> (ComponentMachine, [ComponentAction]) {
+        var next = machine
+        let actions = next.handle(event, now: now, rng: &rng)
+        return (next, actions)
+    }
+
+    /// systemd's `ActiveState`: active, reloading, inactive, failed, activating, deactivating.
+    public var activeState: String {
+        switch state {
+        case .inactive, .blocked: "inactive"
+        case .starting, .autoRestartWait: "activating"
+        case .running, .exited: "active"
+        case .reloading: "reloading"
+        case .stopping: "deactivating"
+        case .failed: "failed"
+        }
+    }
+
+    /// systemd's `SubState` spelling of the state.
+    public var subState: String {
+        switch state {
+        case .inactive: "dead"
+        case .blocked: "blocked"
+        case .starting(.preCommand): "start-pre"
+        case .starting(.main): "start"
+        case .starting(.postCommand): "start-post"
+        case .running: "running"
+        case .reloading: "reload"
+        case .exited: "exited"
+        case .stopping(.stopCommand): "stop"
+        case .stopping(.stopSignal): "stop-sigterm"
+        case .stopping(.watchdogSignal): "stop-watchdog"
+        case .stopping(.finalKill): "stop-sigkill"
+        case .stopping(.postCommand): "stop-post"
+        case .autoRestartWait: "auto-restart"
+        case .failed: "failed"
+        }
+    }
+
+    // MARK: - Dispatch
+
+    private mutating func dispatch(_ event: ComponentEvent) {
+        switch event {
+        case .startRequested: startRequested()
+        case .stopRequested: stopRequested(thenStart: false)
+        case .restartRequested: restartRequested()
+        case .resetFailedRequested: resetFailed()
+        case .startBlocked(let reason): startBlocked(reason)
+        case .spawned(let pid): spawned(pid)
+        case .spawnFailed(let reason): spawnFailed(reason)
+        case .execSucceeded: execSucceeded()
+        case .notify(let message): notify(message)
+        case .mainExited(let status): mainExited(status)
+        case .hookExited(let status): hookExited(status)
+        case .timerFired(let kind): timerFired(kind)
+        case .healthCheckFailed(let reason): healthCheckFailed(reason)
+        case .healthCheckPassed: break
+        case .allProcessesGone: allProcessesGone()
+        case .oomKilled: oomKilled()
+        }
+    }
+
+    // MARK: - Requests
+
+    /// An explicit start. Operator-friendly meaning of the start limit (systemd refuses
+    /// `systemctl start` while the limit is hit until `reset-failed`): an explicit start or
+    /// restart is the operator taking over, so it resets the limiter and the restart
+    /// counter and always starts. The limit guards automatic restarts, which is where a
+    /// crash loop happens; the explicit start counts as the first start of a new window.
+    private mutating func startRequested() {
+        switch state {
+        case .inactive, .failed, .blocked:
+            beginStart(automatic: false)
+        case .autoRestartWait:
+            cancelTimer(.restartDelay)
+            beginStart(automatic: false)
+        case .stopping:
+            pendingStart = true
+            log("start-queued", "start requested while stopping; starting once stopped")
+        case .starting, .running, .reloading, .exited:
+            break
+        }
+    }
+
+    private mutating func restartRequested() {
+        switch state {
+        case .inactive, .failed, .blocked, .autoRestartWait:
+            startRequested()
+        case .starting, .running, .reloading, .exited, .stopping:
+            stopRequested(thenStart: true)
+        }
+    }
+
+    private mutating func stopRequested(thenStart: Bool) {
+        switch state {
+        case .inactive, .failed:
+            break
+        case .blocked:
+            state = .inactive
+        case .autoRestartWait:
+            // systemd: a stop during the restart pause ends in `dead`.
+            cancelTimer(.restartDelay)
+            state = .inactive
+            log("restart-cancelled", "automatic restart cancelled by stop request")
+        case .starting, .reloading:
+            forbidRestart = true
+            pendingStart = thenStart
+            enterStopSignal(.success)
+        case .running, .exited:
+            forbidRestart = true
+            pendingStart = thenStart
+            enterStop(.success)
+        case .stopping:
+            forbidRestart = true
+            pendingStart = thenStart
+        }
+    }
+
+    private mutating func resetFailed() {
+        startLimiter.reset()
+        restartCount = 0
+        switch state {
+        case .failed, .blocked:
+            state = .inactive
+            result = .success
+        default:
+            break
+        }
+    }
+
+    private mutating func startBlocked(_ reason: String) {
+        switch state {
+        case .inactive, .failed, .blocked:
+            state = .blocked(reason: reason)
+            log("start-blocked", reason)
+        case .autoRestartWait:
+            cancelTimer(.restartDelay)
+            state = .blocked(reason: reason)
+            log("start-blocked", reason)
+        case .starting, .running, .reloading, .exited, .stopping:
+            break
+        }
+    }
+
+    // MARK: - Start (systemd service_start … service_enter_running)
+
+    private mutating func beginStart(automatic: Bool) {
+        if automatic {
+            guard startLimiter.admit(at: now) else {
+                result = .startLimitHit
+                state = .failed(.startLimitHit)
+                log(
+                    "start-limit-hit",
+                    "start request repeated too quickly: more than \(policy.startLimitBurst) starts "
+                        + "within \(policy.startLimitIntervalUSec.usec)us; staying down until "
+                        + "an explicit start or reset-failed")
+                return
+            }
+            restartCount += 1
+        } else {
+            startLimiter.reset()
+            _ = startLimiter.admit(at: now)
+            restartCount = 0
+        }
+        result = .success
+        mainExitStatus = nil
+        mainPID = nil
+        mainAlive = false
+        controlAlive = false
+        forbidRestart = false
+        pendingStart = false
+        cleanupSignalSent = false
+        log("starting", automatic ? "automatic restart #\(restartCount)" : "starting")
+        enterStartPre(0)
+    }
+
+    private mutating func enterStartPre(_ index: Int) {
+        guard index < commands.startPre.count else {
+            enterStartMain(0)
+            return
+        }
+        runControl(.startPre, index)
+        state = .starting(.preCommand(index: index))
+        armTimer(.startTimeout, after: policy.timeoutStartUSec)
+    }
+
+    private mutating func enterStartMain(_ index: Int) {
+        guard index < commands.start.count else {
+            // Only `oneshot` may have no ExecStart= (systemd); it goes straight to start-post.
+            enterStartPost(0)
+            return
+        }
+        out.append(.runCommand(.start, index: index, resultEnvironment: nil))
+        mainAlive = true
+        mainCommandIndex = index
+        let readiness: Readiness
+        switch policy.type {
+        case .simple: readiness = .spawn
+        case .exec: readiness = .exec
+        case .notify: readiness = .ready
+        case .oneshot: readiness = .exit
+        }
+        state = .starting(.main(index: index, waitingFor: readiness))
+        // systemd applies no start timeout to a simple main process: it is started at once.
+        if readiness == .spawn {
+            cancelTimer(.startTimeout)
+        } else {
+            armTimer(.startTimeout, after: policy.timeoutStartUSec)
+        }
+    }
+
+    /// systemd `service_enter_start_post`: the watchdog starts here.
+    private mutating func enterStartPost(_ index: Int) {
+        if index == 0 { armWatchdog() }
+        guard index < commands.startPost.count else {
+            completeStart()
+            return
+        }
+        runControl(.startPost, index)
+        state = .starting(.postCommand(index: index))
+        armTimer(.startTimeout, after: policy.timeoutStartUSec)
+    }
+
+    private mutating func completeStart() {
+        cancelTimer(.startTimeout)
+        guard result == .success else {
+            enterStopSignal(result)
+            return
+        }
+        out.append(.markReady)
+        if mainAlive {
+            state = .running
+            log("started", "started")
+        } else {
+            mainGoneWhileUp(.success)
+        }
+    }
+
+    /// systemd `service_enter_running` with the main process gone.
+    private mutating func mainGoneWhileUp(_ cause: ServiceResult) {
+        setResult(cause)
+        if result != .success {
+            enterStopSignal(result)
+        } else if policy.remainAfterExit {
+            cancelTimer(.watchdog)
+            state = .exited
+        } else {
+            enterStop(.success)
+        }
+    }
+
+    // MARK: - Stop (systemd service_enter_stop … service_enter_dead)
+
+    /// systemd `service_enter_stop`: `ExecStop=` commands, then the stop signal.
+    private mutating func enterStop(_ cause: ServiceResult) {
+        setResult(cause)
+        cancelTimer(.watchdog)
+        cancelTimer(.reloadTimeout)
+        sendCleanupSignal()
+        if commands.stop.isEmpty {
+            enterStopSignal(.success)
+            return
+        }
+        runControl(.stop, 0, withResult: true)
+        state = .stopping(.stopCommand(index: 0))
+        cancelTimer(.startTimeout)
+        armTimer(.stopTimeout, after: policy.timeoutStopUSec)
+    }
+
+    /// systemd `service_enter_signal(STOP_SIGTERM)`.
+    private mutating func enterStopSignal(_ cause: ServiceResult) {
+        setResult(cause)
+        cancelTimer(.startTimeout)
+        cancelTimer(.reloadTimeout)
+        cancelTimer(.watchdog)
+        sendCleanupSignal()
+        sendStopSignal(policy.killSignal, final: false)
+        if waitingForProcesses {
+            state = .stopping(.stopSignal)
+            armTimer(.stopTimeout, after: policy.timeoutStopUSec)
+        } else {
+            enterStopPost(.success)
+        }
+    }
+
+    /// systemd `service_enter_signal(STOP_WATCHDOG)`: `WatchdogSignal=`, then after
+    /// `TimeoutAbortSec=` (= `TimeoutStopSec=`) the final kill.
+    private mutating func enterWatchdogSignal() {
+        setResult(.watchdog)
+        cancelTimer(.startTimeout)
+        cancelTimer(.reloadTimeout)
+        cancelTimer(.watchdog)
+        sendStopSignal(policy.watchdogSignal, final: false)
+        if waitingForProcesses {
+            state = .stopping(.watchdogSignal)
+            armTimer(.stopTimeout, after: policy.timeoutStopUSec)
+        } else {
+            enterStopPost(.success)
+        }
+    }
+
+    /// systemd `service_enter_signal(STOP_SIGKILL)`.
+    private mutating func enterFinalKill(_ cause: ServiceResult) {
+        setResult(cause)
+        guard policy.sendSIGKILL else {
+            log("final-kill-skipped", "SendSIGKILL=no: leaving remaining processes alone")
+            enterStopPost(.success)
+            return
+        }
+        sendStopSignal(policy.finalKillSignal, final: true)
+        if waitingForProcesses {
+            state = .stopping(.finalKill)
+            armTimer(.stopTimeout, after: policy.timeoutStopUSec)
+        } else {
+            enterStopPost(.success)
+        }
+    }
+
+    /// systemd `service_enter_stop_post`.
+    private mutating func enterStopPost(_ cause: ServiceResult) {
+        setResult(cause)
+        guard !commands.stopPost.isEmpty else {
+            finish(.success)
+            return
+        }
+        runControl(.stopPost, 0, withResult: true)
+        state = .stopping(.postCommand(index: 0))
+        armTimer(.stopTimeout, after: policy.timeoutStopUSec)
+    }
+
+    /// systemd `service_enter_dead`: down; restart, start again, or stay down.
+    private mutating func finish(_ cause: ServiceResult) {
+        setResult(cause)
+        for kind in TimerKind.allCases where timers[kind] != nil { cancelTimer(kind) }
+        mainAlive = false
+        controlAlive = false
+        out.append(.markStopped(result))
+        if pendingStart {
+            pendingStart = false
+            log("stopped", "stopped (\(result.rawValue)); starting again as requested")
+            beginStart(automatic: false)
+            return
+        }
+        let restart = !forbidRestart && policy.shallRestart(result: result, mainExit: mainExitStatus)
+        forbidRestart = false
+        if restart {
+            let delay = policy.jitteredRestartDelay(forRestart: restartCount + 1, draw: draw)
+            let until = now.advanced(by: delay)
+            state = .autoRestartWait(until: until)
+            setTimer(.restartDelay, at: until)
+            log(
+                "restart-scheduled",
+                "\(result.rawValue); restarting in \(delay.usec)us (restart #\(restartCount + 1))")
+        } else if result == .success {
+            state = .inactive
+            log("stopped", "stopped")
+        } else {
+            state = .failed(result)
+            log("failed", "failed with result '\(result.rawValue)'")
+        }
+    }
+
+    /// True while a process we must wait for is alive. With `KillMode=process` only the
+    /// main and control processes count; otherwise also anything left in the cgroup.
+    private var waitingForProcesses: Bool {
+        mainAlive || controlAlive || (policy.killMode != .process && processesRemain)
+    }
+
+    /// After a process ended during the signal phases: on to `ExecStopPost=` once nothing is left.
+    private mutating func checkStopProgress(_ cause: ServiceResult) {
+        if !waitingForProcesses { enterStopPost(cause) }
+    }
+
+    private mutating func sendStopSignal(_ signal: Int32, final: Bool) {
+        // KillMode=control-group: the signal goes to every process. mixed: the first signal
+        // to the main and control processes, the final one to everything. process: only
+        // ever the main and control processes.
+        let everyone =
+            policy.killMode == .controlGroup || (policy.killMode == .mixed && final)
+        if everyone {
+            if mainAlive || controlAlive || processesRemain {
+                out.append(.sendSignal(signal, to: .allProcesses))
+            }
+        } else {
+            if mainAlive { out.append(.sendSignal(signal, to: .mainProcess)) }
+            if controlAlive { out.append(.sendSignal(signal, to: .controlProcess)) }
+        }
+    }
+
+    private mutating func sendCleanupSignal() {
+        guard let signal = policy.cleanupSignal, mainAlive, !cleanupSignalSent else { return }
+        cleanupSignalSent = true
+        out.append(.sendSignal(signal, to: .mainProcess))
+    }
+
+    // MARK: - Process events
+
+    private mutating func spawned(_ pid: Int32) {
+        // Only a real process makes the cgroup worth waiting for: a failed spawn adds none.
+        processesRemain = true
+        if case .starting(.main(_, let readiness)) = state {
+            mainPID = pid
+            if readiness == .spawn { enterStartPost(0) }
+        }
+    }
+
+    private mutating func spawnFailed(_ reason: String) {
+        switch state {
+        case .starting(.main):
+            mainAlive = false
+            log("spawn-failed", "\(CommandKind.start.rawValue): \(reason)")
+            enterStopSignal(.resources)
+        case .starting(.preCommand), .starting(.postCommand):
+            controlAlive = false
+            log("spawn-failed", "\(currentControlKind?.rawValue ?? "command"): \(reason)")
+            enterStopSignal(.resources)
+        case .stopping(.stopCommand):
+            controlAlive = false
+            log("spawn-failed", "\(CommandKind.stop.rawValue): \(reason)")
+            enterStopSignal(.resources)
+        case .stopping(.postCommand):
+            controlAlive = false
+            log("spawn-failed", "\(CommandKind.stopPost.rawValue): \(reason)")
+            finish(.resources)
+        default:
+            break
+        }
+    }
+
+    private mutating func execSucceeded() {
+        if case .starting(.main(_, .exec)) = state { enterStartPost(0) }
+    }
+
+    private mutating func mainExited(_ status: ExitStatus) {
+        guard mainAlive else { return }
+        mainAlive = false
+        mainExitStatus = status
+        let index = mainCommandIndex
+        var judged = ServiceResult(
+            status, judgedAs: policy.mainProcessJudgement, successExitStatus: policy.successExitStatus)
+        if judged != .success, index < commands.start.count, commands.start[index].ignoresFailure {
+            log("failure-ignored", "\(CommandKind.start.rawValue) failed (\(judged.rawValue)); ignored ('-' prefix)")
+            judged = .success
+        }
+        out.append(.recordExit(.main(index: index), status, result: judged))
+        setResult(judged)
+
+        switch state {
+        case .starting(.main(let i, let readiness)):
+            switch readiness {
+            case .exit:
+                if judged != .success {
+                    enterStopSignal(judged)
+                } else if i + 1 < commands.start.count {
+                    enterStartMain(i + 1)
+                } else {
+                    enterStartPost(0)
+                }
+            case .ready:
+                // systemd: a notify service that exits before READY=1 never was and never
+                // will be up; a clean exit there is a protocol violation.
+                enterStopSignal(judged != .success ? judged : .protocolViolation)
+            case .spawn, .exec:
+                mainGoneWhileUp(judged)
+            }
+        case .starting(.postCommand):
+            // Wait for the ExecStartPost= command; completeStart then sees the main gone.
+            break
+        case .running, .exited:
+            mainGoneWhileUp(judged)
+        case .reloading:
+            enterStop(judged)
+        case .stopping(.stopSignal), .stopping(.watchdogSignal), .stopping(.finalKill):
+            checkStopProgress(judged)
+        case .starting(.preCommand), .stopping(.stopCommand), .stopping(.postCommand),
+            .inactive, .blocked, .autoRestartWait, .failed:
+            break
+        }
+    }
+
+    private var currentControlKind: CommandKind? {
+        switch state {
+        case .starting(.preCommand): .startPre
+        case .starting(.postCommand): .startPost
+        case .stopping(.stopCommand): .stop
+        case .stopping(.postCommand): .stopPost
+        default: nil
+        }
+    }
+
+    private mutating func hookExited(_ status: ExitStatus) {
+        guard controlAlive else { return }
+        controlAlive = false
+        let position: (CommandKind, Int)?
+        switch state {
+        case .starting(.preCommand(let i)): position = (.startPre, i)
+        case .starting(.postCommand(let i)): position = (.startPost, i)
+        case .stopping(.stopCommand(let i)): position = (.stop, i)
+        case .stopping(.postCommand(let i)): position = (.stopPost, i)
+        default: position = nil
+        }
+        var judged = ServiceResult(status, judgedAs: .controlCommand, successExitStatus: ExitStatusSet())
+        if let (kind, index) = position {
+            if judged != .success, commands[kind][index].ignoresFailure {
+                log("failure-ignored", "\(kind.rawValue) failed (\(judged.rawValue)); ignored ('-' prefix)")
+                judged = .success
+            }
+            out.append(.recordExit(.control(kind, index: index), status, result: judged))
+        } else {
+            // A control process killed by a stop: systemd judges its end like any other.
+            out.append(.recordExit(.control(lastControlKind, index: lastControlIndex), status, result: judged))
+        }
+        setResult(judged)
+
+        switch state {
+        case .starting(.preCommand(let i)):
+            if judged != .success { enterStopSignal(judged) } else { enterStartPre(i + 1) }
+        case .starting(.postCommand(let i)):
+            if judged != .success { enterStopSignal(judged) } else { enterStartPost(i + 1) }
+        case .stopping(.stopCommand(let i)):
+            if judged == .success, i + 1 < commands.stop.count {
+                runControl(.stop, i + 1, withResult: true)
+                state = .stopping(.stopCommand(index: i + 1))
+                armTimer(.stopTimeout, after: policy.timeoutStopUSec)
+            } else {
+                enterStopSignal(judged)
+            }
+        case .stopping(.postCommand(let i)):
+            if judged == .success, i + 1 < commands.stopPost.count {
+                runControl(.stopPost, i + 1, withResult: true)
+                state = .stopping(.postCommand(index: i + 1))
+                armTimer(.stopTimeout, after: policy.timeoutStopUSec)
+            } else {
+                finish(judged)
+            }
+        case .stopping(.stopSignal), .stopping(.watchdogSignal), .stopping(.finalKill):
+            checkStopProgress(judged)
+        default:
+            break
+        }
+    }
+
+    private mutating func allProcessesGone() {
+        processesRemain = false
+        switch state {
+        case .stopping(.stopSignal), .stopping(.watchdogSignal), .stopping(.finalKill):
+            checkStopProgress(.success)
+        default:
+            break
+        }
+    }
+
+    private mutating func oomKilled() {
+        log("oom-kill", "a process of the component was killed by the OOM killer")
+        // systemd OOMPolicy=stop (the default for services).
+        switch state {
+        case .starting, .stopping(.stopCommand):
+            enterStopSignal(.oomKill)
+        case .running, .exited, .reloading:
+            enterStop(.oomKill)
+        case .stopping(.stopSignal), .stopping(.watchdogSignal):
+            enterFinalKill(.oomKill)
+        case .stopping(.finalKill), .stopping(.postCommand):
+            setResult(.oomKill)
+        case .inactive, .blocked, .autoRestartWait, .failed:
+            break
+        }
+    }
+
+    private mutating func healthCheckFailed(_ reason: String) {
+        switch state {
+        case .running, .reloading:
+            // Treated like a watchdog expiry for Restart= (result `watchdog`), but stopped
+            // gracefully: the process is alive and may still clean up.
+            log("health-check-failed", reason)
+            enterStop(.watchdog)
+        default:
+            break
+        }
+    }
+
+    // MARK: - Notifications
+
+    private mutating func notify(_ message: ComponentNotification) {
+        switch message {
+        case .ready:
+            switch state {
+            case .starting(.main(_, .ready)):
+                enterStartPost(0)
+            case .reloading:
+                cancelTimer(.reloadTimeout)
+                state = .running
+                log("reloaded", "reload finished")
+            default:
+                break
+            }
+        case .reloading:
+            if state == .running {
+                state = .reloading
+                armTimer(.reloadTimeout, after: policy.timeoutStartUSec)
+            }
+        case .stopping:
+            // systemd `service_enter_stop_by_notify`: as if we had sent the stop signal.
+            switch state {
+            case .running, .reloading, .exited:
+                cancelTimer(.watchdog)
+                cancelTimer(.reloadTimeout)
+                state = .stopping(.stopSignal)
+                armTimer(.stopTimeout, after: policy.timeoutStopUSec)
+            default:
+                break
+            }
+        case .watchdogPing:
+            if timers[.watchdog] != nil, let period = policy.effectiveWatchdogUSec {
+                setTimer(.watchdog, at: now.advanced(by: period))
+            }
+        case .watchdogTrigger:
+            switch state {
+            case .starting, .running, .reloading, .exited:
+                log("watchdog", "watchdog triggered by the service (WATCHDOG=trigger)")
+                enterWatchdogSignal()
+            default:
+                break
+            }
+        case .extendTimeout(let span):
+            // systemd `service_extend_timeout`: never shortens, also moves the watchdog.
+            let phaseTimer: TimerKind?
+            switch state {
+            case .starting: phaseTimer = .startTimeout
+            case .reloading: phaseTimer = .reloadTimeout
+            case .stopping: phaseTimer = .stopTimeout
+            default: phaseTimer = nil
+            }
+            guard let phaseTimer else { return }
+            let extended = now.advanced(by: span)
+            for kind in [phaseTimer, .watchdog] {
+                if let current = timers[kind], extended > current { setTimer(kind, at: extended) }
+            }
+        case .mainPID(let pid):
+            switch state {
+            case .starting, .running, .reloading, .exited:
+                guard pid != mainPID || !mainAlive else { return }
+                mainPID = pid
+                mainAlive = true
+                processesRemain = true
+                if state == .exited { state = .running }
+                out.append(.watchMainPID(pid))
+            default:
+                break
+            }
+        case .status(let text):
+            statusText = text
+            out.append(.updateStatusText(text))
+        }
+    }
+
+    // MARK: - Timers
+
+    private mutating func timerFired(_ kind: TimerKind) {
+        guard let deadline = timers[kind], now >= deadline else { return }
+        timers[kind] = nil
+        switch kind {
+        case .startTimeout:
+            guard case .starting = state else { return }
+            log("start-timeout", "\(subState) operation timed out; terminating")
+            enterStopSignal(.timeout)
+        case .reloadTimeout:
+            guard state == .reloading else { return }
+            log("reload-timeout", "reload operation timed out")
+            state = .running
+        case .stopTimeout:
+            stopTimedOut()
+        case .watchdog:
+            switch state {
+            case .starting, .running, .reloading, .exited:
+                log("watchdog", "watchdog timeout: no WATCHDOG=1 within \(policy.watchdogUSec?.usec ?? 0)us")
+                enterWatchdogSignal()
+            default:
+                break
+            }
+        case .restartDelay:
+            if case .autoRestartWait = state { beginStart(automatic: true) }
+        }
+    }
+
+    private mutating func stopTimedOut() {
+        switch state {
+        case .stopping(.stopCommand):
+            log("stop-timeout", "stopping timed out; terminating")
+            enterStopSignal(.timeout)
+        case .stopping(.stopSignal):
+            log("stop-timeout", "stop-sigterm timed out; killing")
+            enterFinalKill(.timeout)
+        case .stopping(.watchdogSignal):
+            log("stop-timeout", "stop-watchdog timed out; killing")
+            enterFinalKill(.timeout)
+        case .stopping(.finalKill):
+            // systemd: "Processes still around after SIGKILL. Ignoring." (e.g. stuck in D state)
+            log("stop-timeout", "processes still around after the final kill signal; ignoring")
+            mainAlive = false
+            controlAlive = false
+            processesRemain = false
+            enterStopPost(.timeout)
+        case .stopping(.postCommand):
+            log("stop-timeout", "\(CommandKind.stopPost.rawValue) timed out; killing it")
+            out.append(
+                .sendSignal(policy.sendSIGKILL ? policy.finalKillSignal : policy.killSignal, to: .controlProcess))
+            controlAlive = false
+            finish(.timeout)
+        default:
+            break
+        }
+    }
+
+    // MARK: - Helpers
+
+    private var lastControlKind: CommandKind = .startPre
+    private var lastControlIndex = 0
+    /// The `ExecStart=` command the main process runs (several only for `oneshot`).
+    private var mainCommandIndex = 0
+
+    private mutating func runControl(_ kind: CommandKind, _ index: Int, withResult: Bool = false) {
+        let env = withResult ? ServiceResultEnvironment(result: result, mainExit: mainExitStatus) : nil
+        out.append(.runCommand(kind, index: index, resultEnvironment: env))
+        controlAlive = true
+        lastControlKind = kind
+        lastControlIndex = index
+    }
+
+    private mutating func setResult(_ cause: ServiceResult) {
+        if result == .success { result = cause }
+    }
+
+    /// Arms a timeout. As in systemd, `infinity` and 0 both mean "no timeout".
+    private mutating func armTimer(_ kind: TimerKind, after span: TimeSpan) {
+        if span.isInfinite || span.usec == 0 {
+            cancelTimer(kind)
+        } else {
+            setTimer(kind, at: now.advanced(by: span))
+        }
+    }
+
+    private mutating func armWatchdog() {
+        if let period = policy.effectiveWatchdogUSec {
+            setTimer(.watchdog, at: now.advanced(by: period))
+        }
+    }
+
+    private mutating func setTimer(_ kind: TimerKind, at instant: MonotonicInstant) {
+        timers[kind] = instant
+        out.append(.setTimer(kind, at: instant))
+    }
+
+    private mutating func cancelTimer(_ kind: TimerKind) {
+        guard timers.removeValue(forKey: kind) != nil else { return }
+        out.append(.cancelTimer(kind))
+    }
+
+    private mutating func log(_ event: String, _ message: String) {
+        out.append(.log(event: event, message: message))
+    }
+}
