@@ -783,7 +783,12 @@ public struct ComponentMachine: Sendable {
     }
 
     private mutating func oomKilled() {
-        log("oom-kill", "a process of the component was killed by the OOM killer")
+        switch state {
+        case .inactive, .blocked, .autoRestartWait, .failed:
+            return
+        default:
+            log("oom-kill", "a process of the component was killed by the OOM killer")
+        }
         // systemd OOMPolicy=stop (the default for services).
         switch state {
         case .starting, .stopping(.stopCommand):
