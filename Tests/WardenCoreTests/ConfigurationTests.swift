@@ -51,8 +51,8 @@ extension ConfigurationLoader.Result {
         ("KillMode", "Service", "mixed", "everything"),
         ("FinalKillSignal", "Service", "9", "999"),
         ("SendSIGKILL", "Service", "no", "perhaps"),
-        ("User", "Service", "nobody", "bad user!"),
-        ("Group", "Service", "nogroup", "-bad"),
+        ("User", "Service", "nobody", "root:x"),
+        ("Group", "Service", "nogroup", "a/b"),
         ("SupplementaryGroups", "Service", "adm audio", "bad:group"),
         ("WorkingDirectory", "Service", "/srv/trading", "relative/dir"),
         ("Environment", "Service", "A=1 \"B=two words\"", "=novalue"),
@@ -74,7 +74,7 @@ extension ConfigurationLoader.Result {
         ("StandardError", "Service", "null", "socket-ish"),
         ("Slice", "Service", "trading.slice", "trading"),
         ("CPUQuota", "Service", "150%", "150"),
-        ("CPUQuotaPeriodSec", "Service", "10ms", "5s"),
+        ("CPUQuotaPeriodSec", "Service", "10ms", "fast"),
         ("CPUWeight", "Service", "500", "0"),
         ("AllowedCPUs", "Service", "0-1", "a-b"),
         ("AllowedMemoryNodes", "Service", "0", "x"),
@@ -157,12 +157,12 @@ extension ConfigurationLoader.Result {
         #expect(s.resources.memoryMax == .bytes(4 << 30))
         #expect(s.resources.allowedCPUs == CPUSet(0...1))
         #expect(s.nice == -10)
-        #expect(s.resourceLimits[.nofile] == ResourceLimit(soft: 65536, hard: 65536))
+        #expect(s.resourceLimits[.openFiles] == ResourceLimit(soft: 65536, hard: 65536))
         #expect(s.environment.map(\.name) == ["A", "B", "C"])
         #expect(s.environment[1].value == "two words")
-        #expect(s.killSignal?.number == 2)
+        #expect(s.killSignal?.rawValue == 2)
         #expect(s.priority == .critical)
-        #expect(s.cleanupSignal?.number == 10)
+        #expect(s.cleanupSignal?.rawValue == 10)
     }
 
     @Test func emptyAssignmentResetsListsAndValues() throws {
@@ -366,7 +366,7 @@ extension ConfigurationLoader.Result {
     @Test(arguments: [
         ("1.0", 100), ("2", 200), ("2.5", 250), ("0.75", 75), ("1.05", 105),
     ])
-    func hundredths(text: String, expected: Int) {
+    func hundredths(text: String, expected: Int) throws {
         #expect(try PlainValue.hundredths(text).get() == expected)
     }
 

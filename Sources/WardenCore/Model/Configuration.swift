@@ -274,3 +274,19 @@ public struct ConfigurationLoader: Sendable {
         }
     }
 }
+
+extension DependencyGraph {
+    /// The graph of the configured components. Slices and systemd's well-known units
+    /// take part in nothing Warden starts, so references to them are left out.
+    public init(configuration: Configuration) {
+        let components = Set(configuration.services.map(\.name.description))
+        func keep(_ names: [String]) -> [String] { names.filter(components.contains) }
+        var units: [String: UnitDependencies] = [:]
+        for service in configuration.services {
+            units[service.name.description] = UnitDependencies(
+                requires: keep(service.requires), wants: keep(service.wants), bindsTo: keep(service.bindsTo),
+                after: keep(service.after), before: keep(service.before))
+        }
+        self.init(units)
+    }
+}

@@ -115,6 +115,31 @@ extension KeyRule {
     }
 }
 
+extension KeyRule where Model == ServiceConfig {
+    /// `User=`/`Group=`: systemd's relaxed name rules, with a warning for names that
+    /// only the relaxed rules accept (they break `useradd` and many tools).
+    static func identity(_ key: String, _ field: WritableKeyPath<ServiceConfig, String?> & Sendable, _ doc: KeyDoc) -> KeyRule {
+        KeyRule(key, in: serviceSection, doc) { model, entry, diagnostics in
+            if entry.value.isEmpty {
+                model[keyPath: field] = nil
+                return
+            }
+            switch UserGroupName.parse(entry.value) {
+            case .success(let name):
+                model[keyPath: field] = name.description
+                if !name.isStrictName {
+                    diagnostics.append(
+                        .warning(
+                            entry.location, key: entry.key,
+                            "'\(entry.value)' is accepted only by systemd's relaxed naming rules; expected letters, digits, _ and -, starting with a letter or _"))
+                }
+            case .failure(let error):
+                diagnostics.append(.error(entry.location, key: entry.key, error.message))
+            }
+        }
+    }
+}
+
 extension ServiceConfig {
     /// Every key a `.service` unit may set.
     public static let rules: [KeyRule<ServiceConfig>] = {
@@ -281,18 +306,16 @@ extension ServiceConfig {
                     default: "yes", mapsTo: "stop sequence"),
                 parse: parseBoolean),
 
-            .value(
-                "User", in: serviceSection, \.user,
+            .identity(
+                "User", \.user,
                 KeyDoc(
                     "User the component runs as.", syntax: "user name or numeric UID", default: "Warden's own (root)",
-                    mapsTo: "setuid(2) before execve"),
-                parse: parseUserOrGroup),
-            .value(
-                "Group", in: serviceSection, \.group,
+                    mapsTo: "setuid(2) before execve")),
+            .identity(
+                "Group", \.group,
                 KeyDoc(
                     "Primary group.", syntax: "group name or numeric GID", default: "the user's primary group",
-                    mapsTo: "setgid(2)"),
-                parse: parseUserOrGroup),
+                    mapsTo: "setgid(2)")),
             .list(
                 "SupplementaryGroups", in: serviceSection, \.supplementaryGroups,
                 KeyDoc(

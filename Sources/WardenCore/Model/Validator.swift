@@ -177,13 +177,13 @@ struct Validator {
 
     private func checkOrderingCycles(_ diagnostics: inout [Diagnostic]) {
         let graph = DependencyGraph(configuration: configuration)
-        for cycle in graph.orderingCycles() {
-            let first = cycle.first!
+        if let cycle = graph.orderingCycle(), let first = cycle.units.first {
             let service = configuration.service(named: first)
+            let key = service?.keyLocations["After"] != nil ? "After" : "Before"
             diagnostics.append(
                 .error(
-                    service.map { location(of: "After", in: $0) } ?? SourceLocation(file: first, line: 0), key: "After",
-                    "ordering cycle: \((cycle + [first]).joined(separator: " → ")); expected no unit to be (indirectly) ordered after itself"))
+                    service.map { location(of: key, in: $0) } ?? SourceLocation(file: first, line: 0), key: key,
+                    "\(cycle); expected no unit to be ordered, directly or through others, after itself"))
         }
     }
 

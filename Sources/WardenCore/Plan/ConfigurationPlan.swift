@@ -35,7 +35,8 @@ public struct ConfigurationPlan: Hashable, Sendable, Codable {
         let groups = CgroupPlan.plan(for: configuration, host: host)
         var groupByUnit: [String: CgroupGroupPlan] = [:]
         for group in groups { groupByUnit[group.unit] = group }
-        startOrder = DependencyGraph(configuration: configuration).startLevels()
+        // A valid configuration has no ordering cycle (validation rejects it).
+        startOrder = (try? DependencyGraph(configuration: configuration).startLevels().get()) ?? []
         slices = configuration.slices.map { slice in
             let group = groupByUnit[slice.name.description]
             return Slice(
