@@ -395,3 +395,25 @@ extension ConfigurationLoader.Result {
         #expect(SliceConfig.parent(of: name) == parent)
     }
 }
+
+@Suite struct PathTests {
+    @Test(arguments: [
+        ("config/demo/../../units", "units"), ("/etc/warden/./units", "/etc/warden/units"), ("a/b/..", "a"),
+        ("../x", "../x"), ("/../x", "/x"), (".", "."), ("a//b/", "a/b"),
+    ])
+    func normalizes(path: String, expected: String) {
+        #expect(normalizedPath(path) == expected)
+    }
+
+    @Test func documentationIsAcceptedSilently() {
+        var tree = Tree()
+        tree.unit("a.service", service("", unit: "Documentation=man:foo(1) https://example.org"))
+        #expect(tree.load().diagnostics.isEmpty)
+    }
+
+    @Test func missingExecStartPointsAtTheServiceSection() {
+        var tree = Tree()
+        tree.unit("a.service", "[Unit]\nDescription=x\n\n[Service]\nType=simple\n")
+        #expect(tree.load().errors.first?.description == "/u/a.service:4: ExecStart: missing; expected the command that runs the component")
+    }
+}

@@ -2,7 +2,7 @@ import Testing
 @testable import WardenCore
 
 /// SplitMix64: small, fast, and the same sequence on every run for a given seed.
-private struct SeededGenerator: RandomNumberGenerator {
+struct SeededGenerator: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {
@@ -56,7 +56,7 @@ private struct SeededGenerator: RandomNumberGenerator {
 
     static let specials: [UInt8] = Array("[]=\\\"'#;%@$ {}\n\r\t:+-!|/x".utf8) + [0x00, 0xC3, 0xA9, 0xFF, 0xEF, 0xBB, 0xBF]
 
-    fileprivate static func mutate(_ text: String, _ rng: inout SeededGenerator) -> String {
+    static func mutate(_ text: String, _ rng: inout SeededGenerator) -> String {
         var bytes = Array(text.utf8)
         for _ in 0..<Int.random(in: 1...6, using: &rng) {
             switch Int.random(in: 0..<8, using: &rng) {

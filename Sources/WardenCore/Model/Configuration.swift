@@ -111,7 +111,7 @@ public struct ConfigurationLoader: Sendable {
         }
         let baseDirectory = configPath.map({ directoryName(of: $0) }) ?? "."
         let directories = (override ?? settings.effectiveUnitDirectories).map {
-            $0.hasPrefix("/") ? $0 : joinPath(baseDirectory, $0)
+            normalizedPath($0.hasPrefix("/") ? $0 : joinPath(baseDirectory, $0))
         }
 
         var units: [String: UnitFile] = [:]
@@ -140,7 +140,9 @@ public struct ConfigurationLoader: Sendable {
             let unit = pending.removeFirst()
             switch unit.name.kind {
             case .service:
-                var service = ServiceConfig(name: unit.name, location: SourceLocation(file: unit.path, line: 0))
+                // Whole-unit problems (a missing ExecStart=) point at the [Service] header.
+                let header = unit.sections(named: "Service").first?.location.line ?? 0
+                var service = ServiceConfig(name: unit.name, location: SourceLocation(file: unit.path, line: header))
                 diagnostics += Self.interpret(unit, rules: ServiceConfig.rules, into: &service, sections: ["Unit", "Service", "X-Warden"])
                 // Template instances named in Requires=/Wants=/BindsTo= are pulled in, as systemd does.
                 for reference in service.requires + service.wants + service.bindsTo where !seen.contains(reference) {
@@ -250,6 +252,8 @@ public struct ConfigurationLoader: Sendable {
                 } else if let elsewhere = byKey[entry.key]?.first {
                     let places = elsewhere.sections.sorted().map { "[\($0)]" }.joined(separator: " or ")
                     diagnostics.append(.error(entry.location, key: entry.key, "belongs in \(places), not [\(section.name)]"))
+                } else if section.name == "Unit", SystemdOnlyKeys.informational.contains(entry.key) {
+                    continue
                 } else if section.name != "X-Warden", Self.isSystemdOnly(entry.key, section: section.name) {
                     diagnostics.append(
                         .warning(entry.location, key: entry.key, "systemd setting not enforced by Warden; ignored"))
@@ -289,4 +293,23 @@ extension DependencyGraph {
         }
         self.init(units)
     }
+}
+
+/// `a/./b/../c` → `a/c`, so messages name files the way an operator would type them.
+func normalizedPath(_ path: String) -> String {
+    let absolute = path.hasPrefix("/")
+    var parts: [Substring] = []
+    for part in path.split(separator: "/", omittingEmptySubsequences: true) {
+        if part == "." { continue }
+        if part == "..", let last = parts.last, last != ".." {
+            parts.removeLast()
+        } else if part == "..", absolute {
+            continue
+        } else {
+            parts.append(part)
+        }
+    }
+    let joined = parts.joined(separator: "/")
+    if absolute { return "/" + joined }
+    return joined.isEmpty ? "." : joined
 }

@@ -2,8 +2,11 @@
 /// keeps working under Warden; these get a warning that says the setting has no effect
 /// here, instead of the error an unknown or misspelt key gets.
 enum SystemdOnlyKeys {
+    /// Keys that only describe the unit: nothing to enforce, so nothing to warn about.
+    static let informational: Set<String> = ["Documentation", "SourcePath"]
+
     static let unit: Set<String> = [
-        "Documentation", "Conflicts", "PartOf", "Upholds", "PropagatesReloadTo", "ReloadPropagatedFrom",
+        "Conflicts", "PartOf", "Upholds", "PropagatesReloadTo", "ReloadPropagatedFrom",
         "PropagatesStopTo", "StopPropagatedFrom", "JoinsNamespaceOf", "RequiresMountsFor", "OnFailure",
         "OnSuccess", "OnFailureJobMode", "IgnoreOnIsolate", "StopWhenUnneeded", "RefuseManualStart",
         "RefuseManualStop", "AllowIsolate", "DefaultDependencies", "CollectMode", "FailureAction",
