@@ -12,9 +12,11 @@ import WardenCore
 /// else the package's `.build/debug/`.
 enum DemoBinary {
     static let path: String? = locate()
+    /// The `warden` binary, found the same way (`$WARDEN_BINARY` overrides).
+    static let wardenPath: String? = locate(name: "warden", override: "WARDEN_BINARY")
 
-    private static func locate() -> String? {
-        if let override = getenv("WARDEN_DEMO_BINARY") {
+    private static func locate(name: String = "warden-demo", override: String = "WARDEN_DEMO_BINARY") -> String? {
+        if let override = getenv(override) {
             return String(cString: override)
         }
         var candidates: [String] = []
@@ -28,13 +30,13 @@ enum DemoBinary {
             for _ in 0..<4 {
                 guard let slash = directory.lastIndex(of: "/") else { break }
                 directory = String(directory[..<slash])
-                candidates.append(directory + "/warden-demo")
+                candidates.append(directory + "/" + name)
             }
         }
         // #filePath is …/Tests/WardenLinuxTests/DemoProgramTests.swift.
         let packageRoot = String(#filePath).split(separator: "/", omittingEmptySubsequences: false)
             .dropLast(3).joined(separator: "/")
-        candidates.append(packageRoot + "/.build/debug/warden-demo")
+        candidates.append(packageRoot + "/.build/debug/" + name)
         return candidates.first { access($0, X_OK) == 0 }
     }
 
@@ -57,8 +59,8 @@ final class DemoProcess {
         var description: String
     }
 
-    init(_ arguments: [String], environment extra: [String: String] = [:]) throws {
-        guard let binary = DemoBinary.path else { throw SpawnError(description: "warden-demo not found") }
+    init(_ arguments: [String], environment extra: [String: String] = [:], binary: String? = DemoBinary.path) throws {
+        guard let binary else { throw SpawnError(description: "binary not found (warden-demo or warden)") }
         // Socket pairs rather than pipes: Swift's Glibc lacks pipe2, and the ends must
         // be close-on-exec from birth, or a child spawned by a concurrent test would
         // inherit them and hold our end-of-file back.

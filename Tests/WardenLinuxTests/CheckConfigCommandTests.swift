@@ -1,0 +1,62 @@
+import Foundation
+import Testing
+import WardenCore
+
+/// `warden check-config` end to end: the real binary on real files.
+@Suite(.enabled(if: DemoBinary.wardenPath != nil, "warden is not built next to the test bundle: run `swift build --build-tests`"))
+struct CheckConfigCommandTests {
+    struct Outcome {
+        var status: WardenCore.ExitStatus?
+        var stdout: String
+        var stderr: String
+    }
+
+    func run(_ arguments: [String]) throws -> Outcome {
+        let process = try DemoProcess(arguments, binary: DemoBinary.wardenPath)
+        var lines: [String] = []
+        while let line = process.nextLine(within: 20) { lines.append(line) }
+        let status = process.exitStatus(within: 20)
+        return Outcome(status: status, stdout: lines.joined(separator: "\n"), stderr: process.standardError())
+    }
+
+    func temporaryDirectory() -> String {
+        var template = Array("/tmp/warden-check-XXXXXX".utf8CString)
+        return template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
+    }
+
+    @Test func demoStackIsValidAndThePlanIsPrinted() throws {
+        let outcome = try run(["check-config", "--config", DocumentationTests.repositoryRoot + "/config/demo/warden.conf"])
+        #expect(outcome.status == .exited(code: 0), "\(outcome.stderr)")
+        #expect(outcome.stdout.contains("Start order"))
+        #expect(outcome.stdout.contains("cgroup: trading.slice/trading-critical.slice/order-executor.service"))
+        #expect(outcome.stdout.contains("cpu.max = 50000 100000"))
+        #expect(outcome.stdout.contains("nice = -10"))
+    }
+
+    @Test func brokenUnitExits78WithPositionedMessages() throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "[Service]\nExecStart=/bin/sleep 1\nCPUQuata=50%\nMemoryMax=lots\n[X-Warden]\nPriority=urgent\n"
+            .write(toFile: directory + "/broken.service", atomically: true, encoding: .utf8)
+        let outcome = try run(["check-config", "--units", directory])
+        #expect(outcome.status == .exited(code: 78))
+        let file = directory + "/broken.service"
+        #expect(outcome.stderr.contains("\(file):3: CPUQuata: unknown key in [Service]; did you mean CPUQuota?"), "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("\(file):4: MemoryMax: "))
+        #expect(outcome.stderr.contains("\(file):6: Priority: 'urgent' is not valid; expected one of critical, normal, batch"))
+        #expect(outcome.stderr.contains("configuration invalid: 3 error(s)"))
+    }
+
+    @Test func jsonReportIsParseable() throws {
+        let outcome = try run(["check-config", "--json", "--config", DocumentationTests.repositoryRoot + "/config/demo/warden.conf"])
+        #expect(outcome.status == .exited(code: 0))
+        let object = try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any]
+        #expect(object?["valid"] as? Bool == true)
+        let plan = object?["plan"] as? [String: Any]
+        let components = plan?["components"] as? [[String: Any]]
+        #expect(components?.count == 6)
+        let executor = components?.first { $0["name"] as? String == "order-executor.service" }
+        let writes = executor?["cgroupWrites"] as? [[String: Any]]
+        #expect(writes?.contains { $0["file"] as? String == "memory.max" && $0["value"] as? String == "4294967296" } == true)
+    }
+}
