@@ -105,7 +105,8 @@ public final class HealthProbe {
     /// - Parameters:
     ///   - timeout: from now until the answer (name resolution, connect, request, status
     ///     line; or the command's exit). On expiry the socket is closed or the command
-    ///     killed, and the probe fails. `.infinity` waits forever.
+    ///     killed, and the probe fails. `.infinity` and `.zero` (systemd's "0 disables
+    ///     the timeout") wait forever.
     ///   - environment: `KEY=VALUE` strings for an `exec:` command (the component's).
     ///   - userID, groupID, supplementaryGroups: credentials for an `exec:` command, as
     ///     in `SpawnRequest` (the component's user; supplementary groups are cleared when
@@ -166,7 +167,8 @@ public final class HealthProbe {
     private func begin() {
         beginning = true
         defer { beginning = false }
-        timeoutTimer = loop.addTimer(after: timeout) { [self] in timedOut() }
+        // 0 disables the timeout, as systemd's `TimeoutSec=0` does.
+        if timeout != .zero { timeoutTimer = loop.addTimer(after: timeout) { [self] in timedOut() } }
         switch target {
         case .tcp(let host, let port), .http(let host, let port, _):
             if case .http(_, _, let path) = target, let why = Self.invalidPathReason(path) {
@@ -293,9 +295,8 @@ public final class HealthProbe {
         nextAddressIndex += 1
         stage = .connecting(address)
         let fd = socket(address.family, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else {
-            return finish(.failed(reason: "socket for \(describe(address)): \(errnoDescription(errno))"))
-        }
+        // A socket that cannot be made (IPv6 disabled, EMFILE) fails this address only.
+        guard fd >= 0 else { return connectFailed(address, errno) }
         socketFD = fd
         let rc = address.withSockaddr { connect(fd, $0, $1) }
         if rc == 0 { return connected() }
@@ -668,12 +669,12 @@ enum HostResolver {
             case AF_INET:
                 var sin = UnsafeRawPointer(raw).loadUnaligned(as: sockaddr_in.self)
                 if inet_ntop(AF_INET, &sin.sin_addr, &text, socklen_t(text.count)) != nil {
-                    address = ProbeAddress(family: AF_INET, host: String(cString: text), port: port)
+                    address = ProbeAddress(family: AF_INET, host: Self.string(text), port: port)
                 }
             case AF_INET6:
                 var sin6 = UnsafeRawPointer(raw).loadUnaligned(as: sockaddr_in6.self)
                 if inet_ntop(AF_INET6, &sin6.sin6_addr, &text, socklen_t(text.count)) != nil {
-                    var numeric = String(cString: text)
+                    var numeric = Self.string(text)
                     if sin6.sin6_scope_id != 0 { numeric += "%\(sin6.sin6_scope_id)" }
                     address = ProbeAddress(family: AF_INET6, host: numeric, port: port, scopeID: sin6.sin6_scope_id)
                 }
@@ -683,6 +684,11 @@ enum HostResolver {
             if let address, !found.contains(address) { found.append(address) }
         }
         return .success(found)
+    }
+
+    /// A NUL-terminated C buffer as a String.
+    private static func string(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
 

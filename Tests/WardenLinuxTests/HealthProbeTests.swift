@@ -271,6 +271,13 @@ private func url(_ port: UInt16, _ path: String = "/health") -> String { "http:/
                 == .failed(reason: "exec /bin/sleep killed by SIGKILL after timeout (200ms)"))
     }
 
+    /// `HealthCheckTimeoutSec=0` disables the timeout, as in systemd.
+    @Test func aZeroTimeoutWaitsForTheAnswer() throws {
+        let loop = try EventLoop()
+        defer { loop.shutdown() }
+        #expect(runProbe(.exec(path: "/bin/sleep", arguments: ["0.1"]), timeout: .zero, on: loop) == .passed)
+    }
+
     @Test func execRunsWithTheGivenEnvironmentAndUser() throws {
         guard getuid() == 0 else {
             print("skipped execRunsWithTheGivenEnvironmentAndUser: needs root to switch to uid 65534")
