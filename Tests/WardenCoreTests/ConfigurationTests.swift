@@ -90,6 +90,7 @@ extension ConfigurationLoader.Result {
         ("DuplicateMatch", "X-Warden", "executable", "by-magic"),
         ("HealthCheck", "X-Warden", "tcp:127.0.0.1:9000", "tcp:127.0.0.1:99999"),
         ("HealthCheckFailures", "X-Warden", "3", "0"),
+        ("HealthCheckTimeoutSec", "X-Warden", "5s", "0"),
         ("CleanupSignal", "X-Warden", "SIGUSR1", "SIGNONE"),
         ("EmergencyCPUQuota", "X-Warden", "25%", "25"),
         ("StartLimitBurst", "Unit", "10", "-3"),

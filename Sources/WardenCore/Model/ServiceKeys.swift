@@ -485,8 +485,15 @@ extension ServiceConfig {
                 parse: timeSpan),
             .value(
                 "HealthCheckTimeoutSec", in: wardenSection, \.healthCheckTimeoutSec,
-                KeyDoc("Time a probe may take.", syntax: "time span", default: "10s", mapsTo: "probe timer", systemd: .wardenOnly),
-                parse: timeSpan),
+                KeyDoc("Time a probe may take.", syntax: "time span > 0", default: "10s", mapsTo: "probe timer", systemd: .wardenOnly),
+                parse: { text in
+                    // A probe without a timeout could hang forever and never count as failed.
+                    timeSpan(text).flatMap { span in
+                        span == .zero || span.isInfinite
+                            ? .failure(ValueError("'\(text)' would let a probe hang forever; expected a time span above 0, e.g. 10s"))
+                            : .success(span)
+                    }
+                }),
             .value(
                 "HealthCheckFailures", in: wardenSection, \.healthCheckFailures,
                 KeyDoc(
