@@ -119,24 +119,31 @@ check_cpu_max() {
     sh -c 'echo $$ >"$1/cgroup.procs" && while :; do :; done' busy "$dir" &
     sleep 2
     usage_usec=$(key_value "$dir/cpu.stat" usage_usec)
+    nr_periods=$(key_value "$dir/cpu.stat" nr_periods)
     nr_throttled=$(key_value "$dir/cpu.stat" nr_throttled)
     end_ms=$(uptime_ms)
     destroy_group "$dir"
     wait 2>/dev/null
     wall_ms=$((end_ms - start_ms))
-    # Quota 20 ms per 100 ms: expect about 20 % of wall time; the loop starts
-    # a little after start_ms, so allow 8 %..30 %.
+    # Judge usage per enforcement period, not per wall-clock second: under
+    # QEMU's TCG a loaded host stretches the guest's wall time around the
+    # sleep, while each active 100 ms period should still grant about 20 ms.
+    # A partial first or last period pulls the mean down a little, and so
+    # does a loaded host starving the guest (UML under a parallel build
+    # measured 16.5 ms): the bound that matters for enforcement is the upper.
+    per_period_usec=$((usage_usec / (nr_periods > 0 ? nr_periods : 1)))
     share_pct=$((usage_usec / 10 / (wall_ms > 0 ? wall_ms : 1)))
-    echo "     cpu.max 20000 100000: usage ${usage_usec} us over ${wall_ms} ms wall = ${share_pct} %, nr_throttled ${nr_throttled}"
+    echo "     cpu.max 20000 100000: usage ${usage_usec} us in ${nr_periods} periods" \
+        "(${per_period_usec} us each), ${nr_throttled} throttled; ${share_pct} % of ${wall_ms} ms wall"
     if [ "${nr_throttled:-0}" -gt 0 ]; then
         pass "cpu.max throttles a busy loop (nr_throttled=$nr_throttled)"
     else
         fail "cpu.max throttling" "nr_throttled is '${nr_throttled}'"
     fi
-    if [ "$share_pct" -ge 8 ] && [ "$share_pct" -le 30 ]; then
-        pass "cpu.max holds usage near the quota (${share_pct} % of wall time, quota 20 %)"
+    if [ "${nr_periods:-0}" -ge 5 ] && [ "$per_period_usec" -ge 10000 ] && [ "$per_period_usec" -le 22000 ]; then
+        pass "cpu.max holds usage at the quota (${per_period_usec} us per 100 ms period, quota 20000 us)"
     else
-        fail "cpu.max usage" "${share_pct} % of wall time, expected about 20 %"
+        fail "cpu.max usage" "${per_period_usec} us per period over ${nr_periods} periods, expected about 20000"
     fi
 }
 
