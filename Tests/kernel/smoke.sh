@@ -54,6 +54,42 @@ new_group() { # name -> prints dir
     mkdir "$dir" && echo "$dir"
 }
 
+# What test binaries built on the host expect of the guest: device nodes, a
+# working /proc, loopback up, a writable /tmp, and the Swift runtime from the
+# host's /opt/swift.
+check_environment() {
+    problems=
+    echo probe >/dev/null 2>&1 || problems="$problems /dev/null"
+    [ "$(head -c 4 /dev/zero | od -An -tx1 | tr -d ' ')" = 00000000 ] || problems="$problems /dev/zero"
+    [ "$(head -c 16 /dev/urandom | wc -c)" -eq 16 ] || problems="$problems /dev/urandom"
+    [ -e /dev/fd/0 ] || problems="$problems /dev/fd"
+    [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ] || problems="$problems /dev/shm"
+    [ -e /dev/ptmx ] && [ -d /dev/pts ] || problems="$problems /dev/pts"
+    grep -q '^Pid:' /proc/self/status || problems="$problems /proc"
+    tmpfile=$(mktemp) && rm -f "$tmpfile" || problems="$problems /tmp"
+    if [ -z "$problems" ]; then
+        pass "guest environment: /dev nodes, /dev/fd, /dev/shm, /dev/pts, /proc, writable /tmp"
+    else
+        fail "guest environment" "broken:$problems"
+    fi
+    lo_flags=$(cat /sys/class/net/lo/flags 2>/dev/null)
+    if [ -n "$lo_flags" ] && [ $((lo_flags & 1)) -eq 1 ]; then
+        pass "loopback interface is up"
+    else
+        fail "loopback" "lo is down (flags '$lo_flags')"
+    fi
+    swift_core=/opt/swift/usr/lib/swift/linux/libswiftCore.so
+    if [ -e "$swift_core" ]; then
+        if head -c 4 "$swift_core" | grep -q ELF; then
+            pass "Swift runtime is visible ($swift_core)"
+        else
+            fail "Swift runtime" "$swift_core is not readable as ELF"
+        fi
+    else
+        skip "Swift runtime" "$swift_core is not on the host"
+    fi
+}
+
 # --- the subtree we may use ---------------------------------------------------
 test_root=${WARDEN_TEST_CGROUP_ROOT:-}
 
@@ -277,6 +313,7 @@ check_psi() {
 }
 
 echo "smoke: kernel $(uname -r), backend ${WARDEN_TESTBED_BACKEND:-?}, init ${WARDEN_TESTBED_INIT:-?} (PID 1: $(cat /proc/1/comm)), $(nproc) CPU(s), test subtree ${test_root:-none}"
+check_environment
 check_mount
 check_controllers
 if [ -n "$test_root" ] && [ -d "$test_root" ]; then
