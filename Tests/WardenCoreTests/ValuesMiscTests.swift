@@ -108,7 +108,7 @@ import Testing
         ("exec:/bin/true", .exec(path: "/bin/true", arguments: []), "exec:/bin/true"),
         ("exec:/bin/sh -c \"curl -f localhost\"", .exec(path: "/bin/sh", arguments: ["-c", "curl -f localhost"]),
          "exec:/bin/sh -c \"curl -f localhost\""),
-        ("exec:/bin/echo 'a b' c\\ d", .exec(path: "/bin/echo", arguments: ["a b", "c d"]), "exec:/bin/echo \"a b\" \"c d\""),
+        ("exec:/bin/echo 'a b' \"c d\"", .exec(path: "/bin/echo", arguments: ["a b", "c d"]), "exec:/bin/echo \"a b\" \"c d\""),
         ("exec:/bin/echo \"\"", .exec(path: "/bin/echo", arguments: [""]), "exec:/bin/echo \"\""),
         ("tcp:127.0.0.1:8080", .tcp(host: "127.0.0.1", port: 8080), "tcp:127.0.0.1:8080"),
         ("tcp:localhost:1", .tcp(host: "localhost", port: 1), "tcp:localhost:1"),
@@ -128,7 +128,7 @@ import Testing
 
     static let invalidHealthChecks: [(String, String)] = [
         ("exec:bin/check", "absolute"), ("exec:", "missing"), ("exec:/bin/sh \"unclosed", "quote"),
-        ("exec:/bin/x \\", "backslash"), ("tcp:127.0.0.1", "port is missing"), ("tcp::8080", "host is empty"),
+        ("exec:/bin/x \"open", "quot"), ("tcp:127.0.0.1", "port is missing"), ("tcp::8080", "host is empty"),
         ("tcp:host:0", "1 to 65535"), ("tcp:host:65536", "1 to 65535"), ("tcp:host:http", "1 to 65535"),
         ("tcp:::1:80", "brackets"), ("https://x/", "https"), ("http://:80/", "host is empty"),
         ("http://host:99999/", "1 to 65535"), ("ftp://x", "unknown kind"), ("", "unknown kind"),

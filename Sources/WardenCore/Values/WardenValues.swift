@@ -19,9 +19,10 @@ public enum HealthCheckTarget: Hashable, Sendable, CustomStringConvertible {
         }
         if text.hasPrefix("exec:") {
             let words: [String]
-            switch CommandWords.split(String(text.dropFirst(5))) {
+            // Split exactly as ExecStart= is, so a probe command reads like a unit's command.
+            switch SystemdWords.split(String(text.dropFirst(5)), rules: .commandLine) {
             case .success(let w): words = w
-            case .failure(let why): return bad(why.reason)
+            case .failure(let why): return bad(why.message)
             }
             guard let path = words.first else { return bad("the command is missing") }
             guard path.hasPrefix("/") else { return bad("'\(path)' is not an absolute path") }
@@ -97,49 +98,8 @@ enum HostPort {
     static func format(_ host: String) -> String { host.contains(":") ? "[\(host)]" : host }
 }
 
-/// Command lines split into words the way systemd splits `ExecStart=` (spaces
-/// separate words; "double" and 'single' quotes group; backslash escapes the next
-/// character), without specifier or variable expansion.
+/// Quotes words for printing a command back in a form `SystemdWords.split` reads.
 enum CommandWords {
-    static func split(_ text: String) -> Result<[String], Refusal> {
-        var words: [String] = []
-        var current = ""
-        var inWord = false
-        var quote: Character?
-        var escaped = false
-        for c in text {
-            if escaped {
-                current.append(c)
-                escaped = false
-                continue
-            }
-            if c == "\\" {
-                escaped = true
-                inWord = true
-                continue
-            }
-            if let q = quote {
-                if c == q { quote = nil } else { current.append(c) }
-                continue
-            }
-            if c == "\"" || c == "'" {
-                quote = c
-                inWord = true
-            } else if c == " " || c == "\t" || c == "\n" {
-                if inWord { words.append(current) }
-                current = ""
-                inWord = false
-            } else {
-                current.append(c)
-                inWord = true
-            }
-        }
-        if escaped { return .failure(Refusal("the command ends with a lone backslash")) }
-        if quote != nil { return .failure(Refusal("a quote is not closed")) }
-        if inWord { words.append(current) }
-        return .success(words)
-    }
-
     static func join(_ words: [String]) -> String {
         words.map { w in
             guard w.isEmpty || w.contains(where: { " \t\n\"'\\".contains($0) }) else { return w }
