@@ -45,6 +45,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .executableTarget(name: "warden-demo", dependencies: ["CWardenShims"]),
+        // Benchmarks (docs/benchmarks.md): the driver and the C component it supervises.
+        .executableTarget(name: "warden-bench"),
+        .executableTarget(name: "warden-bench-child"),
         .testTarget(name: "WardenCoreTests", dependencies: ["WardenCore"]),
         .testTarget(name: "WardenLinuxTests", dependencies: ["WardenLinux", "WardenCore"]),
         .testTarget(

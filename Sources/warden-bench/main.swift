@@ -1,0 +1,358 @@
+// warden-bench: prints the supervision figures of docs/benchmarks.md.
+//
+//   warden-bench [restart|ready|startup|idle|all] [--count N] [--components N] [--seconds S]
+//
+// It runs the real `warden run` (found next to this binary) on generated unit files
+// whose component is `warden-bench-child`, a small C program that appends one
+// timestamped line per event to a file (CLOCK_MONOTONIC is shared by every process),
+// so every latency is measured from the components' side. Where a peer makes sense,
+// the same figure is measured for a minimal posix_spawn/waitpid loop and the ratio is
+// printed. Each figure is printed with the load average at the time: on a busy
+// machine the figures mean little.
+import Foundation
+import Glibc
+
+// MARK: - Plumbing
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("warden-bench: \(message)\n".utf8))
+    exit(1)
+}
+
+func monotonicNanoseconds() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+}
+
+func loadAverage() -> String {
+    let text = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "?"
+    return text.split(separator: " ").prefix(3).joined(separator: " ")
+}
+
+let ownDirectory: String = {
+    let path = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    return (path as NSString).deletingLastPathComponent
+}()
+let wardenBinary = ownDirectory + "/warden"
+let childBinary = ownDirectory + "/warden-bench-child"
+
+struct Event {
+    var kind: String
+    var pid: Int32
+    var nanoseconds: Int64
+}
+
+func readEvents(_ path: String) -> [Event] {
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
+    return text.split(separator: "\n").compactMap { line in
+        let fields = line.split(separator: " ")
+        guard fields.count == 3, let pid = Int32(fields[1]), let ns = Int64(fields[2]) else { return nil }
+        return Event(kind: String(fields[0]), pid: pid, nanoseconds: ns)
+    }
+}
+
+func spawn(_ arguments: [String], output: String? = nil) -> pid_t {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    if let output {
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+    }
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var empty = sigset_t()
+    sigemptyset(&empty)
+    posix_spawnattr_setsigmask(&attributes, &empty)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
+    let argv = arguments.map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    var pid = pid_t()
+    let result = posix_spawn(&pid, arguments[0], &actions, &attributes, argv, environ)
+    guard result == 0 else { fail("cannot start \(arguments[0]): \(String(cString: strerror(result)))") }
+    return pid
+}
+
+func waitExit(_ pid: pid_t, timeoutSeconds: Double) -> Int32? {
+    let deadline = monotonicNanoseconds() + Int64(timeoutSeconds * 1e9)
+    var status: Int32 = 0
+    while monotonicNanoseconds() < deadline {
+        if waitpid(pid, &status, WNOHANG) == pid { return status }
+        usleep(5_000)
+    }
+    return nil
+}
+
+/// A `warden run` on a generated configuration, stopped with SIGTERM at the end.
+final class WardenRun {
+    let directory: String
+    let events: String
+    var pid: pid_t = 0
+
+    init(name: String, units: [String: String]) {
+        directory = NSTemporaryDirectory() + "warden-bench-\(name)-\(getpid())"
+        events = directory + "/events"
+        try? FileManager.default.removeItem(atPath: directory)
+        try! FileManager.default.createDirectory(atPath: directory + "/units", withIntermediateDirectories: true)
+        let conf = "[Warden]\nUnitDirectories=units\nStateDirectory=\(directory)/state\nShutdownBudgetSec=30s\n[Governor]\nEnabled=no\n"
+        try! conf.write(toFile: directory + "/warden.conf", atomically: true, encoding: .utf8)
+        for (file, text) in units {
+            try! text.write(toFile: directory + "/units/" + file, atomically: true, encoding: .utf8)
+        }
+    }
+
+    func start() -> Int64 {
+        let before = monotonicNanoseconds()
+        pid = spawn([wardenBinary, "run", "--config", directory + "/warden.conf"], output: directory + "/warden.log")
+        return before
+    }
+
+    /// Waits until `predicate` holds for the events so far.
+    func waitFor(timeoutSeconds: Double, _ what: String, _ predicate: ([Event]) -> Bool) -> [Event] {
+        let deadline = monotonicNanoseconds() + Int64(timeoutSeconds * 1e9)
+        while monotonicNanoseconds() < deadline {
+            let events = readEvents(self.events)
+            if predicate(events) { return events }
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid {
+                fail("warden exited early (status \(status)) while waiting for \(what); log: \(directory)/warden.log")
+            }
+            usleep(2_000)
+        }
+        stop()
+        fail("timed out waiting for \(what); log: \(directory)/warden.log")
+    }
+
+    func stop() {
+        guard pid > 0 else { return }
+        kill(pid, SIGTERM)
+        if waitExit(pid, timeoutSeconds: 60) == nil {
+            kill(pid, SIGKILL)
+            _ = waitExit(pid, timeoutSeconds: 5)
+            fail("warden did not stop within 60 s of SIGTERM")
+        }
+        pid = 0
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}
+
+struct Summary {
+    var values: [Double]
+
+    func percentile(_ p: Double) -> Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return .nan }
+        // Nearest-rank percentile.
+        let rank = Int((p / 100 * Double(sorted.count)).rounded(.up))
+        return sorted[min(sorted.count - 1, max(0, rank - 1))]
+    }
+
+    var line: String {
+        String(format: "p50 %.3f ms  p99 %.3f ms  max %.3f ms  (n=%d)", percentile(50), percentile(99), values.max() ?? .nan, values.count)
+    }
+}
+
+func report(_ name: String, _ text: String) {
+    print(String(format: "%-34@ %@   [load %@]", name as NSString, text, loadAverage()))
+}
+
+// MARK: - Benchmarks
+
+/// Child death → replacement exec'd, with `Restart=always`, `RestartSec=0`.
+func benchmarkRestart(count: Int) {
+    let run = WardenRun(
+        name: "restart",
+        units: [
+            "crasher.service": """
+            [Unit]
+            StartLimitIntervalSec=0
+            [Service]
+            ExecStart=\(childBinary) crash EVENTS
+            Restart=always
+            RestartSec=0
+            """.replacingOccurrences(of: "EVENTS", with: NSTemporaryDirectory() + "warden-bench-restart-\(getpid())/events"),
+        ])
+    _ = run.start()
+    let events = run.waitFor(timeoutSeconds: 120, "\(count) restarts") { $0.filter { $0.kind == "start" }.count > count }
+    run.stop()
+    var latencies: [Double] = []
+    var lastExit: Int64?
+    for event in events {
+        if event.kind == "exit" { lastExit = event.nanoseconds }
+        if event.kind == "start", let exit = lastExit {
+            latencies.append(Double(event.nanoseconds - exit) / 1e6)
+            lastExit = nil
+        }
+    }
+    let warden = Summary(values: Array(latencies.prefix(count)))
+    report("restart (death → exec'd), warden", warden.line)
+
+    // The peer: the least a supervisor can do, posix_spawn and waitpid in a loop.
+    let path = NSTemporaryDirectory() + "warden-bench-loop-\(getpid())"
+    defer { unlink(path) }
+    var loopLatencies: [Double] = []
+    for _ in 0..<count {
+        let pid = spawn([childBinary, "crash", path])
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+    }
+    lastExit = nil
+    for event in readEvents(path) {
+        if event.kind == "exit" { lastExit = event.nanoseconds }
+        if event.kind == "start", let exit = lastExit {
+            loopLatencies.append(Double(event.nanoseconds - exit) / 1e6)
+            lastExit = nil
+        }
+    }
+    let loop = Summary(values: loopLatencies)
+    report("restart, posix_spawn/waitpid loop", loop.line)
+    report(
+        "restart ratio warden / loop",
+        String(format: "p50 %.2fx  p99 %.2fx", warden.percentile(50) / loop.percentile(50), warden.percentile(99) / loop.percentile(99)))
+}
+
+/// READY=1 sent by a Type=notify component → the component ordered after it exec'd,
+/// for `pairs` independent pairs; and the time from the first spawn to the last READY.
+func benchmarkReady(pairs: Int) {
+    let directory = NSTemporaryDirectory() + "warden-bench-ready-\(getpid())"
+    var units: [String: String] = [:]
+    for i in 0..<pairs {
+        units["ready\(i).service"] = "[Service]\nType=notify\nExecStart=\(childBinary) notify \(directory)/ready\(i)\n"
+        units["after\(i).service"] =
+            "[Unit]\nAfter=ready\(i).service\nRequires=ready\(i).service\n[Service]\nExecStart=\(childBinary) sleep \(directory)/after\(i)\n"
+    }
+    let run = WardenRun(name: "ready", units: units)
+    _ = run.start()
+    var latencies: [Double] = []
+    var readyTimes: [Int64] = []
+    var spawnTimes: [Int64] = []
+    var pending = Set(0..<pairs)
+    let deadline = monotonicNanoseconds() + 120_000_000_000
+    while !pending.isEmpty {
+        guard monotonicNanoseconds() < deadline else {
+            run.stop()
+            fail("\(pending.count) of \(pairs) dependents never started")
+        }
+        for i in pending {
+            let notify = readEvents(directory + "/ready\(i)")
+            guard let ready = notify.first(where: { $0.kind == "ready" }),
+                let dependent = readEvents(directory + "/after\(i)").first(where: { $0.kind == "start" })
+            else { continue }
+            latencies.append(Double(dependent.nanoseconds - ready.nanoseconds) / 1e6)
+            readyTimes.append(ready.nanoseconds)
+            spawnTimes += notify.filter { $0.kind == "start" }.map(\.nanoseconds)
+            pending.remove(i)
+        }
+        usleep(2_000)
+    }
+    run.stop()
+    report("ready (READY=1 → dependent exec'd)", Summary(values: latencies).line)
+    report(
+        "fork-to-ready, \(pairs) notify units",
+        String(format: "%.1f ms from the first exec'd to the last READY=1", Double(readyTimes.max()! - spawnTimes.min()!) / 1e6))
+}
+
+/// Launch → N components running; then Warden's memory and wakeups while nothing happens.
+func benchmarkStartupAndIdle(components: Int, idleSeconds: Double, measureIdle: Bool) {
+    let directory = NSTemporaryDirectory() + "warden-bench-idle-\(getpid())"
+    var units: [String: String] = [:]
+    for i in 0..<components {
+        units["idle\(i).service"] = "[Service]\nExecStart=\(childBinary) sleep \(directory)/events\n"
+    }
+    let run = WardenRun(name: "idle", units: units)
+    let launched = run.start()
+    let events = run.waitFor(timeoutSeconds: 120, "\(components) components started") {
+        $0.filter { $0.kind == "start" }.count == components
+    }
+    let lastStart = events.filter { $0.kind == "start" }.map(\.nanoseconds).max()!
+    report("start \(components) components", String(format: "%.1f ms from exec of warden to the last one running", Double(lastStart - launched) / 1e6))
+
+    let path = NSTemporaryDirectory() + "warden-bench-spawnloop-\(getpid())"
+    defer { unlink(path) }
+    let loopStart = monotonicNanoseconds()
+    var children: [pid_t] = []
+    for _ in 0..<components { children.append(spawn([childBinary, "sleep", path])) }
+    while readEvents(path).count < components { usleep(1_000) }
+    let loopLast = readEvents(path).map(\.nanoseconds).max()!
+    for child in children {
+        kill(child, SIGTERM)
+        var status: Int32 = 0
+        waitpid(child, &status, 0)
+    }
+    report(
+        "start \(components), posix_spawn loop", String(format: "%.1f ms (ratio warden / loop %.1fx)", Double(loopLast - loopStart) / 1e6, Double(lastStart - launched) / Double(loopLast - loopStart)))
+
+    if measureIdle {
+        usleep(1_000_000)  // let start-up settle
+        let before = contextSwitches(of: run.pid)
+        let t0 = monotonicNanoseconds()
+        usleep(UInt32(idleSeconds * 1_000_000))
+        let after = contextSwitches(of: run.pid)
+        let elapsed = Double(monotonicNanoseconds() - t0) / 1e9
+        report(
+            "idle wakeups, \(components) components",
+            String(format: "%.2f context switches/s over %.0f s (all threads: %d voluntary, %d involuntary)",
+                   Double(after.total - before.total) / elapsed, elapsed, after.voluntary - before.voluntary, after.involuntary - before.involuntary))
+        let memory = memoryOf(run.pid)
+        report("memory, \(components) components", String(format: "PSS %.2f MB, RSS %.2f MB", memory.pss / 1024, memory.rss / 1024))
+    }
+    run.stop()
+}
+
+func contextSwitches(of pid: pid_t) -> (voluntary: Int, involuntary: Int, total: Int) {
+    var voluntary = 0
+    var involuntary = 0
+    let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+    for task in tasks {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/status", encoding: .utf8) else { continue }
+        for line in status.split(separator: "\n") {
+            let fields = line.split(separator: ":")
+            guard fields.count == 2, let value = Int(fields[1].trimmingCharacters(in: .whitespaces)) else { continue }
+            if fields[0] == "voluntary_ctxt_switches" { voluntary += value }
+            if fields[0] == "nonvoluntary_ctxt_switches" { involuntary += value }
+        }
+    }
+    return (voluntary, involuntary, voluntary + involuntary)
+}
+
+func memoryOf(_ pid: pid_t) -> (pss: Double, rss: Double) {
+    func field(_ file: String, _ name: String) -> Double {
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { return .nan }
+        for line in text.split(separator: "\n") where line.hasPrefix(name + ":") {
+            return Double(line.split(separator: " ").dropFirst().first ?? "") ?? .nan
+        }
+        return .nan
+    }
+    return (field("/proc/\(pid)/smaps_rollup", "Pss"), field("/proc/\(pid)/status", "VmRSS"))
+}
+
+// MARK: - Main
+
+let commandLine = Array(CommandLine.arguments.dropFirst())
+let mode = commandLine.first.flatMap { $0.hasPrefix("-") ? nil : $0 } ?? "all"
+func option(_ name: String, default value: Int) -> Int {
+    let arguments = commandLine
+    guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count, let n = Int(arguments[index + 1]) else { return value }
+    return n
+}
+let count = option("--count", default: 1000)
+let components = option("--components", default: 100)
+let seconds = option("--seconds", default: 10)
+for binary in [wardenBinary, childBinary] where access(binary, X_OK) != 0 {
+    fail("\(binary) not found: build with `swift build -c release` first")
+}
+print("warden-bench on \(ProcessInfo.processInfo.activeProcessorCount) CPUs, \(wardenBinary)")
+switch mode {
+case "restart": benchmarkRestart(count: count)
+case "ready": benchmarkReady(pairs: min(components, 50))
+case "startup": benchmarkStartupAndIdle(components: components, idleSeconds: 0, measureIdle: false)
+case "idle": benchmarkStartupAndIdle(components: components, idleSeconds: Double(seconds), measureIdle: true)
+case "all":
+    benchmarkRestart(count: count)
+    benchmarkReady(pairs: min(components, 50))
+    benchmarkStartupAndIdle(components: components, idleSeconds: Double(seconds), measureIdle: true)
+default:
+    fail("unknown benchmark '\(mode)'; expected restart, ready, startup, idle or all")
+}
