@@ -181,6 +181,7 @@ public final class CgroupManager {
     }
 
     private func enableControllers(_ wanted: Set<String>, in group: CgroupDirectory, path: String, steps: inout [CgroupStep]) throws(CgroupError) {
+        if wanted.isEmpty { return }
         if enabled[path] == nil {
             enabled[path] = Set(CgroupControllerList.parse(try group.read("cgroup.subtree_control")))
         }
