@@ -5,11 +5,16 @@ import Testing
 @testable import WardenLinux
 
 /// Where the real-kernel tests may create groups: set only inside the test-bed guest
-/// (Tests/kernel/cgroup-suite/run.sh points it at the guest's WARDEN_TEST_CGROUP_ROOT).
+/// (Tests/kernel/cgroup-suite/in-guest.sh points it at the guest's
+/// WARDEN_TEST_CGROUP_ROOT). Both variables are required, so a stray WARDEN_CGROUP_ROOT
+/// on the host can never aim hogs and kills at the host's own cgroups.
 enum CgroupKernel {
-    static let root: String? = getenv("WARDEN_CGROUP_ROOT").map { String(cString: $0) }
+    static let root: String? = {
+        guard let guest = getenv("WARDEN_TESTBED_GUEST"), String(cString: guest) == "1" else { return nil }
+        return getenv("WARDEN_CGROUP_ROOT").map { String(cString: $0) }
+    }()
     static let skipReason: Comment =
-        "WARDEN_CGROUP_ROOT is not set: the real-kernel cgroup tests run only inside the test-bed guest (Tests/kernel/cgroup-suite/run.sh), never against the host's /sys/fs/cgroup"
+        "WARDEN_CGROUP_ROOT and WARDEN_TESTBED_GUEST=1 are not both set: the real-kernel cgroup tests run only inside the test-bed guest (Tests/kernel/cgroup-suite/in-guest.sh), never against the host's /sys/fs/cgroup"
 }
 
 /// Enforcement on a real kernel: quotas, OOM kills, task limits, weights, live changes
