@@ -164,6 +164,56 @@ struct CgroupKernelTests {
         try stopAndCheckGone(light, [hogs[1]])
     }
 
+    /// cgroup v1 refused a limit below usage with EBUSY; v2 must accept it and reclaim
+    /// or OOM-kill instead (the comment in CgroupMemory relies on this).
+    @Test func loweringMemoryMaxBelowUsageSucceedsAndOOMKills() throws {
+        let path = "kt-lower.service"
+        _ = try manager.setUp([group(path, resources { $0.memorySwapMax = .bytes(0) })])
+        // The shell keeps about 24 MB of anonymous memory in a variable.
+        let holder = try spawn("x=$(head -c 24000000 /dev/zero | tr '\\0' a); sleep 9139", in: path)
+        var current: UInt64 = 0
+        for _ in 0..<100 where current < 20_000_000 {
+            usleep(50_000)
+            current = try manager.stats(of: path).memoryCurrentBytes ?? 0
+        }
+        #expect(current >= 20_000_000, "the holder never reached 20 MB (memory.current \(current))")
+        let change = try manager.apply([CgroupWrite("memory.max", String(8 << 20))], to: path, unit: path)
+        let status = TestProcess.wait(holder)
+        let events = try #require(try manager.stats(of: path).memoryEvents)
+        print("memory.max 8M below usage \(current): write accepted, previous \(change.previous), holder \(String(describing: status)), oom_kill \(events.oomKill)")
+        #expect(change.previous == [CgroupWrite("memory.max", "max")])
+        #expect(events.oomKill >= 1)
+        try stopAndCheckGone(path, [])
+    }
+
+    @Test func enablingControllersUnderAGroupWithProcessesIsExplained() throws {
+        let slice = "kt-busy.slice"
+        _ = try manager.setUp([group(slice, [])])
+        let sleeper = try spawn("exec sleep 9140", in: slice)
+        do {
+            _ = try manager.setUp([group(slice + "/x.service", [CgroupWrite("pids.max", "8")])])
+            Issue.record("enabling a controller below a group with a process succeeded")
+        } catch {
+            print("expected refusal: \(error)")
+            #expect(error.errno == EBUSY)
+            #expect(error.detail?.contains("no-internal-processes") == true)
+        }
+        try stopAndCheckGone(slice, [sleeper])
+    }
+
+    @Test func readingStatsIsCheap() throws {
+        let path = "kt-stats.service"
+        _ = try manager.setUp([group(path, resources { $0.cpuQuota = CPUQuota(perSecondUSec: 100_000) })])
+        let sleeper = try spawn("exec sleep 9141", in: path)
+        let rounds = 2000
+        let start = monotonicUSec()
+        for _ in 0..<rounds { _ = try manager.stats(of: path) }
+        let perRead = Double(monotonicUSec() - start) / Double(rounds)
+        print("stats(of:) for one group: \(perRead) µs per call (cpu.stat, memory.current/peak/stat/events, pids.current, 3 PSI files)")
+        #expect(try manager.stats(of: path).pidsCurrent == 1)
+        try stopAndCheckGone(path, [sleeper])
+    }
+
     @Test func shutdownLeavesNoGroupAndNoProcess() throws {
         #expect(try manager.moveIntoSupervisorGroup() == "warden.supervisor")
         let own = ProcessCgroup.unifiedPath(try LocalFileSystem().readFile("/proc/self/cgroup")) ?? ""
