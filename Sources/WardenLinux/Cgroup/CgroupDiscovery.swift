@@ -1,0 +1,90 @@
+import Glibc
+import WardenCore
+
+/// What Warden finds about cgroup v2 on this host: where it is mounted, which group
+/// Warden runs in, whether that group is writable, and which controllers it may use.
+public struct CgroupDiscovery: Hashable, Sendable {
+    /// `CGROUP2_SUPER_MAGIC` from `<linux/magic.h>`.
+    public static let cgroup2SuperMagic: Int = 0x6367_7270
+
+    /// The cgroup2 mount, `/sys/fs/cgroup` unless given.
+    public var mountPath: String
+    /// Warden's own group inside the hierarchy, `/system.slice/warden.service` (from
+    /// `/proc/self/cgroup`); nil when the process has no v2 group.
+    public var ownGroup: String?
+    /// `mountPath` + `ownGroup`: the subtree Warden manages.
+    public var groupPath: String?
+    public var availability: CgroupAvailability
+
+    /// Probes `mountPath` and `procRoot/self/cgroup`. Never writes: writability is judged
+    /// from the mount flags and `faccessat(W_OK)` on the files that delegation hands over
+    /// (`cgroup.procs`, `cgroup.subtree_control`, the directory itself), as systemd's
+    /// delegation documentation describes.
+    public static func discover(mountPath: String = "/sys/fs/cgroup", procRoot: String = "/proc") -> CgroupDiscovery {
+        var result = CgroupDiscovery(mountPath: mountPath, ownGroup: nil, groupPath: nil, availability: CgroupAvailability(hierarchy: .unusable(reason: "not probed")))
+        let type: Int
+        do {
+            type = try fileSystemType(of: CgroupDirectory(openingPath: mountPath))
+        } catch {
+            result.availability.hierarchy = .unusable(reason: "\(mountPath): \(errnoDescription(error.errno))")
+            return result
+        }
+        guard type == cgroup2SuperMagic else {
+            result.availability.hierarchy = .unusable(reason: "\(mountPath) is not a cgroup2 file system (a cgroup v1 or hybrid host)")
+            return result
+        }
+        guard let text = try? LocalFileSystem().readFile(procRoot + "/self/cgroup"), let own = ProcessCgroup.unifiedPath(text) else {
+            result.availability.hierarchy = .unusable(reason: "\(procRoot)/self/cgroup has no cgroup v2 entry")
+            return result
+        }
+        result.ownGroup = own
+        let groupPath = own == "/" ? mountPath : mountPath + own
+        result.groupPath = groupPath
+        result.availability = availability(groupPath: groupPath, mountPath: mountPath)
+        return result
+    }
+
+    /// Controllers and writability of `groupPath` (also used by tests on a seeded tree).
+    public static func availability(groupPath: String, mountPath: String) -> CgroupAvailability {
+        guard let group = try? CgroupDirectory(openingPath: groupPath) else {
+            return CgroupAvailability(hierarchy: .unusable(reason: "\(groupPath): \(errnoDescription(errno))"))
+        }
+        var vfs = statvfs()
+        if fstatvfs(group.fd, &vfs) == 0, vfs.f_flag & UInt(ST_RDONLY) != 0 {
+            return CgroupAvailability(hierarchy: .unusable(reason: "\(mountPath) is mounted read-only"))
+        }
+        for file in [".", "cgroup.procs", "cgroup.subtree_control"] where faccessat(group.fd, file, W_OK, 0) != 0 {
+            let name = file == "." ? groupPath : "\(groupPath)/\(file)"
+            return CgroupAvailability(hierarchy: .unusable(reason: "\(name) is not writable (\(errnoDescription(errno))): the group is not delegated to Warden"))
+        }
+        let available = Set(CgroupControllerList.parse((try? group.read("cgroup.controllers")) ?? ""))
+        let inKernel = Set(CgroupControllerList.parse((try? CgroupDirectory(openingPath: mountPath).read("cgroup.controllers")) ?? ""))
+        var notes: [String: String] = [:]
+        for controller in ["cpu", "cpuset", "io", "memory", "pids"] where !available.contains(controller) {
+            notes[controller] =
+                inKernel.contains(controller)
+                ? "not delegated to \(groupPath): enable it in the parent's cgroup.subtree_control (systemd: Delegate=yes)"
+                : "not in this kernel's \(mountPath)/cgroup.controllers"
+        }
+        return CgroupAvailability(hierarchy: .usable, availableControllers: available, missingControllerNotes: notes)
+    }
+}
+
+/// `statfs.f_type` of an open directory. Swift's Glibc module does not import
+/// `<sys/vfs.h>`, so `fstatfs` is looked up with `dlsym`; `f_type` is the first member
+/// (a `long`) of `struct statfs` on every Linux ABI Warden builds for.
+func fileSystemType(of directory: CgroupDirectory) throws(CgroupError) -> Int {
+    typealias FstatfsFunction = @convention(c) (Int32, UnsafeMutableRawPointer) -> Int32
+    guard let symbol = dlsym(nil, "fstatfs") else {
+        throw CgroupError(operation: "statfs", path: directory.path, errno: ENOSYS, detail: "fstatfs not found in the C library")
+    }
+    let fstatfsFunction = unsafeBitCast(symbol, to: FstatfsFunction.self)
+    // struct statfs is 120 bytes on x86_64 and aarch64; 512 leaves room on any ABI.
+    let buffer = UnsafeMutableRawPointer.allocate(byteCount: 512, alignment: 16)
+    defer { buffer.deallocate() }
+    buffer.initializeMemory(as: UInt8.self, repeating: 0, count: 512)
+    guard retryingEINTR({ fstatfsFunction(directory.fd, buffer) }) == 0 else {
+        throw CgroupError(operation: "statfs", path: directory.path, errno: errno)
+    }
+    return buffer.load(as: Int.self)
+}
