@@ -126,4 +126,10 @@ int warden_is_child_subreaper(void);
 /* sigabbrev_np(3): "TERM" for 15, NULL for an unknown number. */
 const char *warden_signal_abbrev(int sig);
 
+
+
+/* fstatfs(2)'s f_type (the file system magic, e.g. CGROUP2_SUPER_MAGIC): Swift's Glibc
+ * module does not import <sys/vfs.h>. Returns 0, or -1 with errno set. */
+int warden_fstatfs_type(int fd, long *type);
+
 #endif

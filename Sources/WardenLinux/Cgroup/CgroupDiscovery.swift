@@ -1,3 +1,4 @@
+import CWardenShims
 import Glibc
 import WardenCore
 
@@ -70,21 +71,11 @@ public struct CgroupDiscovery: Hashable, Sendable {
     }
 }
 
-/// `statfs.f_type` of an open directory. Swift's Glibc module does not import
-/// `<sys/vfs.h>`, so `fstatfs` is looked up with `dlsym`; `f_type` is the first member
-/// (a `long`) of `struct statfs` on every Linux ABI Warden builds for.
+/// `statfs.f_type` of an open directory (the file system's magic number).
 func fileSystemType(of directory: CgroupDirectory) throws(CgroupError) -> Int {
-    typealias FstatfsFunction = @convention(c) (Int32, UnsafeMutableRawPointer) -> Int32
-    guard let symbol = dlsym(nil, "fstatfs") else {
-        throw CgroupError(operation: "statfs", path: directory.path, errno: ENOSYS, detail: "fstatfs not found in the C library")
-    }
-    let fstatfsFunction = unsafeBitCast(symbol, to: FstatfsFunction.self)
-    // struct statfs is 120 bytes on x86_64 and aarch64; 512 leaves room on any ABI.
-    let buffer = UnsafeMutableRawPointer.allocate(byteCount: 512, alignment: 16)
-    defer { buffer.deallocate() }
-    buffer.initializeMemory(as: UInt8.self, repeating: 0, count: 512)
-    guard retryingEINTR({ fstatfsFunction(directory.fd, buffer) }) == 0 else {
+    var type = 0
+    guard retryingEINTR({ warden_fstatfs_type(directory.fd, &type) }) == 0 else {
         throw CgroupError(operation: "statfs", path: directory.path, errno: errno)
     }
-    return buffer.load(as: Int.self)
+    return type
 }

@@ -25,10 +25,19 @@ struct CheckConfig: ParsableCommand {
         let facts = HostProbe.facts()
         let result = location.load(host: noHostCheck ? nil : facts)
         let plan = result.configuration.map { ConfigurationPlan(configuration: $0, host: noHostCheck ? nil : facts) }
+        // What this machine's cgroup tree cannot enforce, said before anything runs.
+        var notEnforced: [String] = []
+        if let configuration = result.configuration, !noHostCheck {
+            let discovery = CgroupDiscovery.discover()
+            let groups = CgroupPlan.plan(for: configuration, host: facts)
+            notEnforced = CgroupEnforcement.messages(
+                CgroupEnforcement.unenforced(plan: groups, availability: discovery.availability))
+        }
         if json {
             let report = CheckReport(
                 valid: result.configuration != nil,
-                diagnostics: result.diagnostics.map(CheckReport.Problem.init), plan: plan)
+                diagnostics: result.diagnostics.map(CheckReport.Problem.init), plan: plan,
+                notEnforcedOnThisHost: notEnforced)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
@@ -38,6 +47,10 @@ struct CheckConfig: ParsableCommand {
             }
             if let plan {
                 print(plan.renderText(), terminator: "")
+                if !notEnforced.isEmpty {
+                    print("\nNot enforced on this host (the components still run, without these limits):")
+                    for line in notEnforced { print("  \(line)") }
+                }
             } else {
                 let errors = result.diagnostics.filter { $0.severity == .error }.count
                 FileHandle.standardError.write(Data("configuration invalid: \(errors) error(s)\n".utf8))
@@ -68,6 +81,8 @@ struct CheckReport: Encodable {
     var valid: Bool
     var diagnostics: [Problem]
     var plan: ConfigurationPlan?
+    /// One line per reason, naming the settings the host's cgroup tree cannot enforce.
+    var notEnforcedOnThisHost: [String]
 }
 
 /// `--config` and `--units`, shared by every command that reads the configuration.
