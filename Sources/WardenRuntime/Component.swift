@@ -34,6 +34,8 @@ final class Component {
     var startAttempted = false
     /// Waiting for the units it is ordered after before starting.
     var wantsStart = false
+    /// A start request is queued but the machine has not seen it yet.
+    var startQueued = false
     /// Not started because a `Requires=`/`BindsTo=` unit ordered before it failed.
     var dependencyFailure: String?
     /// A stop Warden asked for (shutdown, reload, propagation) is under way.
@@ -79,12 +81,12 @@ final class Component {
 
     /// The start finished one way or the other, for units ordered after this one.
     var startSettled: Bool {
-        readySinceStart || dependencyFailure != nil || (startAttempted && isDown)
+        readySinceStart || dependencyFailure != nil || (startAttempted && !startQueued && isDown)
     }
 
     /// The start failed (for `Requires=`/`BindsTo=` dependents).
     var startFailed: Bool {
-        dependencyFailure != nil || (startAttempted && isDown && !readySinceStart)
+        dependencyFailure != nil || (startAttempted && !startQueued && isDown && !readySinceStart)
     }
 
     var run: TrackedRun? {

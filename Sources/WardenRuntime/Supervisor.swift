@@ -158,7 +158,9 @@ public final class Supervisor: @unchecked Sendable {
                         try NotifySocket(
                             path: socketPath, loop: self.loop, handler: { [unowned self] in self.notified($0) },
                             refused: { [unowned self] pid, reason in
-                                self.logger.notice("notification from pid \(pid) refused: \(reason)")
+                                // systemd-notify's BARRIER=1 passes a descriptor whose
+                                // closing is the answer: routine, hence debug.
+                                self.logger.debug("notification from pid \(pid) refused: \(reason)")
                             }))
                 } catch {
                     return .failure(error)
@@ -271,6 +273,7 @@ public final class Supervisor: @unchecked Sendable {
         repeat {
             while !queue.isEmpty {
                 let (component, event) = queue.removeFirst()
+                if event == .startRequested { component.startQueued = false }
                 let actions = component.handle(event, now: Self.now(), rng: &rng)
                 for action in actions { perform(action, for: component) }
             }
@@ -616,6 +619,7 @@ public final class Supervisor: @unchecked Sendable {
         c.startAttempted = true
         c.readySinceStart = false
         c.dependencyFailure = nil
+        c.startQueued = true
         queue.append((c, .startRequested))
     }
 
