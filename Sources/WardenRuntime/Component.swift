@@ -125,4 +125,5 @@ struct HealthState {
     var timer: EventLoop.TimerID?
     var consecutiveFailures = 0
     var probing = false
+    var cancelProbe: (() -> Void)?
 }

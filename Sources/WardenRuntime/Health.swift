@@ -5,9 +5,12 @@ import WardenLinux
 /// Runs one `[X-Warden] HealthCheck=` probe. The probes themselves (exec, TCP connect,
 /// HTTP GET) live in the effects layer; this is the seam the supervisor calls through.
 public protocol HealthProber: AnyObject {
-    /// Starts one probe of `check` for `unit` and calls `completion` exactly once, on
-    /// `loop`'s thread, with nil when healthy or the reason it is not. Must not block.
+    /// Starts one probe of `check` for `unit` on `loop`'s thread and calls `completion`
+    /// once, on that thread, with nil when healthy or the reason it is not. Must not
+    /// block. Returns a cancel action (the component stopped); after it ran the
+    /// completion must not run.
     func probe(_ check: HealthCheck, unit: String, loop: EventLoop, completion: @escaping (String?) -> Void)
+        -> () -> Void
 }
 
 extension Supervisor {
@@ -26,6 +29,7 @@ extension Supervisor {
 
     func stopHealthChecks(_ c: Component) {
         if let timer = c.health.timer { loop.cancelTimer(timer) }
+        c.health.cancelProbe?()
         c.health = HealthState()
     }
 
@@ -43,10 +47,11 @@ extension Supervisor {
         else { return }
         c.health.probing = true
         let invocation = c.invocationID
-        prober.probe(check, unit: c.name, loop: loop) { [unowned self] failure in
+        c.health.cancelProbe = prober.probe(check, unit: c.name, loop: loop) { [unowned self] failure in
             // A result for an earlier run, or after the checks were stopped, is stale.
             guard c.health.probing, c.invocationID == invocation else { return }
             c.health.probing = false
+            c.health.cancelProbe = nil
             if let failure {
                 c.health.consecutiveFailures += 1
                 self.logger.notice(

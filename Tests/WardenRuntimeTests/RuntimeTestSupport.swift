@@ -159,7 +159,7 @@ final class Harness {
     let supervisor: Supervisor
     private var exitCode: Int32?
 
-    init(_ workspace: Workspace, start: Bool = true) throws {
+    init(_ workspace: Workspace, start: Bool = true, healthProber: HealthProber? = nil) throws {
         self.workspace = workspace
         let result = workspace.load()
         guard let configuration = result.configuration else {
@@ -172,7 +172,7 @@ final class Harness {
         supervisor = try Supervisor(
             configuration: configuration,
             options: SupervisorOptions(stateDirectory: workspace.root + "/state", executableSearchPath: searchPath),
-            logger: logger, reloadSource: { [workspace] in workspace.load() })
+            logger: logger, reloadSource: { [workspace] in workspace.load() }, healthProber: healthProber)
         if start { supervisor.start() }
     }
 

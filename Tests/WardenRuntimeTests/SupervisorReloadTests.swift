@@ -177,3 +177,63 @@ func killAndReap(_ pid: pid_t) {
     kill(pid, SIGKILL)
     _ = waitExit(pid, within: 10)
 }
+
+/// A prober whose verdict the test sets; it answers on a later loop turn, as real ones do.
+final class ScriptedProber: HealthProber, @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    private var failing = true
+    private(set) var probes = 0
+
+    init() { pthread_mutex_init(&mutex, nil) }
+
+    func setFailing(_ value: Bool) {
+        pthread_mutex_lock(&mutex)
+        failing = value
+        pthread_mutex_unlock(&mutex)
+    }
+
+    func probe(_ check: HealthCheck, unit: String, loop: EventLoop, completion: @escaping (String?) -> Void)
+        -> () -> Void
+    {
+        pthread_mutex_lock(&mutex)
+        probes += 1
+        let fail = failing
+        pthread_mutex_unlock(&mutex)
+        var cancelled = false
+        loop.addTimer(after: .milliseconds(1)) {
+            if !cancelled { completion(fail ? "scripted failure" : nil) }
+        }
+        return { cancelled = true }
+    }
+}
+
+@Suite("Health checks")
+struct SupervisorHealthTests {
+    @Test("HealthCheckFailures= consecutive failed probes restart the component (result watchdog)")
+    func healthRestart() throws {
+        let workspace = Workspace()
+        workspace.unit("probed.service", """
+            [Service]
+            ExecStart=/bin/sleep 60
+            Restart=on-failure
+            RestartSec=50ms
+            [X-Warden]
+            HealthCheck=tcp:127.0.0.1:9
+            HealthCheckIntervalSec=100ms
+            HealthCheckFailures=2
+            """)
+        let prober = ScriptedProber()
+        let harness = try Harness(workspace, healthProber: prober)
+        let first = harness.wait("probed.service") { $0.isReady && $0.mainPID != nil }
+        let restarted = harness.wait("probed.service") { $0.restartCount >= 1 && $0.isReady }
+        #expect(restarted?.mainPID != first?.mainPID)
+        #expect(harness.capture.firstIndex("[probed]", "health check failed (2/2)") != nil)
+        #expect(harness.capture.firstIndex("[probed]", "watchdog; restarting") != nil)
+        // Healthy from now on: no further restart.
+        prober.setFailing(false)
+        let settled = harness.status("probed.service")?.restartCount ?? 0
+        usleep(600_000)
+        #expect((harness.status("probed.service")?.restartCount ?? 0) <= settled + 1)
+        #expect(harness.shutdown() == 0)
+    }
+}
