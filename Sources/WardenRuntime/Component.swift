@@ -28,8 +28,12 @@ final class Component {
 
     var lastExit: ExitStatus?
     var statusText: String?
-    /// `markReady` was seen since the last start Warden asked for.
+    /// `markReady` was seen since the last start Warden asked for (automatic restarts
+    /// keep it): the start succeeded, for the units ordered after this one, even when a
+    /// `Type=oneshot` unit is down again by now.
     var readySinceStart = false
+    /// Up and ready now: `markReady` seen, `markStopped` not yet.
+    var isUp = false
     /// Warden asked for a start at least once in this configuration.
     var startAttempted = false
     /// Waiting for the units it is ordered after before starting.

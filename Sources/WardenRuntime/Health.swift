@@ -42,7 +42,7 @@ extension Supervisor {
     }
 
     private func runHealthProbe(_ c: Component) {
-        guard let check = c.config.healthCheck, let prober = healthProber, c.readySinceStart, !c.isDown,
+        guard let check = c.config.healthCheck, let prober = healthProber, c.isUp,
             !c.health.probing
         else { return }
         c.health.probing = true
@@ -65,7 +65,7 @@ extension Supervisor {
                 c.health.consecutiveFailures = 0
                 self.post(c, .healthCheckPassed)
             }
-            if c.readySinceStart && !c.isDown { self.scheduleHealthProbe(c, after: check.interval) }
+            if c.isUp { self.scheduleHealthProbe(c, after: check.interval) }
         }
     }
 }

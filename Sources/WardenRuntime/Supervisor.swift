@@ -217,7 +217,7 @@ public final class Supervisor: @unchecked Sendable {
                     name: c.name, activeState: c.machine.activeState, subState: c.machine.subState,
                     result: c.machine.result, mainPID: c.main?.pid, controlPID: c.control?.pid,
                     restartCount: c.machine.restartCount, lastExit: c.lastExit, statusText: c.statusText,
-                    isReady: c.readySinceStart && !c.isDown, dependencyFailure: c.dependencyFailure,
+                    isReady: c.isUp, dependencyFailure: c.dependencyFailure,
                     invocationID: c.invocationID)
             }
         }
@@ -306,6 +306,7 @@ public final class Supervisor: @unchecked Sendable {
             if let old = c.timers.removeValue(forKey: kind) { loop.cancelTimer(old) }
         case .markReady:
             c.readySinceStart = true
+            c.isUp = true
             logger.info("ready", metadata: unit(c))
             startHealthChecks(c)
         case .markStopped(let result):
@@ -532,7 +533,7 @@ public final class Supervisor: @unchecked Sendable {
     // MARK: Stopped
 
     func stopped(_ c: Component, result: ServiceResult) {
-        c.readySinceStart = c.readySinceStart && !c.isDown
+        c.isUp = false
         stopHealthChecks(c)
         if let timer = c.goneCheckTimer {
             loop.cancelTimer(timer)
@@ -547,7 +548,6 @@ public final class Supervisor: @unchecked Sendable {
         let wasExplicit = c.explicitStop
         c.explicitStop = false
         guard phase == .running, c.isDown else { return }
-        c.readySinceStart = false
 
         // Stop propagation (systemd: Requires=/BindsTo= on explicit stop, BindsTo= on
         // exit or failure). Not for a stop that restarts the unit after a reload.

@@ -163,6 +163,25 @@ struct SupervisorReadinessTests {
         #expect(harness.shutdown() == 0)
     }
 
+    @Test("a Type=oneshot unit that finished cleanly satisfies Requires= and After= of its dependents")
+    func oneshotSatisfiesRequires() throws {
+        let workspace = Workspace()
+        workspace.unit("setup.service", "[Service]\nType=oneshot\nExecStart=/bin/true\n")
+        workspace.unit("app.service", """
+            [Unit]
+            Requires=setup.service
+            After=setup.service
+            [Service]
+            ExecStart=/bin/sleep 60
+            """)
+        let harness = try Harness(workspace)
+        let app = harness.wait("app.service") { $0.isReady }
+        #expect(app?.dependencyFailure == nil)
+        #expect(harness.status("setup.service")?.activeState == "inactive")
+        #expect(harness.status("setup.service")?.result == .success)
+        #expect(harness.shutdown() == 0)
+    }
+
     @Test("shutdown stops in reverse order: the dependent before what it is ordered after")
     func reverseShutdown() throws {
         let workspace = Workspace()
