@@ -270,19 +270,25 @@ public final class Supervisor: @unchecked Sendable {
         guard !pumping else { return }
         pumping = true
         defer { pumping = false }
+        var again = false
         repeat {
             while !queue.isEmpty {
                 let (component, event) = queue.removeFirst()
                 if event == .startRequested { component.startQueued = false }
+                let wasDown = component.isDown
                 let actions = component.handle(event, now: Self.now(), rng: &rng)
                 for action in actions { perform(action, for: component) }
+                if !wasDown && component.isDown { wentDown(component) }
             }
             for component in allComponents where component.needsGoneCheck {
                 component.needsGoneCheck = false
                 checkProcessesGone(component)
             }
+            let phaseBefore = phase
             orchestrate()
-        } while !queue.isEmpty
+            // A phase change (a shutdown begun while orchestrating) needs another pass.
+            again = !queue.isEmpty || (phase != phaseBefore && phase != .finished)
+        } while again
     }
 
     var allComponents: [Component] { Array(components.values) + retired }
@@ -545,9 +551,15 @@ public final class Supervisor: @unchecked Sendable {
             tracker.forget(run)
         }
         c.invocationID = nil
+    }
+
+    /// The component went down for good (not into a restart pause): stop propagation,
+    /// and the end of Warden when a critical component failed. Also reached without
+    /// `markStopped` when an automatic restart hits the start limit.
+    func wentDown(_ c: Component) {
         let wasExplicit = c.explicitStop
         c.explicitStop = false
-        guard phase == .running, c.isDown else { return }
+        guard phase == .running else { return }
 
         // Stop propagation (systemd: Requires=/BindsTo= on explicit stop, BindsTo= on
         // exit or failure). Not for a stop that restarts the unit after a reload.

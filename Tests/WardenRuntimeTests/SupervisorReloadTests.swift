@@ -237,3 +237,26 @@ struct SupervisorHealthTests {
         #expect(harness.shutdown() == 0)
     }
 }
+
+@Suite("Critical components")
+struct SupervisorCriticalTests {
+    @Test("a Priority=critical component failed for good ends Warden with status 1",
+          arguments: ["Restart=no", "Restart=on-failure\nRestartSec=10ms\nStartLimitBurst=2"])
+    func criticalFailure(restart: String) throws {
+        let workspace = Workspace()
+        workspace.unit("vital.service", """
+            [Service]
+            ExecStart=/bin/sh -c 'exit 4'
+            \(restart)
+            [X-Warden]
+            Priority=critical
+            """)
+        workspace.unit("other.service", "[Service]\nExecStart=/bin/sleep 60\n")
+        let harness = try Harness(workspace)
+        // No shutdown is requested: the failure itself ends the supervisor.
+        let code = harness.supervisor.waitForExit(timeoutSeconds: 60)
+        #expect(code == 1, "log:\n\(harness.capture.lines.joined(separator: "\n"))")
+        #expect(harness.capture.firstIndex("[vital]", "critical component failed for good") != nil)
+        #expect(harness.status("other.service")?.activeState == "inactive")
+    }
+}
