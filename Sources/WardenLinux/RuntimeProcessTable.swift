@@ -1,0 +1,197 @@
+import CWardenShims
+import Glibc
+import WardenCore
+
+/// One process as `/proc/PID/stat` describes it.
+public struct ProcessEntry: Hashable, Sendable {
+    public var pid: Int32
+    public var parentPID: Int32
+    public var processGroupID: Int32
+    public var sessionID: Int32
+    /// The state letter: `R`, `S`, `D`, `Z` (zombie), `T`, …
+    public var state: UInt8
+    /// Clock ticks since boot (field 22); with the pid it names one process across reuse.
+    public var startTime: UInt64
+
+    public init(pid: Int32, parentPID: Int32, processGroupID: Int32, sessionID: Int32, state: UInt8, startTime: UInt64) {
+        self.pid = pid
+        self.parentPID = parentPID
+        self.processGroupID = processGroupID
+        self.sessionID = sessionID
+        self.state = state
+        self.startTime = startTime
+    }
+
+    /// Exited but not reaped yet: it runs no code and holds nothing but its pid.
+    public var isZombie: Bool { state == UInt8(ascii: "Z") || state == UInt8(ascii: "X") }
+}
+
+/// The process table read from `/proc`, for supervisors without a cgroup to ask.
+/// `procRoot` is a parameter so tests can point it at a seeded directory.
+public enum ProcessTable {
+    /// Every process visible in `procRoot`, by pid. Processes that vanish while the
+    /// directory is read are skipped.
+    public static func snapshot(procRoot: String = "/proc") -> [Int32: ProcessEntry] {
+        var result: [Int32: ProcessEntry] = [:]
+        guard let dir = opendir(procRoot) else { return result }
+        defer { closedir(dir) }
+        var buffer = [UInt8](repeating: 0, count: 1024)
+        while let entry = readdir(dir) {
+            let pid: Int32? = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                var value: Int32 = 0
+                var digits = 0
+                for byte in raw {
+                    if byte == 0 { break }
+                    guard byte >= 48 && byte <= 57 else { return nil }
+                    value = value &* 10 &+ Int32(byte - 48)
+                    digits += 1
+                }
+                return digits > 0 ? value : nil
+            }
+            guard let pid else { continue }
+            let count = readSmallFile("\(procRoot)/\(pid)/stat", into: &buffer)
+            guard count > 0, let parsed = parseStat(buffer[0..<count], pid: pid) else { continue }
+            result[pid] = parsed
+        }
+        return result
+    }
+
+    /// Parses a `/proc/PID/stat` line. The command name (field 2) is in parentheses and
+    /// may itself contain spaces and `)`, so fields are counted after the *last* `)`.
+    public static func parseStat(_ bytes: ArraySlice<UInt8>, pid: Int32) -> ProcessEntry? {
+        guard let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }
+        let fields = bytes[(close + 1)...].split(separator: UInt8(ascii: " "), omittingEmptySubsequences: true)
+        // fields[0] is field 3 (state); ppid 4, pgrp 5, session 6, starttime 22.
+        guard fields.count > 19, let state = fields[0].first else { return nil }
+        func number(_ field: ArraySlice<UInt8>) -> Int64? { Int64(String(decoding: field, as: UTF8.self)) }
+        guard let ppid = number(fields[1]), let pgrp = number(fields[2]), let sid = number(fields[3]),
+            let start = number(fields[19])
+        else { return nil }
+        return ProcessEntry(
+            pid: pid, parentPID: Int32(truncatingIfNeeded: ppid), processGroupID: Int32(truncatingIfNeeded: pgrp),
+            sessionID: Int32(truncatingIfNeeded: sid), state: state, startTime: UInt64(bitPattern: start))
+    }
+
+    /// Whether the initial environment of `pid` (`/proc/PID/environ`, what it was exec'd
+    /// with) holds exactly `assignment` (`INVOCATION_ID=…`). False when unreadable, e.g.
+    /// for a zombie or a process of another user when not root.
+    public static func environment(of pid: Int32, contains assignment: String, procRoot: String = "/proc") -> Bool {
+        let fd = open("\(procRoot)/\(pid)/environ", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16384)
+        // The environment of a service is small; 1 MiB bounds a hostile one.
+        while bytes.count < 1 << 20 {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            bytes.append(contentsOf: chunk[0..<n])
+        }
+        let wanted = Array(assignment.utf8)
+        for entry in bytes.split(separator: 0, omittingEmptySubsequences: true) where entry.count == wanted.count {
+            if entry.elementsEqual(wanted) { return true }
+        }
+        return false
+    }
+
+    /// A pidfd for `pid` (`pidfd_open`), close-on-exec.
+    public static func openPidfd(_ pid: Int32) throws(ProcessControlError) -> Int32 {
+        let fd = warden_pidfd_open(pid, 0)
+        guard fd >= 0 else { throw ProcessControlError(operation: "pidfd_open(\(pid))", errno: errno) }
+        return fd
+    }
+
+    /// Reaps `pid` if it is an exited child of this process (`waitid(P_PID, WNOHANG)`);
+    /// nil when it is still running or not a child.
+    public static func reapIfExited(_ pid: Int32) -> ExitStatus? {
+        var code: Int32 = 0
+        var status: Int32 = 0
+        guard warden_wait_pid(pid, &code, &status) == 1 else { return nil }
+        return ExitStatus(waitCode: code, status: status)
+    }
+
+    /// Sends `signal` to `pid` through a fresh pidfd, after checking that the pid still
+    /// names the process that started at `startTime` (so a recycled pid is never hit).
+    /// Returns false when the process is gone or is another one now.
+    @discardableResult
+    public static func signal(_ signal: Int32, pid: Int32, startTime: UInt64, procRoot: String = "/proc") -> Bool {
+        guard let fd = try? openPidfd(pid) else { return false }
+        defer { close(fd) }
+        // The pidfd pins the process: if the start time still matches now, it is ours.
+        guard ProcessControl.startTime(of: pid, procRoot: procRoot) == startTime else { return false }
+        return (try? ProcessControl.sendSignal(signal, toPidfd: fd)) != nil
+    }
+
+    /// Reads a small file into `buffer`, returning the byte count (0 on failure).
+    static func readSmallFile(_ path: String, into buffer: inout [UInt8]) -> Int {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return 0 }
+        defer { close(fd) }
+        var total = 0
+        while total < buffer.count {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + total, $0.count - total) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            total += n
+        }
+        return total
+    }
+}
+
+/// Descriptors the runtime hands to children as standard output and error.
+public enum RuntimeDescriptors {
+    /// A connected `AF_UNIX` stream pair, both ends close-on-exec from birth (Swift's
+    /// Glibc module has no `pipe2`, and a `pipe`+`fcntl` pair could leak into a child
+    /// spawned concurrently by another thread). `read` is the supervisor's end, `write`
+    /// the child's; each is shut down in the direction it does not use. A stream socket
+    /// is what systemd gives services for the journal, too.
+    public static func outputChannel() throws(ProcessControlError) -> (read: Int32, write: Int32) {
+        var fds: [Int32] = [-1, -1]
+        let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+        guard socketpair(AF_UNIX, type, 0, &fds) == 0 else {
+            throw ProcessControlError(operation: "socketpair (output channel)", errno: errno)
+        }
+        _ = shutdown(fds[0], Int32(SHUT_WR))
+        _ = shutdown(fds[1], Int32(SHUT_RD))
+        return (fds[0], fds[1])
+    }
+
+    /// How `StandardOutput=file:/append:/truncate:` open their file.
+    public enum FileMode: Sendable {
+        case write, append, truncate
+    }
+
+    /// Opens an output file for a child (created 0644 if missing), close-on-exec.
+    public static func openOutputFile(_ path: String, mode: FileMode) throws(ProcessControlError) -> Int32 {
+        var flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY
+        switch mode {
+        case .write: break
+        case .append: flags |= O_APPEND
+        case .truncate: flags |= O_TRUNC
+        }
+        let fd = open(path, flags, 0o644)
+        guard fd >= 0 else { throw ProcessControlError(operation: "open \(path) for output", errno: errno) }
+        return fd
+    }
+
+    public static func close(_ fd: Int32) { _ = Glibc.close(fd) }
+
+    /// True when `path` exists and is a directory.
+    public static func isDirectory(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// `mkdir -p path` with mode 0755 for created directories.
+    public static func makeDirectories(_ path: String) throws(ProcessControlError) {
+        var current = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            current += "/" + component
+            if mkdir(current, 0o755) != 0 && errno != EEXIST {
+                throw ProcessControlError(operation: "mkdir \(current)", errno: errno)
+            }
+        }
+        guard isDirectory(path) else { throw ProcessControlError(operation: "mkdir \(path) (not a directory)", errno: ENOTDIR) }
+    }
+}

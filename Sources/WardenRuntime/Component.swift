@@ -1,0 +1,133 @@
+import WardenCore
+import WardenLinux
+
+/// A process Warden started (or adopted through `MAINPID=`) and watches through a pidfd.
+/// The pidfd belongs to the `EventLoop.watchExit` registration, which closes it right
+/// after the exit handler ran; the handler clears the handle first, so a live handle
+/// always has an open pidfd.
+struct WatchedProcess {
+    var pid: Int32
+    var pidfd: Int32
+}
+
+/// Everything the supervisor keeps about one component. Confined to the loop thread.
+final class Component {
+    let name: String
+    private(set) var config: ServiceConfig
+    private(set) var machine: ComponentMachine
+    var priority: Priority
+
+    var timers: [TimerKind: EventLoop.TimerID] = [:]
+    var main: WatchedProcess?
+    var control: WatchedProcess?
+    /// The `$INVOCATION_ID` of the current run, nil between runs.
+    var invocationID: String?
+    /// The run whose processes were tracked last, for the leftover check at shutdown.
+    var lastRun: TrackedRun?
+    var readers: [ObjectIdentifier: OutputReader] = [:]
+
+    var lastExit: ExitStatus?
+    var statusText: String?
+    /// `markReady` was seen since the last start Warden asked for (automatic restarts
+    /// keep it): the start succeeded, for the units ordered after this one, even when a
+    /// `Type=oneshot` unit is down again by now.
+    var readySinceStart = false
+    /// Up and ready now: `markReady` seen, `markStopped` not yet.
+    var isUp = false
+    /// Warden asked for a start at least once in this configuration.
+    var startAttempted = false
+    /// Waiting for the units it is ordered after before starting.
+    var wantsStart = false
+    /// A start request is queued but the machine has not seen it yet.
+    var startQueued = false
+    /// Not started because a `Requires=`/`BindsTo=` unit ordered before it failed.
+    var dependencyFailure: String?
+    /// A stop Warden asked for (shutdown, reload, propagation) is under way.
+    var explicitStop = false
+    /// A reload changed the unit: once down, swap the configuration in and start.
+    var pendingConfig: ServiceConfig?
+    /// The unit is gone from the configuration; dropped once down.
+    var removed = false
+    /// The process scan is due at the end of this loop turn.
+    var needsGoneCheck = false
+    var goneCheckTimer: EventLoop.TimerID?
+    var health = HealthState()
+
+    init(config: ServiceConfig, priority: Priority) {
+        self.name = config.name.description
+        self.config = config
+        self.machine = ComponentMachine(policy: config.restartPolicy, commands: config.serviceCommands)
+        self.priority = priority
+    }
+
+    var tag: String { config.logTag }
+
+    /// Down: nothing runs and nothing is pending (restart pauses are not down).
+    var isDown: Bool {
+        switch machine.state {
+        case .inactive, .failed, .blocked: true
+        default: false
+        }
+    }
+
+    var isFailed: Bool {
+        if case .failed = machine.state { return true }
+        return false
+    }
+
+    /// In one of the phases that wait for every process to be gone.
+    var isWaitingForProcesses: Bool {
+        switch machine.state {
+        case .stopping(.stopSignal), .stopping(.watchdogSignal), .stopping(.finalKill): true
+        default: false
+        }
+    }
+
+    /// The start finished one way or the other, for units ordered after this one.
+    var startSettled: Bool {
+        readySinceStart || dependencyFailure != nil || (startAttempted && !startQueued && isDown)
+    }
+
+    /// The start failed (for `Requires=`/`BindsTo=` dependents).
+    var startFailed: Bool {
+        dependencyFailure != nil || (startAttempted && !startQueued && isDown && !readySinceStart)
+    }
+
+    var run: TrackedRun? {
+        guard let invocationID else { return nil }
+        return TrackedRun(
+            unit: name, invocationID: invocationID, rootPIDs: [main?.pid, control?.pid].compactMap { $0 })
+    }
+
+    func handle(_ event: ComponentEvent, now: MonotonicInstant, rng: inout SystemRandomNumberGenerator)
+        -> [ComponentAction]
+    {
+        machine.handle(event, now: now, rng: &rng)
+    }
+
+    /// Swaps a reloaded configuration in; only while down.
+    func replaceConfiguration(_ new: ServiceConfig, priority: Priority) {
+        precondition(isDown, "configuration replaced while \(machine.subState)")
+        config = new
+        self.priority = priority
+        machine = ComponentMachine(policy: new.restartPolicy, commands: new.serviceCommands)
+        startAttempted = false
+        readySinceStart = false
+        dependencyFailure = nil
+        health = HealthState()
+    }
+
+    /// Keeps the configuration's source locations current without touching the machine.
+    func refreshLocations(_ new: ServiceConfig, priority: Priority) {
+        config = new
+        self.priority = priority
+    }
+}
+
+/// The health-check bookkeeping of one component.
+struct HealthState {
+    var timer: EventLoop.TimerID?
+    var consecutiveFailures = 0
+    var probing = false
+    var cancelProbe: (() -> Void)?
+}

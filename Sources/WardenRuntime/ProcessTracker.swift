@@ -1,0 +1,134 @@
+import Glibc
+import WardenCore
+import WardenLinux
+
+/// What the supervisor tells a tracker about one run of a component.
+public struct TrackedRun: Hashable, Sendable {
+    /// The unit name (`feed.service`).
+    public var unit: String
+    /// The run's `$INVOCATION_ID`, set in the environment of every process Warden starts
+    /// for it (and inherited by their descendants).
+    public var invocationID: String
+    /// The main and control processes Warden started or adopted and still watches.
+    public var rootPIDs: [Int32]
+
+    public init(unit: String, invocationID: String, rootPIDs: [Int32]) {
+        self.unit = unit
+        self.invocationID = invocationID
+        self.rootPIDs = rootPIDs
+    }
+}
+
+/// Finds and signals every process of a component, so a stop can tell when nothing is
+/// left (`allProcessesGone`) and can kill what is.
+///
+/// The seam for the cgroup issue: a cgroup-backed tracker reads `cgroup.procs`, learns
+/// emptiness from `cgroup.events` (`populated 0`) and kills with `cgroup.kill`; it then
+/// sets `reportsEmptiness` and calls back instead of being polled.
+public protocol ProcessTracker: AnyObject {
+    /// The live (not zombie) processes of the run, found now.
+    func liveProcesses(of run: TrackedRun) -> [Int32]
+    /// Sends `signal` to every live process of the run; returns how many were signalled.
+    func signalAll(_ signal: Int32, of run: TrackedRun) -> Int
+    /// Reaps the run's exited processes that are children of this process and that no
+    /// `EventLoop.watchExit` waits for (`watched`), so they do not linger as zombies.
+    func reapExited(of run: TrackedRun, watched: Set<Int32>)
+    /// Forgets what was learnt about a run that is over.
+    func forget(_ run: TrackedRun)
+}
+
+/// The tracker for hosts without a usable cgroup: Warden is PID 1 or a child subreaper,
+/// so every descendant of a component, even one that double-forked and called
+/// `setsid()`, stays a descendant of Warden; `/proc` is scanned to find them.
+///
+/// A descendant of Warden belongs to a run when (in this order):
+/// 1. it is, or descends from, a root process of the run (the main or control process);
+/// 2. it was found to belong to the run by an earlier scan (same pid and start time),
+///    which keeps zombies and processes that cleared their environment attributed;
+/// 3. its initial environment (`/proc/PID/environ`) holds the run's `INVOCATION_ID=`:
+///    this catches orphans reparented to Warden, whose ancestry is gone.
+/// Process groups and sessions are not used: a daemon's `setsid()` leaves both, while
+/// the environment is inherited across fork, setsid and exec unless the program clears
+/// it on purpose. Such a process escapes, as it would escape systemd's process-group
+/// based `KillMode=` fallback; cgroups close that hole.
+public final class ProcfsProcessTracker: ProcessTracker {
+    private let procRoot: String
+    private let ownPID: Int32
+    /// Per unit: processes attributed by earlier scans, pid → start time.
+    private var known: [String: [Int32: UInt64]] = [:]
+
+    public init(procRoot: String = "/proc") {
+        self.procRoot = procRoot
+        self.ownPID = getpid()
+    }
+
+    /// The run's processes in `table`, zombies included.
+    private func members(of run: TrackedRun, in table: [Int32: ProcessEntry]) -> [ProcessEntry] {
+        let roots = Set(run.rootPIDs)
+        let remembered = known[run.unit] ?? [:]
+        let marker = "INVOCATION_ID=\(run.invocationID)"
+        var verdict: [Int32: Bool] = [:]
+        var found: [ProcessEntry] = []
+
+        // Walks up to Warden; nil when `pid` does not descend from it.
+        func belongs(_ pid: Int32, depth: Int = 0) -> Bool? {
+            if let known = verdict[pid] { return known }
+            guard let entry = table[pid], depth < 512 else { return nil }
+            if roots.contains(pid) || remembered[pid] == entry.startTime {
+                verdict[pid] = true
+                return true
+            }
+            if entry.parentPID == ownPID {
+                // A direct child that is not a root: an orphan reparented here, or a
+                // root of another run.
+                let mine = ProcessTable.environment(of: pid, contains: marker, procRoot: procRoot)
+                verdict[pid] = mine
+                return mine
+            }
+            guard entry.parentPID > 1, entry.parentPID != pid, let parent = belongs(entry.parentPID, depth: depth + 1)
+            else { return nil }
+            // Not under a root of the run: maybe the run's process anyway (a daemon whose
+            // parent belongs to nobody we know is rare; the marker decides).
+            let mine = parent || ProcessTable.environment(of: pid, contains: marker, procRoot: procRoot)
+            verdict[pid] = mine
+            return mine
+        }
+
+        for (pid, entry) in table where pid != ownPID {
+            if belongs(pid) == true { found.append(entry) }
+        }
+        return found
+    }
+
+    private func scan(_ run: TrackedRun) -> [ProcessEntry] {
+        let found = members(of: run, in: ProcessTable.snapshot(procRoot: procRoot))
+        var memory: [Int32: UInt64] = [:]
+        for entry in found { memory[entry.pid] = entry.startTime }
+        known[run.unit] = memory
+        return found
+    }
+
+    public func liveProcesses(of run: TrackedRun) -> [Int32] {
+        scan(run).filter { !$0.isZombie }.map(\.pid).sorted()
+    }
+
+    public func signalAll(_ signal: Int32, of run: TrackedRun) -> Int {
+        var count = 0
+        for entry in scan(run) where !entry.isZombie {
+            if ProcessTable.signal(signal, pid: entry.pid, startTime: entry.startTime, procRoot: procRoot) {
+                count += 1
+            }
+        }
+        return count
+    }
+
+    public func reapExited(of run: TrackedRun, watched: Set<Int32>) {
+        for entry in scan(run) where entry.isZombie && entry.parentPID == ownPID && !watched.contains(entry.pid) {
+            _ = ProcessTable.reapIfExited(entry.pid)
+        }
+    }
+
+    public func forget(_ run: TrackedRun) {
+        known[run.unit] = nil
+    }
+}

@@ -1,0 +1,65 @@
+import ArgumentParser
+import Glibc
+import Logging
+import WardenCore
+import WardenLinux
+import WardenRuntime
+
+/// `warden run`: supervise the configured components in the foreground.
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Start the configured components, keep them running, stop them cleanly.",
+        discussion: """
+            Runs in the foreground and logs to stderr. SIGTERM or SIGINT stops every \
+            component in reverse dependency order and exits; SIGHUP reloads the \
+            configuration. As PID 1 (a container's init) Warden also reaps orphans. \
+            Exit status: 0 when everything stopped cleanly, 1 when a Priority=critical \
+            component failed for good or the shutdown was not clean, 78 when the \
+            configuration is invalid.
+            """)
+
+    @OptionGroup var location: ConfigLocation
+
+    @Option(name: .long, help: "State directory for the notify socket (default: StateDirectory= or /run/warden).")
+    var stateDir: String?
+
+    func run() throws {
+        // Before any other thread exists: these signals must reach the loop's signalfd,
+        // never a thread's default action (SIGTERM's kills the whole process).
+        EventLoop.blockSignalsInCallingThread([SIGCHLD, SIGTERM, SIGINT, SIGHUP])
+        LoggingSystem.bootstrap { label in WardenLogHandler(label: label) }
+        let logger = Logger(label: "warden")
+
+        let result = location.load(host: HostProbe.facts())
+        guard let configuration = result.configuration else {
+            for diagnostic in result.diagnostics { writeStderr(diagnostic.description) }
+            let errors = result.diagnostics.filter { $0.severity == .error }.count
+            writeStderr("configuration invalid: \(errors) error(s)")
+            throw ExitCode(SupervisorExitCode.configurationInvalid)
+        }
+        for diagnostic in result.diagnostics { writeStderr(diagnostic.description) }
+
+        var searchPath = ConfigurationLoader.systemdExecutableSearchPath
+        if let own = HostProbe.executableDirectory() { searchPath.append(own) }
+        let options = SupervisorOptions(
+            stateDirectory: stateDir ?? configuration.settings.effectiveStateDirectory,
+            executableSearchPath: searchPath, handleSignals: true, reapAllOrphans: true)
+        let location = self.location
+        let supervisor: Supervisor
+        do {
+            supervisor = try Supervisor(
+                configuration: configuration, options: options, logger: logger,
+                reloadSource: { location.load(host: HostProbe.facts()) })
+        } catch {
+            writeStderr("warden: \(error)")
+            throw ExitCode(SupervisorExitCode.failure)
+        }
+        let code = supervisor.run()
+        if code != 0 { throw ExitCode(code) }
+    }
+
+    private func writeStderr(_ line: String) {
+        var bytes = Array((line + "\n").utf8)
+        _ = bytes.withUnsafeMutableBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+    }
+}
