@@ -58,3 +58,15 @@ extension String {
         return String(s)
     }
 }
+
+extension HostProbe {
+    /// Warden's effective capabilities (`CapEff:` of /proc/self/status).
+    public static func effectiveCapabilities(procRoot: String = "/proc") -> CapabilitySet {
+        guard let status = try? LocalFileSystem().readFile(procRoot + "/self/status") else { return CapabilitySet(bits: 0) }
+        for line in status.split(separator: "\n") where line.hasPrefix("CapEff:") {
+            let hex = line.dropFirst("CapEff:".count).trimmingPrefix(while: { $0 == " " || $0 == "\t" })
+            return CapabilitySet(bits: UInt64(hex, radix: 16) ?? 0)
+        }
+        return CapabilitySet(bits: 0)
+    }
+}

@@ -69,3 +69,20 @@ extension Supervisor {
         }
     }
 }
+
+/// The real prober: `HealthProbe`'s exec, TCP and HTTP probes on the supervisor's loop.
+public final class LoopHealthProber: HealthProber {
+    public init() {}
+
+    public func probe(_ check: HealthCheck, unit: String, loop: EventLoop, completion: @escaping (String?) -> Void)
+        -> () -> Void
+    {
+        let probe = HealthProbe.start(check.target, timeout: check.timeout, on: loop) { result in
+            switch result {
+            case .passed: completion(nil)
+            case .failed(let reason): completion(reason)
+            }
+        }
+        return { probe.cancel() }
+    }
+}

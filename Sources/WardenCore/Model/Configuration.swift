@@ -99,6 +99,11 @@ public struct ConfigurationLoader: Sendable {
         public var configuration: Configuration?
         /// Sorted by file and line; errors, warnings and notes.
         public var diagnostics: [Diagnostic]
+
+        public init(configuration: Configuration?, diagnostics: [Diagnostic]) {
+            self.configuration = configuration
+            self.diagnostics = diagnostics
+        }
     }
 
     /// Reads `configPath` (when given) and the unit directories it names, or

@@ -30,7 +30,7 @@ struct Run: ParsableCommand {
         LoggingSystem.bootstrap { label in WardenLogHandler(label: label) }
         let logger = Logger(label: "warden")
 
-        let result = location.load(host: HostProbe.facts())
+        let result = Self.enforceable(location.load(host: HostProbe.facts()), logger: logger)
         guard let configuration = result.configuration else {
             for diagnostic in result.diagnostics { writeStderr(diagnostic.description) }
             let errors = result.diagnostics.filter { $0.severity == .error }.count
@@ -49,13 +49,33 @@ struct Run: ParsableCommand {
         do {
             supervisor = try Supervisor(
                 configuration: configuration, options: options, logger: logger,
-                reloadSource: { location.load(host: HostProbe.facts()) })
+                reloadSource: { Self.enforceable(location.load(host: HostProbe.facts()), logger: logger) },
+                healthProber: LoopHealthProber())
         } catch {
             writeStderr("warden: \(error)")
             throw ExitCode(SupervisorExitCode.failure)
         }
         let code = supervisor.run()
         if code != 0 { throw ExitCode(code) }
+    }
+
+    /// The configuration without per-process settings this Warden lacks the capability
+    /// for, each said once; with `FailOnUnenforceable=yes` they make it invalid instead.
+    static func enforceable(_ result: ConfigurationLoader.Result, logger: Logger) -> ConfigurationLoader.Result {
+        guard let configuration = result.configuration else { return result }
+        let findings = PrivilegeCheck.unenforceable(in: configuration, capabilities: HostProbe.effectiveCapabilities())
+        guard !findings.isEmpty else { return result }
+        if configuration.settings.failOnUnenforceable == true {
+            let location = configuration.settings.keyLocations["FailOnUnenforceable"] ?? configuration.settings.location
+            return ConfigurationLoader.Result(
+                configuration: nil,
+                diagnostics: result.diagnostics
+                    + findings.map { .error(location, key: "FailOnUnenforceable", $0.description) })
+        }
+        for finding in findings { logger.warning("\(finding)") }
+        var stripped = result
+        stripped.configuration = PrivilegeCheck.removing(findings, from: configuration)
+        return stripped
     }
 
     private func writeStderr(_ line: String) {
