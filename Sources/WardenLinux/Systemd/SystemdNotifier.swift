@@ -89,6 +89,12 @@ public struct SystemdNotifier: Sendable {
         watchdogInterval = enabled > 0 && usec > 0 ? TimeSpan(usec: usec) : nil
     }
 
+    /// A notifier with the given view of the environment, for tests of the pure parts.
+    init(socket: String?, watchdogInterval: TimeSpan?) {
+        self.socket = socket
+        self.watchdogInterval = watchdogInterval
+    }
+
     /// Whether notifications go anywhere.
     public var isActive: Bool { socket != nil }
 
