@@ -99,14 +99,22 @@ struct SystemdGuestTests {
 
     @Test func refusedValueNamesUnitPropertyAndTheDBusError() throws {
         let bus = try SystemdBus()
+        let before = try bus.readUnitProperties(unit: "system.slice")
+        defer { try? bus.setUnitProperties(unit: "system.slice", properties: before.properties) }
         #expect {
-            try bus.setUnitProperties(unit: "system.slice", properties: [.cpuWeight(0)])
+            try bus.setUnitProperties(unit: "system.slice", properties: [.cpuQuotaPerSecUSec(0)])
         } throws: { error in
             let error = error as? SystemdBusError
-            return error?.unit == "system.slice" && error?.property == "CPUWeight=0"
-                && error?.errorName == "org.freedesktop.DBus.Error.InvalidArgs" && error?.errorMessage != nil
+            return error?.unit == "system.slice" && error?.property == "CPUQuotaPerSecUSec=0"
+                && error?.errorName != nil && error?.errorMessage?.contains("CPUQuotaPerSecUSec") == true
+                && error?.description.contains("SetUnitProperties system.slice CPUQuotaPerSecUSec=0: ") == true
         }
-        #expect(try GuestShell.show("system.slice", "CPUWeight") == "[not set]")
+        #expect(try bus.readUnitProperties(unit: "system.slice") == before)
+        #expect {
+            try bus.readUnitProperties(unit: "bad name.slice")
+        } throws: { error in
+            (error as? SystemdBusError)?.unit == "bad name.slice" && (error as? SystemdBusError)?.errorName != nil
+        }
     }
 
     // MARK: D-Bus: failed units
@@ -199,11 +207,11 @@ struct SystemdGuestTests {
         let component = "\(tag)-executor.service"
         let logger = Logger(label: "warden.test") { JournalLogHandler(label: $0, identifier: "\(tag)-warden") }
         logger.info("fill 17 @ 101.5\nsecond line", metadata: ["component": .string(component)])
+        let line = #line + 1
         logger.warning(
             "\(component) exited, restarting",
             metadata: (["component": .string(component), "event": "restarted", "restart_count": "3"] as Logger.Metadata)
                 .merging(WardenCore.ExitStatus.killed(signal: SIGTERM, coreDumped: false).journalMetadata) { $1 })
-        let line = #line - 1
         try GuestShell.run("journalctl --sync")
 
         func entries(_ identifier: String) throws -> [[String: Any]] {
@@ -323,5 +331,26 @@ struct JournalStreamProbe {
     @Test func stderrIsTheJournal() {
         #expect(ProcessInfo.processInfo.environment["JOURNAL_STREAM"] != nil)
         #expect(JournalStream.stderrIsJournal())
+    }
+}
+
+/// Stands in for `warden run` in warden.service (Tests/kernel/systemd-suite/run.sh
+/// starts the unit with a drop-in ExecStart= running this): READY=1 with a status
+/// line after a second, WATCHDOG=1 every `watchdogPingInterval` until
+/// /run/warden-probe.stop appears, then STOPPING=1. Sending SIGSTOP to it stops the
+/// pings, which is how the suite checks the watchdog restart.
+@Suite(.enabled(if: ProcessInfo.processInfo.environment["WARDEN_SERVICE_PROBE"] == "1", "only inside warden.service in the systemd suite"))
+struct WardenServiceProbe {
+    @Test func notifyLikeWarden() throws {
+        let notifier = SystemdNotifier()
+        #expect(notifier.isActive)
+        let ping = try #require(notifier.watchdogPingInterval)
+        usleep(1_000_000)
+        try notifier.ready(status: "probe: 0/0 running, governor normal")
+        while access("/run/warden-probe.stop", F_OK) != 0 {
+            try notifier.watchdog()
+            usleep(UInt32(min(ping.usec, 500_000)))
+        }
+        try notifier.stopping(status: "probe: stopping")
     }
 }

@@ -54,7 +54,6 @@ expect_show() { # property expected
 }
 expect_show Type notify
 expect_show NotifyAccess main
-expect_show WatchdogUSec 30s
 expect_show Delegate yes
 expect_show KillMode mixed
 expect_show TimeoutStopUSec 2min
@@ -75,6 +74,62 @@ expect_slice() { # slice property expected
 expect_slice trading.slice CPUWeight 500
 expect_slice trading-critical.slice CPUWeight 1000
 expect_slice trading-batch.slice CPUQuotaPerSecUSec 1s
+# warden.service with the test bundle's WardenServiceProbe as its main process
+# (`warden run` is the runtime's): Type=notify start waits for READY=1, STATUS= is
+# shown, WatchdogSec= is armed, and a SIGSTOPped main process is killed and
+# restarted by the watchdog (WatchdogSec=3s in the drop-in, to keep the run short).
+mkdir -p /run/systemd/system/warden.service.d
+cat >/run/systemd/system/warden.service.d/probe.conf <<PROBE
+[Unit]
+Wants=
+After=
+[Service]
+ExecStart=
+ExecStart=$PWD/$bundle --testing-library swift-testing --filter WardenServiceProbe
+Environment=WARDEN_SERVICE_PROBE=1
+PROBE
+systemctl daemon-reload
+rm -f /run/warden-probe.stop
+if systemctl start warden.service && [ "$(systemctl show warden.service -p ActiveState --value)" = active ]; then
+    pass "warden.service (probe) active after READY=1"
+else
+    fail "warden.service (probe) start" "$(systemctl status warden.service 2>&1 | head -20)"
+fi
+expect_show StatusText "probe: 0/0 running, governor normal"
+expect_show WatchdogUSec 30s
+if systemctl status warden.service 2>&1 | grep -q "Status: \"probe: 0/0 running"; then
+    pass "systemctl status shows the STATUS line"
+else
+    fail "systemctl status shows the STATUS line" "$(systemctl status warden.service 2>&1 | head -8)"
+fi
+touch /run/warden-probe.stop
+systemctl stop warden.service
+expect_show Result success
+rm -f /run/warden-probe.stop
+printf '[Service]\nWatchdogSec=3s\nRestartSec=1s\n' >/run/systemd/system/warden.service.d/short-watchdog.conf
+systemctl daemon-reload
+systemctl start warden.service
+pid=$(systemctl show warden.service -p MainPID --value)
+kill -STOP "$pid"
+restarted=""
+for _ in $(seq 1 60); do
+    sleep 1
+    if [ "$(systemctl show warden.service -p NRestarts --value)" -ge 1 ] 2>/dev/null \
+        && [ "$(systemctl show warden.service -p ActiveState --value)" = active ]; then
+        restarted=yes
+        break
+    fi
+done
+if [ -n "$restarted" ] && [ "$(systemctl show warden.service -p MainPID --value)" != "$pid" ]; then
+    pass "SIGSTOPped main process: watchdog timeout, killed and restarted"
+else
+    fail "watchdog restart" "$(systemctl status warden.service 2>&1 | head -12; journalctl -u warden.service --no-pager | tail -8)"
+fi
+touch /run/warden-probe.stop
+systemctl stop warden.service
+rm -rf /run/systemd/system/warden.service.d /run/warden-probe.stop
+systemctl daemon-reload
+
 if out=$(scripts/uninstall-systemd 2>&1) && [ ! -e /etc/systemd/system/warden.service ] \
     && [ "$(systemctl show warden.service -p LoadState --value)" = not-found ]; then
     pass "uninstall-systemd"
