@@ -2,7 +2,7 @@
 # Debian 12 machine with Swift on PATH `make demo` and `make test` are all it takes.
 SWIFT ?= swift
 
-.PHONY: deps build demo test check-config docs bench clean
+.PHONY: deps build demo test check-config docs bench clean install uninstall
 
 deps:
 	scripts/install-deps
@@ -27,3 +27,10 @@ docs: build
 
 clean:
 	rm -rf .build
+
+# Installs warden, the trading slices and units/warden.service into systemd (root).
+install:
+	scripts/install-systemd
+
+uninstall:
+	scripts/uninstall-systemd

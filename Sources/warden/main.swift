@@ -6,7 +6,7 @@ struct Warden: ParsableCommand {
         commandName: "warden",
         abstract: "Process supervisor and resource governor for latency-critical stacks.",
         version: wardenVersion,
-        subcommands: [CheckConfig.self, Keys.self, Run.self])
+        subcommands: [Run.self, CheckConfig.self, Keys.self, Services.self])
 }
 
 Warden.main()
