@@ -25,6 +25,10 @@ check-config: build
 docs: build
 	.build/debug/warden keys --markdown > docs/configuration.md
 
+# Supervision benchmarks (release build): restart latency, readiness, start-up, idle cost.
+bench: deps
+	scripts/bench
+
 clean:
 	rm -rf .build
 
