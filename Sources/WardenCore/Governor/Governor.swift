@@ -127,6 +127,19 @@ public enum Governor {
             cause: "manual emergency off", readings: [])
     }
 
+    /// Back to normal with everything restored, whatever the mode: for a Warden that starts
+    /// with `[Governor] Enabled=no` and finds a state with changes, or that shuts down.
+    public static func standDown(
+        state: GovernorState, at now: MonotonicInstant, targets: [GovernorTarget], thresholds: GovernorThresholds,
+        cause: String
+    ) -> GovernorDecision {
+        var next = state
+        next.mode = .automatic
+        enter(.normal, &next, at: now)
+        return reconcile(
+            from: state, to: next, desired: [], targets: targets, thresholds: thresholds, at: now, cause: cause, readings: [])
+    }
+
     /// When the runtime must sample again even if no trigger fires: the end of the
     /// cooldown, of `SevereAfterSec=`, or of manual mode. Nil when only triggers matter.
     /// While a tier is active the runtime also samples every `SampleIntervalSec=`.
@@ -403,7 +416,7 @@ public enum Governor {
         var audit: GovernorAuditRecord?
         let somethingHappened = !applied.isEmpty || !restored.isEmpty || !conflicts.isEmpty || !dropped.isEmpty
             || !reclaimed.isEmpty
-        if old.tier != state.tier || old.mode != state.mode || somethingHappened || !skipped.isEmpty && old.changes != state.changes {
+        if old.tier != state.tier || old.mode != state.mode || somethingHappened {
             audit = GovernorAuditRecord(
                 at: now, from: old.tier, to: state.tier, cause: cause, readings: readings, applied: applied,
                 restored: restored, reclaimed: reclaimed, conflicts: conflicts, dropped: dropped, skipped: skipped)

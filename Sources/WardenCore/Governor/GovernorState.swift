@@ -149,6 +149,22 @@ public struct GovernorState: Hashable, Sendable {
         return nil
     }
 
+    /// The state a starting Warden continues from, given the state file it found (nil: none).
+    /// A state from another boot is discarded: cgroups and systemd runtime properties do not
+    /// survive a reboot, and its monotonic instants mean nothing now. Otherwise the state is
+    /// kept as it was; the next decision restores or resumes from it.
+    public static func resumed(
+        from stored: GovernorState?, bootID: String?, at now: MonotonicInstant
+    ) -> (state: GovernorState, discarded: Bool) {
+        guard let stored else { return (.initial(at: now, bootID: bootID), false) }
+        if let bootID, let storedBoot = stored.bootID, storedBoot != bootID {
+            return (.initial(at: now, bootID: bootID), true)
+        }
+        var state = stored
+        state.bootID = bootID ?? stored.bootID
+        return (state, false)
+    }
+
     /// Drops what the governor remembers of a target whose cgroup the runtime has just
     /// recreated (a component restarted): the old values belong to a group that is gone,
     /// and the next decision throttles the new group afresh if the tier still calls for it.
