@@ -240,11 +240,11 @@ import Testing
         var world = GovernorWorld()
         world.feed(Load.crit.sample(at: 0))
         world.targets.removeAll { $0.path.hasPrefix("batch.slice") }
-        world.feed(Load.calm.sample(at: 1))
-        let down = world.feed(Load.calm.sample(at: 61))
+        // The whole batch subtree is gone: its records go at once, with no write.
+        let down = world.feed(Load.crit.sample(at: 1))
         #expect(restored(down.actions).isEmpty)
-        #expect(down.audit?.dropped.count == 2)
-        #expect(world.state.changes.isEmpty)
+        #expect(down.audit?.dropped == ["batch.slice cpu.weight is gone (group removed)", "batch.slice cpu.max is gone (group removed)"])
+        #expect(world.state.changes.map(\.target) == ["system.slice"])
     }
 
     @Test func aValueThatWasNotReadIsLeftAloneAndSaidSo() {

@@ -98,6 +98,8 @@ extension GovernorState {
     private struct Word {
         var text: String
         var column: Int
+        /// The column just after the word as written (quotes and escapes included).
+        var end: Int
     }
 
     private static func words(_ line: Substring, number: Int) throws(GovernorStateDecodingError) -> [Word] {
@@ -153,7 +155,7 @@ extension GovernorState {
                     i += 1
                 }
             }
-            words.append(Word(text: text, column: start + 1))
+            words.append(Word(text: text, column: start + 1, end: i + 1))
         }
         return words
     }
@@ -182,7 +184,7 @@ extension GovernorState {
             func arguments(_ n: Int) throws(GovernorStateDecodingError) -> [Word] {
                 let args = Array(words.dropFirst())
                 guard args.count == n else {
-                    let column = args.count > n ? args[n].column : (words.last!.column + words.last!.text.count + 1)
+                    let column = args.count > n ? args[n].column : words.last!.end + 1
                     throw fail(column, "'\(first.text)' takes \(n) value\(n == 1 ? "" : "s"), found \(args.count)")
                 }
                 return args
