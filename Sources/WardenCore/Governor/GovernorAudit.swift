@@ -5,6 +5,11 @@ public struct GovernorReclaim: Hashable, Sendable, CustomStringConvertible {
     public var target: String
     public var bytes: UInt64
 
+    public init(target: String, bytes: UInt64) {
+        self.target = target
+        self.bytes = bytes
+    }
+
     public var description: String { "\(target) memory.reclaim \(bytes)" }
 }
 
@@ -27,6 +32,24 @@ public struct GovernorAuditRecord: Hashable, Sendable, CustomStringConvertible {
     public var dropped: [String]
     /// Writes the tier called for but the governor did not make, with the reason.
     public var skipped: [String]
+
+    public init(
+        at: MonotonicInstant, from: GovernorTier, to: GovernorTier, cause: String, readings: [GovernorReading],
+        applied: [GovernorChange], restored: [GovernorChange], reclaimed: [GovernorReclaim], conflicts: [GovernorConflict],
+        dropped: [String], skipped: [String]
+    ) {
+        self.at = at
+        self.from = from
+        self.to = to
+        self.cause = cause
+        self.readings = readings
+        self.applied = applied
+        self.restored = restored
+        self.reclaimed = reclaimed
+        self.conflicts = conflicts
+        self.dropped = dropped
+        self.skipped = skipped
+    }
 
     public var tierChanged: Bool { from != to }
 
@@ -58,4 +81,13 @@ public struct GovernorAlert: Hashable, Sendable {
     public var readings: [GovernorReading]
     /// One line for a chat message: `Warden governor: normal → critical (signals): …`.
     public var text: String
+
+    public init(rule: String, at: MonotonicInstant, from: GovernorTier, to: GovernorTier, readings: [GovernorReading], text: String) {
+        self.rule = rule
+        self.at = at
+        self.from = from
+        self.to = to
+        self.readings = readings
+        self.text = text
+    }
 }
