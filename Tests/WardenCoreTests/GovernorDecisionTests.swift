@@ -356,3 +356,68 @@ extension GovernorSample {
     }
 }
 
+
+@Suite struct GovernorTightenOnlyTests {
+    static let cases: [(String, String, String, Bool)] = [
+        ("cpu.max", "50000 100000", "max 100000", true),
+        ("cpu.max", "50000 100000", "20000 100000", false),
+        ("cpu.max", "50000 100000", "10000 20000", false),  // 50 % per second both
+        ("cpu.max", "50000 100000", "200000 100000", true),
+        ("cpu.max", "50000 100000", "garbage", true),
+        ("cpu.weight", "1", "100", true),
+        ("cpu.weight", "1", "1", false),
+        ("cpu.idle", "1", "0", true),
+        ("cpu.idle", "1", "1", false),
+        ("cgroup.freeze", "1", "0\n", true),
+        ("memory.high", "966367232", "max", true),
+        ("memory.high", "966367232", "536870912", false),
+        ("CPUQuotaPerSecUSec", "500000", "infinity", true),
+        ("CPUQuotaPerSecUSec", "500000", "300000", false),
+    ]
+
+    @Test(arguments: cases)
+    func tighterMeansAllowsLess(file: String, value: String, baseline: String, tighter: Bool) {
+        #expect(GovernorValues.isTighter(file: file, value, than: baseline) == tighter)
+    }
+
+    @Test func aGroupAlreadyHeldTighterKeepsItsOwnQuota() {
+        var world = GovernorWorld()
+        world.targets[3].current["cpu.max"] = "20000 100000\n"  // CPUQuota=20% in its unit
+        world.targets[6].current["CPUQuotaPerSecUSec"] = "100000"
+        let decision = world.feed(Load.crit.sample(at: 0))
+        #expect(decision.actions.contains(.apply(target: "batch.slice", path: "batch.slice", writes: [CgroupWrite("cpu.weight", "1")])))
+        #expect(!decision.actions.contains { if case .throttleSystemdSlice = $0 { true } else { false } })
+        #expect(world.state.changes.map(\.file) == ["cpu.weight"])
+    }
+
+    @Test func aLooserSecondRequestRestoresInsteadOfLoosening() throws {
+        var world = GovernorWorld()
+        world.targets[5].current["cpu.max"] = "30000 100000\n"
+        let first = try Governor.manualOn(
+            state: world.state, request: ManualEmergencyRequest(cpuQuota: CPUQuota(perSecondUSec: 100_000), targets: ["tools.slice"]),
+            at: .zero, targets: world.targets, thresholds: world.thresholds
+        ).get()
+        world.state = first.state
+        world.carryOut(first.actions)
+        #expect(world.target("tools.slice").current["cpu.max"] == "10000 100000\n")
+        let second = try Governor.manualOn(
+            state: world.state, request: ManualEmergencyRequest(cpuQuota: CPUQuota(perSecondUSec: 800_000), targets: ["tools.slice"]),
+            at: instant(1), targets: world.targets, thresholds: world.thresholds
+        ).get()
+        world.carryOut(second.actions)
+        #expect(world.target("tools.slice").current["cpu.max"] == "30000 100000\n")
+        #expect(second.state.changes.map(\.file) == ["cpu.weight"])
+    }
+
+    @Test func anUnreadablePreviousSliceQuotaIsNotGuessed() {
+        var world = GovernorWorld()
+        world.state.tier = .critical
+        world.state.changes = [
+            GovernorChange(target: "system.slice", kind: .systemdSlice, path: "system.slice", file: "CPUQuotaPerSecUSec", written: "500000", previous: "lots")
+        ]
+        world.targets[6].current["CPUQuotaPerSecUSec"] = "500000"
+        let down = Governor.standDown(state: world.state, at: instant(1), targets: world.targets, thresholds: world.thresholds, cause: "test")
+        #expect(!down.actions.contains { if case .restoreSystemdSlice = $0 { true } else { false } })
+        #expect(down.audit?.dropped.first?.contains("'lots' is not a quota") == true)
+    }
+}

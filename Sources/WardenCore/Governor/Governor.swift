@@ -255,9 +255,6 @@ public enum Governor {
         }
         guard let used = target.memoryCurrentBytes, used >= smallestTightenedBytes else { return nil }
         let high = (used / 10 * 9) / pageBytes * pageBytes
-        if let current = target.current["memory.high"], let limit = UInt64(GovernorRestore.trimmed(current)), limit <= high {
-            return nil
-        }
         return Desired(target: target, file: "memory.high", value: String(high), reclaimBytes: used - high)
     }
 
@@ -344,6 +341,16 @@ public enum Governor {
             }
         }
 
+        // The governor only ever tightens: a group already held tighter than the tier asks
+        // (CPUQuota=20% against an emergency 50%) keeps its own value, and a changed request
+        // never loosens a value past what was there before the governor came.
+        let desired = desired.filter { want in
+            let existing = state.changes.first {
+                $0.target == want.target.name && $0.kind == want.target.kind && $0.file == want.file
+            }
+            guard let baseline = existing?.previous ?? want.target.current[want.file] else { return true }
+            return GovernorValues.isTighter(file: want.file, want.value, than: baseline)
+        }
         for want in desired {
             let target = want.target
             if let i = state.changes.firstIndex(where: { $0.target == target.name && $0.kind == target.kind && $0.file == want.file }) {
@@ -399,7 +406,11 @@ public enum Governor {
                         restoreWrites.append((change.target, change.path, [CgroupWrite(change.file, change.previous)]))
                     }
                 case .systemdSlice:
-                    actions.append(.restoreSystemdSlice(name: change.target, quotaPerSecUSec: systemdQuota(change.previous)))
+                    guard let quota = systemdQuota(change.previous) else {
+                        dropped.append("\(change.target) \(change.file): the previous value '\(change.previous)' is not a quota; left as is")
+                        continue
+                    }
+                    actions.append(.restoreSystemdSlice(name: change.target, quotaPerSecUSec: quota.value))
                 }
             case .alreadyInPlace(let change):
                 dropped.append("\(change.target) \(change.file) is already '\(change.previous)'")
@@ -436,10 +447,12 @@ public enum Governor {
         return GovernorDecision(state: state, actions: actions, audit: audit)
     }
 
-    /// A systemd `CPUQuotaPerSecUSec` as the state keeps it: a number, or `infinity`.
-    static func systemdQuota(_ text: String) -> UInt64? {
+    /// A systemd `CPUQuotaPerSecUSec` as the state keeps it: a number, or `infinity`
+    /// (value nil); nil when it is neither.
+    static func systemdQuota(_ text: String) -> (value: UInt64?, Void)? {
         let t = GovernorRestore.trimmed(text)
-        guard t != "infinity", let value = UInt64(t), value != UInt64.max else { return nil }
-        return value
+        if t == "infinity" { return (nil, ()) }
+        guard let value = UInt64(t) else { return nil }
+        return (value == UInt64.max ? nil : value, ())
     }
 }

@@ -61,3 +61,39 @@ public enum GovernorRestore {
         }
     }
 }
+
+/// Orders the values of the files the governor writes by how much they allow.
+public enum GovernorValues {
+    /// True when `value` allows less than `baseline` in `file`: a smaller `cpu.max` quota per
+    /// second, a lower `cpu.weight` or `memory.high`, `cpu.idle`/`cgroup.freeze` 1 over 0, a
+    /// smaller `CPUQuotaPerSecUSec`. A baseline that cannot be read as such counts as
+    /// unlimited (it is still restored exactly as it was).
+    public static func isTighter(file: String, _ value: String, than baseline: String) -> Bool {
+        guard let a = allowance(file: file, value) else { return true }
+        guard let b = allowance(file: file, baseline) else { return true }
+        return a < b
+    }
+
+    /// What a value allows, in the file's own unit; `UInt64.max` for unlimited, nil when the
+    /// value is not in the file's format.
+    static func allowance(file: String, _ text: String) -> UInt64? {
+        let t = GovernorRestore.trimmed(text)
+        switch file {
+        case "cpu.max":
+            let parts = t.split(separator: " ")
+            guard parts.count == 2, let period = UInt64(parts[1]), period > 0 else { return nil }
+            if parts[0] == "max" { return .max }
+            guard let quota = UInt64(parts[0]) else { return nil }
+            let (product, overflow) = quota.multipliedReportingOverflow(by: 1_000_000)
+            return overflow ? .max - 1 : product / period
+        case "cpu.idle", "cgroup.freeze":
+            // 1 (idle, frozen) allows less than 0.
+            return t == "1" ? 0 : t == "0" ? 1 : nil
+        case "memory.high", "CPUQuotaPerSecUSec", "cpu.weight":
+            if t == "max" || t == "infinity" { return .max }
+            return UInt64(t)
+        default:
+            return UInt64(t)
+        }
+    }
+}
