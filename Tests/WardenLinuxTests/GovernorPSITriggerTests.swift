@@ -21,6 +21,23 @@ enum PSIHost {
     }
 }
 
+/// `WARDEN_TEST_CGROUP_ROOT` of the real-kernel test bed, when it offers PSI.
+enum GuestCgroup {
+    static let root: String? = getenv("WARDEN_TEST_CGROUP_ROOT").map { String(cString: $0) }
+
+    static var available: Bool {
+        guard let root else {
+            print("SKIPPED group PSI trigger test: WARDEN_TEST_CGROUP_ROOT is not set (runs in the QEMU guest: Tests/kernel/run-guest --backend qemu)")
+            return false
+        }
+        guard access(root + "/cpu.pressure", R_OK) == 0 else {
+            print("SKIPPED group PSI trigger test: \(root)/cpu.pressure does not exist (no PSI in this tier)")
+            return false
+        }
+        return true
+    }
+}
+
 @Suite struct GovernorPSITriggerTests {
     @Test func missingFilesAndPlainFilesAreReportedAsUnavailable() throws {
         let loop = try EventLoop()
@@ -82,6 +99,46 @@ enum PSIHost {
         }
         #expect(error.errno == EINVAL)
         #expect(error.reason.contains("the kernel refused 'some 100000 20000000'"))
+    }
+
+    /// In the real-kernel test bed's QEMU tier (a writable cgroup v2 tree with PSI): a trigger
+    /// on a group's own cpu.pressure fires when the group oversubscribes the CPUs, and
+    /// reports the group's removal as gone, not as a firing.
+    @Test(.enabled(if: GuestCgroup.available, "needs the test bed's cgroup v2 tree with PSI"))
+    func aGroupTriggerFiresAndReportsTheGroupsRemoval() throws {
+        let group = GuestCgroup.root! + "/governor-psi-\(getpid())"
+        #expect(mkdir(group, 0o755) == 0, "mkdir \(group): \(errnoDescription(errno))")
+        let loop = try EventLoop()
+        defer { loop.shutdown() }
+        let fired = TestSignal()
+        let gone = TestSignal()
+        let trigger = try PSITrigger.register(
+            path: group + "/cpu.pressure", stallUSec: 50_000, windowUSec: 1_000_000, on: loop,
+            onFire: { fired.post() }, onGone: { gone.post() }
+        ).get()
+        print("group PSI trigger: some \(trigger.stallUSec) \(trigger.windowUSec)")
+        // Busy shells that move themselves into the group: one more than there are CPUs.
+        var children: [pid_t] = []
+        for _ in 0...Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) {
+            let script = "echo $$ > '\(group)/cgroup.procs' && while :; do :; done"
+            var pid: pid_t = 0
+            let words: [String] = ["/bin/sh", "-c", script]
+            let argv: [UnsafeMutablePointer<CChar>?] = words.map { word in word.withCString { strdup($0) } } + [nil]
+            defer { argv.forEach { free($0) } }
+            #expect(posix_spawn(&pid, "/bin/sh", nil, nil, argv, environ) == 0)
+            children.append(pid)
+        }
+        let firedInTime = fired.wait(seconds: 60)
+        for pid in children {
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+        }
+        #expect(firedInTime, "no POLLPRI from \(group)/cpu.pressure within 60 s")
+        #expect(rmdir(group) == 0, "rmdir \(group): \(errnoDescription(errno))")
+        #expect(gone.wait(seconds: 20), "removing the group did not report the trigger gone")
+        #expect(!trigger.isActive, "a gone trigger cancels itself")
+        trigger.cancel()
     }
 
     func makeTemporaryDirectory() -> String {
