@@ -410,7 +410,7 @@ public enum Governor {
                         dropped.append("\(change.target) \(change.file): the previous value '\(change.previous)' is not a quota; left as is")
                         continue
                     }
-                    actions.append(.restoreSystemdSlice(name: change.target, quotaPerSecUSec: quota.value))
+                    actions.append(.restoreSystemdSlice(name: change.target, quotaPerSecUSec: quota))
                 }
             case .alreadyInPlace(let change):
                 dropped.append("\(change.target) \(change.file) is already '\(change.previous)'")
@@ -434,8 +434,9 @@ public enum Governor {
         }
         if let record = audit, record.tierChanged || old.mode.isManual != state.mode.isManual || !conflicts.isEmpty {
             let rule = state.mode.isManual || old.mode.isManual ? "manual" : (record.tierChanged ? "tier-\(state.tier.rawValue)" : "conflict")
-            let last = state.lastAlertAt[rule]
-            if last == nil || now.since(last!) >= thresholds.alertCooldown || rule == "manual" {
+            // Operator actions always alert; the rest once per AlertCooldownSec= per rule.
+            let due = state.lastAlertAt[rule].map { now.since($0) >= thresholds.alertCooldown } ?? true
+            if due || rule == "manual" {
                 state.lastAlertAt[rule] = now
                 actions.append(
                     .alert(
@@ -447,12 +448,12 @@ public enum Governor {
         return GovernorDecision(state: state, actions: actions, audit: audit)
     }
 
-    /// A systemd `CPUQuotaPerSecUSec` as the state keeps it: a number, or `infinity`
-    /// (value nil); nil when it is neither.
-    static func systemdQuota(_ text: String) -> (value: UInt64?, Void)? {
+    /// A systemd `CPUQuotaPerSecUSec` as the state keeps it: a number of microseconds per
+    /// second, or `infinity` (`.some(nil)`, also `UINT64_MAX`); nil when it is neither.
+    static func systemdQuota(_ text: String) -> UInt64?? {
         let t = GovernorRestore.trimmed(text)
-        if t == "infinity" { return (nil, ()) }
+        if t == "infinity" { return .some(nil) }
         guard let value = UInt64(t) else { return nil }
-        return (value == UInt64.max ? nil : value, ())
+        return .some(value == UInt64.max ? nil : value)
     }
 }

@@ -240,7 +240,7 @@ public struct GovernorAssessment: Hashable, Sendable {
             return .normal
         }
         func add(_ signal: GovernorSignal, _ level: GovernorTier, _ value: String, _ warning: String?, _ critical: String) {
-            let threshold = level == .critical || warning == nil ? critical : warning!
+            let threshold = level == .critical ? critical : warning ?? critical
             readings.append(GovernorReading(signal: signal, value: value, threshold: threshold, level: level))
         }
         func pressure(_ resource: PressureResource) -> (reading: PressureReading?, signal: GovernorSignal, warning: Percentage?, critical: Percentage) {
