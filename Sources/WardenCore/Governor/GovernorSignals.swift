@@ -1,0 +1,295 @@
+// What the governor judges: one sample of the protected group's pressure and the host's
+// secondary signals, the thresholds they are compared with, and the verdict.
+
+/// A share in hundredths of a percent, exact to the two decimals the kernel prints
+/// (`avg10=38.79` is 3879). Used for PSI averages, memory use and CPU use.
+public struct Percentage: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public var hundredths: Int
+
+    public init(hundredths: Int) { self.hundredths = hundredths }
+    public init(percent: Int) { self.hundredths = percent * 100 }
+
+    public static let zero = Percentage(hundredths: 0)
+
+    /// `38.79%`, `70%`.
+    public var description: String {
+        let whole = hundredths / 100
+        let fraction = abs(hundredths % 100)
+        if fraction == 0 { return "\(whole)%" }
+        return fraction % 10 == 0 ? "\(whole).\(fraction / 10)%" : "\(whole).\(fraction < 10 ? "0" : "")\(fraction)%"
+    }
+
+    public static func < (a: Percentage, b: Percentage) -> Bool { a.hundredths < b.hundredths }
+}
+
+/// One line pair of a PSI file (`cpu.pressure`, `/proc/pressure/memory`, …): the 10-second
+/// averages the governor judges.
+public struct PressureReading: Hashable, Sendable {
+    /// Share of time at least one task stalled on the resource.
+    public var someAvg10: Percentage
+    /// Share of time every non-idle task stalled; nil when the file has no `full` line
+    /// (the host-wide `cpu` file before Linux 5.13).
+    public var fullAvg10: Percentage?
+
+    public init(someAvg10: Percentage, fullAvg10: Percentage? = nil) {
+        self.someAvg10 = someAvg10
+        self.fullAvg10 = fullAvg10
+    }
+}
+
+/// The resource a PSI trigger or reading is about.
+public enum PressureResource: String, CaseIterable, Hashable, Sendable {
+    case cpu, memory, io
+}
+
+/// A PSI trigger that fired: over its window the protected group stalled on `resource` for
+/// at least the share of `level`. Triggers are how the governor reacts within one window:
+/// `avg10` needs several seconds to catch up with a sudden overload, a trigger does not.
+public struct FiredTrigger: Hashable, Sendable, CustomStringConvertible {
+    public var resource: PressureResource
+    /// `.warning` or `.critical`: which threshold the trigger was registered with.
+    public var level: GovernorTier
+
+    public init(resource: PressureResource, level: GovernorTier) {
+        self.resource = resource
+        self.level = level
+    }
+
+    public var description: String { "\(resource.rawValue) pressure trigger (\(level.rawValue))" }
+}
+
+/// One observation, taken when a trigger fired or a sampling tick came.
+///
+/// Pressure is the **protected** group's (the `Priority=critical` components' slice, or the
+/// host's when nothing is critical): throttling a batch group raises that group's own
+/// stall, and feeding that back would hold the governor in its tier for ever. Every field
+/// is optional: nil means "not read" (no PSI on this kernel, file unreadable), and a
+/// signal that was not read neither escalates nor counts against calm.
+public struct GovernorSample: Hashable, Sendable {
+    public var at: MonotonicInstant
+    /// The triggers that fired since the previous sample (empty on a sampling tick).
+    public var firedTriggers: [FiredTrigger]
+    public var protectedCPU: PressureReading?
+    public var protectedMemory: PressureReading?
+    public var protectedIO: PressureReading?
+    /// 1-minute load average divided by the online CPUs, in hundredths (`/proc/loadavg`).
+    public var loadPerCPUHundredths: Int?
+    /// `(MemTotal - MemAvailable) / MemTotal` (`/proc/meminfo`).
+    public var memoryUsed: Percentage?
+    /// `SwapTotal - SwapFree`, in bytes.
+    public var swapUsedBytes: UInt64?
+    /// Busy share of all CPUs between the previous `/proc/stat` reading and this one.
+    public var cpuBusy: Percentage?
+
+    public init(
+        at: MonotonicInstant, firedTriggers: [FiredTrigger] = [], protectedCPU: PressureReading? = nil,
+        protectedMemory: PressureReading? = nil, protectedIO: PressureReading? = nil,
+        loadPerCPUHundredths: Int? = nil, memoryUsed: Percentage? = nil, swapUsedBytes: UInt64? = nil,
+        cpuBusy: Percentage? = nil
+    ) {
+        self.at = at
+        self.firedTriggers = firedTriggers
+        self.protectedCPU = protectedCPU
+        self.protectedMemory = protectedMemory
+        self.protectedIO = protectedIO
+        self.loadPerCPUHundredths = loadPerCPUHundredths
+        self.memoryUsed = memoryUsed
+        self.swapUsedBytes = swapUsedBytes
+        self.cpuBusy = cpuBusy
+    }
+}
+
+/// A signal the governor compares with a threshold.
+public enum GovernorSignal: String, CaseIterable, Hashable, Sendable {
+    case cpuPressure = "cpu-pressure"
+    case memoryPressure = "memory-pressure"
+    case ioPressure = "io-pressure"
+    case loadPerCPU = "load-per-cpu"
+    case memoryUsed = "memory-used"
+    case swapUsed = "swap-used"
+    case cpuBusy = "cpu-busy"
+}
+
+/// One signal's value against the threshold it crossed (or the warning threshold when it
+/// crossed none): what an audit record and an alert show.
+public struct GovernorReading: Hashable, Sendable, CustomStringConvertible {
+    public var signal: GovernorSignal
+    /// The value as an operator reads it: `31.5%`, `2.40`, `612MiB`, `fired`.
+    public var value: String
+    /// The threshold it is compared with, same notation.
+    public var threshold: String
+    /// `.normal`, `.warning` or `.critical`.
+    public var level: GovernorTier
+
+    public init(signal: GovernorSignal, value: String, threshold: String, level: GovernorTier) {
+        self.signal = signal
+        self.value = value
+        self.threshold = threshold
+        self.level = level
+    }
+
+    public var description: String {
+        switch level {
+        case .normal: "\(signal.rawValue) \(value) (below \(threshold))"
+        default: "\(signal.rawValue) \(value) (\(level.rawValue) at \(threshold))"
+        }
+    }
+}
+
+/// `[Governor]` with its defaults filled in: the operators' runbook values.
+public struct GovernorThresholds: Hashable, Sendable {
+    public var loadPerCPUWarningHundredths: Int
+    public var loadPerCPUCriticalHundredths: Int
+    public var memoryWarning: Percentage
+    public var memoryCritical: Percentage
+    public var cpuWarning: Percentage
+    public var cpuCritical: Percentage
+    public var cpuPressureWarning: Percentage
+    public var cpuPressureCritical: Percentage
+    /// Memory and I/O pressure have only a critical threshold in `[Governor]`; for the
+    /// cooldown they count as calm once below it.
+    public var memoryPressureCritical: Percentage
+    public var ioPressureCritical: Percentage
+    /// Swap in use that means warning: the runbooks' 500 MB. Not a `[Governor]` key yet.
+    public var swapWarningBytes: UInt64
+    public var pressureWindow: TimeSpan
+    public var severeAfter: TimeSpan
+    public var cooldown: TimeSpan
+    public var sampleInterval: TimeSpan
+    public var alertCooldown: TimeSpan
+    public var emergencyCPUQuota: CPUQuota
+    public var emergencyCPUWeight: CPUWeight
+    public var throttleSliceCPUQuota: CPUQuota
+
+    /// The runbooks' swap warning level (500 MB).
+    public static let defaultSwapWarningBytes: UInt64 = 500 * 1_000_000
+    /// `EmergencyCPUQuota=` default: half of one CPU.
+    public static let defaultEmergencyCPUQuota = CPUQuota(perSecondUSec: 500_000)
+    /// `EmergencyCPUWeight=` default: the least weight.
+    public static let defaultEmergencyCPUWeight = CPUWeight.weight(1)
+
+    public init(_ settings: GovernorSettings) {
+        let d = GovernorSettings.defaults
+        loadPerCPUWarningHundredths = settings.loadPerCPUWarningHundredths ?? d.loadPerCPUWarningHundredths
+        loadPerCPUCriticalHundredths = settings.loadPerCPUCriticalHundredths ?? d.loadPerCPUCriticalHundredths
+        memoryWarning = Percentage(percent: settings.memoryWarningPercent ?? d.memoryWarningPercent)
+        memoryCritical = Percentage(percent: settings.memoryCriticalPercent ?? d.memoryCriticalPercent)
+        cpuWarning = Percentage(percent: settings.cpuWarningPercent ?? d.cpuWarningPercent)
+        cpuCritical = Percentage(percent: settings.cpuCriticalPercent ?? d.cpuCriticalPercent)
+        cpuPressureWarning = Percentage(percent: settings.cpuPressureWarningPercent ?? d.cpuPressureWarningPercent)
+        cpuPressureCritical = Percentage(percent: settings.cpuPressureCriticalPercent ?? d.cpuPressureCriticalPercent)
+        memoryPressureCritical = Percentage(
+            percent: settings.memoryPressureCriticalPercent ?? d.memoryPressureCriticalPercent)
+        ioPressureCritical = Percentage(percent: settings.ioPressureCriticalPercent ?? d.ioPressureCriticalPercent)
+        swapWarningBytes = Self.defaultSwapWarningBytes
+        pressureWindow = settings.pressureWindowSec ?? d.pressureWindow
+        severeAfter = settings.severeAfterSec ?? d.severeAfter
+        cooldown = settings.cooldownSec ?? d.cooldown
+        sampleInterval = settings.sampleIntervalSec ?? d.sampleInterval
+        alertCooldown = settings.alertCooldownSec ?? d.alertCooldown
+        emergencyCPUQuota = settings.emergencyCPUQuota ?? Self.defaultEmergencyCPUQuota
+        emergencyCPUWeight = settings.emergencyCPUWeight ?? Self.defaultEmergencyCPUWeight
+        throttleSliceCPUQuota = settings.throttleSliceCPUQuota ?? Self.defaultEmergencyCPUQuota
+    }
+
+    /// The PSI trigger a runtime registers for `resource` at `level`: `some <stall> <window>`
+    /// with the stall being the threshold's share of the window. Nil for a level that has
+    /// no threshold for that resource.
+    public func trigger(for resource: PressureResource, level: GovernorTier) -> (stallUSec: UInt64, windowUSec: UInt64)? {
+        let share: Percentage
+        switch (resource, level) {
+        case (.cpu, .warning): share = cpuPressureWarning
+        case (.cpu, .critical): share = cpuPressureCritical
+        case (.memory, .critical): share = memoryPressureCritical
+        case (.io, .critical): share = ioPressureCritical
+        default: return nil
+        }
+        let window = pressureWindow.usec
+        let stall = window / 10_000 * UInt64(max(share.hundredths, 1))
+        return (max(stall, 1), window)
+    }
+}
+
+extension GovernorSettings {
+    /// `ThrottleSlices=`, or systemd's two big slices when the key is not set.
+    public var effectiveThrottleSlices: [String] {
+        throttleSlices.isEmpty ? ["system.slice", "user.slice"] : throttleSlices
+    }
+}
+
+/// How loaded the host is by one sample: the highest level any signal reached, and every
+/// signal's reading for the record.
+public struct GovernorAssessment: Hashable, Sendable {
+    /// `.normal`, `.warning` or `.critical`.
+    public var level: GovernorTier
+    public var readings: [GovernorReading]
+    /// True when protected memory pressure or memory use is critical: what makes the severe
+    /// tier tighten `memory.high`.
+    public var memoryPressed: Bool
+
+    /// The readings that reached `level` (all of them when `level` is normal).
+    public var causes: [GovernorReading] {
+        level == .normal ? readings : readings.filter { $0.level == level }
+    }
+
+    public init(_ sample: GovernorSample, _ t: GovernorThresholds) {
+        var readings: [GovernorReading] = []
+        func grade<V: Comparable>(_ value: V, warning: V?, critical: V) -> GovernorTier {
+            if value >= critical { return .critical }
+            if let warning, value >= warning { return .warning }
+            return .normal
+        }
+        func add(_ signal: GovernorSignal, _ level: GovernorTier, _ value: String, _ warning: String?, _ critical: String) {
+            let threshold = level == .critical ? critical : warning ?? critical
+            readings.append(GovernorReading(signal: signal, value: value, threshold: threshold, level: level))
+        }
+        func pressure(_ resource: PressureResource) -> (reading: PressureReading?, signal: GovernorSignal, warning: Percentage?, critical: Percentage) {
+            switch resource {
+            case .cpu: (sample.protectedCPU, .cpuPressure, t.cpuPressureWarning, t.cpuPressureCritical)
+            case .memory: (sample.protectedMemory, .memoryPressure, nil, t.memoryPressureCritical)
+            case .io: (sample.protectedIO, .ioPressure, nil, t.ioPressureCritical)
+            }
+        }
+        var memoryPressed = false
+        for resource in PressureResource.allCases {
+            let p = pressure(resource)
+            let fired = sample.firedTriggers.filter { $0.resource == resource }.map(\.level).max()
+            let averaged = p.reading.map { grade($0.someAvg10, warning: p.warning, critical: p.critical) }
+            guard fired != nil || averaged != nil else { continue }
+            let level = max(fired ?? .normal, averaged ?? .normal)
+            var value = p.reading.map { "\($0.someAvg10) avg10" } ?? ""
+            if let fired { value += (value.isEmpty ? "" : ", ") + "\(fired.rawValue) trigger fired" }
+            add(p.signal, level, value, p.warning?.description, p.critical.description)
+            if resource == .memory && level == .critical { memoryPressed = true }
+        }
+        if let load = sample.loadPerCPUHundredths {
+            let level = grade(load, warning: t.loadPerCPUWarningHundredths, critical: t.loadPerCPUCriticalHundredths)
+            add(.loadPerCPU, level, Self.hundredths(load), Self.hundredths(t.loadPerCPUWarningHundredths),
+                Self.hundredths(t.loadPerCPUCriticalHundredths))
+        }
+        if let used = sample.memoryUsed {
+            let level = grade(used, warning: t.memoryWarning, critical: t.memoryCritical)
+            add(.memoryUsed, level, used.description, t.memoryWarning.description, t.memoryCritical.description)
+            if level == .critical { memoryPressed = true }
+        }
+        if let swap = sample.swapUsedBytes {
+            // Swap in use is a warning sign only: the runbooks give it no critical level.
+            let level: GovernorTier = swap >= t.swapWarningBytes ? .warning : .normal
+            add(.swapUsed, level, Self.megabytes(swap), Self.megabytes(t.swapWarningBytes), Self.megabytes(t.swapWarningBytes))
+        }
+        if let busy = sample.cpuBusy {
+            let level = grade(busy, warning: t.cpuWarning, critical: t.cpuCritical)
+            add(.cpuBusy, level, busy.description, t.cpuWarning.description, t.cpuCritical.description)
+        }
+        self.readings = readings
+        self.level = readings.map(\.level).max() ?? .normal
+        self.memoryPressed = memoryPressed
+    }
+
+    static func hundredths(_ value: Int) -> String {
+        let fraction = abs(value % 100)
+        return "\(value / 100).\(fraction < 10 ? "0" : "")\(fraction)"
+    }
+
+    static func megabytes(_ bytes: UInt64) -> String { "\(bytes / 1_000_000)MB" }
+}

@@ -1,0 +1,111 @@
+// The groups the governor may act on, with the values the runtime found in their files.
+
+/// A group the governor may throttle, freeze or reclaim: one of Warden's cgroups (a
+/// slice or a component), or a systemd slice outside Warden (`ThrottleSlices=`).
+public struct GovernorTarget: Hashable, Sendable {
+    public enum Kind: String, Hashable, Sendable, CaseIterable {
+        /// A cgroup in Warden's tree, changed through cgroupfs.
+        case group
+        /// A systemd slice, changed through D-Bus runtime properties.
+        case systemdSlice = "systemd-slice"
+    }
+
+    /// The unit name: `backtest.service`, `trading-batch.slice`, `system.slice`.
+    public var name: String
+    public var kind: Kind
+    /// For `.group`: the path below Warden's cgroup root, as `CgroupPlan` names it. For
+    /// `.systemdSlice`: the unit name again.
+    public var path: String
+    /// The effective `Priority=`. A systemd slice that holds critical components (the
+    /// systemd backend puts them there) must be given `.critical` so it is never throttled.
+    public var priority: Priority
+    /// `[X-Warden] EmergencyCPUQuota=` of the unit itself, nil for the `[Governor]` default.
+    public var emergencyCPUQuota: CPUQuota?
+    /// `CPUQuotaPeriodSec=` of the unit, for the `cpu.max` period.
+    public var cpuQuotaPeriodUSec: UInt64?
+    /// What the runtime found in the files the governor may write (`observedFiles`; for a
+    /// systemd slice the `CPUQuotaPerSecUSec` property, `infinity` for none), read just
+    /// before deciding. A file missing here is one the governor leaves alone, since it could
+    /// not restore it exactly; at restore, a missing value means the group is gone.
+    public var current: [String: String]
+    /// `memory.current`, read while a tier is active: the base of the tightened `memory.high`.
+    public var memoryCurrentBytes: UInt64?
+
+    public init(
+        name: String, kind: Kind = .group, path: String, priority: Priority, emergencyCPUQuota: CPUQuota? = nil,
+        cpuQuotaPeriodUSec: UInt64? = nil, current: [String: String] = [:], memoryCurrentBytes: UInt64? = nil
+    ) {
+        self.name = name
+        self.kind = kind
+        self.path = path
+        self.priority = priority
+        self.emergencyCPUQuota = emergencyCPUQuota
+        self.cpuQuotaPeriodUSec = cpuQuotaPeriodUSec
+        self.current = current
+        self.memoryCurrentBytes = memoryCurrentBytes
+    }
+
+    /// The cgroup files of a `.group` target whose values the runtime reads into `current`.
+    public static let observedFiles = ["cpu.max", "cpu.weight", "cpu.idle", "cgroup.freeze", "memory.high"]
+    /// The D-Bus property of a `.systemdSlice` target read into `current`.
+    public static let systemdQuotaProperty = "CPUQuotaPerSecUSec"
+
+    /// True when `other` is this group or lies beneath it.
+    func contains(_ other: GovernorTarget) -> Bool {
+        guard kind == other.kind else { return false }
+        return other.path == path || other.path.hasPrefix(path + "/")
+    }
+
+    /// Every slice and component of a configuration as a group target (paths as
+    /// `CgroupPlan.plan` makes them), with `current` left empty for the runtime to fill.
+    public static func targets(for configuration: Configuration) -> [GovernorTarget] {
+        var targets: [GovernorTarget] = []
+        for slice in configuration.slices {
+            targets.append(
+                GovernorTarget(
+                    name: slice.name.description, path: configuration.sliceChain(to: slice.name.description).joined(separator: "/"),
+                    priority: configuration.effectivePriority(ofSlice: slice.name.description),
+                    emergencyCPUQuota: slice.emergencyCPUQuota, cpuQuotaPeriodUSec: slice.resources.cpuQuotaPeriod?.usec))
+        }
+        for service in configuration.services {
+            targets.append(
+                GovernorTarget(
+                    name: service.name.description,
+                    path: (configuration.sliceChain(to: service.effectiveSlice) + [service.name.description]).joined(separator: "/"),
+                    priority: configuration.effectivePriority(of: service), emergencyCPUQuota: service.emergencyCPUQuota,
+                    cpuQuotaPeriodUSec: service.resources.cpuQuotaPeriod?.usec))
+        }
+        return targets
+    }
+
+    /// The `ThrottleSlices=` as systemd-slice targets. With the systemd backend, Warden's
+    /// components are units in those very slices: a slice holding a critical component is
+    /// marked critical, so the governor never throttles it.
+    public static func systemdSlices(
+        _ names: [String], configuration: Configuration, componentsAreSystemdUnits: Bool
+    ) -> [GovernorTarget] {
+        names.map { name in
+            var priority = Priority.normal
+            if componentsAreSystemdUnits {
+                let holdsCritical = configuration.services.contains { service in
+                    configuration.effectivePriority(of: service) == .critical
+                        && configuration.sliceChain(to: service.effectiveSlice).contains(name)
+                }
+                if holdsCritical { priority = .critical }
+            }
+            return GovernorTarget(name: name, kind: .systemdSlice, path: name, priority: priority)
+        }
+    }
+}
+
+extension Configuration {
+    /// A slice's own `Priority=`, else its nearest ancestor's, else normal.
+    public func effectivePriority(ofSlice name: String) -> Priority {
+        var current: String? = name
+        while let slice = current {
+            if let priority = self.slice(named: slice)?.priority { return priority }
+            current = SliceConfig.parent(of: slice)
+        }
+        return .normal
+    }
+}

@@ -1,0 +1,243 @@
+import Glibc
+import Testing
+import WardenCore
+@testable import WardenLinux
+
+enum GovernorFixtures {
+    static let root = DocumentationTests.repositoryRoot + "/Tests/fixtures/governor"
+}
+
+@Suite struct GovernorReaderTests {
+    let host = HostSignalReader(procRoot: GovernorFixtures.root + "/host/proc")
+    let oldHost = HostSignalReader(procRoot: GovernorFixtures.root + "/host-oldpsi/proc")
+    let noPSIHost = HostSignalReader(procRoot: GovernorFixtures.root + "/host-nopsi/proc")
+
+    @Test func loadAveragePerCPU() throws {
+        // "6.42 6.86 6.88 7/167 5292" on 2 CPUs.
+        #expect(try host.loadPerCPUHundredths(onlineCPUs: 2).get() == 321)
+        #expect(try host.loadPerCPUHundredths(onlineCPUs: 1).get() == 642)
+    }
+
+    @Test func memoryUseAndSwap() throws {
+        let info = try host.memoryInfo().get()
+        #expect(info.memTotalBytes == 24_683_656 * 1024)
+        #expect(info.memAvailableBytes == 23_534_272 * 1024)
+        #expect(info.used == Percentage(hundredths: 465))  // (24683656-23534272)/24683656 = 4.65 %
+        #expect(info.swapUsedBytes == 0)
+        let swapping = try oldHost.memoryInfo().get()
+        #expect(swapping.swapUsedBytes == (2_097_148 - 1_286_144) * 1024)
+        #expect(swapping.used == Percentage(hundredths: 8599))
+    }
+
+    @Test func cpuBusyBetweenTwoReadings() throws {
+        let earlier = try host.cpuTimes().get()
+        let later = try host.cpuTimes(file: "stat.later").get()
+        #expect(earlier.user == 556_655 && earlier.steal == 2599)
+        // 163 user + 38 system ticks, no idle: the build host was saturated.
+        #expect(later.busy(since: earlier) == Percentage(percent: 100))
+        #expect(earlier.busy(since: earlier) == nil)
+        #expect(earlier.busy(since: later) == nil)
+        let half = CPUTimes(user: 50, nice: 0, system: 0, idle: 40, iowait: 10, irq: 0, softirq: 0, steal: 0)
+        #expect(half.busy(since: CPUTimes(user: 0, nice: 0, system: 0, idle: 0, iowait: 0, irq: 0, softirq: 0, steal: 0)) == Percentage(percent: 50))
+    }
+
+    @Test func hostPressureFiles() throws {
+        #expect(try host.pressure(.cpu).get() == PressureReading(someAvg10: Percentage(hundredths: 9825), fullAvg10: .zero))
+        #expect(try host.pressure(.memory).get() == PressureReading(someAvg10: .zero, fullAvg10: .zero))
+        #expect(try host.pressure(.io).get() == PressureReading(someAvg10: Percentage(hundredths: 19), fullAvg10: .zero))
+        // Before Linux 5.13 the host-wide cpu file has no full line.
+        #expect(try oldHost.pressure(.cpu).get() == PressureReading(someAvg10: Percentage(hundredths: 9825), fullAvg10: nil))
+        guard case .failure(let error) = noPSIHost.pressure(.cpu) else {
+            Issue.record("a kernel without PSI gave a reading")
+            return
+        }
+        #expect(error.errno == ENOENT)
+        #expect(error.description.hasPrefix("reading \(GovernorFixtures.root)/host-nopsi/proc/pressure/cpu: "))
+    }
+
+    static let malformedPressure: [(String, String)] = [
+        ("", "no 'some' line"),
+        ("full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n", "no 'some' line"),
+        ("some avg60=1.00 total=3\n", "has no avg10=N.NN"),
+        ("some avg10=1.234 avg60=0.00\n", "has no avg10=N.NN"),
+        ("some avg10=x avg60=0.00\n", "has no avg10=N.NN"),
+        ("partial avg10=1.00\n", "neither a 'some' nor a 'full' line"),
+    ]
+
+    @Test(arguments: malformedPressure)
+    func malformedPressureIsAnErrorNamingTheFile(text: String, reason: String) {
+        guard case .failure(let error) = PressureFile.parse(text, path: "/x/cpu.pressure") else {
+            Issue.record("accepted \(text)")
+            return
+        }
+        #expect(error.path == "/x/cpu.pressure")
+        #expect(error.reason.contains(reason), "\(error)")
+    }
+
+    @Test func cgroupPressureAndObservedValues() throws {
+        let reader = GovernorCgroupReader(cgroupRoot: GovernorFixtures.root + "/cgroup")
+        let protected = try reader.pressure(.cpu, ofGroup: "trading.slice/trading-critical.slice").get()
+        #expect(protected.someAvg10 == Percentage(hundredths: 9825))
+        #expect(try reader.pressure(.memory, ofGroup: "trading.slice/trading-critical.slice").get().fullAvg10 == .zero)
+        let targets = reader.observe([
+            GovernorTarget(name: "batch.slice", path: "batch.slice", priority: .batch, current: ["stale": "x"]),
+            GovernorTarget(name: "gone.slice", path: "gone.slice", priority: .batch),
+            GovernorTarget(name: "system.slice", kind: .systemdSlice, path: "system.slice", priority: .normal, current: ["CPUQuotaPerSecUSec": "infinity"]),
+        ])
+        #expect(targets[0].current == [
+            "cpu.max": "max 100000\n", "cpu.weight": "100\n", "cpu.idle": "0\n", "cgroup.freeze": "0\n", "memory.high": "max\n",
+        ])
+        #expect(targets[0].memoryCurrentBytes == 1 << 30)
+        #expect(targets[1].current.isEmpty && targets[1].memoryCurrentBytes == nil)
+        #expect(targets[2].current == ["CPUQuotaPerSecUSec": "infinity"])
+    }
+
+    @Test func aSampleFromTheFixturesDrivesTheGovernor() throws {
+        let reader = GovernorCgroupReader(cgroupRoot: GovernorFixtures.root + "/cgroup")
+        let memory = try host.memoryInfo().get()
+        let sample = GovernorSample(
+            at: MonotonicInstant(usec: 1_000_000),
+            protectedCPU: try reader.pressure(.cpu, ofGroup: "trading.slice/trading-critical.slice").get(),
+            loadPerCPUHundredths: try host.loadPerCPUHundredths(onlineCPUs: 2).get(), memoryUsed: memory.used,
+            swapUsedBytes: memory.swapUsedBytes,
+            cpuBusy: try host.cpuTimes(file: "stat.later").get().busy(since: host.cpuTimes().get()))
+        let targets = reader.observe([GovernorTarget(name: "batch.slice", path: "batch.slice", priority: .batch)])
+        let decision = Governor.decide(state: .initial(at: .zero), sample: sample, targets: targets, settings: GovernorSettings())
+        #expect(decision.state.tier == .critical)
+        #expect(decision.actions.first == .apply(target: "batch.slice", path: "batch.slice", writes: [
+            CgroupWrite("cpu.max", "50000 100000"), CgroupWrite("cpu.weight", "1"),
+        ]))
+        #expect(decision.state.changes.map(\.previous) == ["max 100000", "100"])
+    }
+}
+
+@Suite struct GovernorAlertTests {
+    struct Failing: GovernorAlertSink {
+        var name: String { "failing" }
+        func deliver(_ alert: GovernorAlert) -> Result<Void, GovernorAlertDeliveryError> {
+            .failure(GovernorAlertDeliveryError(sink: name, reason: "refused"))
+        }
+    }
+
+    /// Blocks until released: a webhook whose server hangs.
+    final class Hanging: GovernorAlertSink, @unchecked Sendable {
+        let release = TestSignal()
+        let entered = TestSignal()
+        var name: String { "hanging" }
+        func deliver(_ alert: GovernorAlert) -> Result<Void, GovernorAlertDeliveryError> {
+            entered.post()
+            _ = release.wait(seconds: 30)
+            return .success(())
+        }
+    }
+
+    final class Failures: @unchecked Sendable {
+        var items: [GovernorAlertDeliveryError] = []
+    }
+
+    static let alert = GovernorAlert(
+        rule: "tier-critical", at: .zero, from: .normal, to: .critical, readings: [],
+        text: "Warden governor normal → critical (signals); \"quoted\"\n\tnext\u{1}")
+
+    @Test func aHangingSinkNeverBlocksPosting() {
+        let hanging = Hanging()
+        let dispatcher = GovernorAlertDispatcher(sinks: [hanging], maximumPending: 3)
+        #expect(dispatcher.post(Self.alert))
+        #expect(hanging.entered.wait())
+        // One in the sink, two waiting: the next is dropped, at once.
+        #expect(dispatcher.post(Self.alert))
+        #expect(dispatcher.post(Self.alert))
+        #expect(!dispatcher.post(Self.alert))
+        #expect(dispatcher.dropped == 1)
+        for _ in 0..<3 { hanging.release.post() }
+        dispatcher.drain()
+        #expect(dispatcher.post(Self.alert))
+        hanging.release.post()
+        dispatcher.drain()
+    }
+
+    @Test func failuresAreReportedAndTheOtherSinksStillGetTheAlert() {
+        let failures = Failures()
+        let delivered = TestSignal()
+        struct Counting: GovernorAlertSink {
+            let signal: TestSignal
+            var name: String { "counting" }
+            func deliver(_ alert: GovernorAlert) -> Result<Void, GovernorAlertDeliveryError> {
+                signal.post()
+                return .success(())
+            }
+        }
+        let dispatcher = GovernorAlertDispatcher(sinks: [Failing(), Counting(signal: delivered)]) { failures.items.append($0) }
+        dispatcher.post(Self.alert)
+        dispatcher.drain()
+        #expect(delivered.wait(seconds: 1))
+        #expect(failures.items.map(\.description) == ["alert sink failing: refused"])
+    }
+
+    @Test func webhookPayloadIsSlackAndDiscordJSON() {
+        #expect(WebhookAlerts.payload(Self.alert) == #"{"text":"Warden governor normal → critical (signals); \"quoted\"\n\tnext\u0001","content":"Warden governor normal → critical (signals); \"quoted\"\n\tnext\u0001"}"#)
+        var settings = GovernorSettings()
+        #expect(WebhookAlerts.startupNotice(settings) == nil)
+        settings.alertWebhooks = ["https://hooks.slack.com/services/x"]
+        #expect(WebhookAlerts.startupNotice(settings)?.contains("no TLS library") == true)
+    }
+
+    @Test func theLogSinkDelivers() {
+        let sink = LogAlertSink(logger: .init(label: "test"))
+        #expect((try? sink.deliver(Self.alert).get()) != nil)
+    }
+}
+
+@Suite struct GovernorSamplerTests {
+    @Test func aSampleOfTheFixtureHost() {
+        var sampler = GovernorSampler(
+            host: HostSignalReader(procRoot: GovernorFixtures.root + "/host/proc"),
+            cgroups: GovernorCgroupReader(cgroupRoot: GovernorFixtures.root + "/cgroup"),
+            protectedGroup: "trading.slice/trading-critical.slice", onlineCPUs: 2)
+        #expect(sampler.pressurePath(.cpu) == GovernorFixtures.root + "/cgroup/trading.slice/trading-critical.slice/cpu.pressure")
+        let (first, errors) = sampler.sample(at: .zero, firedTriggers: [FiredTrigger(resource: .cpu, level: .critical)])
+        #expect(errors.isEmpty)
+        #expect(first.protectedCPU?.someAvg10 == Percentage(hundredths: 9825))
+        #expect(first.loadPerCPUHundredths == 321)
+        #expect(first.cpuBusy == nil)  // needs two readings
+        #expect(first.firedTriggers.count == 1)
+        let (second, _) = sampler.sample(at: MonotonicInstant(usec: 1))
+        #expect(second.cpuBusy == nil)  // same fixture twice: no tick passed
+    }
+
+    @Test func brokenFilesAreReportedAndTheRestIsRead() {
+        var sampler = GovernorSampler(
+            host: HostSignalReader(procRoot: GovernorFixtures.root + "/host-nopsi/proc"), cgroups: nil, protectedGroup: nil,
+            onlineCPUs: 2)
+        #expect(sampler.pressurePath(.io) == GovernorFixtures.root + "/host-nopsi/proc/pressure/io")
+        let (sample, errors) = sampler.sample(at: .zero)
+        #expect(errors.map(\.errno) == [ENOENT, ENOENT, ENOENT])
+        #expect(sample.protectedCPU == nil && sample.memoryUsed != nil && sample.loadPerCPUHundredths == 321)
+    }
+
+    /// The runbooks' collection cost was "< 25 ms for complete metrics collection": print ours.
+    @Test func samplingAndDecidingCostIsPrinted() throws {
+        var sampler = GovernorSampler(host: HostSignalReader(), cgroups: nil, protectedGroup: nil, onlineCPUs: 2)
+        var durations: [UInt64] = []
+        var decideDurations: [UInt64] = []
+        var state = GovernorState.initial(at: .zero)
+        let targets = (0..<50).map {
+            GovernorTarget(name: "g\($0).slice", path: "g\($0).slice", priority: $0 % 3 == 0 ? .batch : .normal,
+                           current: ["cpu.max": "max 100000", "cpu.weight": "100", "cgroup.freeze": "0", "memory.high": "max"])
+        }
+        for i in 0..<200 {
+            let start = EventLoop.monotonicNanoseconds()
+            let (sample, _) = sampler.sample(at: MonotonicInstant(usec: UInt64(i) * 1_000_000))
+            let read = EventLoop.monotonicNanoseconds()
+            state = Governor.decide(state: state, sample: sample, targets: targets, settings: GovernorSettings()).state
+            let end = EventLoop.monotonicNanoseconds()
+            durations.append(read - start)
+            decideDurations.append(end - read)
+        }
+        durations.sort()
+        decideDurations.sort()
+        print("governor sample of /proc (6 files): median \(durations[100] / 1000) µs, max \(durations.last! / 1000) µs; "
+            + "decide with 50 targets: median \(decideDurations[100] / 1000) µs, max \(decideDurations.last! / 1000) µs")
+        #expect(durations.count == 200)
+    }
+}
