@@ -54,6 +54,8 @@ struct Run: ParsableCommand {
                 cgroups: cgroups, healthProber: LoopHealthProber())
         } catch {
             writeStderr("warden: \(error)")
+            // Nothing ran yet: take the groups made for this run away again.
+            _ = try? cgroups?.manager.removeAll()
             throw ExitCode(SupervisorExitCode.failure)
         }
         let code = supervisor.run()
