@@ -98,6 +98,9 @@ public final class Supervisor: @unchecked Sendable {
     let logger: Logger
     let reloadSource: ConfigurationSource?
     let tracker: ProcessTracker
+    /// The cgroup subtree when Warden manages one (then also `tracker`); nil on hosts
+    /// without a usable cgroup v2 group, where `ProcfsProcessTracker` finds processes.
+    let cgroups: CgroupProcessTracker?
     let healthProber: HealthProber?
 
     var configuration: Configuration
@@ -121,14 +124,15 @@ public final class Supervisor: @unchecked Sendable {
     public init(
         configuration: Configuration, options: SupervisorOptions, logger: Logger,
         reloadSource: ConfigurationSource? = nil, tracker: ProcessTracker = ProcfsProcessTracker(),
-        healthProber: HealthProber? = nil
+        cgroups: CgroupProcessTracker? = nil, healthProber: HealthProber? = nil
     ) throws(SupervisorError) {
         self.configuration = configuration
         self.graph = DependencyGraph(configuration: configuration)
         self.options = options
         self.logger = logger
         self.reloadSource = reloadSource
-        self.tracker = tracker
+        self.tracker = cgroups ?? tracker
+        self.cgroups = cgroups
         self.healthProber = healthProber
         do {
             try RuntimeDescriptors.makeDirectories(options.stateDirectory)
@@ -367,12 +371,21 @@ public final class Supervisor: @unchecked Sendable {
             notifySocketPath: notifySocket?.path, invocationID: c.invocationID!,
             executableSearchPath: options.executableSearchPath,
             mainPID: c.main?.pid, resultEnvironment: resultEnvironment)
-        let prepared: PreparedLaunch
+        var prepared: PreparedLaunch
         do {
             prepared = try Launcher.prepare(c.config, command: commands[index], kind: kind, context: context)
         } catch {
             post(c, .spawnFailed(reason: error.description))
             return
+        }
+        if let cgroups {
+            do {
+                prepared.request.cgroupDirectoryFD = try placeInGroup(c, cgroups)
+            } catch {
+                prepared.closeAll()
+                post(c, .spawnFailed(reason: "cgroup: \(error)"))
+                return
+            }
         }
         let process: SpawnedProcess
         do {
@@ -456,6 +469,17 @@ public final class Supervisor: @unchecked Sendable {
             // nil: an adopted main process that is not our child; its status is unknown.
             let known = status ?? .exited(code: 0)
             c.lastExit = known
+            // As systemd does, the cgroup's OOM kills are looked at before the exit is
+            // judged, so a main process the OOM killer took ends in result 'oom-kill'.
+            if case .killed(SIGKILL, _) = known, let cgroups {
+                let kills = cgroups.newOOMKills(of: c.name)
+                if kills > 0 {
+                    logger.warning(
+                        "OOM kill: main process \(pid) was killed by the kernel's OOM killer (memory.events oom_kill +\(kills))",
+                        metadata: unit(c))
+                    queue.append((c, .oomKilled))
+                }
+            }
             post(c, .mainExited(known))
         } else {
             guard c.control?.pid == pid else {
@@ -522,7 +546,12 @@ public final class Supervisor: @unchecked Sendable {
             return
         }
         guard c.isWaitingForProcesses, c.goneCheckTimer == nil else { return }
-        c.goneCheckTimer = loop.addTimer(after: options.leftoverPollInterval) { [unowned self] in
+        // With cgroup.events watched the kernel says when the group empties; the timer
+        // is then only a safety net.
+        let interval =
+            cgroups?.isWatched(c.name) == true
+            ? TimeSpan(usec: max(options.leftoverPollInterval.usec, 500_000)) : options.leftoverPollInterval
+        c.goneCheckTimer = loop.addTimer(after: interval) { [unowned self] in
             c.goneCheckTimer = nil
             guard c.isWaitingForProcesses else { return }
             c.needsGoneCheck = true
@@ -551,6 +580,7 @@ public final class Supervisor: @unchecked Sendable {
             tracker.forget(run)
         }
         c.invocationID = nil
+        if let cgroups { cleanUpGroup(c, cgroups) }
     }
 
     /// The component went down for good (not into a restart pause): stop propagation,
@@ -691,6 +721,7 @@ public final class Supervisor: @unchecked Sendable {
             logger.error("processes left behind (killed now): \(leftovers.joined(separator: "; "))")
             exitCode = SupervisorExitCode.failure
         }
+        if let cgroups { removeSubtree(cgroups) }
         phase = .finished
         logger.info("all components stopped; exit status \(exitCode)")
         finished.signal(exitCode)
@@ -802,6 +833,11 @@ public final class Supervisor: @unchecked Sendable {
         }
         configuration = new
         graph = DependencyGraph(configuration: new)
+        if let cgroups {
+            for problem in cgroups.replacePlan(CgroupPlan.plan(for: new, host: HostProbe.facts())) {
+                logger.warning("not enforced after reload: \(problem)")
+            }
+        }
         func list(_ names: [String]) -> String { names.isEmpty ? "none" : names.sorted().joined(separator: ", ") }
         logger.info("reloaded: added \(list(added)); changed \(list(changed)); removed \(list(removed))")
         pump()

@@ -44,15 +44,18 @@ struct Run: ParsableCommand {
         let options = SupervisorOptions(
             stateDirectory: stateDir ?? configuration.settings.effectiveStateDirectory,
             executableSearchPath: searchPath, handleSignals: true, reapAllOrphans: true)
+        let cgroups = try Self.cgroupSubtree(for: configuration, logger: logger)
         let location = self.location
         let supervisor: Supervisor
         do {
             supervisor = try Supervisor(
                 configuration: configuration, options: options, logger: logger,
                 reloadSource: { Self.enforceable(location.load(host: HostProbe.facts()), logger: logger) },
-                healthProber: LoopHealthProber())
+                cgroups: cgroups, healthProber: LoopHealthProber())
         } catch {
             writeStderr("warden: \(error)")
+            // Nothing ran yet: take the groups made for this run away again.
+            _ = try? cgroups?.manager.removeAll()
             throw ExitCode(SupervisorExitCode.failure)
         }
         let code = supervisor.run()
@@ -76,6 +79,53 @@ struct Run: ParsableCommand {
         var stripped = result
         stripped.configuration = PrivilegeCheck.removing(findings, from: configuration)
         return stripped
+    }
+
+    /// Warden's cgroup subtree when the group it runs in is delegated to it alone (a
+    /// `Delegate=yes` service, a container's root); nil otherwise, after saying once
+    /// which settings will not be enforced. With `FailOnUnenforceable=yes` any such
+    /// setting refuses the start instead.
+    static func cgroupSubtree(for configuration: Configuration, logger: Logger) throws -> CgroupProcessTracker? {
+        let failClosed = configuration.settings.failOnUnenforceable == true
+        let plan = CgroupPlan.plan(for: configuration, host: HostProbe.facts())
+        let discovery = CgroupDiscovery.discover()
+        func refuse(_ settings: [UnenforcedSetting], _ why: String) throws {
+            for line in CgroupEnforcement.messages(settings) { logger.error("not enforceable: \(line)") }
+            logger.error("FailOnUnenforceable=yes: \(why); not starting")
+            throw ExitCode(SupervisorExitCode.configurationInvalid)
+        }
+        switch CgroupPlacement.decide(discovery: discovery, plan: plan) {
+        case .withoutCgroups(let reason, let unenforced):
+            if failClosed && !unenforced.isEmpty { try refuse(unenforced, "no usable cgroup") }
+            logger.notice("running without cgroups: \(reason)")
+            for line in CgroupEnforcement.messages(unenforced) { logger.warning("not enforced: \(line)") }
+            return nil
+        case .manage(let groupPath):
+            let missing = CgroupEnforcement.unenforced(plan: plan, availability: discovery.availability)
+            if failClosed && !missing.isEmpty { try refuse(missing, "controllers missing") }
+            let tracker: CgroupProcessTracker
+            do {
+                tracker = try CgroupProcessTracker.establish(groupPath: groupPath, plan: plan)
+            } catch {
+                let all = CgroupEnforcement.unenforced(
+                    plan: plan, availability: CgroupAvailability(hierarchy: .unusable(reason: error.description)))
+                if failClosed { try refuse(all, error.description) }
+                logger.error("\(error); running without cgroups")
+                for line in CgroupEnforcement.messages(all) { logger.warning("not enforced: \(line)") }
+                return nil
+            }
+            let said = Set(missing.map { "\($0.key) \($0.unit)" })
+            let more = (tracker.setupReport?.unenforced ?? []).filter { !said.contains("\($0.key) \($0.unit)") }
+            if failClosed && !more.isEmpty {
+                _ = try? tracker.manager.removeAll()
+                try refuse(more, "cgroup writes refused")
+            }
+            for line in CgroupEnforcement.messages(missing + more) { logger.warning("not enforced: \(line)") }
+            let controllers = discovery.availability.availableControllers.sorted().joined(separator: " ")
+            logger.info(
+                "cgroups: managing \(groupPath) (\(controllers)); warden runs in \(tracker.manager.options.supervisorGroup), \(plan.count) group(s) set up")
+            return tracker
+        }
     }
 
     private func writeStderr(_ line: String) {
