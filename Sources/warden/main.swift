@@ -6,7 +6,7 @@ struct Warden: ParsableCommand {
         commandName: "warden",
         abstract: "Process supervisor and resource governor for latency-critical stacks.",
         version: wardenVersion,
-        subcommands: [CheckConfig.self, Keys.self])
+        subcommands: [CheckConfig.self, Keys.self, Duplicates.self, Diagnose.self])
 }
 
 Warden.main()
