@@ -97,8 +97,11 @@ public final class StateLock {
         let holders = parseFlockHolders(
             locks, major: deviceMajor(UInt64(info.st_dev)), minor: deviceMinor(UInt64(info.st_dev)),
             inode: UInt64(info.st_ino))
-        if let written, holders.contains(written) { return written }
-        return holders.first
+        // /proc/locks says *whether* the file is locked; the file says *who*: the PID there
+        // can differ from the one in /proc/locks when the lock was taken by a helper on a
+        // shared descriptor (`flock 9` in a shell).
+        guard !holders.isEmpty else { return nil }
+        return written ?? holders.first
     }
 
     // glibc's major()/minor() are macros Swift does not import; this is their definition.
