@@ -52,7 +52,7 @@ enum OperatorFixture {
         #expect(p.arguments == ["/opt/trading/bin/order-executor", "--venue", "binance"])
         #expect(p.cgroup == "/user.slice/user-0.slice/session-3.scope")
         #expect(p.startTimeTicks == 9_000_000)
-        #expect(p.uid == 0)
+        #expect(p.uid == Self.fixtureOwner)
         #expect(p.state == "S")
         #expect(p.cpuTicks == 5000)
         #expect(p.rssBytes == 3000 * 4096)
@@ -83,8 +83,42 @@ enum OperatorFixture {
         #expect(zombie.arguments.isEmpty)
     }
 
-    @Test func anotherUsersProcess() throws {
-        #expect(try #require(process(2000)).uid == 1000)
+    /// The user of a process is the owner of its /proc files; in the fixture, whoever checked it out.
+    static var fixtureOwner: UInt32 {
+        var info = stat()
+        return stat(OperatorFixture.procRoot + "/2000/stat", &info) == 0 ? info.st_uid : UInt32.max
+    }
+
+    @Test func onlyTheFieldsAskedForAreRead() throws {
+        let scanner = ProcScanner(procRoot: OperatorFixture.procRoot, pageSize: 4096)
+        let bare = try #require(scanner.scan([]).first { $0.pid == 1234 })
+        #expect(bare.executable == nil && bare.arguments.isEmpty && bare.cgroup == nil && bare.uid == nil)
+        #expect(bare.startTimeTicks == 9_000_000 && bare.parentPID == 900 && bare.cpuTicks == 5000)
+        let full = try #require(scanner.complete(bare, with: .all))
+        #expect(full == process(1234))
+        var stale = bare
+        stale.startTimeTicks += 1
+        #expect(scanner.complete(stale, with: .all) == nil)
+    }
+
+    @Test func theStagedDetectorFindsWhatTheFullScanFinds() {
+        let oe = DuplicateTarget(
+            component: "order-executor.service", executablePath: "/opt/trading/bin/order-executor",
+            arguments: ["/opt/trading/bin/order-executor", "--venue", "binance"], match: nil, policy: .refuse)
+        let feed = DuplicateTarget(
+            component: "market-data.service", executablePath: "/opt/trading/bin/market-data", arguments: [],
+            match: .pidFile("/run/md.pid"), policy: .kill, pidFilePID: 2300)
+        let warden = WardenProcesses(pids: [400])
+        var detector = DuplicateDetector(procRoot: OperatorFixture.procRoot)
+        detector.scanner.pageSize = 4096
+        let staged = detector.detect([oe, feed], warden: warden)
+        #expect(staged.copies == DuplicateScan.find([oe, feed], in: processes, warden: warden))
+        #expect(staged.copies.map { $0.duplicates.map(\.pid) } == [[1234], [2300]])
+        // Non-candidates were never completed: the IDE renderer's command line was not read.
+        #expect(staged.processes.first { $0.pid == 2000 }?.arguments == [])
+        // A warden cgroup makes every cgroup needed.
+        let byCgroup = detector.detect([oe], warden: WardenProcesses(cgroups: ["/system.slice/warden.service"]))
+        #expect(byCgroup.copies[0].supervised.map(\.pid) == [410])
     }
 
     @Test func duplicatesInTheFixtureScenario() {
@@ -112,7 +146,7 @@ enum OperatorFixture {
         let me = try #require(ProcScanner().scan().first { $0.pid == getpid() })
         #expect(me.executable == DuplicateTargets.canonicalPath("/proc/self/exe"))
         #expect(me.arguments == CommandLine.arguments)
-        #expect(me.uid == getuid())
+        #expect(me.uid == geteuid())
         #expect(me.parentPID == getppid())
         #expect(me.startTimeTicks == ProcessControl.startTime(of: getpid()))
         #expect(me.rssBytes > 0)

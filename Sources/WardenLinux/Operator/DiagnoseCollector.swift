@@ -92,20 +92,29 @@ public struct DiagnoseCollector: Sendable {
     ) -> HostSnapshot {
         let scanner = ProcScanner(procRoot: procRoot)
         let ticks = ProcScanner.ticksPerSecond
+        // Sample 1: stat only (CPU ticks). Sample 2: the duplicate scan, whose stat fields
+        // give the CPU shares as well; its cost is what `scanMilliseconds` reports.
         let firstStart = monotonicMicroseconds()
-        let first = scanner.scan()
-        let scanMicroseconds = monotonicMicroseconds() - firstStart
+        let first = scanner.scan([])
         var pause = timespec(tv_sec: Int(sampleInterval.usec / 1_000_000), tv_nsec: Int(sampleInterval.usec % 1_000_000) * 1000)
         var remaining = timespec()
         while nanosleep(&pause, &remaining) != 0 && errno == EINTR { pause = remaining }
         let secondStart = monotonicMicroseconds()
-        let second = scanner.scan()
+        let detection = DuplicateDetector(procRoot: procRoot).detect(targets, warden: warden)
+        let second = targets.isEmpty ? scanner.scan([]) : detection.processes
+        let scanMicroseconds = monotonicMicroseconds() - secondStart
         let elapsed = Double(secondStart - firstStart) / 1_000_000
         let cpu = CPUUsage.percentages(before: first, after: second, elapsedSeconds: elapsed, ticksPerSecond: ticks)
 
         let wardenPIDs = warden.members(of: second)
         var users = UserNames()
-        func usage(_ process: ScannedProcess) -> ProcessUsage {
+        var completed: [Int32: ScannedProcess] = [:]
+        func usage(_ stub: ScannedProcess) -> ProcessUsage? {
+            // Top lists are short: their command lines, cgroups and users are read now.
+            guard let process = completed[stub.pid] ?? scanner.complete(stub, with: [.commandLine, .cgroup, .user]) else {
+                return nil
+            }
+            completed[stub.pid] = process
             let (placement, slice) = ProcessPlacement.classify(
                 pid: process.pid, cgroup: process.cgroup, wardenPIDs: wardenPIDs, tradingSlices: tradingSlices)
             return ProcessUsage(
@@ -113,15 +122,15 @@ public struct DiagnoseCollector: Sendable {
                 rssBytes: process.rssBytes, commandLine: process.commandLine, cgroup: process.cgroup, placement: placement,
                 slice: slice)
         }
-        let byCPU = second.sorted { (cpu[$0.pid] ?? 0, $1.pid) > (cpu[$1.pid] ?? 0, $0.pid) }.prefix(topCount).map(usage)
-        let byMemory = second.sorted { ($0.rssBytes, $1.pid) > ($1.rssBytes, $0.pid) }.prefix(topCount).map(usage)
-        let components = DuplicateScan.find(targets, in: second, warden: warden)
+        let byCPU = second.sorted { (cpu[$0.pid] ?? 0, $1.pid) > (cpu[$1.pid] ?? 0, $0.pid) }.lazy.compactMap(usage).prefix(topCount)
+        let byMemory = second.sorted { ($0.rssBytes, $1.pid) > ($1.rssBytes, $0.pid) }.lazy.compactMap(usage).prefix(topCount)
+        let components = detection.copies
         for copy in components { for process in copy.duplicates { if let uid = process.uid { _ = users.name(uid) } } }
 
         return HostSnapshot(
             uptimeSeconds: scanner.uptimeSeconds(), cpuCount: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))),
-            loadAverageHundredths: readLoadAverage(), memory: readMemory(), pressure: readPressure(), topByCPU: byCPU,
-            topByMemory: byMemory, components: components, cpuGovernors: readGovernors(), failedUnits: failedUnits(),
+            loadAverageHundredths: readLoadAverage(), memory: readMemory(), pressure: readPressure(), topByCPU: Array(byCPU),
+            topByMemory: Array(byMemory), components: components, cpuGovernors: readGovernors(), failedUnits: failedUnits(),
             processCount: second.count, scanMilliseconds: Double(scanMicroseconds) / 1000, userNames: users.names)
     }
 

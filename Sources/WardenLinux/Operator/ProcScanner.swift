@@ -1,14 +1,36 @@
 import Glibc
 import WardenCore
 
-/// Reads every process of a `/proc` tree into `ScannedProcess` values.
+/// Reads the processes of a `/proc` tree into `ScannedProcess` values.
 ///
-/// Cost matters (a scan runs before each start, and must stay under 100 ms for 5,000
-/// processes): each process is one directory descriptor and `openat` of `stat`,
-/// `status`, `cmdline` and `cgroup` relative to it, one `readlinkat` of `exe`, all read
-/// into one reused buffer and parsed as bytes. A process that exits mid-scan is skipped;
-/// a file that cannot be read (permissions) leaves its fields nil or empty.
+/// Cost matters: a scan runs before each start and over every process of the host. The
+/// kernel generates each /proc file on read, and on a loaded VM each file costs tens of
+/// microseconds, so a scan reads only the `Fields` asked for: `stat` always (PID, parent,
+/// state, start time, CPU ticks, RSS, name), the rest on demand. `DuplicateDetector` reads
+/// the executable of every process and the command line and cgroup only of candidates;
+/// diagnose reads `stat` of every process and the rest for its top lists. Files are opened
+/// relative to one descriptor of the proc root and read into one reused buffer, parsed
+/// as bytes. A process that exits mid-scan is skipped; a file that cannot be read
+/// (permissions) leaves its field nil or empty.
 public struct ProcScanner: Sendable {
+    /// What to read besides `stat`.
+    public struct Fields: OptionSet, Hashable, Sendable {
+        public let rawValue: Int
+        public init(rawValue: Int) { self.rawValue = rawValue }
+
+        /// `exe` (readlink).
+        public static let executable = Fields(rawValue: 1)
+        /// `cmdline`.
+        public static let commandLine = Fields(rawValue: 2)
+        /// `cgroup` (the v2 line).
+        public static let cgroup = Fields(rawValue: 4)
+        /// The owner of the process's /proc files (`fstat` of `stat`): its effective uid,
+        /// what `ps` shows as USER. (Non-dumpable processes show root, as in `ps`.)
+        public static let user = Fields(rawValue: 8)
+
+        public static let all: Fields = [.executable, .commandLine, .cgroup, .user]
+    }
+
     /// The proc mount; a seeded directory in tests.
     public var procRoot: String
     /// Page size for the RSS field (pages in `/proc/PID/stat`).
@@ -23,7 +45,7 @@ public struct ProcScanner: Sendable {
     public static var ticksPerSecond: UInt64 { UInt64(sysconf(Int32(_SC_CLK_TCK))) }
 
     /// Every process (thread group) under `procRoot`, in directory order.
-    public func scan() -> [ScannedProcess] {
+    public func scan(_ fields: Fields = .all) -> [ScannedProcess] {
         guard let dir = opendir(procRoot) else { return [] }
         defer { closedir(dir) }
         let rootFD = dirfd(dir)
@@ -43,18 +65,33 @@ public struct ProcScanner: Sendable {
                 return count > 0 ? value : nil
             }
             guard let pid else { continue }
-            if let process = read(pid: pid, rootFD: rootFD, buffer: &buffer) { result.append(process) }
+            if let process = read(pid: pid, rootFD: rootFD, fields: fields, buffer: &buffer) { result.append(process) }
         }
         return result
     }
 
     /// One process, nil when it does not exist (or exited while being read).
-    public func process(_ pid: Int32) -> ScannedProcess? {
+    public func process(_ pid: Int32, _ fields: Fields = .all) -> ScannedProcess? {
         let rootFD = open(procRoot, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard rootFD >= 0 else { return nil }
         defer { close(rootFD) }
         var buffer = ReadBuffer()
-        return read(pid: pid, rootFD: rootFD, buffer: &buffer)
+        return read(pid: pid, rootFD: rootFD, fields: fields, buffer: &buffer)
+    }
+
+    /// `process` re-read with `fields` added; nil when it exited or its PID now names
+    /// another process (the start time differs), so fields never mix two processes.
+    public func complete(_ process: ScannedProcess, with fields: Fields) -> ScannedProcess? {
+        guard let fresh = self.process(process.pid, fields), fresh.startTimeTicks == process.startTimeTicks else { return nil }
+        var merged = fresh
+        if !fields.contains(.executable) {
+            merged.executable = process.executable
+            merged.executableDeleted = process.executableDeleted
+        }
+        if !fields.contains(.commandLine) { merged.arguments = process.arguments }
+        if !fields.contains(.cgroup) { merged.cgroup = process.cgroup }
+        if !fields.contains(.user) { merged.uid = process.uid }
+        return merged
     }
 
     /// Seconds since boot from `/proc/uptime`.
@@ -65,21 +102,26 @@ public struct ProcScanner: Sendable {
         return Double(first)
     }
 
-    private func read(pid: Int32, rootFD: Int32, buffer: inout ReadBuffer) -> ScannedProcess? {
-        let fd = openat(rootFD, String(pid), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-
-        guard buffer.load("stat", at: fd), let stat = StatFields(buffer.bytes) else { return nil }
+    private func read(pid: Int32, rootFD: Int32, fields: Fields, buffer: inout ReadBuffer) -> ScannedProcess? {
+        // Paths relative to the root descriptor ("1234/stat"): one lookup per file and no
+        // descriptor per process directory.
+        let directory = String(pid) + "/"
         var uid: UInt32?
-        if buffer.load("status", at: fd) { uid = Self.parseUid(buffer.bytes) }
+        let loaded =
+            fields.contains(.user)
+            ? buffer.load(directory + "stat", at: rootFD, ownerUID: &uid) : buffer.load(directory + "stat", at: rootFD)
+        guard loaded, let stat = StatFields(buffer.bytes) else { return nil }
         var arguments: [String] = []
-        if buffer.load("cmdline", at: fd) { arguments = Self.splitNul(buffer.bytes) }
+        if fields.contains(.commandLine), buffer.load(directory + "cmdline", at: rootFD) {
+            arguments = Self.splitNul(buffer.bytes)
+        }
         var cgroup: String?
-        if buffer.load("cgroup", at: fd) { cgroup = Self.parseCgroup(buffer.bytes) }
+        if fields.contains(.cgroup), buffer.load(directory + "cgroup", at: rootFD) {
+            cgroup = Self.parseCgroup(buffer.bytes)
+        }
         var executable: String?
         var deleted = false
-        if let target = buffer.readLink("exe", at: fd) {
+        if fields.contains(.executable), let target = buffer.readLink(directory + "exe", at: rootFD) {
             let suffix = " (deleted)"
             if target.hasSuffix(suffix) {
                 deleted = true
@@ -143,31 +185,6 @@ public struct ProcScanner: Sendable {
         }
     }
 
-    /// The real uid: the first number after `Uid:` in `/proc/PID/status`.
-    static func parseUid(_ bytes: UnsafeRawBufferPointer) -> UInt32? {
-        let key = Array("\nUid:".utf8)
-        guard bytes.count > key.count else { return nil }
-        var i = 0
-        while i + key.count <= bytes.count {
-            if bytes[i] == key[0] && bytes[i + 1] == key[1] && bytes[i + 2] == key[2] && bytes[i + 3] == key[3]
-                && bytes[i + 4] == key[4]
-            {
-                var j = i + key.count
-                while j < bytes.count && (bytes[j] == UInt8(ascii: "\t") || bytes[j] == UInt8(ascii: " ")) { j += 1 }
-                var value: UInt32 = 0
-                var digits = 0
-                while j < bytes.count && bytes[j] >= 48 && bytes[j] <= 57 {
-                    value = value &* 10 &+ UInt32(bytes[j] - 48)
-                    digits += 1
-                    j += 1
-                }
-                return digits > 0 ? value : nil
-            }
-            i += 1
-        }
-        return nil
-    }
-
     /// argv from `cmdline`: NUL-terminated words. A process that rewrote its title
     /// without NULs yields one word.
     static func splitNul(_ bytes: UnsafeRawBufferPointer) -> [String] {
@@ -215,10 +232,28 @@ struct ReadBuffer: ~Copyable {
 
     /// Reads the whole file `name` relative to the directory `dirFD`; false when it cannot
     /// be opened or read (process gone, permission).
+    mutating func load(_ name: String, at dirFD: Int32, ownerUID: inout UInt32?) -> Bool {
+        let fd = openat(dirFD, name, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var info = stat()
+        if fstat(fd, &info) == 0 { ownerUID = info.st_uid }
+        return readAll(fd, oneShot: name.hasSuffix("/stat"))
+    }
+
+    /// Reads the whole file `name` relative to the directory `dirFD`; false when it cannot
+    /// be opened or read (process gone, permission).
     mutating func load(_ name: String, at dirFD: Int32) -> Bool {
         let fd = openat(dirFD, name, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return false }
         defer { close(fd) }
+        return readAll(fd, oneShot: name.hasSuffix("/stat"))
+    }
+
+    /// `oneShot`: the file is generated whole on the first read (`/proc/PID/stat` is one
+    /// `single_open` record), so a read that leaves room in the buffer got all of it and the
+    /// read that would return end-of-file is saved: one syscall per process less.
+    private mutating func readAll(_ fd: Int32, oneShot: Bool) -> Bool {
         count = 0
         while true {
             if count == storage.count {
@@ -234,6 +269,7 @@ struct ReadBuffer: ~Copyable {
             }
             if n == 0 { return true }
             count += n
+            if oneShot && count < storage.count { return true }
         }
     }
 

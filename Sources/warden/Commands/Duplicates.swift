@@ -49,9 +49,9 @@ struct Duplicates: ParsableCommand {
         let targets = DuplicateTargets.resolve(configuration, searchPath: location.executableSearchPath)
         let warden = DuplicateTargets.wardenProcesses(
             stateDirectory: configuration.settings.effectiveStateDirectory, procRoot: procRoot)
-        let scanner = ProcScanner(procRoot: procRoot)
-        let processes = scanner.scan()
-        let copies = DuplicateScan.find(targets, in: processes, warden: warden)
+        let detection = DuplicateDetector(procRoot: procRoot).detect(targets, warden: warden)
+        let processes = detection.processes
+        let copies = detection.copies
 
         var outcomes: [ProcessIdentity: DuplicateKillOutcome]?
         if kill {
@@ -63,7 +63,7 @@ struct Duplicates: ParsableCommand {
                 protectedPIDs: warden.members(of: processes))
             outcomes = killer.kill(copies.flatMap { $0.duplicates.map(\.identity) })
         }
-        let uptime = scanner.uptimeSeconds() ?? 0
+        let uptime = ProcScanner(procRoot: procRoot).uptimeSeconds() ?? 0
         let ticks = ProcScanner.ticksPerSecond
         var users = UserNames()
         let report = DuplicatesReport(
