@@ -6,10 +6,11 @@ import WardenCore
 ///
 /// Stage 1 reads `stat` of every process, plus the executable when a target matches by
 /// executable, plus the command line when a target matches by pattern (a pattern can match
-/// any process, so every command line is needed). Stage 2 completes only the candidates —
-/// processes running a target's executable, or named by a pidfile — with their command
-/// line, cgroup and user. Candidates are re-read by PID and start time, so a process that
-/// exited in between drops out instead of lending its PID to another.
+/// any process, so every command line is needed). Stage 2 reads the command line (and
+/// executable) only of candidates — processes running a target's executable, or named by a
+/// pidfile. Stage 3 reads cgroup and user of the copies found, re-reading `stat` to check
+/// the start time, so a process that exited in between drops out instead of lending its
+/// PID to another.
 public struct DuplicateDetector: Sendable {
     public var scanner: ProcScanner
 
@@ -38,19 +39,16 @@ public struct DuplicateDetector: Sendable {
         // Membership by cgroup needs every process's cgroup (a candidate's ancestors count).
         if !warden.cgroups.isEmpty { first.insert(.cgroup) }
         var processes = targets.isEmpty ? [] : scanner.scan(first)
-        let rest = ProcScanner.Fields.all.subtracting(first)
-        var index = 0
-        while index < processes.count {
-            if targets.contains(where: { $0.mightMatch(processes[index]) }) {
-                if let full = scanner.complete(processes[index], with: rest) {
-                    processes[index] = full
-                } else {
-                    processes.remove(at: index)
-                    continue
-                }
-            }
-            index += 1
+        // Stage 2: what the matcher still needs, only for processes that might match.
+        let missing = ProcScanner.Fields([.executable, .commandLine]).subtracting(first)
+        if !missing.isEmpty {
+            processes = scanner.complete(
+                processes, where: { p in targets.contains { $0.mightMatch(p) } }, with: missing, verify: false)
         }
+        // Stage 3: the copies, verified by start time, with cgroup and user for the report.
+        processes = scanner.complete(
+            processes, where: { p in targets.contains { $0.matches(p) } },
+            with: ProcScanner.Fields([.cgroup, .user]).subtracting(first), verify: true)
         let copies = DuplicateScan.find(targets, in: processes, warden: warden)
         return Result(processes: processes, copies: copies, elapsedMicroseconds: monotonicMicroseconds() - start)
     }

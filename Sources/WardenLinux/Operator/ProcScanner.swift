@@ -82,16 +82,68 @@ public struct ProcScanner: Sendable {
     /// `process` re-read with `fields` added; nil when it exited or its PID now names
     /// another process (the start time differs), so fields never mix two processes.
     public func complete(_ process: ScannedProcess, with fields: Fields) -> ScannedProcess? {
-        guard let fresh = self.process(process.pid, fields), fresh.startTimeTicks == process.startTimeTicks else { return nil }
-        var merged = fresh
-        if !fields.contains(.executable) {
-            merged.executable = process.executable
-            merged.executableDeleted = process.executableDeleted
+        complete([process], where: { _ in true }, with: fields, verify: true).first
+    }
+
+    /// `processes` with `fields` read for those `select` picks, in one pass over one root
+    /// descriptor and one buffer. With `verify`, each picked process's `stat` is read again
+    /// first: one that exited, or whose PID now names another process (other start time),
+    /// is dropped, and its state, CPU ticks and RSS are refreshed. Without it the fields
+    /// are read as they are — cheaper, for a filter whose survivors are verified later.
+    public func complete(
+        _ processes: [ScannedProcess], where select: (ScannedProcess) -> Bool, with fields: Fields, verify: Bool
+    ) -> [ScannedProcess] {
+        let rootFD = open(procRoot, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard rootFD >= 0 else { return verify ? processes.filter { !select($0) } : processes }
+        defer { close(rootFD) }
+        var buffer = ReadBuffer()
+        var result: [ScannedProcess] = []
+        result.reserveCapacity(processes.count)
+        for var process in processes {
+            if select(process) {
+                guard fill(&process, fields, verify: verify, rootFD: rootFD, buffer: &buffer) else { continue }
+            }
+            result.append(process)
         }
-        if !fields.contains(.commandLine) { merged.arguments = process.arguments }
-        if !fields.contains(.cgroup) { merged.cgroup = process.cgroup }
-        if !fields.contains(.user) { merged.uid = process.uid }
-        return merged
+        return result
+    }
+
+    private func fill(
+        _ process: inout ScannedProcess, _ fields: Fields, verify: Bool, rootFD: Int32, buffer: inout ReadBuffer
+    ) -> Bool {
+        let pid = process.pid
+        if verify || fields.contains(.user) {
+            var uid: UInt32?
+            let loaded =
+                fields.contains(.user)
+                ? buffer.load(pid, .stat, at: rootFD, ownerUID: &uid) : buffer.load(pid, .stat, at: rootFD)
+            guard loaded, let stat = StatFields(buffer.bytes) else { return !verify }
+            if verify {
+                guard stat.startTime == process.startTimeTicks else { return false }
+                process.state = stat.state
+                process.parentPID = stat.parentPID
+                process.cpuTicks = stat.utime &+ stat.stime
+                process.rssBytes = stat.rssPages &* pageSize
+            }
+            if fields.contains(.user) { process.uid = uid }
+        }
+        if fields.contains(.commandLine) {
+            process.arguments = buffer.load(pid, .cmdline, at: rootFD) ? Self.splitNul(buffer.bytes) : []
+        }
+        if fields.contains(.cgroup) {
+            process.cgroup = buffer.load(pid, .cgroup, at: rootFD) ? Self.parseCgroup(buffer.bytes) : nil
+        }
+        if fields.contains(.executable) {
+            (process.executable, process.executableDeleted) = Self.executable(buffer.readLink(pid, .exe, at: rootFD))
+        }
+        return true
+    }
+
+    /// The `exe` link target without the kernel's ` (deleted)` suffix, and whether it had one.
+    static func executable(_ target: String?) -> (String?, Bool) {
+        let suffix = " (deleted)"
+        guard let target else { return (nil, false) }
+        return target.hasSuffix(suffix) ? (String(target.dropLast(suffix.count)), true) : (target, false)
     }
 
     /// Seconds since boot from `/proc/uptime`.
@@ -105,31 +157,22 @@ public struct ProcScanner: Sendable {
     private func read(pid: Int32, rootFD: Int32, fields: Fields, buffer: inout ReadBuffer) -> ScannedProcess? {
         // Paths relative to the root descriptor ("1234/stat"): one lookup per file and no
         // descriptor per process directory.
-        let directory = String(pid) + "/"
         var uid: UInt32?
         let loaded =
             fields.contains(.user)
-            ? buffer.load(directory + "stat", at: rootFD, ownerUID: &uid) : buffer.load(directory + "stat", at: rootFD)
+            ? buffer.load(pid, .stat, at: rootFD, ownerUID: &uid) : buffer.load(pid, .stat, at: rootFD)
         guard loaded, let stat = StatFields(buffer.bytes) else { return nil }
         var arguments: [String] = []
-        if fields.contains(.commandLine), buffer.load(directory + "cmdline", at: rootFD) {
+        if fields.contains(.commandLine), buffer.load(pid, .cmdline, at: rootFD) {
             arguments = Self.splitNul(buffer.bytes)
         }
         var cgroup: String?
-        if fields.contains(.cgroup), buffer.load(directory + "cgroup", at: rootFD) {
+        if fields.contains(.cgroup), buffer.load(pid, .cgroup, at: rootFD) {
             cgroup = Self.parseCgroup(buffer.bytes)
         }
         var executable: String?
         var deleted = false
-        if fields.contains(.executable), let target = buffer.readLink(directory + "exe", at: rootFD) {
-            let suffix = " (deleted)"
-            if target.hasSuffix(suffix) {
-                deleted = true
-                executable = String(target.dropLast(suffix.count))
-            } else {
-                executable = target
-            }
-        }
+        if fields.contains(.executable) { (executable, deleted) = Self.executable(buffer.readLink(pid, .exe, at: rootFD)) }
         return ScannedProcess(
             pid: pid, parentPID: stat.parentPID, name: stat.name, executable: executable, executableDeleted: deleted,
             arguments: arguments, cgroup: cgroup, startTimeTicks: stat.startTime, uid: uid, state: stat.state,
@@ -155,33 +198,41 @@ public struct ProcScanner: Sendable {
             name = String(decoding: bytes[(open + 1)..<close], as: UTF8.self)
             var field = 3
             var i = close + 2
-            var values = [UInt64](repeating: 0, count: 25)
             var stateByte: UInt8 = UInt8(ascii: "?")
+            var parent: UInt64 = 0
+            var user: UInt64 = 0
+            var system: UInt64 = 0
+            var start: UInt64 = 0
+            var rss: UInt64 = 0
             while i < bytes.count && field <= 24 {
-                let start = i
-                while i < bytes.count && bytes[i] != UInt8(ascii: " ") && bytes[i] != UInt8(ascii: "\n") { i += 1 }
-                if field == 3 {
-                    if i > start { stateByte = bytes[start] }
-                } else {
-                    var value: UInt64 = 0
-                    for j in start..<i {
-                        let b = bytes[j]
-                        // ppid and rss are never negative for live processes; a `-` (rss of
-                        // a kernel thread on old kernels) reads as 0.
-                        if b >= 48 && b <= 57 { value = value &* 10 &+ UInt64(b - 48) }
-                    }
-                    values[field] = value
+                let begin = i
+                var value: UInt64 = 0
+                while i < bytes.count {
+                    let b = bytes[i]
+                    if b == UInt8(ascii: " ") || b == UInt8(ascii: "\n") { break }
+                    // A `-` (rss of a kernel thread on old kernels) reads as 0.
+                    if b >= 48 && b <= 57 { value = value &* 10 &+ UInt64(b - 48) }
+                    i += 1
+                }
+                switch field {
+                case 3: if i > begin { stateByte = bytes[begin] }
+                case 4: parent = value
+                case 14: user = value
+                case 15: system = value
+                case 22: start = value
+                case 24: rss = value
+                default: break
                 }
                 field += 1
                 i += 1
             }
             guard field > 24 else { return nil }
             state = Character(Unicode.Scalar(stateByte))
-            parentPID = Int32(truncatingIfNeeded: values[4])
-            utime = values[14]
-            stime = values[15]
-            startTime = values[22]
-            rssPages = values[24]
+            parentPID = Int32(truncatingIfNeeded: parent)
+            utime = user
+            stime = system
+            startTime = start
+            rssPages = rss
         }
     }
 
@@ -219,35 +270,74 @@ public struct ProcScanner: Sendable {
 
 /// A read buffer reused across files of a scan; grows for long command lines.
 struct ReadBuffer: ~Copyable {
+    /// The files of a process directory a scan opens.
+    enum File: String {
+        case stat, cmdline, cgroup, exe
+    }
+
     private var storage: UnsafeMutableRawBufferPointer
+    /// `PID/FILE` as a C string, built in place: no allocation per file.
+    private let path: UnsafeMutablePointer<CChar>
     private(set) var count = 0
 
     init() {
         storage = UnsafeMutableRawBufferPointer.allocate(byteCount: 16384, alignment: 8)
+        path = UnsafeMutablePointer<CChar>.allocate(capacity: 32)
     }
 
-    deinit { storage.deallocate() }
+    deinit {
+        storage.deallocate()
+        path.deallocate()
+    }
 
     var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: storage[0..<count]) }
 
-    /// Reads the whole file `name` relative to the directory `dirFD`; false when it cannot
-    /// be opened or read (process gone, permission).
-    mutating func load(_ name: String, at dirFD: Int32, ownerUID: inout UInt32?) -> Bool {
-        let fd = openat(dirFD, name, O_RDONLY | O_CLOEXEC)
+    private func buildPath(_ pid: Int32, _ file: File) -> UnsafePointer<CChar> {
+        var n = UInt32(bitPattern: pid)
+        var length = 0
+        // Digits backwards into the front of the buffer, then reversed.
+        repeat {
+            path[length] = CChar(48 + n % 10)
+            n /= 10
+            length += 1
+        } while n > 0
+        var a = 0
+        var b = length - 1
+        while a < b {
+            let t = path[a]
+            path[a] = path[b]
+            path[b] = t
+            a += 1
+            b -= 1
+        }
+        path[length] = CChar(UInt8(ascii: "/"))
+        length += 1
+        for byte in file.rawValue.utf8 {
+            path[length] = CChar(bitPattern: byte)
+            length += 1
+        }
+        path[length] = 0
+        return UnsafePointer(path)
+    }
+
+    /// Reads the whole file `PID/file` relative to `dirFD`, and the file's owner (the
+    /// process's effective uid); false when it cannot be opened or read.
+    mutating func load(_ pid: Int32, _ file: File, at dirFD: Int32, ownerUID: inout UInt32?) -> Bool {
+        let fd = openat(dirFD, buildPath(pid, file), O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return false }
         defer { close(fd) }
         var info = stat()
         if fstat(fd, &info) == 0 { ownerUID = info.st_uid }
-        return readAll(fd, oneShot: name.hasSuffix("/stat"))
+        return readAll(fd, oneShot: file == .stat)
     }
 
-    /// Reads the whole file `name` relative to the directory `dirFD`; false when it cannot
-    /// be opened or read (process gone, permission).
-    mutating func load(_ name: String, at dirFD: Int32) -> Bool {
-        let fd = openat(dirFD, name, O_RDONLY | O_CLOEXEC)
+    /// Reads the whole file `PID/file` relative to `dirFD`; false when it cannot be opened
+    /// or read (process gone, permission).
+    mutating func load(_ pid: Int32, _ file: File, at dirFD: Int32) -> Bool {
+        let fd = openat(dirFD, buildPath(pid, file), O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return false }
         defer { close(fd) }
-        return readAll(fd, oneShot: name.hasSuffix("/stat"))
+        return readAll(fd, oneShot: file == .stat)
     }
 
     /// `oneShot`: the file is generated whole on the first read (`/proc/PID/stat` is one
@@ -273,9 +363,9 @@ struct ReadBuffer: ~Copyable {
         }
     }
 
-    /// The target of the symlink `name` relative to `dirFD`, nil when unreadable.
-    mutating func readLink(_ name: String, at dirFD: Int32) -> String? {
-        let n = readlinkat(dirFD, name, storage.baseAddress!.assumingMemoryBound(to: CChar.self), storage.count)
+    /// The target of the symlink `PID/file` relative to `dirFD`, nil when unreadable.
+    mutating func readLink(_ pid: Int32, _ file: File, at dirFD: Int32) -> String? {
+        let n = readlinkat(dirFD, buildPath(pid, file), storage.baseAddress!.assumingMemoryBound(to: CChar.self), storage.count)
         guard n > 0 else { return nil }
         return String(decoding: UnsafeRawBufferPointer(rebasing: storage[0..<n]), as: UTF8.self)
     }
