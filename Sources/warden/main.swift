@@ -6,7 +6,9 @@ struct Warden: ParsableCommand {
         commandName: "warden",
         abstract: "Process supervisor and resource governor for latency-critical stacks.",
         version: wardenVersion,
-        subcommands: [Run.self, CheckConfig.self, Keys.self, Services.self])
+        subcommands: [
+            Run.self, CheckConfig.self, Keys.self, Duplicates.self, Diagnose.self, Services.self,
+        ])
 }
 
 Warden.main()

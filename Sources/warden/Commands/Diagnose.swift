@@ -1,0 +1,94 @@
+import ArgumentParser
+import Foundation
+import Glibc
+import WardenCore
+import WardenLinux
+
+/// `warden diagnose`: what an operator runs when the box feels slow. Needs no daemon.
+struct Diagnose: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "diagnose",
+        abstract: "Judge the host's load, memory, pressure and processes, and say what to do.",
+        discussion: """
+            Works without a running Warden. Load is judged per CPU (optimal below 1.0, warning \
+            1.0–2.0, critical above 2.0), memory used (warning from 70 %, critical above 85 %), \
+            swap (warning above 500 MiB); thresholds come from [Governor] of warden.conf when \
+            a configuration is given. The JSON fields are documented in docs/diagnose.md. \
+            Exit status 0 when optimal, 1 on warnings, 2 on critical findings.
+            """)
+
+    @OptionGroup var location: ConfigLocation
+
+    @Flag(help: "Print the report as JSON (one object per line with --watch).")
+    var json = false
+
+    @Flag(help: "Repeat every SECONDS (default 2) until interrupted.")
+    var watch = false
+
+    @Argument(help: ArgumentHelp("Seconds between reports with --watch.", valueName: "SECONDS"))
+    var watchSeconds: Double?
+
+    @Option(help: .hidden)
+    var procRoot = "/proc"
+
+    func validate() throws {
+        if let watchSeconds {
+            guard watch else { throw ValidationError("SECONDS is only meaningful after --watch") }
+            guard watchSeconds >= 0.5, watchSeconds.isFinite else { throw ValidationError("--watch SECONDS must be at least 0.5") }
+        }
+    }
+
+    func run() throws {
+        var configuration: Configuration?
+        if location.isGiven {
+            let result = location.load(host: nil)
+            configuration = result.configuration
+            if configuration == nil {
+                let errors = result.diagnostics.filter { $0.severity == .error }
+                FileHandle.standardError.write(
+                    Data("warning: configuration invalid (\(errors.count) error(s), see warden check-config); components are not checked\n".utf8))
+            }
+        }
+        let thresholds = DiagnoseThresholds(governor: configuration?.settings.governor ?? GovernorSettings())
+        let targets = configuration.map { DuplicateTargets.resolve($0, searchPath: location.executableSearchPath) } ?? []
+        let warden = DuplicateTargets.wardenProcesses(
+            stateDirectory: configuration?.settings.effectiveStateDirectory ?? WardenSettings.defaultStateDirectory,
+            procRoot: procRoot)
+        let tradingSlices = configuration.map(ProcessPlacement.tradingSlices) ?? []
+        let collector = DiagnoseCollector(procRoot: procRoot)
+        let color = Terminal.colorsStandardOutput
+
+        var worst = Verdict.optimal
+        repeat {
+            let snapshot = collector.collect(targets: targets, warden: warden, tradingSlices: tradingSlices)
+            let report = Diagnosis.analyze(snapshot, thresholds: thresholds)
+            worst = report.verdict
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = watch ? [.sortedKeys, .withoutEscapingSlashes] : [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            } else {
+                if watch && color { print("\u{1B}[H\u{1B}[2J", terminator: "") }
+                print(report.renderText(color: color), terminator: watch ? "\n" : "")
+            }
+            fflush(nil)
+            if watch {
+                let seconds = watchSeconds ?? 2
+                // The collector already spent its sampling interval; sleep the rest.
+                let rest = max(seconds - collector.sampleInterval.seconds, 0)
+                var pause = timespec(tv_sec: Int(rest), tv_nsec: Int((rest - rest.rounded(.down)) * 1e9))
+                var remaining = timespec()
+                while nanosleep(&pause, &remaining) != 0 && errno == EINTR { pause = remaining }
+            }
+        } while watch
+        switch worst {
+        case .optimal: break
+        case .warning: throw ExitCode(1)
+        case .critical: throw ExitCode(2)
+        }
+    }
+}
+
+extension TimeSpan {
+    var seconds: Double { Double(usec) / 1_000_000 }
+}
