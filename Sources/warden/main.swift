@@ -6,7 +6,7 @@ struct Warden: ParsableCommand {
         commandName: "warden",
         abstract: "Process supervisor and resource governor for latency-critical stacks.",
         version: wardenVersion,
-        subcommands: [Run.self, CheckConfig.self, Keys.self, Services.self])
+        subcommands: [Run.self, CheckConfig.self, Keys.self, Services.self, Status.self, Start.self, Stop.self, Restart.self, Reload.self, ResetFailed.self, Logs.self])
 }
 
 Warden.main()

@@ -55,6 +55,7 @@ struct Run: ParsableCommand {
             writeStderr("warden: \(error)")
             throw ExitCode(SupervisorExitCode.failure)
         }
+        supervisor.startControl(settings: configuration.settings)
         let code = supervisor.run()
         if code != 0 { throw ExitCode(code) }
     }
