@@ -85,12 +85,12 @@ extension Supervisor {
         let id = request.id
         if operation == .status {
             guard let name = request.unitName else { return ControlResponse(id: id, components: snapshots(of: allComponentsByName)) }
-            guard let c = components[name] ?? retired.first(where: { $0.name == name }) else { return unknown(name, id) }
+            guard let c = lookUp(name, includingRetired: true) else { return unknown(name, id) }
             return ControlResponse(id: id, components: snapshots(of: [c]))
         }
         if operation == .logs {
             let name = request.unitName ?? ""
-            guard let c = components[name] ?? retired.first(where: { $0.name == name }) else { return unknown(name, id) }
+            guard let c = lookUp(name, includingRetired: true) else { return unknown(name, id) }
             guard let buffer = controlSideTable.withLock({ $0[ObjectIdentifier(self)]?.outputBuffer }) else {
                 return .failure(
                     id: id,
@@ -103,7 +103,7 @@ extension Supervisor {
         }
         if operation == .reload { return reloadForControl(id: id, peer: peer) }
         let name = request.unitName ?? ""
-        guard let c = components[name] else { return unknown(name, id) }
+        guard let c = lookUp(name, includingRetired: false) else { return unknown(name, id) }
         let who = "requested by \(peer)"
         switch operation {
         case .start:
@@ -114,24 +114,24 @@ extension Supervisor {
             c.readySinceStart = false
             c.startQueued = true
             post(c, .startRequested)
-            return ControlResponse(id: id, message: "start of \(name) requested; now \(c.machine.activeState) (\(c.machine.subState))")
+            return ControlResponse(id: id, message: "start of \(c.name) requested; now \(c.machine.activeState) (\(c.machine.subState))")
         case .stop:
             logger.info("stop \(who)", metadata: unit(c))
             c.wantsStart = false
             if !c.isDown { c.explicitStop = true }
             post(c, .stopRequested)
-            return ControlResponse(id: id, message: "stop of \(name) requested; now \(c.machine.activeState) (\(c.machine.subState))")
+            return ControlResponse(id: id, message: "stop of \(c.name) requested; now \(c.machine.activeState) (\(c.machine.subState))")
         case .restart:
             logger.info("restart \(who)", metadata: unit(c))
             c.wantsStart = false
             c.dependencyFailure = nil
             c.startAttempted = true
             post(c, .restartRequested)
-            return ControlResponse(id: id, message: "restart of \(name) requested; now \(c.machine.activeState) (\(c.machine.subState))")
+            return ControlResponse(id: id, message: "restart of \(c.name) requested; now \(c.machine.activeState) (\(c.machine.subState))")
         case .resetFailed:
             logger.info("reset-failed \(who)", metadata: unit(c))
             post(c, .resetFailedRequested)
-            return ControlResponse(id: id, message: "\(name) is now \(c.machine.activeState) (\(c.machine.subState))")
+            return ControlResponse(id: id, message: "\(c.name) is now \(c.machine.activeState) (\(c.machine.subState))")
         case .status, .logs, .reload:
             return .failure(id: id, ControlError(.unsupportedOperation, "'\(operation.rawValue)' reached the wrong branch"))
         }
@@ -156,6 +156,15 @@ extension Supervisor {
         }
         applyReload(result)
         return ControlResponse(id: id, message: "configuration reloaded")
+    }
+
+    /// `feed` finds `feed.service`.
+    func lookUp(_ unit: String, includingRetired: Bool) -> Component? {
+        for name in ControlRequest.candidateNames(unit) {
+            if let c = components[name] { return c }
+            if includingRetired, let c = retired.first(where: { $0.name == name }) { return c }
+        }
+        return nil
     }
 
     func unknown(_ name: String, _ id: Int?) -> ControlResponse {

@@ -69,10 +69,16 @@ public struct ControlRequest: Codable, Hashable, Sendable {
     /// The operation, when this daemon knows it.
     public var operation: ControlOperation? { ControlOperation(rawValue: op) }
 
-    /// The component name without a `.service` suffix.
+    /// The unit as given, trimmed; the daemon also accepts it without `.service`.
     public var unitName: String? {
         guard let unit else { return nil }
-        return unit.hasSuffix(".service") ? String(unit.dropLast(".service".count)) : unit
+        let trimmed = unit.trimmingWhitespace()
+        return trimmed.isEmpty ? nil : trimmed
+    }
+
+    /// The names a unit argument may mean: itself, and `NAME.service` for a bare `NAME`.
+    public static func candidateNames(_ unit: String) -> [String] {
+        unit.contains(".") ? [unit] : [unit, unit + ".service"]
     }
 
     /// Checks what the JSON decoder cannot: version, known operation, a unit where one

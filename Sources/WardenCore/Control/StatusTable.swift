@@ -165,7 +165,7 @@ public struct ProcessUsage: Hashable, Sendable {
         for line in status.split(separator: "\n") {
             guard let colon = line.firstIndex(of: ":") else { continue }
             let key = line[..<colon]
-            let value = line[line.index(after: colon)...].split(separator: " ", omittingEmptySubsequences: true)
+            let value = line[line.index(after: colon)...].split(whereSeparator: { $0 == " " || $0 == "\t" })
             switch key {
             case "VmRSS": usage.residentBytes = value.first.flatMap { UInt64($0) }.map { $0 * 1024 }
             case "VmHWM": usage.residentPeakBytes = value.first.flatMap { UInt64($0) }.map { $0 * 1024 }
