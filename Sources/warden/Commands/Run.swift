@@ -58,6 +58,7 @@ struct Run: ParsableCommand {
             _ = try? cgroups?.manager.removeAll()
             throw ExitCode(SupervisorExitCode.failure)
         }
+        supervisor.startControl(settings: configuration.settings)
         let code = supervisor.run()
         if code != 0 { throw ExitCode(code) }
     }

@@ -1,0 +1,196 @@
+/// `warden status` as an aligned table. Pure: the CLI passes the snapshots, the
+/// previous snapshots (for `--watch`), and whether to color; golden-tested.
+public enum StatusTable {
+    /// ANSI colors, used only when the output is a terminal.
+    static let green = "\u{1B}[32m", red = "\u{1B}[31m", yellow = "\u{1B}[33m", reset = "\u{1B}[0m"
+
+    public static let headers = [
+        "COMPONENT", "STATE", "PID", "UPTIME", "RESTARTS", "CPU", "MEMORY", "TASKS", "SLICE", "READY", "LAST EXIT",
+    ]
+
+    /// The table, one line per component plus the header, each ending in `\n`.
+    ///
+    /// CPU is the share of one CPU since the previous sample of the same process
+    /// (`previous`, keyed by name) when there is one, else the average since the process
+    /// started; with `CPUQuota=` the quota follows (`12.5%/50%`).
+    public static func render(
+        _ components: [ComponentSnapshot], previous: [String: ComponentSnapshot] = [:], color: Bool = false
+    ) -> String {
+        var rows: [[String]] = [headers]
+        var stateColors: [String?] = [nil]
+        for c in components {
+            rows.append([
+                c.name,
+                "\(c.activeState) (\(c.subState))",
+                c.mainPID.map(String.init) ?? "-",
+                c.uptimeSeconds.map(duration) ?? "-",
+                String(c.restarts),
+                cpu(c, previous: previous[c.name]),
+                memory(c),
+                c.tasks.map(String.init) ?? "-",
+                c.slice,
+                c.ready ? "yes" : "no",
+                lastExit(c),
+            ])
+            stateColors.append(color ? stateColor(c) : nil)
+        }
+        var widths = [Int](repeating: 0, count: headers.count)
+        for row in rows {
+            for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) }
+        }
+        var out = ""
+        for (r, row) in rows.enumerated() {
+            var line = ""
+            for (i, cell) in row.enumerated() {
+                let isLast = i == row.count - 1
+                let padded = isLast ? cell : cell + String(repeating: " ", count: widths[i] - cell.count)
+                if i == 1, let code = stateColors[r] {
+                    // Color the text, pad outside the escape so alignment holds.
+                    line += code + cell + reset + String(repeating: " ", count: widths[i] - cell.count)
+                } else {
+                    line += padded
+                }
+                if !isLast { line += "  " }
+            }
+            while line.hasSuffix(" ") { line.removeLast() }
+            out += line + "\n"
+        }
+        return out
+    }
+
+    static func stateColor(_ c: ComponentSnapshot) -> String? {
+        switch c.activeState {
+        case "active": green
+        case "failed": red
+        case "activating", "deactivating", "reloading": yellow
+        default: nil
+        }
+    }
+
+    static func lastExit(_ c: ComponentSnapshot) -> String {
+        var text = c.lastExit?.text ?? "-"
+        if let dependency = c.dependencyFailure { text += " (dependency \(dependency) failed)" }
+        return text
+    }
+
+    static func cpu(_ c: ComponentSnapshot, previous: ComponentSnapshot?) -> String {
+        var percent: Double?
+        if let now = c.cpuUsageSeconds, let up = c.uptimeSeconds {
+            if let previous, previous.mainPID == c.mainPID, let before = previous.cpuUsageSeconds,
+                let upBefore = previous.uptimeSeconds, up > upBefore
+            {
+                percent = max(0, now - before) / (up - upBefore) * 100
+            } else if up > 0 {
+                percent = now / up * 100
+            }
+        }
+        let usage = percent.map(formatPercent) ?? "-"
+        guard let quota = c.cpuQuotaPercent else { return usage }
+        return usage + "/" + formatPercent(quota)
+    }
+
+    static func memory(_ c: ComponentSnapshot) -> String {
+        var text = c.memoryCurrentBytes.map(bytes) ?? "-"
+        if let peak = c.memoryPeakBytes { text += " (peak \(bytes(peak)))" }
+        let limits = [c.memoryHighBytes.map { "high \(bytes($0))" }, c.memoryMaxBytes.map { "max \(bytes($0))" }]
+            .compactMap { $0 }
+        if !limits.isEmpty { text += " [" + limits.joined(separator: ", ") + "]" }
+        return text
+    }
+
+    /// `3d4h`, `2h05m`, `4m07s`, `12s`.
+    public static func duration(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded(.down))
+        let days = s / 86_400, hours = s % 86_400 / 3600, minutes = s % 3600 / 60, secs = s % 60
+        if days > 0 { return "\(days)d\(hours)h" }
+        if hours > 0 { return "\(hours)h" + twoDigits(minutes) + "m" }
+        if minutes > 0 { return "\(minutes)m" + twoDigits(secs) + "s" }
+        return "\(secs)s"
+    }
+
+    /// Powers of 1024 as systemctl prints them: `512B`, `12.3K`, `1.5M`, `2G`.
+    public static func bytes(_ value: UInt64) -> String {
+        let units = ["B", "K", "M", "G", "T", "P"]
+        var scaled = Double(value)
+        var unit = 0
+        while scaled >= 1024 && unit < units.count - 1 {
+            scaled /= 1024
+            unit += 1
+        }
+        if unit == 0 { return "\(value)B" }
+        return oneDecimal(scaled) + units[unit]
+    }
+
+    static func formatPercent(_ value: Double) -> String { oneDecimal(value) + "%" }
+
+    /// One decimal, without a trailing `.0`, without Foundation's formatting.
+    static func oneDecimal(_ value: Double) -> String {
+        let tenths = Int((value * 10).rounded())
+        return tenths % 10 == 0 ? "\(tenths / 10)" : "\(tenths / 10).\(tenths % 10)"
+    }
+
+    static func twoDigits(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+}
+
+/// Figures for one process read from `/proc/PID/stat` and `/proc/PID/status`: what
+/// `status` shows for a component without a cgroup. Pure parsers; the effects layer
+/// reads the files.
+public struct ProcessUsage: Hashable, Sendable {
+    /// utime + stime, in clock ticks.
+    public var cpuTicks: UInt64
+    /// Start time after boot, in clock ticks.
+    public var startTicks: UInt64
+    public var residentBytes: UInt64?
+    public var residentPeakBytes: UInt64?
+    public var threads: Int?
+
+    public init(cpuTicks: UInt64, startTicks: UInt64, residentBytes: UInt64? = nil, residentPeakBytes: UInt64? = nil, threads: Int? = nil) {
+        self.cpuTicks = cpuTicks
+        self.startTicks = startTicks
+        self.residentBytes = residentBytes
+        self.residentPeakBytes = residentPeakBytes
+        self.threads = threads
+    }
+
+    /// `/proc/PID/stat` and `/proc/PID/status` contents. The command name in `stat` may
+    /// hold spaces and parentheses, so fields are counted after the *last* `)`.
+    public static func parse(stat: String, status: String) -> ProcessUsage? {
+        guard let close = stat.lastIndex(of: ")") else { return nil }
+        // Fields after ")": index 0 is field 3 (state); utime 14, stime 15, starttime 22.
+        let fields = stat[stat.index(after: close)...].split(separator: " ", omittingEmptySubsequences: true)
+        guard fields.count > 19, let utime = UInt64(fields[11]), let stime = UInt64(fields[12]),
+            let start = UInt64(fields[19])
+        else { return nil }
+        var usage = ProcessUsage(cpuTicks: utime + stime, startTicks: start)
+        for line in status.split(separator: "\n") {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            let key = line[..<colon]
+            let value = line[line.index(after: colon)...].split(whereSeparator: { $0 == " " || $0 == "\t" })
+            switch key {
+            case "VmRSS": usage.residentBytes = value.first.flatMap { UInt64($0) }.map { $0 * 1024 }
+            case "VmHWM": usage.residentPeakBytes = value.first.flatMap { UInt64($0) }.map { $0 * 1024 }
+            case "Threads": usage.threads = value.first.flatMap { Int($0) }
+            default: continue
+            }
+        }
+        return usage
+    }
+
+    /// The `Uid:` real id and every group of `Groups:` plus the real `Gid:` from
+    /// `/proc/PID/status`: what a control-socket peer is a member of.
+    public static func groups(fromStatus status: String) -> [UInt32] {
+        var groups: [UInt32] = []
+        for line in status.split(separator: "\n") {
+            if line.hasPrefix("Gid:") {
+                if let real = line.dropFirst(4).split(whereSeparator: { $0 == " " || $0 == "\t" }).first,
+                    let id = UInt32(real)
+                {
+                    groups.append(id)
+                }
+            } else if line.hasPrefix("Groups:") {
+                groups += line.dropFirst(7).split(whereSeparator: { $0 == " " || $0 == "\t" }).compactMap { UInt32($0) }
+            }
+        }
+        return groups
+    }
+}

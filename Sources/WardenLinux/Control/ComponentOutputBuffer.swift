@@ -1,0 +1,119 @@
+import Glibc
+import Logging
+import Synchronization
+import WardenCore
+
+/// The recent output of each component, for `warden logs`: the last `linesPerComponent`
+/// lines per log tag, oldest dropped first, so memory stays bounded however chatty a
+/// component is. Thread-safe (log handlers run on any thread).
+public final class ComponentOutputBuffer: Sendable {
+    public let linesPerComponent: Int
+    /// Longer lines are cut here (with `…`), so one huge line cannot hold megabytes.
+    public let maximumLineBytes: Int
+    private let rings: Mutex<[String: Ring]>
+
+    struct Ring {
+        var lines: [ControlLogLine] = []
+        var next = 0
+    }
+
+    public init(linesPerComponent: Int = 1000, maximumLineBytes: Int = 4096) {
+        self.linesPerComponent = max(1, linesPerComponent)
+        self.maximumLineBytes = maximumLineBytes
+        self.rings = Mutex([:])
+    }
+
+    /// Records one line for `tag` (a component's log tag: `SyslogIdentifier=` or its name).
+    public func append(_ text: String, tag: String, time: Double = ComponentOutputBuffer.wallClockSeconds()) {
+        var text = text
+        if text.utf8.count > maximumLineBytes {
+            text = String(decoding: text.utf8.prefix(maximumLineBytes), as: UTF8.self) + "…"
+        }
+        let line = ControlLogLine(time: time, text: text)
+        let capacity = linesPerComponent
+        rings.withLock { rings in
+            var ring = rings[tag] ?? Ring()
+            if ring.lines.count < capacity {
+                ring.lines.append(line)
+            } else {
+                ring.lines[ring.next] = line
+                ring.next = (ring.next + 1) % capacity
+            }
+            rings[tag] = ring
+        }
+    }
+
+    /// The last `count` lines for `tag`, oldest first.
+    public func last(_ count: Int, tag: String) -> [ControlLogLine] {
+        rings.withLock { rings in
+            guard let ring = rings[tag] else { return [] }
+            let ordered = Array(ring.lines[ring.next...] + ring.lines[..<ring.next])
+            return Array(ordered.suffix(max(0, count)))
+        }
+    }
+
+    public static func wallClockSeconds() -> Double {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+    }
+}
+
+/// A log handler that passes everything on to `wrapped` and keeps each line that names
+/// a unit (metadata `unitKey`) in a `ComponentOutputBuffer`: the component's output, and
+/// Warden's own lines about it, like `journalctl -u`.
+///
+/// Wire it where the logging system is bootstrapped:
+/// `LoggingSystem.bootstrap { OutputCapturingLogHandler(wrapping: WardenLogHandler(label: $0), buffer: buffer) }`.
+public struct OutputCapturingLogHandler<Wrapped: LogHandler>: LogHandler {
+    public var wrapped: Wrapped
+    public let buffer: ComponentOutputBuffer
+    public let unitKey: String
+
+    public init(wrapping wrapped: Wrapped, buffer: ComponentOutputBuffer, unitKey: String = "unit") {
+        self.wrapped = wrapped
+        self.buffer = buffer
+        self.unitKey = unitKey
+    }
+
+    public var metadata: Logger.Metadata {
+        get { wrapped.metadata }
+        set { wrapped.metadata = newValue }
+    }
+
+    public var logLevel: Logger.Level {
+        get { wrapped.logLevel }
+        set { wrapped.logLevel = newValue }
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { wrapped[metadataKey: key] }
+        set { wrapped[metadataKey: key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        if let unit = event.metadata?[unitKey] ?? wrapped.metadata[unitKey] {
+            buffer.append(event.message.description, tag: "\(unit)")
+        }
+        wrapped.log(event: event)
+    }
+}
+
+/// `/proc/PID/stat` and `/proc/PID/status` of one process, with the host's clock-tick
+/// rate and uptime to turn ticks into seconds.
+public enum ProcessUsageReader {
+    public static let clockTicksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
+
+    public static func read(pid: Int32, procRoot: String = "/proc") -> ProcessUsage? {
+        guard let stat = readSmallFile("\(procRoot)/\(pid)/stat"),
+            let status = readSmallFile("\(procRoot)/\(pid)/status")
+        else { return nil }
+        return ProcessUsage.parse(stat: stat, status: status)
+    }
+
+    /// Seconds since boot (`/proc/uptime`'s first field).
+    public static func systemUptimeSeconds(procRoot: String = "/proc") -> Double? {
+        guard let text = readSmallFile("\(procRoot)/uptime"), let first = text.split(separator: " ").first else { return nil }
+        return Double(first)
+    }
+}

@@ -1,0 +1,140 @@
+import ArgumentParser
+import Glibc
+import WardenCore
+import WardenLinux
+
+/// Where the CLI finds the daemon: `--socket`, else `ControlSocket=`/`StateDirectory=` of
+/// `--config` (or /etc/warden/warden.conf when it exists), else /run/warden/control.sock.
+struct ControlSocketOptions: ParsableArguments {
+    @Option(name: .long, help: "The daemon's control socket (default: from warden.conf, else /run/warden/control.sock).")
+    var socket: String?
+
+    @Option(name: .long, help: "warden.conf to take ControlSocket= from (default /etc/warden/warden.conf when it exists).")
+    var config: String?
+
+    var socketPath: String {
+        if let socket { return socket }
+        let fs = LocalFileSystem()
+        var path = config
+        if path == nil, (try? fs.readFile("/etc/warden/warden.conf")) != nil { path = "/etc/warden/warden.conf" }
+        guard let path else { return WardenSettings.defaultStateDirectory + "/control.sock" }
+        // No unit directories: only warden.conf is read.
+        let loader = ConfigurationLoader(fileSystem: fs, specifiers: SpecifierContext(hostname: HostProbe.hostname()), host: nil)
+        return loader.load(configPath: path, unitDirectories: []).configuration?.settings.effectiveControlSocket
+            ?? WardenSettings.defaultStateDirectory + "/control.sock"
+    }
+
+    /// Sends one request; prints the failure and exits non-zero when there is no answer
+    /// or the answer is an error.
+    func call(_ request: ControlRequest) throws -> ControlResponse {
+        let path = socketPath
+        switch ControlClient(path: path).send(request) {
+        case .failure(let error):
+            if error.daemonNotRunning {
+                printError("no Warden daemon at \(path): \(error) (is `warden run` running? --socket or --config name another)")
+            } else {
+                printError("warden: \(error)")
+            }
+            throw ExitCode(ControlExit.noDaemon)
+        case .success(let response):
+            if let error = response.error {
+                printError("warden: \(error.code): \(error.message)")
+                throw ExitCode(ControlExit.code(for: error.code))
+            }
+            return response
+        }
+    }
+}
+
+/// Exit statuses of the control commands, after systemctl where it has one.
+enum ControlExit {
+    /// The daemon is not reachable (systemctl: 1, but `EX_UNAVAILABLE` says more).
+    static let noDaemon: Int32 = 69
+    /// systemctl's "no such unit" status.
+    static let unknownUnit: Int32 = 5
+    /// `EX_NOPERM`.
+    static let forbidden: Int32 = 77
+    static let failure: Int32 = 1
+
+    static func code(for error: ControlErrorCode) -> Int32 {
+        switch error {
+        case .unknownUnit: unknownUnit
+        case .forbidden: forbidden
+        default: failure
+        }
+    }
+}
+
+func printError(_ line: String) {
+    var bytes = Array((line + "\n").utf8)
+    _ = bytes.withUnsafeMutableBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+}
+
+/// `warden start|stop|restart|reset-failed NAME`: one verb on one component.
+struct UnitVerb: ParsableArguments {
+    @OptionGroup var socket: ControlSocketOptions
+
+    @Argument(help: "The component (NAME or NAME.service).")
+    var name: String
+
+    func run(_ operation: ControlOperation) throws {
+        let response = try socket.call(ControlRequest(id: 1, op: operation, unit: name))
+        if let message = response.message { print(message) }
+    }
+}
+
+struct Start: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Start a component through the running daemon.")
+    @OptionGroup var verb: UnitVerb
+    func run() throws { try verb.run(.start) }
+}
+
+struct Stop: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Stop a component through the running daemon (it stays stopped until started).")
+    @OptionGroup var verb: UnitVerb
+    func run() throws { try verb.run(.stop) }
+}
+
+struct Restart: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Restart a component through the running daemon.")
+    @OptionGroup var verb: UnitVerb
+    func run() throws { try verb.run(.restart) }
+}
+
+struct ResetFailed: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reset-failed",
+        abstract: "Forget a component's failure and start-limit count (systemctl reset-failed).")
+    @OptionGroup var verb: UnitVerb
+    func run() throws { try verb.run(.resetFailed) }
+}
+
+struct Reload: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Re-read warden.conf and the units in the running daemon (as SIGHUP does).",
+        discussion: "Unlike SIGHUP, errors in the configuration are printed here; nothing changes then.")
+    @OptionGroup var socket: ControlSocketOptions
+
+    func run() throws {
+        let response = try socket.call(ControlRequest(id: 1, op: .reload))
+        if let message = response.message { print(message) }
+    }
+}
+
+struct Logs: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show a component's recent output, kept by the daemon in a bounded buffer.")
+    @OptionGroup var socket: ControlSocketOptions
+
+    @Argument(help: "The component (NAME or NAME.service).")
+    var name: String
+
+    @Option(name: .short, help: "How many lines (1…\(ControlProtocol.maximumLogLines)).")
+    var n: Int = ControlProtocol.defaultLogLines
+
+    func run() throws {
+        let response = try socket.call(ControlRequest(id: 1, op: .logs, unit: name, lines: n))
+        for line in response.lines ?? [] { print(line.text) }
+    }
+}

@@ -1,0 +1,59 @@
+import ArgumentParser
+import Glibc
+import WardenCore
+import WardenLinux
+
+/// `warden status [NAME] [--json] [--watch [SECONDS]]`: the components as the running
+/// daemon sees them.
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show every component (or one): state, PID, uptime, restarts, CPU, memory, slice, readiness, last exit.",
+        discussion: """
+            CPU is the share of one CPU since the previous refresh with --watch, else the \
+            average since the main process started; with CPUQuota= the quota follows. \
+            Without a cgroup the figures are those of the main process. --json prints the \
+            daemon's answer in the stable shape of docs/control-protocol.md. Exit status: \
+            0, 5 for an unknown component, 69 when no daemon answers, 77 when not allowed.
+            """)
+
+    @OptionGroup var socket: ControlSocketOptions
+
+    @Argument(help: "Only this component.")
+    var name: String?
+
+    @Flag(help: "Print JSON (one object per refresh).")
+    var json = false
+
+    @Flag(help: "Refresh until interrupted.")
+    var watch = false
+
+    @Option(name: [.customShort("n"), .long], help: ArgumentHelp("Seconds between refreshes with --watch.", valueName: "SECONDS"))
+    var interval: Double = 2
+
+    func validate() throws {
+        guard interval >= 0.1 else { throw ValidationError("--interval must be at least 0.1 seconds") }
+    }
+
+    func run() throws {
+        let interval: Double? = watch ? self.interval : nil
+        var previous: [String: ComponentSnapshot] = [:]
+        let tty = isatty(STDOUT_FILENO) == 1
+        while true {
+            let response = try socket.call(ControlRequest(id: 1, op: .status, unit: name))
+            let components = response.components ?? []
+            if json {
+                var line = ControlCodec.encodeLine(response)
+                _ = line.withUnsafeMutableBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) }
+            } else {
+                var text = StatusTable.render(components, previous: previous, color: tty)
+                if interval != nil && tty { text = "\u{1B}[H\u{1B}[2J" + text }
+                print(text, terminator: "")
+            }
+            guard let interval else { return }
+            previous = Dictionary(components.map { ($0.name, $0) }, uniquingKeysWith: { $1 })
+            var pause = timespec(tv_sec: Int(interval), tv_nsec: Int((interval - interval.rounded(.down)) * 1e9))
+            var left = timespec()
+            while nanosleep(&pause, &left) != 0 && errno == EINTR { pause = left }
+        }
+    }
+}

@@ -1,0 +1,150 @@
+import Testing
+@testable import WardenCore
+
+@Suite struct ControlProtocolTests {
+    @Test(arguments: [
+        (ControlRequest(v: 2, id: 1, op: .status), ControlErrorCode.unsupportedVersion),
+        (ControlRequest(id: 1, op: .start), .malformed),
+        (ControlRequest(id: 1, op: .logs, unit: "  "), .malformed),
+        (ControlRequest(id: 1, op: .logs, unit: "a", lines: 0), .malformed),
+        (ControlRequest(id: 1, op: .logs, unit: "a", lines: 10_001), .malformed),
+    ])
+    func invalidRequests(request: ControlRequest, code: ControlErrorCode) {
+        guard case .failure(let error) = request.validated() else {
+            Issue.record("accepted \(request)")
+            return
+        }
+        #expect(error.code == code)
+    }
+
+    @Test func unknownOperationIsUnsupportedNotMalformed() {
+        var request = ControlRequest(id: 3, op: .status)
+        request.op = "frobnicate"
+        guard case .failure(let error) = request.validated() else {
+            Issue.record("accepted")
+            return
+        }
+        #expect(error.code == .unsupportedOperation)
+        #expect(error.message.contains("reset-failed"))
+    }
+
+    @Test(arguments: ControlOperation.allCases)
+    func validRequests(operation: ControlOperation) {
+        let request = ControlRequest(id: 1, op: operation, unit: operation.needsUnit ? "feed" : nil)
+        #expect(request.validated() == .success(operation))
+    }
+
+    @Test func candidateNames() {
+        #expect(ControlRequest.candidateNames("feed") == ["feed", "feed.service"])
+        #expect(ControlRequest.candidateNames("feed.service") == ["feed.service"])
+    }
+
+    @Test(arguments: [
+        // uid, groups, operation, allowed
+        (UInt32(0), [UInt32](), ControlOperation.stop, true),
+        (1000, [100], .stop, true),  // control group 100
+        (1000, [1000, 200], .status, true),  // read-only group 200
+        (1000, [1000, 200], .logs, true),
+        (1000, [1000, 200], .restart, false),
+        (1000, [1000, 200], .reload, false),
+        (65534, [65534], .status, false),
+    ])
+    func access(uid: UInt32, groups: [UInt32], operation: ControlOperation, allowed: Bool) {
+        let policy = ControlAccessPolicy(controlGroupID: 100, readOnlyGroupID: 200)
+        let error = policy.check(operation, userID: uid, groupIDs: groups)
+        #expect((error == nil) == allowed)
+        if let error { #expect(error.code == .forbidden) }
+    }
+
+    @Test func noGroupsConfiguredMeansRootOnly() {
+        let policy = ControlAccessPolicy()
+        #expect(policy.grant(userID: 0, groupIDs: []) == .all)
+        #expect(policy.grant(userID: 1, groupIDs: [0]) == .none)
+    }
+
+    @Test func framerSplitsLinesAcrossChunks() {
+        var framer = ControlLineFramer(maximumLineBytes: 16)
+        #expect(framer.feed(Array("{\"a\"".utf8)) == [])
+        #expect(framer.feed(Array(":1}\r\n{}\nxy".utf8)) == [.line(Array("{\"a\":1}".utf8)), .line(Array("{}".utf8))])
+        #expect(framer.pendingByteCount == 2)
+    }
+
+    @Test func framerCapsLongLines() {
+        var framer = ControlLineFramer(maximumLineBytes: 16)
+        #expect(framer.feed([UInt8](repeating: 0x61, count: 16)) == [])
+        #expect(framer.feed([0x61, 0x0A]) == [.tooLarge])
+        // Exactly at the cap plus newline is fine.
+        var exact = ControlLineFramer(maximumLineBytes: 4)
+        #expect(exact.feed(Array("abcd\n".utf8)) == [.line(Array("abcd".utf8))])
+    }
+
+    @Test(arguments: [
+        (ExitStatus.exited(code: 3), "status=3"),
+        (.killed(signal: 9, coreDumped: false), "signal=KILL"),
+        (.killed(signal: 11, coreDumped: true), "signal=SEGV (core)"),
+    ])
+    func exitText(status: ExitStatus, text: String) {
+        #expect(ControlExitStatus(status).text == text)
+    }
+}
+
+@Suite struct ControlStatusTableTests {
+    static let components = [
+        ComponentSnapshot(
+            name: "feed.service", activeState: "active", subState: "running", result: "success", mainPID: 4242,
+            restarts: 2, uptimeSeconds: 3725, cpuUsageSeconds: 372.5, cpuQuotaPercent: 50,
+            memoryCurrentBytes: 12_884_902, memoryPeakBytes: 20 * 1024 * 1024, memoryMaxBytes: 1 << 30, tasks: 7,
+            usageSource: "process", slice: "trading.slice", ready: true, lastExit: ControlExitStatus(.killed(signal: 9, coreDumped: false))),
+        ComponentSnapshot(
+            name: "risk.service", activeState: "failed", subState: "failed", result: "exit-code", slice: "system.slice",
+            lastExit: ControlExitStatus(.exited(code: 3))),
+        ComponentSnapshot(
+            name: "ui.service", activeState: "inactive", subState: "dead", result: "success", slice: "system.slice",
+            dependencyFailure: "risk.service"),
+    ]
+
+    @Test func golden() {
+        let expected = """
+            COMPONENT     STATE             PID   UPTIME  RESTARTS  CPU      MEMORY                     TASKS  SLICE          READY  LAST EXIT
+            feed.service  active (running)  4242  1h02m   2         10%/50%  12.3M (peak 20M) [max 1G]  7      trading.slice  yes    signal=KILL
+            risk.service  failed (failed)   -     -       0         -        -                          -      system.slice   no     status=3
+            ui.service    inactive (dead)   -     -       0         -        -                          -      system.slice   no     - (dependency risk.service failed)
+
+            """
+        #expect(StatusTable.render(Self.components) == expected)
+    }
+
+    @Test func cpuSincePreviousSample() {
+        var before = Self.components[0]
+        before.uptimeSeconds = 3715
+        before.cpuUsageSeconds = 367.5  // 5 s of CPU in 10 s
+        let table = StatusTable.render([Self.components[0]], previous: ["feed.service": before])
+        #expect(table.contains("50%/50%"))
+    }
+
+    @Test func colorOnlyWhenAsked() {
+        #expect(!StatusTable.render(Self.components).contains("\u{1B}"))
+        let colored = StatusTable.render(Self.components, color: true)
+        #expect(colored.contains("\u{1B}[32mactive (running)\u{1B}[0m"))
+        #expect(colored.contains("\u{1B}[31mfailed (failed)\u{1B}[0m"))
+    }
+
+    @Test(arguments: [(0.4, "0s"), (59, "59s"), (61, "1m01s"), (3600, "1h00m"), (90_061, "1d1h")])
+    func durations(seconds: Double, text: String) {
+        #expect(StatusTable.duration(seconds) == text)
+    }
+
+    @Test(arguments: [(UInt64(512), "512B"), (UInt64(1536), "1.5K"), (UInt64(1 << 20), "1M"), (UInt64(5 * (1 << 30) / 2), "2.5G")] as [(UInt64, String)])
+    func sizes(bytes: UInt64, text: String) {
+        #expect(StatusTable.bytes(bytes) == text)
+    }
+
+    @Test func procParsing() {
+        let stat = "123 (a (weird) name) S 1 123 123 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 3 0 98765 1000 10 0"
+        let status = "Name:\tx\nUid:\t1000\t1000\t1000\t1000\nGid:\t100\t100\t100\t100\nGroups:\t4 24 27 \nVmHWM:\t    2048 kB\nVmRSS:\t    1024 kB\nThreads:\t3\n"
+        let usage = ProcessUsage.parse(stat: stat, status: status)
+        #expect(usage == ProcessUsage(cpuTicks: 300, startTicks: 98765, residentBytes: 1024 * 1024, residentPeakBytes: 2048 * 1024, threads: 3))
+        #expect(ProcessUsage.groups(fromStatus: status) == [100, 4, 24, 27])
+        #expect(ProcessUsage.parse(stat: "garbage", status: "") == nil)
+    }
+}
