@@ -1,5 +1,6 @@
 import Glibc
 import Logging
+import WardenLinux
 
 /// Warden's log lines on a descriptor (stderr by default): `warden: message`, or
 /// `warden[order-executor]: message` when the metadata names a unit. Each line is one
@@ -8,6 +9,8 @@ import Logging
 public struct WardenLogHandler: LogHandler {
     /// The metadata key naming the component a line is about.
     public static let unitKey = "unit"
+    /// Present on lines that are a component's own output (not Warden's words about it).
+    public static let outputKey = "output"
 
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level = .info
@@ -31,6 +34,7 @@ public struct WardenLogHandler: LogHandler {
         if let extra = event.metadata { merged.merge(extra) { $1 } }
         var line = program
         if let unit = merged.removeValue(forKey: Self.unitKey) { line += "[\(unit)]" }
+        merged.removeValue(forKey: Self.outputKey)
         line += ": "
         switch event.level {
         case .warning: line += "warning: "
@@ -50,5 +54,43 @@ public struct WardenLogHandler: LogHandler {
             if n <= 0 { return }
             offset += n
         }
+    }
+}
+
+/// Warden's log lines into the journal: a component's own output under the component's
+/// name (`journalctl -t order-executor`), Warden's lines under `warden` with
+/// `WARDEN_COMPONENT=` naming the component they are about.
+public struct JournalBridgeLogHandler: LogHandler {
+    private var journal: JournalLogHandler
+
+    public init(label: String) {
+        journal = JournalLogHandler(label: label)
+    }
+
+    public var metadata: Logger.Metadata {
+        get { journal.metadata }
+        set { journal.metadata = newValue }
+    }
+
+    public var logLevel: Logger.Level {
+        get { journal.logLevel }
+        set { journal.logLevel = newValue }
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { journal[metadataKey: key] }
+        set { journal[metadataKey: key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var event = event
+        var metadata = event.metadata ?? [:]
+        let isOutput = metadata.removeValue(forKey: WardenLogHandler.outputKey) != nil
+        if let unit = metadata.removeValue(forKey: WardenLogHandler.unitKey) {
+            metadata["component"] = unit
+            if !isOutput { metadata["syslog_identifier"] = "warden" }
+        }
+        event.metadata = metadata
+        journal.log(event: event)
     }
 }

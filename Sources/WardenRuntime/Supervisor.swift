@@ -118,6 +118,10 @@ public final class Supervisor: @unchecked Sendable {
     var watched: Set<Int32> = []
     var shutdownTimers: [EventLoop.TimerID] = []
     private let finished = FinishSignal()
+    /// systemd's notify socket for Warden itself (inactive outside systemd).
+    let serviceManager = SystemdNotifier()
+    var announcedReady = false
+    var announcedStatus: String?
 
     /// Prepares the supervisor: the loop thread, the state directory, the notify socket,
     /// signal handling, subreaper and orphan reaping. Starts nothing; call `start()`.
@@ -185,6 +189,7 @@ public final class Supervisor: @unchecked Sendable {
             phase = .running
             let mode = ProcessControl.isPID1 ? "as PID 1" : "pid \(getpid())"
             logger.info("starting \(configuration.services.count) component(s) (\(mode))")
+            startServiceManagerLink()
             if case .failure(let cycle) = graph.startLevels() {
                 logger.error("\(cycle); starting without ordering")
             }
@@ -245,6 +250,8 @@ public final class Supervisor: @unchecked Sendable {
     /// supervisor in a test after killing its components).
     public func close() {
         guard !loop.isOnLoopThread else { return }
+        // The control socket's file goes with the daemon, while the loop still runs.
+        stopControlServer()
         loop.executeAndWait { [self] in
             notifySocket?.close()
             notifySocket = nil
@@ -293,6 +300,7 @@ public final class Supervisor: @unchecked Sendable {
             // A phase change (a shutdown begun while orchestrating) needs another pass.
             again = !queue.isEmpty || (phase != phaseBefore && phase != .finished)
         } while again
+        updateServiceManager()
     }
 
     var allComponents: [Component] { Array(components.values) + retired }
@@ -443,7 +451,8 @@ public final class Supervisor: @unchecked Sendable {
             let reader = try OutputReader(
                 fd: fd, tag: tag, loop: loop,
                 handler: { [unowned self] line in
-                    self.logger.info("\(line.text)", metadata: [WardenLogHandler.unitKey: "\(tag)"])
+                    self.logger.info(
+                        "\(line.text)", metadata: [WardenLogHandler.unitKey: "\(tag)", WardenLogHandler.outputKey: "1"])
                 },
                 onEnd: { [weak c] in
                     if let c, let key { c.readers[key] = nil }
@@ -681,6 +690,7 @@ public final class Supervisor: @unchecked Sendable {
         phase = .shuttingDown
         let budget = configuration.settings.shutdownBudgetSec ?? WardenSettings.defaultShutdownBudget
         logger.info("shutting down (budget \(budget.usec / 1_000_000)s)")
+        serviceManagerStopping(budget: budget)
         for c in allComponents {
             c.wantsStart = false
             c.pendingConfig = nil
@@ -778,7 +788,9 @@ public final class Supervisor: @unchecked Sendable {
             return
         }
         logger.info("reloading the configuration")
+        serviceManagerReloading()
         applyReload(reloadSource())
+        serviceManagerReloaded()
     }
 
     func applyReload(_ result: ConfigurationLoader.Result) {

@@ -142,9 +142,9 @@ import Testing
     @Test func procParsing() {
         let stat = "123 (a (weird) name) S 1 123 123 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 3 0 98765 1000 10 0"
         let status = "Name:\tx\nUid:\t1000\t1000\t1000\t1000\nGid:\t100\t100\t100\t100\nGroups:\t4 24 27 \nVmHWM:\t    2048 kB\nVmRSS:\t    1024 kB\nThreads:\t3\n"
-        let usage = ProcessUsage.parse(stat: stat, status: status)
-        #expect(usage == ProcessUsage(cpuTicks: 300, startTicks: 98765, residentBytes: 1024 * 1024, residentPeakBytes: 2048 * 1024, threads: 3))
-        #expect(ProcessUsage.groups(fromStatus: status) == [100, 4, 24, 27])
-        #expect(ProcessUsage.parse(stat: "garbage", status: "") == nil)
+        let usage = MainProcessUsage.parse(stat: stat, status: status)
+        #expect(usage == MainProcessUsage(cpuTicks: 300, startTicks: 98765, residentBytes: 1024 * 1024, residentPeakBytes: 2048 * 1024, threads: 3))
+        #expect(MainProcessUsage.groups(fromStatus: status) == [100, 4, 24, 27])
+        #expect(MainProcessUsage.parse(stat: "garbage", status: "") == nil)
     }
 }

@@ -171,7 +171,11 @@ final class Harness {
         let logger = Logger(label: "warden") { _ in CapturingLogHandler(capture: capture) }
         supervisor = try Supervisor(
             configuration: configuration,
-            options: SupervisorOptions(stateDirectory: workspace.root + "/state", executableSearchPath: searchPath),
+            // Never a subreaper inside the test process: orphans of concurrently running
+            // tests would become its zombies, and Swift Testing's exit-test monitor spins
+            // on children it does not own. Tests that need a subreaper run `warden run`.
+            options: SupervisorOptions(
+                stateDirectory: workspace.root + "/state", executableSearchPath: searchPath, becomeSubreaper: false),
             logger: logger, reloadSource: { [workspace] in workspace.load() }, healthProber: healthProber)
         if start { supervisor.start() }
     }

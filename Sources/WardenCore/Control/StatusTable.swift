@@ -135,7 +135,7 @@ public enum StatusTable {
 /// Figures for one process read from `/proc/PID/stat` and `/proc/PID/status`: what
 /// `status` shows for a component without a cgroup. Pure parsers; the effects layer
 /// reads the files.
-public struct ProcessUsage: Hashable, Sendable {
+public struct MainProcessUsage: Hashable, Sendable {
     /// utime + stime, in clock ticks.
     public var cpuTicks: UInt64
     /// Start time after boot, in clock ticks.
@@ -154,14 +154,14 @@ public struct ProcessUsage: Hashable, Sendable {
 
     /// `/proc/PID/stat` and `/proc/PID/status` contents. The command name in `stat` may
     /// hold spaces and parentheses, so fields are counted after the *last* `)`.
-    public static func parse(stat: String, status: String) -> ProcessUsage? {
+    public static func parse(stat: String, status: String) -> MainProcessUsage? {
         guard let close = stat.lastIndex(of: ")") else { return nil }
         // Fields after ")": index 0 is field 3 (state); utime 14, stime 15, starttime 22.
         let fields = stat[stat.index(after: close)...].split(separator: " ", omittingEmptySubsequences: true)
         guard fields.count > 19, let utime = UInt64(fields[11]), let stime = UInt64(fields[12]),
             let start = UInt64(fields[19])
         else { return nil }
-        var usage = ProcessUsage(cpuTicks: utime + stime, startTicks: start)
+        var usage = MainProcessUsage(cpuTicks: utime + stime, startTicks: start)
         for line in status.split(separator: "\n") {
             guard let colon = line.firstIndex(of: ":") else { continue }
             let key = line[..<colon]

@@ -104,11 +104,11 @@ public struct OutputCapturingLogHandler<Wrapped: LogHandler>: LogHandler {
 public enum ProcessUsageReader {
     public static let clockTicksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
 
-    public static func read(pid: Int32, procRoot: String = "/proc") -> ProcessUsage? {
+    public static func read(pid: Int32, procRoot: String = "/proc") -> MainProcessUsage? {
         guard let stat = readSmallFile("\(procRoot)/\(pid)/stat"),
             let status = readSmallFile("\(procRoot)/\(pid)/status")
         else { return nil }
-        return ProcessUsage.parse(stat: stat, status: status)
+        return MainProcessUsage.parse(stat: stat, status: status)
     }
 
     /// Seconds since boot (`/proc/uptime`'s first field).

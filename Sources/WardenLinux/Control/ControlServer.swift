@@ -168,7 +168,7 @@ public final class ControlServer: @unchecked Sendable {
         if let supplementary = peerGroups(of: fd) {
             groups += supplementary
         } else if let status = readSmallFile("/proc/\(pid)/status") {
-            groups += ProcessUsage.groups(fromStatus: status)
+            groups += MainProcessUsage.groups(fromStatus: status)
         }
         return ControlPeer(pid: pid, userID: uid, groupIDs: groups)
     }

@@ -27,10 +27,26 @@ struct Run: ParsableCommand {
         // Before any other thread exists: these signals must reach the loop's signalfd,
         // never a thread's default action (SIGTERM's kills the whole process).
         EventLoop.blockSignalsInCallingThread([SIGCHLD, SIGTERM, SIGINT, SIGHUP])
-        LoggingSystem.bootstrap { label in WardenLogHandler(label: label) }
-        let logger = Logger(label: "warden")
+        let loaded = location.load(host: HostProbe.facts())
 
-        let result = Self.enforceable(location.load(host: HostProbe.facts()), logger: logger)
+        // Log to the journal when configured, or when systemd connected stderr to it.
+        let outputBuffer = ComponentOutputBuffer()
+        let toJournal: Bool
+        switch loaded.configuration?.settings.logTarget ?? .auto {
+        case .journal: toJournal = true
+        case .stderr: toJournal = false
+        case .auto: toJournal = JournalStream.stderrIsJournal()
+        }
+        LoggingSystem.bootstrap { label in
+            toJournal
+                ? OutputCapturingLogHandler(wrapping: AnyWardenLogHandler(JournalBridgeLogHandler(label: label)), buffer: outputBuffer)
+                : OutputCapturingLogHandler(wrapping: AnyWardenLogHandler(WardenLogHandler(label: label)), buffer: outputBuffer)
+        }
+        var configuredLogger = Logger(label: "warden")
+        if let level = loaded.configuration?.settings.logLevel { configuredLogger.logLevel = Logger.Level(level) }
+        let logger = configuredLogger
+
+        let result = Self.enforceable(loaded, logger: logger)
         guard let configuration = result.configuration else {
             for diagnostic in result.diagnostics { writeStderr(diagnostic.description) }
             let errors = result.diagnostics.filter { $0.severity == .error }.count
@@ -41,8 +57,19 @@ struct Run: ParsableCommand {
 
         var searchPath = ConfigurationLoader.systemdExecutableSearchPath
         if let own = HostProbe.executableDirectory() { searchPath.append(own) }
+        let stateDirectory = stateDir ?? configuration.settings.effectiveStateDirectory
+        // One Warden per state directory: a second one would start every component twice.
+        let lock: StateLock
+        do {
+            try RuntimeDescriptors.makeDirectories(stateDirectory)
+            lock = try StateLock.acquire(stateDirectory: stateDirectory)
+        } catch {
+            writeStderr("warden: \(error)")
+            throw ExitCode(SupervisorExitCode.failure)
+        }
+        defer { lock.release() }
         let options = SupervisorOptions(
-            stateDirectory: stateDir ?? configuration.settings.effectiveStateDirectory,
+            stateDirectory: stateDirectory,
             executableSearchPath: searchPath, handleSignals: true, reapAllOrphans: true)
         let cgroups = try Self.cgroupSubtree(for: configuration, logger: logger)
         let location = self.location
@@ -58,7 +85,7 @@ struct Run: ParsableCommand {
             _ = try? cgroups?.manager.removeAll()
             throw ExitCode(SupervisorExitCode.failure)
         }
-        supervisor.startControl(settings: configuration.settings)
+        supervisor.startControl(settings: configuration.settings, outputBuffer: outputBuffer)
         let code = supervisor.run()
         if code != 0 { throw ExitCode(code) }
     }
@@ -132,5 +159,42 @@ struct Run: ParsableCommand {
     private func writeStderr(_ line: String) {
         var bytes = Array((line + "\n").utf8)
         _ = bytes.withUnsafeMutableBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+    }
+}
+
+/// One concrete handler type for the two log targets (the bootstrap closure must return
+/// a single type).
+struct AnyWardenLogHandler: LogHandler {
+    private var base: any LogHandler
+
+    init(_ base: any LogHandler) { self.base = base }
+
+    var metadata: Logger.Metadata {
+        get { base.metadata }
+        set { base.metadata = newValue }
+    }
+
+    var logLevel: Logger.Level {
+        get { base.logLevel }
+        set { base.logLevel = newValue }
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { base[metadataKey: key] }
+        set { base[metadataKey: key] = newValue }
+    }
+
+    func log(event: LogEvent) { base.log(event: event) }
+}
+
+extension Logger.Level {
+    init(_ level: LogLevel) {
+        switch level {
+        case .debug: self = .debug
+        case .info: self = .info
+        case .notice: self = .notice
+        case .warning: self = .warning
+        case .error: self = .error
+        }
     }
 }
