@@ -50,6 +50,8 @@ final class Component {
     var removed = false
     /// The process scan is due at the end of this loop turn.
     var needsGoneCheck = false
+    /// A scan of this turn found nothing left (see `Supervisor.send`).
+    var knownEmpty = false
     var goneCheckTimer: EventLoop.TimerID?
     var health = HealthState()
 

@@ -534,7 +534,13 @@ public final class Supervisor: @unchecked Sendable {
             // Main and control first, through their pidfds, then everything else found.
             if let main = c.main { try? ProcessControl.sendSignal(signal, toPidfd: main.pidfd) }
             if let control = c.control { try? ProcessControl.sendSignal(signal, toPidfd: control.pidfd) }
-            if let run = c.run { _ = tracker.signalAll(signal, of: run) }
+            if let run = c.run {
+                let signalled = tracker.signalAll(signal, of: run)
+                // Nothing was left to signal and the main and control processes are
+                // reaped: the gone check of this turn needs no second scan (a /proc scan
+                // per restart is most of a restart's cost on hosts without cgroups).
+                c.knownEmpty = signalled == 0 && c.main == nil && c.control == nil
+            }
             c.needsGoneCheck = true
         }
     }
@@ -545,7 +551,8 @@ public final class Supervisor: @unchecked Sendable {
     func checkProcessesGone(_ c: Component) {
         guard let run = c.run else { return }
         if !options.reapAllOrphans { tracker.reapExited(of: run, watched: watched) }
-        let live = tracker.liveProcesses(of: run)
+        let live = c.knownEmpty ? [] : tracker.liveProcesses(of: run)
+        c.knownEmpty = false
         if live.isEmpty {
             if let timer = c.goneCheckTimer {
                 loop.cancelTimer(timer)

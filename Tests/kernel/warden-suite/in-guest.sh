@@ -102,6 +102,13 @@ ExecStart=/bin/sleep 600
 Nice=7
 LimitNOFILE=1234:2345
 EOF
+    # (h) AllowedCPUs=1 pins the component, where the guest has a cpuset controller
+    # and a second CPU (the QEMU tier); elsewhere the setting is reported as not enforced.
+    cat >"$dir/units/pinned.service" <<'EOF'
+[Service]
+ExecStart=/bin/sleep 600
+AllowedCPUs=1
+EOF
 }
 
 # write_weight_units DIR: (e), added by a reload.
@@ -199,6 +206,28 @@ delegated_case() {
     else
         fail "(d) limits.service has no process in $limits_group"
     fi
+
+    # (h) AllowedCPUs=1 -> cpuset.cpus of the component's group, seen by the kernel in
+    # the process's Cpus_allowed_list.
+    local pinned_group=$group/system.slice/pinned.service pinned_pid allowed
+    case " $(cat "$root/cgroup.controllers") " in
+    *" cpuset "*)
+        if [ "$(nproc)" -lt 2 ]; then
+            skip "(h) AllowedCPUs=1: only $(nproc) CPU"
+        else
+            pinned_pid=$(first_pid "$pinned_group")
+            allowed=$(awk '/^Cpus_allowed_list/ { print $2 }' "/proc/$pinned_pid/status" 2>/dev/null)
+            if [ "$allowed" = 1 ]; then
+                pass "(h) AllowedCPUs=1 pins pinned.service (pid $pinned_pid, Cpus_allowed_list $allowed)"
+            else
+                fail "(h) AllowedCPUs=1: pid '$pinned_pid' has Cpus_allowed_list '$allowed' (want 1)"
+            fi
+        fi
+        ;;
+    *)
+        skip "(h) AllowedCPUs=1: no cpuset controller in this guest (UML is uniprocessor; the QEMU tier runs it)"
+        ;;
+    esac
 
     # (e) CPUWeight=200 vs 100, added by a reload (SIGHUP).
     write_weight_units "$dir"
