@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import WardenCore
 import WardenLinux
 
@@ -43,7 +43,7 @@ struct CheckConfig: ParsableCommand {
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
         } else {
             for diagnostic in result.diagnostics {
-                FileHandle.standardError.write(Data((diagnostic.description + "\n").utf8))
+                writeStandardError(diagnostic.description)
             }
             if let plan {
                 print(plan.renderText(), terminator: "")
@@ -53,7 +53,7 @@ struct CheckConfig: ParsableCommand {
                 }
             } else {
                 let errors = result.diagnostics.filter { $0.severity == .error }.count
-                FileHandle.standardError.write(Data("configuration invalid: \(errors) error(s)\n".utf8))
+                writeStandardError("configuration invalid: \(errors) error(s)")
             }
         }
         if result.configuration == nil { throw ExitCode(78) }

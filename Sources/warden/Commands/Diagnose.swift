@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import Glibc
 import WardenCore
 import WardenLinux
@@ -45,8 +45,8 @@ struct Diagnose: ParsableCommand {
             configuration = result.configuration
             if configuration == nil {
                 let errors = result.diagnostics.filter { $0.severity == .error }
-                FileHandle.standardError.write(
-                    Data("warning: configuration invalid (\(errors.count) error(s), see warden check-config); components are not checked\n".utf8))
+                writeStandardError(
+                    "warning: configuration invalid (\(errors.count) error(s), see warden check-config); components are not checked")
             }
         }
         let thresholds = DiagnoseThresholds(governor: configuration?.settings.governor ?? GovernorSettings())

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import Glibc
 import WardenCore
 import WardenLinux
@@ -42,7 +42,7 @@ struct Duplicates: ParsableCommand {
         let result = location.load(host: nil)
         guard let configuration = result.configuration else {
             for diagnostic in result.diagnostics {
-                FileHandle.standardError.write(Data((diagnostic.description + "\n").utf8))
+                writeStandardError(diagnostic.description)
             }
             throw ExitCode(78)
         }

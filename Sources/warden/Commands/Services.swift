@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import WardenLinux
 
 /// `warden services`: the failed-unit cleanup operators otherwise do by hand with
@@ -44,7 +44,7 @@ struct Services: ParsableCommand {
             if json {
                 print(try Self.encode(Report(available: false, unavailableReason: reason)))
             }
-            FileHandle.standardError.write(Data("warden services: \(reason)\n".utf8))
+            writeStandardError("warden services: \(reason)")
             throw ExitCode(Self.unavailableExitCode)
         }
 
@@ -94,7 +94,7 @@ struct Services: ParsableCommand {
             print(try Self.encode(report))
         } else {
             print(report.renderText(), terminator: "")
-            for error in report.errors { FileHandle.standardError.write(Data("warden services: \(error)\n".utf8)) }
+            for error in report.errors { writeStandardError("warden services: \(error)") }
         }
         if anyFailure { throw ExitCode(1) }
     }
