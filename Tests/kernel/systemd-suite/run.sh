@@ -139,6 +139,46 @@ else
 fi
 
 # --- 2. Swift Testing suite ---------------------------------------------------------
+# 3. The real `warden run` as a Type=notify service with a watchdog: active only
+#    after READY=1, the STATUS= line, WatchdogSec= pings from its loop (no restart
+#    over two watchdog periods), component output in the journal under the
+#    component's name, and a clean stop.
+wn=/run/warden-notify-test
+mkdir -p "$wn/units"
+printf '[Warden]\nUnitDirectories=%s/units\nStateDirectory=%s/state\n' "$wn" "$wn" >"$wn/warden.conf"
+printf '[Service]\nExecStart=/bin/sleep 600\n' >"$wn/units/idle.service"
+printf '[Service]\nType=notify\nExecStart=%s/.build/debug/warden-demo executor --warmup-ms 300\n' "$(pwd)" >"$wn/units/orders.service"
+if systemd-run --quiet --unit=warden-notify-test -p Type=notify -p WatchdogSec=3s -p NotifyAccess=main \
+    "$(pwd)/$warden" run --config "$wn/warden.conf"; then
+    status_text=$(systemctl show -p StatusText --value warden-notify-test)
+    if [ "$status_text" = "2/2 running" ]; then
+        pass "warden run under Type=notify: active after READY=1, STATUS=$status_text"
+    else
+        fail "warden run under Type=notify" "StatusText is '$status_text' (want '2/2 running')"
+    fi
+    sleep 7
+    if [ "$(systemctl show -p ActiveState --value warden-notify-test)" = active ] \
+        && [ "$(systemctl show -p NRestarts --value warden-notify-test)" = 0 ]; then
+        pass "warden run keeps systemd's watchdog (WatchdogSec=3s) satisfied for 7 s"
+    else
+        fail "warden run watchdog" "$(systemctl show -p ActiveState -p NRestarts -p Result warden-notify-test | tr '\n' ' ')"
+    fi
+    if journalctl -t orders -o cat --no-pager | grep -q "ready after"; then
+        pass "component output is in the journal under its own name (journalctl -t orders)"
+    else
+        fail "journal identifier" "no 'ready after' line under -t orders"
+    fi
+    systemctl stop warden-notify-test
+    # The transient unit may be collected once stopped: judge by Warden's own last words.
+    if journalctl -u warden-notify-test -o cat --no-pager | grep -q "all components stopped; exit status 0"; then
+        pass "systemctl stop: warden stops its components and exits 0"
+    else
+        fail "systemctl stop" "no 'exit status 0' from warden in journalctl -u warden-notify-test"
+    fi
+else
+    fail "warden run under Type=notify" "systemd-run failed (never READY?)"
+fi
+
 tests_started=$(uptime_s)
 "$bundle" --testing-library swift-testing --filter SystemdGuest 2>&1 | tee /tmp/systemd-suite-tests.log
 status=$?

@@ -119,6 +119,8 @@ write_weight_units() {
 ExecStart=/bin/sh -c 'while :; do :; done'
 Slice=weights.slice
 CPUWeight=$w
+# Both on CPU 0, so they contend even on a 2-CPU guest (the QEMU tier).
+CPUAffinity=0
 EOF
     done
 }
