@@ -58,10 +58,10 @@ enum GovernorFixtures {
     static let malformedPressure: [(String, String)] = [
         ("", "no 'some' line"),
         ("full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n", "no 'some' line"),
-        ("some avg60=1.00 total=3\n", "has no avg10=N.NN"),
-        ("some avg10=1.234 avg60=0.00\n", "has no avg10=N.NN"),
-        ("some avg10=x avg60=0.00\n", "has no avg10=N.NN"),
-        ("partial avg10=1.00\n", "neither a 'some' nor a 'full' line"),
+        ("some avg60=1.00 total=3\n", "expected 'some|full avg10="),
+        ("some avg10=1.234 avg60=0.00\n", "expected 'some|full avg10="),
+        ("some avg10=x avg60=0.00 avg300=0.00 total=0\n", "not a number"),
+        ("partial avg10=1.00 avg60=0.00 avg300=0.00 total=0\n", "expected 'some' or 'full'"),
     ]
 
     @Test(arguments: malformedPressure)

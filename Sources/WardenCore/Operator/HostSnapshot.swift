@@ -63,21 +63,12 @@ public struct PressureFigures: Hashable, Sendable, Codable {
     }
 
     /// Parses `some avg10=0.00 avg60=0.00 avg300=0.00 total=0` and the `full` line.
+    /// A PSI file's text (`/proc/pressure/cpu`), through the one PSI parser (`Pressure`).
     public static func parse(_ text: String) -> PressureFigures? {
-        var some: [String: Double]?
-        var full: [String: Double]?
-        for line in text.split(separator: "\n") {
-            let words = line.split(separator: " ")
-            guard let kind = words.first else { continue }
-            var values: [String: Double] = [:]
-            for word in words.dropFirst() {
-                let pair = word.split(separator: "=", maxSplits: 1)
-                if pair.count == 2, let value = Double(pair[1]) { values[String(pair[0])] = value }
-            }
-            if kind == "some" { some = values } else if kind == "full" { full = values }
-        }
-        guard let some, let a10 = some["avg10"], let a60 = some["avg60"], let a300 = some["avg300"] else { return nil }
-        return PressureFigures(someAvg10: a10, someAvg60: a60, someAvg300: a300, fullAvg10: full?["avg10"])
+        guard let pressure = try? Pressure.parse(text, file: "pressure") else { return nil }
+        return PressureFigures(
+            someAvg10: pressure.some.avg10Percent, someAvg60: pressure.some.avg60Percent,
+            someAvg300: pressure.some.avg300Percent, fullAvg10: pressure.full?.avg10Percent)
     }
 }
 

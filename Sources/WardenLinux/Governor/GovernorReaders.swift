@@ -141,23 +141,19 @@ public enum PressureFile {
         readSignalFile(path).flatMap { parse($0, path: path) }
     }
 
+    /// The kernel's PSI text, through the one PSI parser (`Pressure`); the averages
+    /// are kept in hundredths of a percent, the kernel's own precision.
     public static func parse(_ text: String, path: String) -> Result<PressureReading, GovernorReadError> {
-        var some: Percentage?
-        var full: Percentage?
-        for line in text.split(separator: "\n") {
-            let words = line.split(separator: " ")
-            guard let kind = words.first, kind == "some" || kind == "full" else {
-                return .failure(GovernorReadError(path: path, reason: "'\(line)' is neither a 'some' nor a 'full' line"))
-            }
-            guard let avg10 = words.first(where: { $0.hasPrefix("avg10=") }),
-                let value = HostSignalReader.hundredths(avg10.dropFirst("avg10=".count))
-            else {
-                return .failure(GovernorReadError(path: path, reason: "'\(line)' has no avg10=N.NN"))
-            }
-            if kind == "some" { some = Percentage(hundredths: value) } else { full = Percentage(hundredths: value) }
+        let pressure: Pressure
+        do {
+            pressure = try Pressure.parse(text, file: path)
+        } catch {
+            let line = error.line.map { "'\($0)': " } ?? ""
+            return .failure(GovernorReadError(path: path, reason: line + error.reason))
         }
-        guard let some else { return .failure(GovernorReadError(path: path, reason: "no 'some' line")) }
-        return .success(PressureReading(someAvg10: some, fullAvg10: full))
+        func percentage(_ value: Double) -> Percentage { Percentage(hundredths: Int((value * 100).rounded())) }
+        return .success(
+            PressureReading(someAvg10: percentage(pressure.some.avg10Percent), fullAvg10: pressure.full.map { percentage($0.avg10Percent) }))
     }
 }
 
