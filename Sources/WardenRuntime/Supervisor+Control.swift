@@ -96,7 +96,11 @@ extension Supervisor {
                     id: id,
                     ControlError(.unavailable, "this daemon keeps no output buffer; component output goes to Warden's log (stderr or the journal)"))
             }
-            return ControlResponse(id: id, lines: buffer.last(request.lines ?? ControlProtocol.defaultLogLines, tag: c.tag))
+            let count = request.lines ?? ControlProtocol.defaultLogLines
+            if let after = request.after {
+                return ControlResponse(id: id, lines: buffer.lines(after: after, limit: count, tag: c.tag))
+            }
+            return ControlResponse(id: id, lines: buffer.last(count, tag: c.tag))
         }
         guard phase == .running else {
             return .failure(id: id, ControlError(.unavailable, "Warden is \(phase == .idle ? "not started yet" : "shutting down")"))

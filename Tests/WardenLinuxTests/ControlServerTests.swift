@@ -172,5 +172,12 @@ import Testing
         #expect(buffer.last(10, tag: "nobody") == [])
         buffer.append("0123456789", tag: "risk")
         #expect(buffer.last(1, tag: "risk").first?.text == "01234567…")
+        // Sequence numbers survive the ring's wrap-around: a follower asks for what is
+        // newer than its last line and sees the gap when it fell behind.
+        #expect(buffer.last(10, tag: "feed").map(\.seq) == [3, 4, 5])
+        #expect(buffer.lines(after: 4, limit: 10, tag: "feed").map(\.text) == ["line 5"])
+        #expect(buffer.lines(after: 5, limit: 10, tag: "feed") == [])
+        #expect(buffer.lines(after: 0, limit: 2, tag: "feed").map(\.seq) == [3, 4])
+        #expect(buffer.lines(after: 0, limit: 10, tag: "nobody") == [])
     }
 }

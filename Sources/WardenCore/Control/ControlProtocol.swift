@@ -57,13 +57,20 @@ public struct ControlRequest: Codable, Hashable, Sendable {
     public var unit: String?
     /// `logs`: how many lines (default `ControlProtocol.defaultLogLines`).
     public var lines: Int?
+    /// `logs`: only lines with a sequence number above this (`logs -f` polls with the
+    /// last number it printed). Absent: the last `lines` lines.
+    public var after: Int?
 
-    public init(v: Int = ControlProtocol.version, id: Int? = nil, op: ControlOperation, unit: String? = nil, lines: Int? = nil) {
+    public init(
+        v: Int = ControlProtocol.version, id: Int? = nil, op: ControlOperation, unit: String? = nil, lines: Int? = nil,
+        after: Int? = nil
+    ) {
         self.v = v
         self.id = id
         self.op = op.rawValue
         self.unit = unit
         self.lines = lines
+        self.after = after
     }
 
     /// The operation, when this daemon knows it.
@@ -97,6 +104,9 @@ public struct ControlRequest: Codable, Hashable, Sendable {
         }
         if let lines, lines < 1 || lines > ControlProtocol.maximumLogLines {
             return .failure(ControlError(.malformed, "lines must be 1…\(ControlProtocol.maximumLogLines), not \(lines)"))
+        }
+        if let after, after < 0 {
+            return .failure(ControlError(.malformed, "after must be a sequence number (0 or more), not \(after)"))
         }
         return .success(operation)
     }
@@ -268,10 +278,15 @@ public struct ControlLogLine: Codable, Hashable, Sendable {
     /// Wall-clock time it was logged, seconds since the epoch.
     public var time: Double
     public var text: String
+    /// Numbers the component's lines from 1 in the order they were kept; a gap between
+    /// two answers means lines dropped out of the bounded buffer in between. Absent from
+    /// daemons older than `logs -f`.
+    public var seq: Int?
 
-    public init(time: Double, text: String) {
+    public init(time: Double, text: String, seq: Int? = nil) {
         self.time = time
         self.text = text
+        self.seq = seq
     }
 }
 

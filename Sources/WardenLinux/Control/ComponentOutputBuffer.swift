@@ -15,6 +15,10 @@ public final class ComponentOutputBuffer: Sendable {
     struct Ring {
         var lines: [ControlLogLine] = []
         var next = 0
+        /// The sequence number of the last line kept (numbering starts at 1).
+        var lastSequence = 0
+
+        var ordered: ArraySlice<ControlLogLine> { ArraySlice(lines[next...] + lines[..<next]) }
     }
 
     public init(linesPerComponent: Int = 1000, maximumLineBytes: Int = 4096) {
@@ -29,10 +33,11 @@ public final class ComponentOutputBuffer: Sendable {
         if text.utf8.count > maximumLineBytes {
             text = String(decoding: text.utf8.prefix(maximumLineBytes), as: UTF8.self) + "…"
         }
-        let line = ControlLogLine(time: time, text: text)
         let capacity = linesPerComponent
         rings.withLock { rings in
             var ring = rings[tag] ?? Ring()
+            ring.lastSequence += 1
+            let line = ControlLogLine(time: time, text: text, seq: ring.lastSequence)
             if ring.lines.count < capacity {
                 ring.lines.append(line)
             } else {
@@ -47,8 +52,17 @@ public final class ComponentOutputBuffer: Sendable {
     public func last(_ count: Int, tag: String) -> [ControlLogLine] {
         rings.withLock { rings in
             guard let ring = rings[tag] else { return [] }
-            let ordered = Array(ring.lines[ring.next...] + ring.lines[..<ring.next])
-            return Array(ordered.suffix(max(0, count)))
+            return Array(ring.ordered.suffix(max(0, count)))
+        }
+    }
+
+    /// At most `count` lines for `tag` numbered above `sequence`, oldest first: what a
+    /// follower has not seen yet. A follower that fell behind by more than the buffer
+    /// holds gets the oldest lines still kept (the gap shows in their numbers).
+    public func lines(after sequence: Int, limit count: Int, tag: String) -> [ControlLogLine] {
+        rings.withLock { rings in
+            guard let ring = rings[tag], ring.lastSequence > sequence else { return [] }
+            return Array(ring.ordered.filter { ($0.seq ?? 0) > sequence }.prefix(max(0, count)))
         }
     }
 

@@ -133,8 +133,55 @@ struct Logs: ParsableCommand {
     @Option(name: .short, help: "How many lines (1…\(ControlProtocol.maximumLogLines)).")
     var n: Int = ControlProtocol.defaultLogLines
 
+    @Flag(name: [.short, .long], help: "Keep printing new lines as they arrive, until interrupted or the daemon stops.")
+    var follow = false
+
+    /// How often `-f` asks for new lines. The client polls, not the daemon: an idle
+    /// daemon keeps making no wakeups of its own, and 4 small requests a second cost
+    /// it nothing measurable.
+    static let followInterval = TimeSpan.milliseconds(250)
+
     func run() throws {
         let response = try socket.call(ControlRequest(id: 1, op: .logs, unit: name, lines: n))
-        for line in response.lines ?? [] { print(line.text) }
+        let lines = response.lines ?? []
+        for line in lines { print(line.text) }
+        guard follow else { return }
+        if lines.contains(where: { $0.seq == nil }) {
+            printError("warden: this daemon does not number its output lines; -f needs a newer daemon")
+            throw ExitCode(ControlExit.code(for: .unsupportedOperation))
+        }
+        var last = lines.last?.seq ?? 0
+        var id = 2
+        while true {
+            fflush(nil)
+            var pause = timespec(tv_sec: 0, tv_nsec: Int(Self.followInterval.usec * 1_000))
+            nanosleep(&pause, nil)
+            let request = ControlRequest(id: id, op: .logs, unit: name, lines: ControlProtocol.maximumLogLines, after: last)
+            id += 1
+            // The daemon going away ends a follow normally, as `journalctl -f` ends
+            // quietly on a rotated journal; any other failure is an error.
+            let next: ControlResponse
+            switch ControlClient(path: socket.socketPath).send(request) {
+            case .failure(let error) where error.daemonNotRunning:
+                print("-- the Warden daemon stopped --")
+                return
+            case .failure(let error):
+                printError("warden: \(error)")
+                throw ExitCode(ControlExit.noDaemon)
+            case .success(let response):
+                if let error = response.error {
+                    printError("warden: \(error.code): \(error.message)")
+                    throw ExitCode(ControlExit.code(for: error.code))
+                }
+                next = response
+            }
+            for line in next.lines ?? [] {
+                let seq = line.seq ?? last + 1
+                // The daemon's buffer is bounded: say so when lines fell out unseen.
+                if seq > last + 1 { print("-- \(seq - last - 1) line(s) dropped from the daemon's buffer before they were read --") }
+                print(line.text)
+                last = seq
+            }
+        }
     }
 }
