@@ -21,6 +21,9 @@ let package = Package(
     targets: [
         .target(name: "WardenCore"),
         .target(name: "CWardenShims"),
+        // Governor alert webhooks over HTTPS (libcurl from Debian: TLS without a Swift
+        // TLS stack). Its own target so nothing else links libcurl.
+        .target(name: "CWebhook", linkerSettings: [.linkedLibrary("curl")]),
         .systemLibrary(
             name: "CSystemd", pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]),
@@ -30,7 +33,7 @@ let package = Package(
         .target(
             name: "WardenLinux",
             dependencies: [
-                "WardenCore", "CWardenShims", "CSystemd", "CLibcap",
+                "WardenCore", "CWardenShims", "CWebhook", "CSystemd", "CLibcap",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .target(

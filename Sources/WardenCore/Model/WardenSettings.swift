@@ -292,12 +292,10 @@ extension WardenSettings {
         .list(
             "AlertWebhooks", in: governorSection, \.governor.alertWebhooks,
             KeyDoc(
-                "Slack- or Discord-compatible webhook URLs told of tier changes.", syntax: "space-separated https:// URLs",
+                "Slack- or Discord-compatible webhook URLs told of tier changes (a JSON POST, at most one per rule per AlertCooldownSec=). http:// only to a relay on the loopback address.",
+                syntax: "space-separated https:// URLs",
                 default: "none", mapsTo: "HTTPS POST", systemd: .wardenOnly),
-            validate: { word in
-                word.hasPrefix("https://") && word.count > "https://".count
-                    ? nil : ValueError("'\(word)' is not a webhook URL; expected an https:// URL")
-            }),
+            validate: { word in WebhookURL.problem(word).map(ValueError.init) }),
         .value(
             "AlertCooldownSec", in: governorSection, \.governor.alertCooldownSec,
             KeyDoc(
@@ -305,4 +303,48 @@ extension WardenSettings {
                 mapsTo: "alert limiter", systemd: .wardenOnly),
             parse: timeSpan),
     ]
+}
+
+/// What `AlertWebhooks=` accepts: https, or plain http to a relay on this host only, so
+/// alert text never crosses a network unencrypted.
+public enum WebhookURL {
+    /// Why `text` is not an acceptable webhook URL; nil when it is.
+    public static func problem(_ text: String) -> String? {
+        let expected = "expected an https:// URL (or http:// to 127.0.0.1, [::1] or localhost)"
+        let rest: Substring
+        if text.hasPrefix("https://") {
+            rest = text.dropFirst("https://".count)
+        } else if text.hasPrefix("http://") {
+            rest = text.dropFirst("http://".count)
+            guard isLoopback(host(of: rest)) else {
+                return "'\(text)' would send alerts unencrypted over the network; \(expected)"
+            }
+        } else {
+            return "'\(text)' is not a webhook URL; \(expected)"
+        }
+        return host(of: rest).isEmpty ? "'\(text)' names no host; \(expected)" : nil
+    }
+
+    /// The host part of what follows `scheme://`: up to the port, path, query or fragment;
+    /// brackets kept for IPv6 literals.
+    static func host(of rest: Substring) -> Substring {
+        var authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+        if authority.hasPrefix("[") {
+            guard let close = authority.firstIndex(of: "]") else { return authority }
+            return authority[...close]
+        }
+        return authority.prefix { $0 != ":" }
+    }
+
+    /// `127.x.y.z` as a whole dotted quad (not `127.0.0.1.example.com`), `[::1]`, `localhost`.
+    static func isLoopback(_ host: Substring) -> Bool {
+        if host == "localhost" || host == "[::1]" { return true }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        guard octets.count == 4, octets.first == "127" else { return false }
+        return octets.allSatisfy { octet in
+            !octet.isEmpty && octet.count <= 3 && octet.allSatisfy(\.isASCII) && octet.allSatisfy(\.isNumber)
+                && Int(octet).map { $0 <= 255 } == true
+        }
+    }
 }

@@ -1,0 +1,33 @@
+import Testing
+import WardenCore
+
+@Suite struct WebhookURLTests {
+    @Test(arguments: [
+        "https://hooks.slack.com/services/T0/B0/x",
+        "https://discord.com/api/webhooks/1/abc",
+        "https://user@example.com:8443/hook",
+        "http://127.0.0.1:9000/relay",
+        "http://127.1.2.3/relay",
+        "http://localhost/relay",
+        "http://[::1]:8080/relay",
+    ])
+    func accepted(_ url: String) {
+        #expect(WebhookURL.problem(url) == nil)
+    }
+
+    @Test(arguments: [
+        ("hooks.slack.com/x", "is not a webhook URL"),
+        ("ftp://example.com/x", "is not a webhook URL"),
+        ("https://", "names no host"),
+        ("https:///path", "names no host"),
+        ("http://example.com/hook", "unencrypted over the network"),
+        ("http://127.0.0.1.example.com/hook", "unencrypted over the network"),
+        ("http://127.0.0.256/hook", "unencrypted over the network"),
+        ("http://localhost@evil.example/hook", "unencrypted over the network"),
+        ("http://10.0.0.1/hook", "unencrypted over the network"),
+    ])
+    func refused(_ url: String, _ reason: String) {
+        let problem = WebhookURL.problem(url)
+        #expect(problem?.contains(reason) == true, "\(url): \(problem ?? "accepted")")
+    }
+}
