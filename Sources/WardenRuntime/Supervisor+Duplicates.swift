@@ -189,6 +189,8 @@ extension Supervisor {
         let warden = WardenProcesses(pids: pids, cgroups: takeoverState.wardenCgroupRoot(cgroups).map { [$0] } ?? [])
         let detection = DuplicateDetector().detect([target], warden: warden)
         takeoverState.lastScanMicroseconds = detection.elapsedMicroseconds
+        logger.debug(
+            "duplicate scan for \(target.component): \(detection.processes.count) processes in \(detection.elapsedMicroseconds) µs")
         let found = detection.copies.first?.duplicates ?? []
         return found.filter { copy in
             copy.pid != own
