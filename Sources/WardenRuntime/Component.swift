@@ -54,6 +54,22 @@ final class Component {
     var knownEmpty = false
     var goneCheckTimer: EventLoop.TimerID?
     var health = HealthState()
+    /// A running process to take over at the next start (Supervisor+Adoption).
+    var takeover: PendingTakeover?
+    /// The current run's main process was taken over: its `ExecStartPost=` is skipped.
+    var mainTakenOver = false
+    /// A `Duplicates=kill` holding this component's start (Supervisor+Duplicates).
+    var duplicateKill: DuplicateKillRun?
+    /// Kills done for the start under way; a copy that is back after one is refused.
+    var duplicateKillRounds = 0
+    /// Why the next start is refused without a scan (a kill that failed).
+    var forcedDuplicateRefusal: String?
+
+    /// The reason of `blocked`, for `warden status`.
+    var blockedReason: String? {
+        if case .blocked(let reason) = machine.state { return reason }
+        return nil
+    }
 
     init(config: ServiceConfig, priority: Priority) {
         self.name = config.name.description

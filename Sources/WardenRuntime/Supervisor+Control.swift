@@ -192,7 +192,8 @@ extension Supervisor {
                 memoryHighBytes: resources.memoryHigh.flatMap { $0.limitBytes(physicalMemoryBytes: physical) },
                 memoryMaxBytes: resources.memoryMax.flatMap { $0.limitBytes(physicalMemoryBytes: physical) },
                 slice: c.config.effectiveSlice, ready: c.isUp, lastExit: c.lastExit.map(ControlExitStatus.init),
-                statusText: c.statusText, dependencyFailure: c.dependencyFailure, invocationID: c.invocationID)
+                statusText: c.statusText, dependencyFailure: c.dependencyFailure, invocationID: c.invocationID,
+                blockedReason: c.blockedReason)
             if let pid = c.main?.pid, let usage = ProcessUsageReader.read(pid: pid), hz > 0 {
                 snapshot.usageSource = "process"
                 snapshot.cpuUsageSeconds = Double(usage.cpuTicks) / hz

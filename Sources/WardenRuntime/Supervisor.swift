@@ -122,6 +122,8 @@ public final class Supervisor: @unchecked Sendable {
     let serviceManager = SystemdNotifier()
     var announcedReady = false
     var announcedStatus: String?
+    /// Duplicates and adoption (Supervisor+Duplicates, Supervisor+Adoption).
+    let takeoverState = TakeoverState()
 
     /// Prepares the supervisor: the loop thread, the state directory, the notify socket,
     /// signal handling, subreaper and orphan reaping. Starts nothing; call `start()`.
@@ -198,6 +200,7 @@ public final class Supervisor: @unchecked Sendable {
                 component.wantsStart = true
                 components[component.name] = component
             }
+            restoreComponentRecords()
             pump()
         }
     }
@@ -284,12 +287,14 @@ public final class Supervisor: @unchecked Sendable {
         var again = false
         repeat {
             while !queue.isEmpty {
-                let (component, event) = queue.removeFirst()
-                if event == .startRequested { component.startQueued = false }
-                let wasDown = component.isDown
-                let actions = component.handle(event, now: Self.now(), rng: &rng)
-                for action in actions { perform(action, for: component) }
-                if !wasDown && component.isDown { wentDown(component) }
+                let (component, queued) = queue.removeFirst()
+                if queued == .startRequested { component.startQueued = false }
+                for event in admit(queued, for: component) {
+                    let wasDown = component.isDown
+                    let actions = component.handle(event, now: Self.now(), rng: &rng)
+                    for action in actions { perform(action, for: component) }
+                    if !wasDown && component.isDown { wentDown(component) }
+                }
             }
             for component in allComponents where component.needsGoneCheck {
                 component.needsGoneCheck = false
@@ -301,6 +306,7 @@ public final class Supervisor: @unchecked Sendable {
             again = !queue.isEmpty || (phase != phaseBefore && phase != .finished)
         } while again
         updateServiceManager()
+        persistComponentRecords()
     }
 
     var allComponents: [Component] { Array(components.values) + retired }
@@ -348,7 +354,7 @@ public final class Supervisor: @unchecked Sendable {
         case .log(let event, let message):
             switch event {
             case "failed", "start-limit-hit", "spawn-failed", "watchdog", "start-timeout", "stop-timeout",
-                "health-check-failed", "oom-kill":
+                "health-check-failed", "oom-kill", "start-blocked":
                 logger.warning("\(message)", metadata: unit(c))
             default:
                 logger.info("\(message)", metadata: unit(c))
@@ -374,6 +380,7 @@ public final class Supervisor: @unchecked Sendable {
             post(c, .spawnFailed(reason: "\(kind.rawValue) has no command \(index)"))
             return
         }
+        if takeOverInsteadOfSpawning(kind, index: index, for: c) { return }
         if c.invocationID == nil { c.invocationID = Self.newInvocationID(&rng) }
         let context = LaunchContext(
             notifySocketPath: notifySocket?.path, invocationID: c.invocationID!,
@@ -739,6 +746,7 @@ public final class Supervisor: @unchecked Sendable {
             exitCode = SupervisorExitCode.failure
         }
         if let cgroups { removeSubtree(cgroups) }
+        takeoversFinished()
         phase = .finished
         logger.info("all components stopped; exit status \(exitCode)")
         finished.signal(exitCode)

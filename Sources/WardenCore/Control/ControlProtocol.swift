@@ -239,6 +239,8 @@ public struct ComponentSnapshot: Codable, Hashable, Sendable {
     /// A `Requires=`/`BindsTo=` unit that failed, so this one was not started.
     public var dependencyFailure: String?
     public var invocationID: String?
+    /// Why the component is `blocked` (`blocked: duplicate PID 1234 (cmdline)`).
+    public var blockedReason: String?
 
     public init(
         name: String, activeState: String, subState: String, result: String, mainPID: Int32? = nil,
@@ -246,7 +248,7 @@ public struct ComponentSnapshot: Codable, Hashable, Sendable {
         cpuQuotaPercent: Double? = nil, memoryCurrentBytes: UInt64? = nil, memoryPeakBytes: UInt64? = nil,
         memoryHighBytes: UInt64? = nil, memoryMaxBytes: UInt64? = nil, tasks: Int? = nil, usageSource: String? = nil,
         slice: String, ready: Bool = false, lastExit: ControlExitStatus? = nil, statusText: String? = nil,
-        dependencyFailure: String? = nil, invocationID: String? = nil
+        dependencyFailure: String? = nil, invocationID: String? = nil, blockedReason: String? = nil
     ) {
         self.name = name
         self.activeState = activeState
@@ -270,6 +272,7 @@ public struct ComponentSnapshot: Codable, Hashable, Sendable {
         self.statusText = statusText
         self.dependencyFailure = dependencyFailure
         self.invocationID = invocationID
+        self.blockedReason = blockedReason
     }
 }
 

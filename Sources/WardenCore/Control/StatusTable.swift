@@ -70,6 +70,7 @@ public enum StatusTable {
     static func lastExit(_ c: ComponentSnapshot) -> String {
         var text = c.lastExit?.text ?? "-"
         if let dependency = c.dependencyFailure { text += " (dependency \(dependency) failed)" }
+        if let blocked = c.blockedReason { text += " (\(blocked))" }
         return text
     }
 

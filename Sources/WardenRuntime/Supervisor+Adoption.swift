@@ -1,0 +1,300 @@
+import Glibc
+import Logging
+import WardenCore
+import WardenLinux
+
+// Taking over a running process as a component's main process, for two reasons:
+// - `Duplicates=adopt`: a copy Warden did not start runs; it becomes the component.
+// - Re-adoption: Warden itself was restarted (crash, upgrade, `systemctl restart` with
+//   `KillMode=mixed`) while its components ran on. Each main process is recorded in
+//   `STATE/components.records` (PID, start time, cgroup, invocation ID) whenever it
+//   changes; the next `warden run` takes over every recorded process that verifies (start
+//   time and, with cgroups, cgroup membership; never the PID alone) instead of starting a
+//   second copy. A graceful shutdown stops everything and removes the file.
+//
+// A taken-over process is held by a pidfd from the moment it is verified until the
+// machine asks for the main process; then it is watched like a spawned one, except that
+// it is not Warden's child: its exit status is unknown, and, as systemd does for a main
+// process that is not its child, the exit counts as clean (`processExited`). Its
+// `ExecStartPre=`/`ExecStartPost=` do not run: they prepare and follow a start that does
+// not happen. Its output is not captured: its stdout and stderr are whatever it had (for
+// a re-adopted process, a pipe to the previous Warden, now closed).
+
+/// A running process to take over as a component's main process at its next start.
+final class PendingTakeover {
+    enum Origin {
+        /// `Duplicates=adopt`, with the `duplicate PID … (…)` description.
+        case duplicate(String)
+        /// Left running by the previous Warden.
+        case readoption(ComponentRecord)
+    }
+
+    let identity: ProcessIdentity
+    /// Held (and owned) until handed to `EventLoop.watchExit`; -1 after.
+    private(set) var pidfd: Int32
+    let origin: Origin
+    /// The invocation ID the run keeps (re-adoption); nil for a new one.
+    let invocationID: String?
+
+    init(identity: ProcessIdentity, pidfd: Int32, origin: Origin, invocationID: String?) {
+        self.identity = identity
+        self.pidfd = pidfd
+        self.origin = origin
+        self.invocationID = invocationID
+    }
+
+    /// Hands the descriptor over; the caller owns it from now on.
+    func takeDescriptor() -> Int32 {
+        let fd = pidfd
+        pidfd = -1
+        return fd
+    }
+
+    func release() {
+        if pidfd >= 0 { close(pidfd) }
+        pidfd = -1
+    }
+
+    deinit { release() }
+
+    var record: ComponentRecord? {
+        if case .readoption(let record) = origin { return record }
+        return nil
+    }
+}
+
+/// The supervisor's bookkeeping for duplicates and adoption. Loop thread only.
+final class TakeoverState {
+    /// The records as last written, by unit.
+    var records: [String: ComponentRecord] = [:]
+    /// Set by `start()`; nil before, and after the shutdown removed the file.
+    var store: ComponentRecordStore?
+    /// A failed write is said once, not at every change.
+    var saveFailureLogged = false
+    /// The cost of the last duplicate scan, for the log at debug level and benchmarks.
+    var lastScanMicroseconds: UInt64?
+    private var cgroupRootResolved = false
+    private var cgroupRoot: String?
+
+    /// The cgroup v2 path of the subtree Warden manages, as `/proc/PID/cgroup` names it:
+    /// Warden's own group (the supervisor leaf) without the leaf. nil without cgroups or
+    /// when Warden does not run in its supervisor leaf (a test's directory tree).
+    func wardenCgroupRoot(_ cgroups: CgroupProcessTracker?) -> String? {
+        guard let cgroups else { return nil }
+        if !cgroupRootResolved {
+            cgroupRootResolved = true
+            let leaf = "/" + cgroups.manager.options.supervisorGroup
+            if let own = PinnedProcess.cgroup(of: getpid()), own.hasSuffix(leaf) {
+                let root = String(own.dropLast(leaf.count))
+                cgroupRoot = root.isEmpty ? "/" : root
+            }
+        }
+        return cgroupRoot
+    }
+}
+
+extension Supervisor {
+    // MARK: The spawn hook
+
+    /// Called by `runCommand` first: true when the command is handled here. While a
+    /// takeover is pending, `ExecStartPre=` is skipped and the main process is taken over
+    /// instead of spawned; after it, `ExecStartPost=` is skipped.
+    func takeOverInsteadOfSpawning(_ kind: CommandKind, index: Int, for c: Component) -> Bool {
+        switch kind {
+        case .startPre where c.takeover != nil:
+            if index == 0 { logger.info("ExecStartPre= skipped: the main process is taken over, not started", metadata: unit(c)) }
+            post(c, .hookExited(.exited(code: 0)))
+            return true
+        case .start where index == 0:
+            c.mainTakenOver = false
+            guard let takeover = c.takeover else { return false }
+            c.takeover = nil
+            takeOver(takeover, for: c)
+            return true
+        case .startPost where c.mainTakenOver:
+            if index == 0 { logger.info("ExecStartPost= skipped: the main process was taken over, not started", metadata: unit(c)) }
+            post(c, .hookExited(.exited(code: 0)))
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// Makes the held process the main process: into the component's cgroup (when Warden
+    /// manages cgroups), watched by its pidfd, then `spawned` and whatever the type waits
+    /// for (`Type=exec`: the exec happened long ago; `Type=notify`: it was ready, or it
+    /// would not be running under the previous Warden / as the copy found).
+    func takeOver(_ takeover: PendingTakeover, for c: Component) {
+        let pid = takeover.identity.pid
+        if c.invocationID == nil { c.invocationID = takeover.invocationID ?? Self.newInvocationID(&rng) }
+        if let cgroups { moveTakenOver(pid, of: c, into: cgroups) }
+        let pidfd = takeover.takeDescriptor()
+        c.main = WatchedProcess(pid: pid, pidfd: pidfd)
+        watched.insert(pid)
+        do {
+            try loop.watchExit(SpawnedProcess(pid: pid, pidfd: pidfd)) { [unowned self] status in
+                self.processExited(pid: pid, status: status, main: true, of: c)
+            }
+        } catch {
+            RuntimeDescriptors.close(pidfd)
+            watched.remove(pid)
+            c.main = nil
+            post(c, .spawnFailed(reason: "watching PID \(pid) to take it over: \(error)"))
+            return
+        }
+        c.mainTakenOver = true
+        switch takeover.origin {
+        case .duplicate(let description):
+            logger.notice(
+                "took over \(description) as the main process (Duplicates=adopt); its output is not captured, and its exit status will be unknown",
+                metadata: unit(c))
+        case .readoption:
+            logger.notice(
+                "re-adopted PID \(pid), left running by the previous Warden (invocation \(c.invocationID ?? "-")); its earlier output is not captured: its stdout and stderr went to the previous Warden",
+                metadata: unit(c))
+        }
+        post(c, .spawned(pid: pid))
+        switch c.machine.policy.type {
+        case .exec: post(c, .execSucceeded)
+        case .notify: post(c, .notify(.ready))
+        case .simple, .oneshot: break
+        }
+    }
+
+    /// Moves a taken-over process, with its descendants, into the component's group. A
+    /// refusal (EACCES/EPERM: the process sits in a group Warden may not move it out of)
+    /// is reported and the process stays supervised where it is, its cgroup limits not
+    /// enforced.
+    func moveTakenOver(_ pid: Int32, of c: Component, into cgroups: CgroupProcessTracker) {
+        let groupFD: Int32
+        do {
+            groupFD = try placeInGroup(c, cgroups)
+        } catch {
+            logger.warning("taken-over PID \(pid) stays in its own cgroup: \(error)", metadata: unit(c))
+            return
+        }
+        guard let path = cgroups.path(of: c.name) else { return }
+        if let current = PinnedProcess.cgroup(of: pid), current.hasSuffix("/" + path) { return }
+        let table = ProcessTable.snapshot()
+        var children: [Int32: [Int32]] = [:]
+        for entry in table.values where !entry.isZombie { children[entry.parentPID, default: []].append(entry.pid) }
+        var members: [Int32] = []
+        var pending = [pid]
+        while let next = pending.popLast(), members.count < 4096 {
+            members.append(next)
+            pending += children[next] ?? []
+        }
+        var failures: [String] = []
+        for member in members {
+            do {
+                try PinnedProcess.moveIntoCgroup(member, groupFD: groupFD)
+            } catch {
+                if error.errno == ESRCH { continue }
+                failures.append("PID \(member): \(error)")
+            }
+        }
+        if failures.isEmpty {
+            logger.info("moved taken-over PID \(pid) (\(members.count) process(es)) into \(path)", metadata: unit(c))
+        } else {
+            logger.warning(
+                "taken-over PID \(pid) not moved into \(path) (its CPU and memory limits do not apply; the cgroup may not be left by this Warden): \(failures.joined(separator: "; "))",
+                metadata: unit(c))
+        }
+    }
+
+    // MARK: Records
+
+    /// At `start()`: reads the records of the previous Warden and arranges a takeover for
+    /// each that verifies; the others are dropped with a log line.
+    func restoreComponentRecords() {
+        let store = ComponentRecordStore(stateDirectory: options.stateDirectory)
+        takeoverState.store = store
+        let (records, problems) = store.load()
+        for problem in problems { logger.warning("\(store.path): \(problem)") }
+        guard !records.isEmpty else { return }
+        let root = takeoverState.wardenCgroupRoot(cgroups)
+        var adopted = 0
+        for record in records {
+            let c = components[record.unit]
+            let pinned = PinnedProcess.observe(record.process.pid)
+            let verdict = Readoption.verdict(
+                record, observed: pinned?.observed, unitConfigured: c != nil, wardenCgroupRoot: root)
+            switch verdict {
+            case .adopt:
+                c!.takeover = PendingTakeover(
+                    identity: record.process, pidfd: pinned!.pidfd, origin: .readoption(record),
+                    invocationID: record.invocationID)
+                adopted += 1
+            case .drop(let why):
+                if let pinned { Glibc.close(pinned.pidfd) }
+                let metadata: Logger.Metadata = c.map { unit($0) } ?? [WardenLogHandler.unitKey: "\(record.unit)"]
+                logger.notice("record of the previous Warden dropped, not re-adopted: \(why)", metadata: metadata)
+            }
+        }
+        logger.info("\(adopted) of \(records.count) recorded component process(es) still run; re-adopting them")
+    }
+
+    /// At the end of each pump: rewrites the records when a main process started,
+    /// changed or exited. A pending re-adoption keeps its record, so a crash before the
+    /// takeover does not lose it.
+    func persistComponentRecords() {
+        guard let store = takeoverState.store else { return }
+        var count = 0
+        var dirty = false
+        for c in components.values {
+            if let main = c.main, let id = c.invocationID {
+                count += 1
+                let known = takeoverState.records[c.name]
+                if known?.process.pid != main.pid || known?.invocationID != id { dirty = true }
+            } else if let record = c.takeover?.record {
+                count += 1
+                if takeoverState.records[c.name] != record { dirty = true }
+            }
+            if dirty { break }
+        }
+        guard dirty || count != takeoverState.records.count else { return }
+        let root = takeoverState.wardenCgroupRoot(cgroups)
+        var current: [String: ComponentRecord] = [:]
+        for c in components.values {
+            if let main = c.main, let id = c.invocationID {
+                if let known = takeoverState.records[c.name], known.process.pid == main.pid, known.invocationID == id {
+                    current[c.name] = known
+                    continue
+                }
+                guard let start = ProcessControl.startTime(of: main.pid) else { continue }
+                current[c.name] = ComponentRecord(
+                    unit: c.name, process: ProcessIdentity(pid: main.pid, startTimeTicks: start),
+                    cgroup: root == nil ? nil : PinnedProcess.cgroup(of: main.pid), invocationID: id)
+            } else if let record = c.takeover?.record {
+                current[c.name] = record
+            }
+        }
+        takeoverState.records = current
+        do {
+            try store.save(Array(current.values))
+            takeoverState.saveFailureLogged = false
+        } catch {
+            if !takeoverState.saveFailureLogged {
+                takeoverState.saveFailureLogged = true
+                logger.warning("component records not written (a restarted Warden cannot re-adopt): \(error)")
+            }
+        }
+    }
+
+    /// At the end of a shutdown: every component is down, nothing is left to re-adopt.
+    func takeoversFinished() {
+        cancelDuplicateKills()
+        for c in allComponents {
+            c.takeover?.release()
+            c.takeover = nil
+        }
+        guard let store = takeoverState.store else { return }
+        takeoverState.store = nil
+        takeoverState.records = [:]
+        do {
+            try store.remove()
+        } catch {
+            logger.warning("component records not removed: \(error)")
+        }
+    }
+}

@@ -1,0 +1,105 @@
+import Testing
+import WardenCore
+
+@Suite struct OperatorRecordsFileTests {
+    static let records = [
+        ComponentRecord(
+            unit: "feed.service", process: ProcessIdentity(pid: 1234, startTimeTicks: 567_890), cgroup: "/warden.service/trading.slice/feed.service",
+            invocationID: "0123456789abcdef0123456789abcdef"),
+        ComponentRecord(unit: "a b.service", process: ProcessIdentity(pid: 99, startTimeTicks: 1), cgroup: "/odd path\\x/é", invocationID: "ff"),
+        ComponentRecord(unit: "plain.service", process: ProcessIdentity(pid: 2, startTimeTicks: 0), cgroup: nil, invocationID: "00"),
+    ]
+
+    @Test func roundTrip() {
+        let text = ComponentRecordsFile.render(Self.records)
+        let parsed = ComponentRecordsFile.parse(text)
+        #expect(parsed.problems.isEmpty)
+        #expect(parsed.records == Self.records.sorted { $0.unit < $1.unit })
+        #expect(text.hasPrefix("warden-component-records 1\n"))
+        #expect(text.contains("feed.service pid=1234 start=567890 invocation=0123456789abcdef0123456789abcdef cgroup=/warden.service/trading.slice/feed.service\n"))
+    }
+
+    struct Damaged: CustomTestStringConvertible, Sendable {
+        var text: String
+        var records: Int
+        var problems: Int
+        var testDescription: String { text.debugDescription }
+    }
+
+    @Test(arguments: [
+        Damaged(text: "", records: 0, problems: 0),
+        Damaged(text: "warden-component-records 2\nx.service pid=5 start=1 invocation=a\n", records: 0, problems: 1),
+        Damaged(text: "warden-component-records 1\nx.service pid=5 start=1\n", records: 0, problems: 1),
+        Damaged(text: "warden-component-records 1\nx.service pid=1 start=1 invocation=a\n", records: 0, problems: 1),
+        Damaged(text: "warden-component-records 1\nx.service pid=-3 start=1 invocation=a\n", records: 0, problems: 1),
+        Damaged(text: "warden-component-records 1\nx.service pid=5 start=z invocation=a\n", records: 0, problems: 1),
+        Damaged(text: "warden-component-records 1\nx.service pid=5 start=1 invocation=a\nx.service pid=6 start=1 invocation=b\n", records: 1, problems: 1),
+        Damaged(text: "warden-component-records 1\nx.service pid=5 start=1 invocation=a\ntorn", records: 1, problems: 1),
+    ])
+    func damagedLinesAreNeverRecords(_ c: Damaged) {
+        let parsed = ComponentRecordsFile.parse(c.text)
+        #expect(parsed.records.count == c.records)
+        #expect(parsed.problems.count == c.problems)
+    }
+}
+
+@Suite struct OperatorReadoptionVerdictTests {
+    struct Case: CustomTestStringConvertible, Sendable {
+        var name: String
+        var recordedCgroup: String?
+        var observed: ObservedProcess?
+        var configured = true
+        var root: String?
+        var adopt: Bool
+        var testDescription: String { name }
+    }
+
+    static let start: UInt64 = 1000
+
+    static let cases: [Case] = [
+        Case(name: "no cgroups: same start time", observed: ObservedProcess(startTimeTicks: start, cgroup: "/user.slice", isZombie: false), adopt: true),
+        Case(name: "PID reused: other start time", observed: ObservedProcess(startTimeTicks: start + 1, cgroup: "/user.slice", isZombie: false), adopt: false),
+        Case(name: "gone", observed: nil, adopt: false),
+        Case(name: "zombie", observed: ObservedProcess(startTimeTicks: start, cgroup: nil, isZombie: true), adopt: false),
+        Case(name: "unit removed", observed: ObservedProcess(startTimeTicks: start, cgroup: nil, isZombie: false), configured: false, adopt: false),
+        Case(
+            name: "cgroups: in the recorded group", recordedCgroup: "/w/app.slice/bot.service",
+            observed: ObservedProcess(startTimeTicks: start, cgroup: "/w/app.slice/bot.service", isZombie: false), root: "/w", adopt: true),
+        Case(
+            name: "cgroups: moved out of the recorded group", recordedCgroup: "/w/app.slice/bot.service",
+            observed: ObservedProcess(startTimeTicks: start, cgroup: "/user.slice", isZombie: false), root: "/w", adopt: false),
+        Case(
+            name: "cgroups: right group, PID reused", recordedCgroup: "/w/app.slice/bot.service",
+            observed: ObservedProcess(startTimeTicks: start + 5, cgroup: "/w/app.slice/bot.service", isZombie: false), root: "/w", adopt: false),
+        Case(
+            name: "cgroups: recorded group outside this Warden's subtree", recordedCgroup: "/other/bot.service",
+            observed: ObservedProcess(startTimeTicks: start, cgroup: "/other/bot.service", isZombie: false), root: "/w", adopt: false),
+        Case(
+            name: "cgroups now, none recorded: membership unverifiable",
+            observed: ObservedProcess(startTimeTicks: start, cgroup: "/w/bot.service", isZombie: false), root: "/w", adopt: false),
+        Case(
+            name: "cgroups recorded, none now: still in the recorded group", recordedCgroup: "/w/bot.service",
+            observed: ObservedProcess(startTimeTicks: start, cgroup: "/w/bot.service", isZombie: false), adopt: true),
+        Case(
+            name: "cgroups recorded, none now: elsewhere", recordedCgroup: "/w/bot.service",
+            observed: ObservedProcess(startTimeTicks: start, cgroup: "/x", isZombie: false), adopt: false),
+        Case(
+            name: "root cgroup managed", recordedCgroup: "/bot.service",
+            observed: ObservedProcess(startTimeTicks: start, cgroup: "/bot.service", isZombie: false), root: "/", adopt: true),
+    ]
+
+    @Test(arguments: cases)
+    func verdict(_ c: Case) {
+        let record = ComponentRecord(
+            unit: "bot.service", process: ProcessIdentity(pid: 321, startTimeTicks: Self.start), cgroup: c.recordedCgroup,
+            invocationID: "ab")
+        let verdict = Readoption.verdict(record, observed: c.observed, unitConfigured: c.configured, wardenCgroupRoot: c.root)
+        if c.adopt {
+            #expect(verdict == .adopt)
+        } else if case .drop(let why) = verdict {
+            #expect(why.contains("321") || why.contains("bot.service"), "\(why)")
+        } else {
+            Issue.record("adopted, expected a drop")
+        }
+    }
+}

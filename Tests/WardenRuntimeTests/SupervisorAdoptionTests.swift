@@ -1,0 +1,160 @@
+import Glibc
+import Testing
+import WardenCore
+import WardenLinux
+@testable import WardenRuntime
+
+// Re-adoption after a Warden restart: the records in the state directory, verified by
+// start time (and cgroup, when managed), never by PID alone.
+
+func writeRecords(_ records: [ComponentRecord], in workspace: Workspace) {
+    mkdir(workspace.root + "/state", 0o755)
+    writeText(workspace.root + "/state/" + ComponentRecordsFile.fileName, ComponentRecordsFile.render(records))
+}
+
+func readRecords(_ stateDirectory: String) -> [ComponentRecord] {
+    ComponentRecordsFile.parse(readText(stateDirectory + "/" + ComponentRecordsFile.fileName)).records
+}
+
+/// Live processes whose command line is exactly `argv`.
+func processes(withCommandLine argv: [String]) -> [Int32] {
+    let wanted = argv.joined(separator: "\0") + "\0"
+    return ProcessTable.snapshot().values.filter { !$0.isZombie && readText("/proc/\($0.pid)/cmdline") == wanted }
+        .map(\.pid).sorted()
+}
+
+@Suite("Re-adoption after a Warden restart")
+struct SupervisorAdoptionTests {
+    @Test("a verified record is taken over: same PID, no second copy, output not captured is said once")
+    func recordTakenOver() throws {
+        let seconds = uniqueSleepSeconds()
+        let stray = try Stray(["/bin/sleep", seconds])
+        let start = try #require(stray.startTime)
+        let workspace = Workspace()
+        workspace.unit("bot.service", "[Service]\nExecStart=/bin/sleep \(seconds)\nExecStartPost=/bin/sh -c 'touch \(workspace.path("post-ran"))'\n")
+        writeRecords(
+            [ComponentRecord(unit: "bot.service", process: ProcessIdentity(pid: stray.pid, startTimeTicks: start), cgroup: nil, invocationID: "0123456789abcdef0123456789abcdef")],
+            in: workspace)
+        let harness = try Harness(workspace)
+
+        let status = harness.wait("bot.service") { $0.subState == "running" && $0.mainPID != nil }
+        #expect(status?.mainPID == stray.pid)
+        #expect(status?.invocationID == "0123456789abcdef0123456789abcdef")
+        #expect(processes(withCommandLine: ["/bin/sleep", seconds]) == [stray.pid])
+        #expect(access(workspace.path("post-ran"), F_OK) != 0, "ExecStartPost= must not run for a takeover")
+        #expect(harness.capture.lines.filter { $0.contains("re-adopted PID \(stray.pid)") && $0.contains("output is not captured") }.count == 1)
+        #expect(readRecords(workspace.root + "/state").map(\.process) == [ProcessIdentity(pid: stray.pid, startTimeTicks: start)])
+
+        // A graceful shutdown stops it and clears the records.
+        #expect(harness.shutdown() == 0)
+        #expect(eventually { stray.isGone() })
+        #expect(access(workspace.root + "/state/" + ComponentRecordsFile.fileName, F_OK) != 0)
+    }
+
+    @Test("a record whose PID now names another process is dropped; that process is left alone")
+    func reusedPIDNotAdopted() throws {
+        let seconds = uniqueSleepSeconds()
+        // The process now at the recorded PID: same program, other start time.
+        let other = try Stray(["/bin/sleep", seconds])
+        let actual = try #require(other.startTime)
+        let workspace = Workspace()
+        workspace.unit("bot.service", "[Service]\nExecStart=/bin/sleep \(uniqueSleepSeconds())\n")
+        writeRecords(
+            [ComponentRecord(unit: "bot.service", process: ProcessIdentity(pid: other.pid, startTimeTicks: actual &- 7), cgroup: nil, invocationID: "feedfacefeedfacefeedfacefeedface")],
+            in: workspace)
+        let harness = try Harness(workspace)
+
+        let status = harness.wait("bot.service") { $0.subState == "running" && $0.mainPID != nil }
+        #expect(status?.mainPID != other.pid)
+        #expect(status?.invocationID != "feedfacefeedfacefeedfacefeedface")
+        #expect(harness.capture.firstIndex("not re-adopted", "PID \(other.pid) is another process now") != nil)
+        #expect(harness.shutdown() == 0)
+        #expect(!other.isGone(), "the process at the reused PID was touched")
+    }
+
+    @Test("a record of a gone process or a removed unit is dropped")
+    func staleRecordsDropped() throws {
+        let workspace = Workspace()
+        let seconds = uniqueSleepSeconds()
+        workspace.unit("bot.service", "[Service]\nExecStart=/bin/sleep \(seconds)\n")
+        // A PID no process has: above the kernel's pid_max.
+        writeRecords(
+            [
+                ComponentRecord(unit: "bot.service", process: ProcessIdentity(pid: 4_194_305, startTimeTicks: 1), cgroup: nil, invocationID: "aa"),
+                ComponentRecord(unit: "gone.service", process: ProcessIdentity(pid: getpid(), startTimeTicks: 1), cgroup: nil, invocationID: "bb"),
+            ],
+            in: workspace)
+        let harness = try Harness(workspace)
+        _ = harness.wait("bot.service") { $0.subState == "running" && $0.mainPID != nil }
+        #expect(harness.capture.firstIndex("not re-adopted", "PID 4194305 is gone") != nil)
+        #expect(harness.capture.firstIndex("not re-adopted", "gone.service is no longer configured") != nil)
+        #expect(readRecords(workspace.root + "/state").map(\.unit) == ["bot.service"])
+        #expect(harness.shutdown() == 0)
+    }
+
+    /// The real thing: `warden run` SIGKILLed and started again with the same state
+    /// directory, 50 times. The component keeps its PID and never runs twice. `warden`
+    /// runs as a separate process (a subreaper there), never this test process.
+    @Test("warden SIGKILLed and restarted 50 times re-adopts its component every time")
+    func killedAndRestarted() throws {
+        guard let warden = BuiltBinary.warden else {
+            print("skipped: warden is not built next to the test bundle")
+            return
+        }
+        let workspace = Workspace()
+        let seconds = uniqueSleepSeconds()
+        workspace.unit("bot.service", "[Service]\nExecStart=/bin/sleep \(seconds)\n")
+        _ = workspace.load()  // writes warden.conf
+        let state = workspace.root + "/state"
+        func launch(_ round: Int) throws -> (pid: pid_t, log: String) {
+            let log = workspace.path("warden-\(round).log")
+            let pid = try spawnLogged(
+                [warden, "run", "--config", workspace.root + "/warden.conf", "--state-dir", state], stderrPath: log)
+            return (pid, log)
+        }
+        var component: ProcessIdentity?
+        var current = try launch(0)
+        defer {
+            killAndReap(current.pid)
+            // The component outlives a SIGKILLed Warden: stop it if it is still the one
+            // Warden started for this test.
+            if let component, ProcessControl.startTime(of: component.pid) == component.startTimeTicks {
+                kill(component.pid, SIGKILL)
+            }
+            for round in 0...50 { unlink(workspace.path("warden-\(round).log")) }
+            unlink(state + "/" + ComponentRecordsFile.fileName)
+            unlink(state + "/warden.lock")
+        }
+        #expect(eventually { readRecords(state).count == 1 }, "log: \(readText(current.log))")
+        component = readRecords(state).first?.process
+        let original = try #require(component)
+        #expect(ProcessControl.startTime(of: original.pid) == original.startTimeTicks)
+
+        var readopted = 0
+        for round in 1...50 {
+            kill(current.pid, SIGKILL)
+            _ = waitExit(current.pid, within: 10)
+            current = try launch(round)
+            let log = current.log
+            let adopted = eventually {
+                readText(log).contains("re-adopted PID \(original.pid)") || readText(log).contains("not re-adopted")
+            }
+            guard adopted, readText(log).contains("re-adopted PID \(original.pid)") else {
+                Issue.record("round \(round): not re-adopted; log:\n\(readText(log))")
+                break
+            }
+            #expect(ProcessControl.startTime(of: original.pid) == original.startTimeTicks, "round \(round)")
+            #expect(processes(withCommandLine: ["/bin/sleep", seconds]) == [original.pid], "round \(round): a second copy runs")
+            readopted += 1
+        }
+        #expect(readopted == 50)
+
+        // A graceful stop of the last Warden stops the component and clears the records.
+        kill(current.pid, SIGTERM)
+        let code = waitExit(current.pid, within: 60)
+        #expect(code == 0, "log:\n\(readText(current.log))")
+        #expect(eventually { ProcessControl.startTime(of: original.pid) != original.startTimeTicks || !isAlive(original.pid) })
+        #expect(access(state + "/" + ComponentRecordsFile.fileName, F_OK) != 0)
+        print("re-adoption: \(readopted) of 50 Warden restarts took the running component over")
+    }
+}

@@ -1,0 +1,247 @@
+import Glibc
+import Testing
+import WardenCore
+import WardenLinux
+@testable import WardenRuntime
+
+// `Duplicates=` before each start, with real stray processes this test starts. Every
+// stray runs `/bin/sleep` with arguments no other process has, so the scan can match
+// nothing else; everything started here is killed and reaped at the end.
+
+/// A process the test starts as a "copy started by hand", killed and reaped at the end.
+final class Stray: @unchecked Sendable {
+    let process: SpawnedProcess
+    var pid: Int32 { process.pid }
+
+    init(_ arguments: [String], executable: String = "/bin/sleep") throws {
+        process = try spawnProcess(SpawnRequest(executablePath: executable, arguments: arguments))
+    }
+
+    /// `sleep SECONDS` with SIGTERM ignored (the shell's ignore survives the exec).
+    static func ignoringTerm(_ seconds: String) throws -> Stray {
+        try Stray(["sh", "-c", "trap '' TERM; exec /bin/sleep \(seconds)"], executable: "/bin/sh")
+    }
+
+    var startTime: UInt64? { ProcessControl.startTime(of: pid) }
+
+    /// Reaps it if it exited; true once it is gone (reaped by us or by a supervisor).
+    func isGone() -> Bool {
+        _ = ProcessTable.reapIfExited(pid)
+        return !isAlive(pid)
+    }
+
+    deinit {
+        try? ProcessControl.sendSignal(SIGKILL, toPidfd: process.pidfd)
+        for _ in 0..<500 {
+            if ProcessTable.reapIfExited(pid) != nil || !isAlive(pid) { break }
+            usleep(2_000)
+        }
+        close(process.pidfd)
+    }
+}
+
+/// Seconds no other test (and no other process) sleeps for.
+func uniqueSleepSeconds() -> String {
+    "\(70_000 + Int.random(in: 0..<900_000)).\(Int.random(in: 1..<10))"
+}
+
+func sleepUnit(_ seconds: String, duplicates: String, extra: String = "") -> String {
+    """
+    [Service]
+    ExecStart=/bin/sleep \(seconds)
+    \(extra)
+    [X-Warden]
+    Duplicates=\(duplicates)
+    """
+}
+
+extension Harness {
+    func snapshot(_ name: String) -> ComponentSnapshot? {
+        supervisor.controlSnapshots().first { $0.name == name }
+    }
+
+    /// An operator's `warden start NAME`, as the control socket does it.
+    func operatorStart(_ name: String) {
+        let supervisor = self.supervisor
+        supervisor.loop.executeAndWait {
+            guard let c = supervisor.components[name] else { return }
+            c.explicitStop = false
+            c.startAttempted = true
+            c.readySinceStart = false
+            c.startQueued = true
+            supervisor.post(c, .startRequested)
+        }
+    }
+}
+
+@Suite("Duplicates= before each start")
+struct SupervisorDuplicateTests {
+    @Test("refuse: the component is blocked with the duplicate's PID and stays down until an operator start")
+    func refuse() throws {
+        let seconds = uniqueSleepSeconds()
+        let stray = try Stray(["sleep", seconds])
+        let workspace = Workspace()
+        workspace.unit("bot.service", sleepUnit(seconds, duplicates: "refuse"))
+        let harness = try Harness(workspace)
+
+        let status = harness.wait("bot.service") { $0.subState == "blocked" }
+        #expect(status?.mainPID == nil)
+        let snapshot = try #require(harness.snapshot("bot.service"))
+        let reason = try #require(snapshot.blockedReason)
+        #expect(reason.hasPrefix("blocked: duplicate PID \(stray.pid) (sleep \(seconds))"), "\(reason)")
+        #expect(StatusTable.render([snapshot]).contains("blocked: duplicate PID \(stray.pid)"))
+        #expect(harness.capture.lines.filter { $0.contains("blocked: duplicate PID \(stray.pid)") }.count == 1)
+        #expect(!stray.isGone(), "refuse must not touch the duplicate")
+
+        // An operator start while the copy still runs is checked again: still blocked.
+        harness.operatorStart("bot.service")
+        _ = harness.wait("bot.service") { $0.subState == "blocked" }
+        #expect(harness.status("bot.service")?.mainPID == nil)
+
+        // Once the copy is gone, the operator's start starts it.
+        try ProcessControl.sendSignal(SIGKILL, toPidfd: stray.process.pidfd)
+        #expect(eventually { stray.isGone() })
+        harness.operatorStart("bot.service")
+        let running = harness.wait("bot.service") { $0.subState == "running" && $0.mainPID != nil }
+        #expect(running?.mainPID != stray.pid)
+        #expect(harness.shutdown() == 0)
+    }
+
+    @Test("refuse applies to automatic restarts too")
+    func refuseOnAutomaticRestart() throws {
+        let seconds = uniqueSleepSeconds()
+        let workspace = Workspace()
+        workspace.unit("bot.service", sleepUnit(seconds, duplicates: "refuse", extra: "Restart=always\nRestartSec=100ms"))
+        let harness = try Harness(workspace)
+        let first = try #require(harness.wait("bot.service") { $0.subState == "running" && $0.mainPID != nil })
+        let stray = try Stray(["sleep", seconds])
+        Glibc.kill(try #require(first.mainPID), SIGKILL)
+        _ = harness.wait("bot.service") { $0.subState == "blocked" }
+        #expect(harness.snapshot("bot.service")?.blockedReason?.contains("duplicate PID \(stray.pid)") == true)
+        #expect(!stray.isGone())
+        #expect(harness.shutdown() == 0)
+    }
+
+    @Test("kill: the duplicate is terminated through its pidfd, then the component starts")
+    func kill() throws {
+        let seconds = uniqueSleepSeconds()
+        let stray = try Stray(["sleep", seconds])
+        let workspace = Workspace()
+        workspace.unit("bot.service", sleepUnit(seconds, duplicates: "kill"))
+        let harness = try Harness(workspace)
+
+        let running = harness.wait("bot.service") { $0.subState == "running" && $0.mainPID != nil }
+        #expect(running?.mainPID != stray.pid)
+        #expect(eventually { stray.isGone() })
+        #expect(harness.capture.firstIndex("duplicates stopped", "PID \(stray.pid) terminated (SIGTERM)") != nil)
+        #expect(harness.shutdown() == 0)
+    }
+
+    @Test("kill: a duplicate that ignores SIGTERM gets SIGKILL after TimeoutStopSec=")
+    func killEscalates() throws {
+        let seconds = uniqueSleepSeconds()
+        let stray = try Stray.ignoringTerm(seconds)
+        // Wait for the exec: until then the shell's command line does not match.
+        #expect(eventually { readText("/proc/\(stray.pid)/cmdline").hasPrefix("/bin/sleep") })
+        let workspace = Workspace()
+        workspace.unit("bot.service", sleepUnit(seconds, duplicates: "kill", extra: "TimeoutStopSec=300ms"))
+        let harness = try Harness(workspace)
+
+        _ = harness.wait("bot.service") { $0.subState == "running" && $0.mainPID != nil && $0.mainPID != stray.pid }
+        #expect(eventually { stray.isGone() })
+        #expect(harness.capture.firstIndex("duplicates stopped", "PID \(stray.pid) killed") != nil)
+        #expect(harness.shutdown() == 0)
+    }
+
+    @Test("adopt: the running copy becomes the main process")
+    func adopt() throws {
+        let seconds = uniqueSleepSeconds()
+        let stray = try Stray(["sleep", seconds])
+        let workspace = Workspace()
+        workspace.unit("bot.service", sleepUnit(seconds, duplicates: "adopt", extra: "ExecStartPre=/bin/sh -c 'touch \(workspace.path("pre-ran"))'"))
+        let harness = try Harness(workspace)
+
+        let status = harness.wait("bot.service") { $0.subState == "running" && $0.mainPID == stray.pid }
+        #expect(status?.isReady == true)
+        #expect(access(workspace.path("pre-ran"), F_OK) != 0, "ExecStartPre= must not run for a takeover")
+        #expect(harness.capture.firstIndex("took over duplicate PID \(stray.pid)") != nil)
+        // Only one copy runs: Warden started none of its own.
+        let copies = ProcessTable.snapshot().values.filter {
+            !$0.isZombie
+                && (readText("/proc/\($0.pid)/cmdline") == "sleep\0\(seconds)\0"
+                    || readText("/proc/\($0.pid)/cmdline") == "/bin/sleep\0\(seconds)\0")
+        }
+        #expect(copies.map(\.pid) == [stray.pid])
+        // A stop stops the adopted process.
+        #expect(harness.shutdown() == 0)
+        #expect(eventually { stray.isGone() })
+    }
+
+    @Test("warn: logged, and both run")
+    func warn() throws {
+        let seconds = uniqueSleepSeconds()
+        let stray = try Stray(["sleep", seconds])
+        let workspace = Workspace()
+        workspace.unit("bot.service", sleepUnit(seconds, duplicates: "warn"))
+        let harness = try Harness(workspace)
+
+        let status = harness.wait("bot.service") { $0.subState == "running" && $0.mainPID != nil }
+        #expect(status?.mainPID != stray.pid)
+        #expect(harness.capture.firstIndex("duplicate PID \(stray.pid)", "starting anyway (Duplicates=warn)") != nil)
+        #expect(!stray.isGone())
+        #expect(harness.shutdown() == 0)
+        #expect(!stray.isGone(), "warn never touches the duplicate")
+    }
+
+    @Test("unset Duplicates= means warn (docs/configuration.md)")
+    func defaultIsWarn() throws {
+        let seconds = uniqueSleepSeconds()
+        let stray = try Stray(["sleep", seconds])
+        let workspace = Workspace()
+        workspace.unit("bot.service", "[Service]\nExecStart=/bin/sleep \(seconds)\n")
+        let harness = try Harness(workspace)
+        _ = harness.wait("bot.service") { $0.subState == "running" && $0.mainPID != nil }
+        #expect(harness.capture.firstIndex("duplicate PID \(stray.pid)", "Duplicates=warn") != nil)
+        // The figure the operator pays per start (printed, not asserted).
+        if let line = harness.capture.lines.first(where: { $0.contains("duplicate scan for bot.service") }) {
+            print(line)
+        }
+        #expect(harness.shutdown() == 0)
+    }
+
+    /// The PID-reuse race of the loop's kill: between the scan and the kill, the copy's
+    /// PID may name another process. The kill opens a pidfd first and checks the start
+    /// time through it; a mismatch (what a recycled PID looks like) is never signalled.
+    @Test("kill never hits a process that took over the duplicate's PID")
+    func pidReuse() throws {
+        let seconds = uniqueSleepSeconds()
+        let workspace = Workspace()
+        workspace.unit("bot.service", sleepUnit(seconds, duplicates: "kill"))
+        let harness = try Harness(workspace)
+        _ = harness.wait("bot.service") { $0.subState == "running" }
+        let supervisor = harness.supervisor
+        supervisor.loop.executeAndWait {
+            guard let c = supervisor.components["bot.service"] else { return }
+            c.explicitStop = true
+            supervisor.post(c, .stopRequested)
+        }
+        _ = harness.wait("bot.service") { $0.subState == "dead" }
+
+        // The newcomer holds the PID the scan saw, but started at another time.
+        let newcomer = try Stray(["sleep", uniqueSleepSeconds()])
+        let actual = try #require(newcomer.startTime)
+        let scanned = ProcessIdentity(pid: newcomer.pid, startTimeTicks: actual &- 1)
+        let newcomerPID = newcomer.pid
+        supervisor.loop.executeAndWait {
+            guard let c = supervisor.components["bot.service"] else { return }
+            c.startAttempted = true
+            supervisor.beginDuplicateKill(
+                [scanned], holding: .startRequested, description: "duplicate PID \(newcomerPID) (test)", for: c)
+        }
+        _ = harness.wait("bot.service") { $0.subState == "running" && $0.mainPID != nil }
+        #expect(!newcomer.isGone(), "the process that took over the PID was signalled")
+        #expect(harness.capture.firstIndex("PID \(newcomer.pid) not signalled: the PID now names another process") != nil)
+        #expect(harness.shutdown() == 0)
+        #expect(!newcomer.isGone())
+    }
+}
