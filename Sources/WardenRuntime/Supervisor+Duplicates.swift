@@ -69,6 +69,11 @@ extension Supervisor {
         }
         // A process taken over at this start is the component itself, not a copy.
         if c.takeover != nil { return [event] }
+        // Unset Duplicates= only warns, and a warning cannot change the start: a /proc
+        // scan at every automatic restart would double a crash loop's restart cost for a
+        // log line. The implicit default is checked when a start is asked for (the first
+        // start, `warden start`, a reload); an explicit policy at every start.
+        if c.config.duplicates == nil, event != .startRequested { return [event] }
         guard let target = duplicateTarget(for: c) else { return [event] }
         let copies = duplicatesOutsideWarden(of: target)
         let decision = target.policy.decide(duplicates: copies, wardenPIDs: [getpid()])

@@ -462,7 +462,7 @@ extension ServiceConfig {
             .choice(
                 "Duplicates", in: wardenSection, \.duplicates,
                 KeyDoc(
-                    "What to do when a copy of this component runs that Warden did not start.",
+                    "What to do when a copy of this component runs that Warden did not start. Set: checked before every start, automatic restarts included. Unset: warn, checked when a start is asked for (not at automatic restarts).",
                     syntax: "refuse | kill | adopt | warn", default: "warn", mapsTo: "/proc scan before start",
                     systemd: .wardenOnly)),
             .value(
