@@ -225,7 +225,7 @@ func benchmarkRestart(count: Int) {
     let wardenCPU = (cpuAfter - cpuBefore) / Double(max(1, restartsMeasured))
     report(
         "restart overhead over the loop",
-        String(format: "p50 +%.3f ms  p99 +%.3f ms", warden.percentile(50) - loop.percentile(50), warden.percentile(99) - loop.percentile(99)))
+        String(format: "p50 %+.3f ms  p99 %+.3f ms", warden.percentile(50) - loop.percentile(50), warden.percentile(99) - loop.percentile(99)))
     report(
         "restart CPU, warden / loop",
         String(format: "%.3f ms / %.3f ms per restart (ratio %.2fx, n=%d)", wardenCPU * 1e3, loopCPU * 1e3, wardenCPU / loopCPU, restartsMeasured))
