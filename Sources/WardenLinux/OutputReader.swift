@@ -38,7 +38,6 @@ public final class OutputReader: @unchecked Sendable {
     private let loop: EventLoop
     private var registration: EventLoop.RegistrationID?
     private var pending: [UInt8] = []
-    private var chunk: [UInt8]
     private let deliver: (OutputLine) -> Void
     private let onEnd: () -> Void
 
@@ -55,7 +54,6 @@ public final class OutputReader: @unchecked Sendable {
         self.maximumLineBytes = maximumLineBytes
         self.deliver = handler
         self.onEnd = onEnd
-        self.chunk = [UInt8](repeating: 0, count: 65536)
         let flags = fcntl(fd, F_GETFL)
         guard flags >= 0, fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0 else {
             throw ProcessControlError(operation: "fcntl(O_NONBLOCK) on output pipe of \(tag)", errno: errno)
@@ -73,21 +71,25 @@ public final class OutputReader: @unchecked Sendable {
     }
 
     private func readAvailable() {
-        // 16 × 64 KiB per wakeup at most; level-triggered epoll brings us back for more.
-        for _ in 0..<16 {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n > 0 {
-                consume(chunk[0..<n])
-                continue
+        // The read buffer lives on the loop thread's stack, one for every reader: a
+        // 64 KiB array per reader was half of the daemon's memory with 100 components.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 65536) { chunk in
+            // 16 × 64 KiB per wakeup at most; level-triggered epoll brings us back for more.
+            for _ in 0..<16 {
+                let n = read(fd, chunk.baseAddress, chunk.count)
+                if n > 0 {
+                    consume(ArraySlice(chunk[0..<n]))
+                    continue
+                }
+                if n < 0 && (errno == EINTR) { continue }
+                if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
+                // EOF, or a read error that will not go away: finish.
+                if !pending.isEmpty { emit(pending[...], .endOfFile) }
+                pending.removeAll()
+                cancel()
+                onEnd()
+                return
             }
-            if n < 0 && (errno == EINTR) { continue }
-            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
-            // EOF, or a read error that will not go away: finish.
-            if !pending.isEmpty { emit(pending[...], .endOfFile) }
-            pending.removeAll()
-            cancel()
-            onEnd()
-            return
         }
     }
 

@@ -37,23 +37,127 @@ public enum ProcessTable {
         defer { closedir(dir) }
         var buffer = [UInt8](repeating: 0, count: 1024)
         while let entry = readdir(dir) {
-            let pid: Int32? = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                var value: Int32 = 0
-                var digits = 0
-                for byte in raw {
-                    if byte == 0 { break }
-                    guard byte >= 48 && byte <= 57 else { return nil }
-                    value = value &* 10 &+ Int32(byte - 48)
-                    digits += 1
-                }
-                return digits > 0 ? value : nil
-            }
-            guard let pid else { continue }
+            guard let pid = decimalName(entry) else { continue }
             let count = readSmallFile("\(procRoot)/\(pid)/stat", into: &buffer)
             guard count > 0, let parsed = parseStat(buffer[0..<count], pid: pid) else { continue }
             result[pid] = parsed
         }
         return result
+    }
+
+    /// The processes of the subtrees below `roots`, each root included, found by
+    /// following `/proc/PID/task/TID/children` down from the roots instead of reading
+    /// every process of the host: for a supervisor whose components are a few of the
+    /// host's processes, and whose check after a crash usually finds nothing below it,
+    /// a few reads instead of three system calls per process on the host.
+    ///
+    /// Holds the same entries as `snapshot` would for these processes (what a walk up
+    /// from any of them to a root needs). Processes that vanish while the tree is read
+    /// are skipped; a process forked while its parent's list is read may be missed, as
+    /// a process forked behind `snapshot`'s directory cursor is. Nil when the kernel has
+    /// no `children` files (built without `CONFIG_PROC_CHILDREN`) or `procRoot` is a
+    /// seeded directory without them: then use `snapshot`.
+    public static func subtreeSnapshot(of roots: [Int32], procRoot: String = "/proc") -> [Int32: ProcessEntry]? {
+        var result: [Int32: ProcessEntry] = [:]
+        var buffer = [UInt8](repeating: 0, count: 1024)
+        var pending = roots
+        var sawChildrenFile = false
+        while let pid = pending.popLast() {
+            guard result[pid] == nil else { continue }
+            let count = readSmallFile("\(procRoot)/\(pid)/stat", into: &buffer)
+            guard count > 0, let parsed = parseStat(buffer[0..<count], pid: pid) else { continue }
+            result[pid] = parsed
+            // Children hang off the thread that forked them (or inherited them), so every
+            // thread's list is read; most processes have one thread, named like the process.
+            let threads = threadCount(buffer[0..<count]) == 1 ? [pid] : taskIDs(of: pid, procRoot: procRoot)
+            for thread in threads {
+                guard let children = readChildren("\(procRoot)/\(pid)/task/\(thread)/children") else { continue }
+                sawChildrenFile = true
+                pending.append(contentsOf: children)
+            }
+        }
+        // A live root always has a children file (empty when childless) on a kernel that
+        // has them; none at all means the kernel (or the seeded directory) has none.
+        return sawChildrenFile || result.isEmpty ? result : nil
+    }
+
+    /// Field 20 (`num_threads`) of a `/proc/PID/stat` line; nil when unreadable.
+    static func threadCount(_ bytes: ArraySlice<UInt8>) -> Int? {
+        guard let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }
+        var field = 2
+        var value = 0
+        var inField = false
+        for byte in bytes[(close + 1)...] {
+            if byte == UInt8(ascii: " ") {
+                if inField && field == 20 { return value }
+                inField = false
+                continue
+            }
+            if !inField {
+                inField = true
+                field += 1
+                value = 0
+            }
+            if field == 20 {
+                guard byte >= 48 && byte <= 57 else { return nil }
+                value = value &* 10 &+ Int(byte - 48)
+            }
+        }
+        return inField && field == 20 ? value : nil
+    }
+
+    /// The thread ids in `/proc/PID/task`.
+    static func taskIDs(of pid: Int32, procRoot: String) -> [Int32] {
+        guard let dir = opendir("\(procRoot)/\(pid)/task") else { return [] }
+        defer { closedir(dir) }
+        var ids: [Int32] = []
+        while let entry = readdir(dir) {
+            if let id = decimalName(entry) { ids.append(id) }
+        }
+        return ids
+    }
+
+    /// The pids listed in a `children` file (space-separated); nil when it cannot be opened.
+    static func readChildren(_ path: String) -> [Int32]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var pids: [Int32] = []
+        var value: Int32 = 0
+        var digits = 0
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            for byte in chunk[0..<n] {
+                if byte >= 48 && byte <= 57 {
+                    value = value &* 10 &+ Int32(byte - 48)
+                    digits += 1
+                } else if digits > 0 {
+                    pids.append(value)
+                    value = 0
+                    digits = 0
+                }
+            }
+        }
+        if digits > 0 { pids.append(value) }
+        return pids
+    }
+
+    /// The number a `/proc` directory entry is named by; nil for other names.
+    static func decimalName(_ entry: UnsafeMutablePointer<dirent>) -> Int32? {
+        withUnsafeBytes(of: entry.pointee.d_name) { raw in
+            var value: Int32 = 0
+            var digits = 0
+            for byte in raw {
+                if byte == 0 { break }
+                guard byte >= 48 && byte <= 57 else { return nil }
+                value = value &* 10 &+ Int32(byte - 48)
+                digits += 1
+            }
+            return digits > 0 ? value : nil
+        }
     }
 
     /// Parses a `/proc/PID/stat` line. The command name (field 2) is in parentheses and

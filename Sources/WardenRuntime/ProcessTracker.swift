@@ -101,7 +101,15 @@ public final class ProcfsProcessTracker: ProcessTracker {
     }
 
     private func scan(_ run: TrackedRun) -> [ProcessEntry] {
-        let found = members(of: run, in: ProcessTable.snapshot(procRoot: procRoot))
+        // Every member is Warden, a root or a remembered process, or below one of them
+        // (see `members`), so the subtrees below these are all the table needs. After a
+        // crash with nothing left this is a handful of reads instead of the whole /proc:
+        // the scan used to be most of a restart's cost.
+        let seeds = [ownPID] + run.rootPIDs + (known[run.unit].map { Array($0.keys) } ?? [])
+        let table =
+            ProcessTable.subtreeSnapshot(of: seeds, procRoot: procRoot)
+            ?? ProcessTable.snapshot(procRoot: procRoot)
+        let found = members(of: run, in: table)
         var memory: [Int32: UInt64] = [:]
         for entry in found { memory[entry.pid] = entry.startTime }
         known[run.unit] = memory

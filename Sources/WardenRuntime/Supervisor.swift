@@ -322,6 +322,14 @@ public final class Supervisor: @unchecked Sendable {
         case .setTimer(let kind, let instant):
             if let old = c.timers[kind] { loop.cancelTimer(old) }
             let (ns, overflow) = instant.usec.multipliedReportingOverflow(by: 1_000)
+            if !overflow && ns <= EventLoop.monotonicNanoseconds() {
+                // Already due (`RestartSec=0`): fed back in this pump rather than through
+                // the timerfd and another loop turn. The machine ignores a firing whose
+                // timer it has cancelled or moved since, so queueing it is equivalent.
+                c.timers[kind] = nil
+                queue.append((c, .timerFired(kind)))
+                return
+            }
             c.timers[kind] = loop.addTimer(atMonotonicNanoseconds: overflow ? .max : ns) { [unowned self] in
                 c.timers[kind] = nil
                 self.post(c, .timerFired(kind))

@@ -175,7 +175,14 @@ func benchmarkRestart(count: Int) {
             """.replacingOccurrences(of: "EVENTS", with: NSTemporaryDirectory() + "warden-bench-restart-\(getpid())/events"),
         ])
     _ = run.start()
+    // Warden's own CPU time over the restarts: unlike the latency, it barely depends on
+    // what else the machine is doing (the first start is counted too, hence one extra).
+    _ = run.waitFor(timeoutSeconds: 60, "the first start") { $0.contains { $0.kind == "start" } }
+    let cpuBefore = cpuSeconds(of: run.pid)
+    let startsBefore = readEvents(run.events).filter { $0.kind == "start" }.count
     let events = run.waitFor(timeoutSeconds: 120, "\(count) restarts") { $0.filter { $0.kind == "start" }.count > count }
+    let cpuAfter = cpuSeconds(of: run.pid)
+    let restartsMeasured = events.filter { $0.kind == "start" }.count - startsBefore
     run.stop()
     var latencies: [Double] = []
     var lastExit: Int64?
@@ -193,11 +200,13 @@ func benchmarkRestart(count: Int) {
     let path = NSTemporaryDirectory() + "warden-bench-loop-\(getpid())"
     defer { unlink(path) }
     var loopLatencies: [Double] = []
+    let loopCPUBefore = ownCPUSeconds()
     for _ in 0..<count {
         let pid = spawn([childBinary, "crash", path])
         var status: Int32 = 0
         waitpid(pid, &status, 0)
     }
+    let loopCPU = (ownCPUSeconds() - loopCPUBefore) / Double(count)
     lastExit = nil
     for event in readEvents(path) {
         if event.kind == "exit" { lastExit = event.nanoseconds }
@@ -211,6 +220,15 @@ func benchmarkRestart(count: Int) {
     report(
         "restart ratio warden / loop",
         String(format: "p50 %.2fx  p99 %.2fx", warden.percentile(50) / loop.percentile(50), warden.percentile(99) / loop.percentile(99)))
+    // Overhead over the peer in absolute terms, and the CPU each side spends per restart
+    // (the child's own time excluded on both sides: it is the same program).
+    let wardenCPU = (cpuAfter - cpuBefore) / Double(max(1, restartsMeasured))
+    report(
+        "restart overhead over the loop",
+        String(format: "p50 %+.3f ms  p99 %+.3f ms", warden.percentile(50) - loop.percentile(50), warden.percentile(99) - loop.percentile(99)))
+    report(
+        "restart CPU, warden / loop",
+        String(format: "%.3f ms / %.3f ms per restart (ratio %.2fx, n=%d)", wardenCPU * 1e3, loopCPU * 1e3, wardenCPU / loopCPU, restartsMeasured))
 }
 
 /// READY=1 sent by a Type=notify component → the component ordered after it exec'd.
@@ -256,13 +274,17 @@ func benchmarkStartupAndIdle(components: Int, idleSeconds: Double, measureIdle: 
         $0.filter { $0.kind == "start" }.count == components
     }
     let lastStart = events.filter { $0.kind == "start" }.map(\.nanoseconds).max()!
+    // Read a moment after the last start (the poll interval): start-up is then over.
+    let startCPU = cpuSeconds(of: run.pid)
     report("start \(components) components", String(format: "%.1f ms from exec of warden to the last one running", Double(lastStart - launched) / 1e6))
 
     let path = NSTemporaryDirectory() + "warden-bench-spawnloop-\(getpid())"
     defer { unlink(path) }
     let loopStart = monotonicNanoseconds()
+    let loopCPUBefore = ownCPUSeconds()
     var children: [pid_t] = []
     for _ in 0..<components { children.append(spawn([childBinary, "sleep", path])) }
+    let loopCPU = ownCPUSeconds() - loopCPUBefore
     while readEvents(path).count < components { usleep(1_000) }
     let loopLast = readEvents(path).map(\.nanoseconds).max()!
     for child in children {
@@ -271,7 +293,12 @@ func benchmarkStartupAndIdle(components: Int, idleSeconds: Double, measureIdle: 
         waitpid(child, &status, 0)
     }
     report(
-        "start \(components), posix_spawn loop", String(format: "%.1f ms (ratio warden / loop %.1fx)", Double(loopLast - loopStart) / 1e6, Double(lastStart - launched) / Double(loopLast - loopStart)))
+        "start \(components), posix_spawn loop", String(format: "%.1f ms (ratio warden / loop %.2fx)", Double(loopLast - loopStart) / 1e6, Double(lastStart - launched) / Double(loopLast - loopStart)))
+    // Warden's CPU includes its own start-up (loading, parsing \(components) unit files);
+    // /proc counts it in clock ticks (10 ms here).
+    report(
+        "start \(components), CPU warden / loop",
+        String(format: "%.0f ms / %.1f ms", startCPU * 1e3, loopCPU * 1e3))
 
     if measureIdle {
         usleep(1_000_000)  // let start-up settle
@@ -288,6 +315,24 @@ func benchmarkStartupAndIdle(components: Int, idleSeconds: Double, measureIdle: 
         report("memory, \(components) components", String(format: "PSS %.2f MB, RSS %.2f MB", memory.pss / 1024, memory.rss / 1024))
     }
     run.stop()
+}
+
+/// User plus system CPU time of every thread of `pid` so far (`/proc/PID/stat`, in clock ticks).
+func cpuSeconds(of pid: pid_t) -> Double {
+    guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        let close = text.lastIndex(of: ")")
+    else { return .nan }
+    // After the command name: field 3 is the state; utime and stime are fields 14 and 15.
+    let fields = text[text.index(after: close)...].split(separator: " ")
+    guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return .nan }
+    return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+}
+
+/// This process's CPU time so far, to the nanosecond.
+func ownCPUSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
 
 func contextSwitches(of pid: pid_t) -> (voluntary: Int, involuntary: Int, total: Int) {
