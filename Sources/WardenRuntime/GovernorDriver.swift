@@ -529,6 +529,9 @@ public final class GovernorDriver: @unchecked Sendable {
         if !notes.contains(text) { notes.append(text) }
     }
 
+    /// Adds a line to what `status` lists as the governor's limits here.
+    public func addNote(_ text: String) { note(text) }
+
     func sayOnce(_ key: String, _ text: String, level: Logger.Level = .info) {
         guard saidOnce.insert(key).inserted else { return }
         logger.log(level: level, "\(text)", metadata: ["event": "governor-notice"])
