@@ -213,7 +213,7 @@ public final class GovernorDriver: @unchecked Sendable {
                 registered += 1
                 if let note = trigger.note { sayOnce("psi-window", "governor: PSI trigger \(note)") }
             case .failure(let error):
-                failures.append(error.description)
+                if !failures.contains(error.description) { failures.append(error.description) }
             }
         }
         for resource in PressureResource.allCases {
@@ -405,7 +405,8 @@ public final class GovernorDriver: @unchecked Sendable {
         var request = request
         var resolved: [String] = []
         for name in request.targets {
-            guard let match = ControlRequest.candidateNames(name).first(where: { n in targets.contains { $0.name == n } }) else {
+            let candidates = name.contains(".") ? [name] : [name, name + ".service", name + ".slice"]
+            guard let match = candidates.first(where: { n in targets.contains { $0.name == n } }) else {
                 let known = targets.filter { $0.priority != .critical }.map(\.name).sorted()
                 var message = "no slice or component named '\(name)'"
                 if let close = Suggestion.closest(to: name, in: known) { message += "; did you mean '\(close)'?" }

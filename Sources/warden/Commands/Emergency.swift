@@ -308,7 +308,8 @@ struct EmergencyOff: ParsableCommand {
             return
         }
         defer { direct.lock.release() }
-        switch direct.driver.manualOff(requestedBy: EmergencyRun.who(), expiredOnly: onlyExpired, standDownAutomatic: !onlyExpired) {
+        let who = onlyExpired ? "the expiry of warden emergency on --for (no daemon)" : EmergencyRun.who()
+        switch direct.driver.manualOff(requestedBy: who, expiredOnly: onlyExpired, standDownAutomatic: !onlyExpired) {
         case .failure(let error): throw EmergencyRun.fail(error)
         case .success(let outcome):
             print(outcome.message + " (no daemon: acted directly)")
@@ -427,7 +428,7 @@ enum EmergencyExpiry {
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         var pid = pid_t()
         let argv = cStrings(arguments)
         defer { for p in argv { free(p) } }
