@@ -409,7 +409,11 @@ public final class GovernorDriver: @unchecked Sendable {
             guard let match = candidates.first(where: { n in targets.contains { $0.name == n } }) else {
                 let known = targets.filter { $0.priority != .critical }.map(\.name).sorted()
                 var message = "no slice or component named '\(name)'"
-                if let close = Suggestion.closest(to: name, in: known) { message += "; did you mean '\(close)'?" }
+                // `backtset` is closest to `backtest`: compare without the unit type too.
+                let bare = known.map { n in n.hasSuffix(".service") ? String(n.dropLast(8)) : n.hasSuffix(".slice") ? String(n.dropLast(6)) : n }
+                if let close = Suggestion.closest(to: name, in: known) ?? Suggestion.closest(to: name, in: bare).flatMap({ b in known.first { $0 == b || $0.hasPrefix(b + ".") } }) {
+                    message += "; did you mean '\(close)'?"
+                }
                 return .failure(ControlError(.unknownUnit, message + "; known: " + known.joined(separator: ", ")))
             }
             if !resolved.contains(match) { resolved.append(match) }
