@@ -121,6 +121,8 @@ public struct ServiceConfig: Hashable, Sendable {
     /// re-folds the whole list.
     var capabilityAssignments: [CapabilityKey: [String]] = [:]
     public var noNewPrivileges: Bool?
+    /// `IgnoreSIGPIPE=`; nil means systemd's default, yes.
+    public var ignoreSIGPIPE: Bool?
     public var standardOutput: OutputTarget?
     public var standardError: OutputTarget?
 

@@ -425,6 +425,12 @@ extension ServiceConfig {
                 model.foldCapabilities(entry, key: .boundingSet, into: \.capabilityBoundingSet, &diagnostics)
             },
             .value(
+                "IgnoreSIGPIPE", in: serviceSection, \.ignoreSIGPIPE,
+                KeyDoc(
+                    "Start the process with SIGPIPE ignored, so a write to a closed pipe fails with EPIPE instead of killing it (a component Warden re-adopted after its own restart writes to the old Warden's pipe).",
+                    syntax: "boolean", default: "yes", mapsTo: "SIG_IGN for SIGPIPE before exec"),
+                parse: parseBoolean),
+            .value(
                 "NoNewPrivileges", in: serviceSection, \.noNewPrivileges,
                 KeyDoc(
                     "Forbid gaining privileges through setuid binaries or file capabilities.", syntax: "boolean",

@@ -40,7 +40,7 @@ enum SystemdOnlyKeys {
         "LockPersonality", "MemoryDenyWriteExecute", "SystemCallFilter", "SystemCallArchitectures",
         "SystemCallErrorNumber", "SystemCallLog", "RemoveIPC", "KeyringMode", "UnsetEnvironment",
         "PassEnvironment", "RootDirectory", "RootImage", "MountAPIVFS", "SecureBits", "Personality",
-        "IgnoreSIGPIPE", "TTYPath", "TTYReset", "TTYVHangup", "TTYVTDisallocate", "StandardInput",
+        "TTYPath", "TTYReset", "TTYVHangup", "TTYVTDisallocate", "StandardInput",
         "StandardInputText", "StandardInputData", "SyslogIdentifier", "SyslogFacility", "SyslogLevel",
         "SyslogLevelPrefix", "LogLevelMax", "LogExtraFields", "LogRateLimitIntervalSec", "LogRateLimitBurst",
         "LogNamespace", "RuntimeDirectory", "StateDirectory", "CacheDirectory", "LogsDirectory",
