@@ -855,6 +855,7 @@ public final class Supervisor: @unchecked Sendable {
                 components[name] = c
             }
         }
+        scopes?.configurationReloaded(from: configuration, to: new, logger: logger)
         configuration = new
         graph = DependencyGraph(configuration: new)
         if let cgroups {

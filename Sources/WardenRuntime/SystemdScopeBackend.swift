@@ -112,6 +112,27 @@ public final class SystemdScopeBackend: ProcessTracker {
         }
     }
 
+    /// A reload: the transient slices Warden created get their changed settings at once
+    /// (`SetUnitProperties`, runtime); components pick up theirs when the reload
+    /// restarts them into a new scope. Installed slices stay as their unit files say.
+    public func configurationReloaded(from old: Configuration, to new: Configuration, logger: Logger) {
+        for name in createdSlices {
+            guard let before = old.slices.first(where: { $0.name.description == name }),
+                let after = new.slices.first(where: { $0.name.description == name })
+            else { continue }
+            let changes = SystemdUnitPlan.propertyChanges(
+                from: SystemdUnitPlan.sliceProperties(for: before, host: host),
+                to: SystemdUnitPlan.sliceProperties(for: after, host: host))
+            guard !changes.isEmpty else { continue }
+            do {
+                try bus.setProperties(changes, of: name)
+                logger.info("\(name): \(changes.map(\.description).joined(separator: " "))")
+            } catch {
+                logger.warning("not applied after reload: \(error)")
+            }
+        }
+    }
+
     /// A run's first process starts the scope; later ones join it while it is active.
     /// Returns true when the scope was created.
     private func moveIntoScope(

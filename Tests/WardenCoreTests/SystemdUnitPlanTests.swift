@@ -119,3 +119,34 @@ import WardenCore
         return try #require(configuration.services.first)
     }
 }
+
+/// A reload's changes to a running unit.
+@Suite struct SystemdPropertyChangeTests {
+    @Test func changedValuesAndResetsOfRemovedKeys() {
+        let old = [
+            SystemdProperty("Description", .string("a")), SystemdProperty("CPUWeight", .uint64(300)),
+            SystemdProperty("MemoryLow", .uint64(1 << 30)), SystemdProperty("AllowedCPUs", .bytes([1])),
+            SystemdProperty("TasksMax", .uint64(24)),
+        ]
+        let new = [
+            SystemdProperty("Description", .string("b")), SystemdProperty("CPUWeight", .uint64(400)),
+            SystemdProperty("TasksMax", .uint64(24)), SystemdProperty("CPUQuotaPerSecUSec", .uint64(500_000)),
+        ]
+        #expect(
+            SystemdUnitPlan.propertyChanges(from: old, to: new) == [
+                SystemdProperty("CPUWeight", .uint64(400)), SystemdProperty("CPUQuotaPerSecUSec", .uint64(500_000)),
+                SystemdProperty("MemoryLow", .uint64(0)), SystemdProperty("AllowedCPUs", .bytes([])),
+            ])
+        #expect(SystemdUnitPlan.propertyChanges(from: new, to: new).isEmpty)
+    }
+
+    @Test(arguments: [
+        ("MemoryMaxScale", SystemdProperty("MemoryMax", .uint64(.max))),
+        ("MemoryLowScale", SystemdProperty("MemoryLow", .uint64(0))),
+        ("TasksMax", SystemdProperty("TasksMax", .uint64(.max))),
+        ("CPUWeight", SystemdProperty("CPUWeight", .uint64(.max))),
+    ])
+    func defaultValue(name: String, expected: SystemdProperty) {
+        #expect(SystemdUnitPlan.defaultValue(of: name) == expected)
+    }
+}

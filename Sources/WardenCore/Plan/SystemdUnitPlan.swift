@@ -133,6 +133,34 @@ public enum SystemdUnitPlan {
         return properties
     }
 
+    /// What changes a running unit from `old` to `new` properties (`SetUnitProperties`):
+    /// the new values that differ, and systemd's default for every resource property
+    /// `old` had and `new` no longer sets (a key removed from the unit file).
+    public static func propertyChanges(from old: [SystemdProperty], to new: [SystemdProperty]) -> [SystemdProperty] {
+        let before = Dictionary(old.map { ($0.name, $0.value) }, uniquingKeysWith: { $1 })
+        let newNames = Set(new.map(\.name))
+        var changes = new.filter { $0.name != "Description" && before[$0.name] != $0.value }
+        for property in old where !newNames.contains(property.name) {
+            if let reset = defaultValue(of: property.name) { changes.append(reset) }
+        }
+        return changes
+    }
+
+    /// systemd's value for a resource property that is not set.
+    public static func defaultValue(of name: String) -> SystemdProperty? {
+        switch name {
+        case "CPUWeight", "IOWeight", "CPUQuotaPerSecUSec", "CPUQuotaPeriodUSec", "MemoryHigh", "MemoryMax",
+            "MemorySwapMax", "TasksMax":
+            return SystemdProperty(name, .uint64(unset))
+        case "MemoryMin", "MemoryLow": return SystemdProperty(name, .uint64(0))
+        case "AllowedCPUs", "AllowedMemoryNodes": return SystemdProperty(name, .bytes([]))
+        case "MemoryHighScale", "MemoryMaxScale", "MemorySwapMaxScale", "TasksMaxScale":
+            return SystemdProperty(String(name.dropLast(5)), .uint64(unset))
+        case "MemoryMinScale", "MemoryLowScale": return SystemdProperty(String(name.dropLast(5)), .uint64(0))
+        default: return nil
+        }
+    }
+
     /// The `StartTransientUnit` properties of a component's scope holding `pids`.
     /// `Delegate=yes` is what lets Warden add the component's later processes
     /// (`ExecStartPost=`, `ExecReload=`, `ExecStop=`) with `AttachProcessesToUnit`,

@@ -474,6 +474,32 @@ public final class SystemdBus: @unchecked Sendable {
         }
     }
 
+    /// `SetUnitProperties(name, runtime, [(property, value)])` for any properties, one
+    /// call per property so that a refusal names the property systemd refused.
+    public func setProperties(_ properties: [SystemdProperty], of unit: String, runtime: Bool = true) throws(SystemdBusError) {
+        for property in properties {
+            try lock.withLock { () throws(SystemdBusError) in
+                let operation = "SetUnitProperties"
+                let message = try newMethodCall(
+                    path: Self.managerPath, interface: Self.managerInterface, member: operation, unit: unit,
+                    property: property.description)
+                defer { sd_bus_message_unref(message) }
+                var runtimeFlag: Int32 = runtime ? 1 : 0
+                var status = appendString(message, "s", unit)
+                if status >= 0 { status = sd_bus_message_append_basic(message, Self.type("b"), &runtimeFlag) }
+                if status >= 0 { status = sd_bus_message_open_container(message, Self.type("a"), "(sv)") }
+                if status >= 0 { status = appendProperty(message, property) }
+                if status >= 0 { status = sd_bus_message_close_container(message) }
+                if status < 0 {
+                    throw SystemdBusError(
+                        operation: operation + " (building the message)", unit: unit, property: property.description,
+                        errno: -status)
+                }
+                _ = sd_bus_message_unref(try call(message, operation: operation, unit: unit, property: property.description))
+            }
+        }
+    }
+
     /// `AttachProcessesToUnit(name, subcgroup, pids)`: moves running processes into a
     /// unit's cgroup (or `subcgroup` below it). systemd allows it only for active units
     /// with `Delegate=yes`.
