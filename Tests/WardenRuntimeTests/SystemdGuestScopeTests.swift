@@ -56,7 +56,7 @@ struct SystemdGuestScopeTests {
         let service = try #require(configuration.services.first)
         let backend = SystemdScopeBackend(bus: try SystemdBus(), host: nil)
         let first = try spawnGatedProcess(
-            SpawnRequest(executablePath: "/bin/sh", arguments: ["sh", "-c", "cat /proc/self/cgroup > \(marker); sleep 30"]))
+            SpawnRequest(executablePath: "/bin/sh", arguments: ["sh", "-c", "cat /proc/self/cgroup > \(marker); exec sleep 30"]))
         #expect(try backend.place(first, service: service, configuration: configuration, logger: logger))
         #expect(!Self.exists(marker), "the program ran before the gate opened")
         #expect(backend.cgroupPath(of: first.pid) == "/wsgt.slice/warden-gt.scope")
@@ -66,6 +66,8 @@ struct SystemdGuestScopeTests {
         #expect(try !backend.place(second, service: service, configuration: configuration, logger: logger))
         let control = try second.open()
         let run = TrackedRun(unit: "gt.service", invocationID: "x", rootPIDs: [main.pid, control.pid])
+        // The shell's `cat` may still be there for a moment.
+        for _ in 0..<500 where backend.liveProcesses(of: run).count > 2 { usleep(10_000) }
         #expect(backend.liveProcesses(of: run) == [main.pid, control.pid].sorted())
         #expect(try ScopeGuestShell.show("warden-gt.scope", "MemoryMax") == "100663296")
         #expect(try ScopeGuestShell.show("wsgt.slice", "CPUWeight") == "77")

@@ -92,6 +92,14 @@ if systemctl status warden-feed.scope --no-pager 2>&1 | grep -q "scope-test feed
 else
     fail "systemctl status warden-feed.scope" "$(systemctl status warden-feed.scope --no-pager 2>&1 | head -3)"
 fi
+# A reload changes the transient slice Warden created, at once.
+printf '[Unit]\nDescription=scope test\n[Slice]\nCPUWeight=400\nMemoryHigh=1G\n' >"$sb/units/wsb.slice"
+kill -HUP "$sb_warden"
+if wait_for '[ "$(show wsb.slice CPUWeight)" = 400 ] && [ "$(show wsb.slice MemoryHigh)" = 1073741824 ]' 15; then
+    pass "reload: wsb.slice CPUWeight=400 MemoryHigh=1G through SetUnitProperties"
+else
+    fail "reload of a transient slice" "CPUWeight=$(show wsb.slice CPUWeight) MemoryHigh=$(show wsb.slice MemoryHigh); $(tail -5 "$sb/warden.log")"
+fi
 # A crash: Warden restarts it, into a new scope (a new invocation of the unit).
 invocation=$(show warden-feed.scope InvocationID)
 kill -KILL "$pid"
