@@ -37,9 +37,17 @@ struct Run: ParsableCommand {
         case .stderr: toJournal = false
         case .auto: toJournal = JournalStream.stderrIsJournal()
         }
+        // CgroupBackend=systemd: a component's lines are filed under its scope too.
+        var objectUnit: (@Sendable (String) -> String)?
+        if loaded.configuration?.settings.cgroupBackend == .systemd {
+            objectUnit = { @Sendable unit in SystemdUnitPlan.scopeName(for: unit) }
+        }
+        let scopeOfComponent = objectUnit
         LoggingSystem.bootstrap { label in
             toJournal
-                ? OutputCapturingLogHandler(wrapping: AnyWardenLogHandler(JournalBridgeLogHandler(label: label)), buffer: outputBuffer)
+                ? OutputCapturingLogHandler(
+                    wrapping: AnyWardenLogHandler(JournalBridgeLogHandler(label: label, objectUnit: scopeOfComponent)),
+                    buffer: outputBuffer)
                 : OutputCapturingLogHandler(wrapping: AnyWardenLogHandler(WardenLogHandler(label: label)), buffer: outputBuffer)
         }
         var configuredLogger = Logger(label: "warden")

@@ -146,7 +146,8 @@ else
 fi
 printf '[Warden]\nUnitDirectories=/etc/warden/units\nCgroupBackend=systemd\n' >/etc/warden/warden.conf
 write_rl() {
-    printf '[Service]\nExecStart=/bin/sleep 6002\nSlice=trading-batch.slice\nCPUQuota=%s\n' "$1" >/etc/warden/units/rl.service
+    printf '[Service]\nExecStart=/bin/sh -c "echo rl-output-%s; exec sleep 6002"\nSlice=trading-batch.slice\nCPUQuota=%s\n' "$1" "$1" \
+        >/etc/warden/units/rl.service
 }
 write_rl 20%
 systemctl daemon-reload
@@ -159,6 +160,14 @@ else
     fail "warden.service start" "$(systemctl status warden.service --no-pager 2>&1 | head -20)"
 fi
 expect_unit warden-rl.scope Slice trading-batch.slice
+# Warden logs to the journal under warden.service (JOURNAL_STREAM); a component's
+# lines carry OBJECT_SYSTEMD_UNIT= of its scope, so `journalctl -u` finds them.
+if wait_for 'journalctl -u warden-rl.scope -o cat --no-pager | grep -q "^rl-output-20%"' 10 \
+    && journalctl -u warden-rl.scope -o cat --no-pager | grep -q "in warden-rl.scope (/trading.slice/trading-batch.slice/warden-rl.scope)"; then
+    pass "journalctl -u warden-rl.scope: the component's output and Warden's lines about it"
+else
+    fail "journalctl -u warden-rl.scope" "$(journalctl -u warden-rl.scope -o cat --no-pager | tail -5)"
+fi
 main=$(show warden.service MainPID)
 write_rl 35%
 since=$(date '+%Y-%m-%d %H:%M:%S')
