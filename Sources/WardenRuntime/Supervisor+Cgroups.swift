@@ -110,7 +110,7 @@ extension Supervisor {
             }
         } catch {
             // The child was killed at the gate: nothing ran.
-            throw SpawnError(step: error.description, errno: ECANCELED)
+            throw SpawnError(step: error.description + " (the child was cancelled at the gate)", errno: ECANCELED)
         }
         return try gated.open()
     }

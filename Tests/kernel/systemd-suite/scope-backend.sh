@@ -146,10 +146,11 @@ else
 fi
 printf '[Warden]\nUnitDirectories=/etc/warden/units\nCgroupBackend=systemd\n' >/etc/warden/warden.conf
 write_rl() {
-    printf '[Service]\nExecStart=/bin/sh -c "echo rl-output-%s; exec sleep 6002"\nSlice=trading-batch.slice\nCPUQuota=%s\n' "$1" "$1" \
+    # $1: the quota in percent (a literal % in ExecStart= would be a specifier).
+    printf '[Service]\nExecStart=/bin/sh -c "echo rl-output-%s; exec sleep 6002"\nSlice=trading-batch.slice\nCPUQuota=%s%%\n' "$1" "$1" \
         >/etc/warden/units/rl.service
 }
-write_rl 20%
+write_rl 20
 systemctl daemon-reload
 # Debug level: systemd then logs every notification and state change of the unit.
 systemd-analyze log-level debug
@@ -157,19 +158,19 @@ if systemctl start warden.service && [ "$(show warden.service ActiveState)" = ac
     && wait_for '[ "$(show warden-rl.scope CPUQuotaPerSecUSec)" = 200ms ]' 20; then
     pass "warden.service active, its component in warden-rl.scope (trading-batch.slice, CPUQuota 20%)"
 else
-    fail "warden.service start" "$(systemctl status warden.service --no-pager 2>&1 | head -20)"
+    fail "warden.service start" "$(systemctl status warden.service --no-pager 2>&1 | head -8; journalctl -u warden.service -o cat --no-pager | grep -v '^warden.service: ' | tail -15)"
 fi
 expect_unit warden-rl.scope Slice trading-batch.slice
 # Warden logs to the journal under warden.service (JOURNAL_STREAM); a component's
 # lines carry OBJECT_SYSTEMD_UNIT= of its scope, so `journalctl -u` finds them.
-if wait_for 'journalctl -u warden-rl.scope -o cat --no-pager | grep -q "^rl-output-20%"' 10 \
+if wait_for 'journalctl -u warden-rl.scope -o cat --no-pager | grep -q "^rl-output-20$"' 10 \
     && journalctl -u warden-rl.scope -o cat --no-pager | grep -q "in warden-rl.scope (/trading.slice/trading-batch.slice/warden-rl.scope)"; then
     pass "journalctl -u warden-rl.scope: the component's output and Warden's lines about it"
 else
     fail "journalctl -u warden-rl.scope" "$(journalctl -u warden-rl.scope -o cat --no-pager | tail -5)"
 fi
 main=$(show warden.service MainPID)
-write_rl 35%
+write_rl 35
 since=$(date '+%Y-%m-%d %H:%M:%S')
 sleep 1
 if systemctl reload warden.service; then pass "systemctl reload warden.service"; else fail "systemctl reload" "exit $?"; fi
@@ -192,7 +193,7 @@ else
     fail "state after reload" "$state main $(show warden.service MainPID), was $main"
 fi
 # SIGHUP straight to warden (no ExecReload= running): the notify-driven reload state.
-write_rl 45%
+write_rl 45
 since=$(date '+%Y-%m-%d %H:%M:%S')
 sleep 1
 systemctl kill -s HUP --kill-whom=main warden.service
