@@ -140,8 +140,12 @@ public final class SystemdScopeBackend: ProcessTracker {
     ) throws(ScopePlacementError) -> Bool {
         func fail(_ reason: String) -> ScopePlacementError { ScopePlacementError(scope: scope, pid: pid, reason: reason) }
         let deadline = SystemdNotifier.monotonicNowUSec() + placementTimeoutUSec
+        // A run's first process, with the previous run's scope released: straight to
+        // StartTransientUnit, saving the look-ups (each a D-Bus round trip) on a restart.
+        var lookFirst = scopes.contains(scope)
         while true {
-            let state = try? bus.loadedUnitPath(scope).map { _ in try bus.unitState(scope) }
+            let state = lookFirst ? try? bus.loadedUnitPath(scope).map { _ in try bus.unitState(scope) } : nil
+            lookFirst = true
             if let state, state.activeState == "active" {
                 do {
                     try bus.attachProcesses([pid], to: scope)

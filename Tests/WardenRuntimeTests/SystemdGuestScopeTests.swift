@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import Logging
 import Testing
@@ -21,7 +22,7 @@ struct SystemdGuestScopeTests {
     static func configuration(_ files: [String: String]) throws -> Configuration {
         let fs = InMemoryFileSystem(
             files: Dictionary(uniqueKeysWithValues: files.map { ("/u/" + $0.key, $0.value) }),
-            executables: ["/bin/sh", "/bin/sleep"])
+            executables: ["/bin/sh", "/bin/sleep", "/bin/true"])
         let loader = ConfigurationLoader(
             fileSystem: fs, specifiers: SpecifierContext(hostname: "guest"), host: nil, executableSearchPath: ["/bin"])
         let result = loader.load(configPath: nil, unitDirectories: ["/u"])
@@ -107,6 +108,30 @@ struct SystemdGuestScopeTests {
         #expect(!Self.exists(marker))
         #expect(kill(gated.pid, 0) != 0, "the gated child is gone")
         #expect(try backend.bus.loadedUnitPath("warden-bad.scope") == nil)
+    }
+
+    /// Twenty runs of `/bin/true`, each in a new scope of the same name (the previous one
+    /// must be gone first): every run is placed, and the cost is printed, not asserted.
+    @Test func repeatedRunsGetANewScopeEachAndTheCostIsPrinted() throws {
+        let configuration = try Self.configuration(["rep.service": "[Service]\nExecStart=/bin/true\n"])
+        let service = try #require(configuration.services.first)
+        let backend = SystemdScopeBackend(bus: try SystemdBus(), host: nil)
+        var placeUSec: [UInt64] = []
+        var totalUSec: [UInt64] = []
+        for _ in 0..<20 {
+            let start = SystemdNotifier.monotonicNowUSec()
+            let gated = try spawnGatedProcess(SpawnRequest(executablePath: "/bin/true"))
+            #expect(try backend.place(gated, service: service, configuration: configuration, logger: logger))
+            placeUSec.append(SystemdNotifier.monotonicNowUSec() - start)
+            let process = try gated.open()
+            Self.waitForExit(process)
+            backend.componentStopped("rep.service", keepsProcesses: false, logger: logger)
+            totalUSec.append(SystemdNotifier.monotonicNowUSec() - start)
+        }
+        #expect(try backend.bus.loadedUnitPath("warden-rep.scope") == nil)
+        func median(_ values: [UInt64]) -> String { String(format: "%.2f ms", Double(values.sorted()[values.count / 2]) / 1000) }
+        print("scope placement (spawn gated + StartTransientUnit + moved), median of 20: \(median(placeUSec)); "
+            + "whole run incl. exec, exit and scope release: \(median(totalUSec))")
     }
 
     @Test func attachingToANonDelegatedUnitNamesUnitAndPIDs() throws {
