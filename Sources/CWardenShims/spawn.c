@@ -21,6 +21,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -51,6 +52,10 @@ struct warden_spawn_context {
     pid_t parent_pid;
     /* set when the child must join the cgroup itself (no CLONE_INTO_CGROUP) */
     int join_cgroup_in_child;
+    /* gated spawn: the child reads one byte here before anything else (-1: no gate),
+     * and closes its copy of the write end so that a closed gate reads as EOF */
+    int gate_read_fd;
+    int gate_write_fd;
     cpu_set_t cpu_mask;
     struct __user_cap_header_struct cap_header;
     struct __user_cap_data_struct cap_data[2];
@@ -113,6 +118,20 @@ static void close_descriptors_except(int keep) {
 static int warden_spawn_child(void *argument) {
     const struct warden_spawn_context *ctx = argument;
     const struct warden_spawn_config *c = ctx->config;
+
+    /* The gate: nothing of the program's, not even setsid, happens before the parent
+     * has placed this process (a systemd scope) and opened it. Every signal but
+     * SIGKILL is still blocked here, so only the parent's cancel can end the wait. */
+    if (ctx->gate_read_fd >= 0) {
+        close(ctx->gate_write_fd);
+        char byte = 0;
+        ssize_t got;
+        do {
+            got = read(ctx->gate_read_fd, &byte, 1);
+        } while (got < 0 && errno == EINTR);
+        if (got != 1) report_and_exit(ctx, WARDEN_SPAWN_STEP_GATE, got < 0 ? errno : ECANCELED, 0);
+        close(ctx->gate_read_fd);
+    }
 
     /* Join the cgroup first, so everything the child allocates is charged there.
      * Only on kernels without clone3's CLONE_INTO_CGROUP. */
@@ -294,15 +313,21 @@ static pid_t clone3_into_cgroup(struct warden_spawn_context *ctx, int *pidfd, in
     return (pid_t)pid;
 }
 
+static int await_exec(int report_fd, pid_t pid, int pidfd, struct warden_spawn_result *result);
+
 int warden_spawn(const struct warden_spawn_config *config, struct warden_spawn_result *result) {
     memset(result, 0, sizeof(*result));
     result->pid = -1;
     result->pidfd = -1;
+    result->gate_fd = -1;
+    result->report_fd = -1;
 
     struct warden_spawn_context ctx;
     memset(&ctx, 0, sizeof(ctx));
     ctx.config = config;
     ctx.parent_pid = getpid();
+    ctx.gate_read_fd = -1;
+    ctx.gate_write_fd = -1;
 
     CPU_ZERO(&ctx.cpu_mask);
     for (int i = 0; i < config->cpu_count; i++) {
@@ -344,6 +369,21 @@ int warden_spawn(const struct warden_spawn_config *config, struct warden_spawn_r
     }
     ctx.report_fd = report_pipe[1];
 
+    if (config->gated) {
+        /* A socket pair, not a pipe: opening the gate of a child that already died
+         * must not raise SIGPIPE in the supervisor (send's MSG_NOSIGNAL). */
+        int gate[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, gate) < 0) {
+            result->step = WARDEN_SPAWN_STEP_PIPE;
+            result->error = errno;
+            close(report_pipe[0]);
+            close(report_pipe[1]);
+            return -1;
+        }
+        ctx.gate_read_fd = gate[0];
+        ctx.gate_write_fd = gate[1];
+    }
+
     /* No signal handler of ours may run in the child; the child resets and unblocks. */
     sigset_t all, previous;
     sigfillset(&all);
@@ -352,7 +392,9 @@ int warden_spawn(const struct warden_spawn_config *config, struct warden_spawn_r
     int pidfd = -1;
     int failed_step = 0;
     pid_t pid;
-    if (config->cgroup_fd >= 0 || config->fork_style) {
+    /* A gated child blocks, so it cannot be a CLONE_VFORK child (that would block
+     * this thread until its exec): the fork-style clone. */
+    if (config->cgroup_fd >= 0 || config->fork_style || config->gated) {
         pid = clone3_into_cgroup(&ctx, &pidfd, &failed_step);
         if (pid < 0 && config->cgroup_fd >= 0 && (errno == ENOSYS || errno == E2BIG)) {
             /* Kernel before 5.7: join by writing cgroup.procs from the child instead. */
@@ -366,19 +408,32 @@ int warden_spawn(const struct warden_spawn_config *config, struct warden_spawn_r
     pthread_sigmask(SIG_SETMASK, &previous, NULL);
     close(report_pipe[1]);
 
+    if (ctx.gate_read_fd >= 0) close(ctx.gate_read_fd);
     if (pid < 0) {
         close(report_pipe[0]);
+        if (ctx.gate_write_fd >= 0) close(ctx.gate_write_fd);
         result->step = failed_step;
         result->error = clone_errno;
         return -1;
     }
+    if (config->gated) {
+        result->pid = pid;
+        result->pidfd = pidfd;
+        result->gate_fd = ctx.gate_write_fd;
+        result->report_fd = report_pipe[0];
+        return 0;
+    }
+    return await_exec(report_pipe[0], pid, pidfd, result);
+}
 
+/* Waits for the child's exec (EOF on the error pipe) or its failure report. */
+static int await_exec(int report_fd, pid_t pid, int pidfd, struct warden_spawn_result *result) {
     struct warden_spawn_report report;
     ssize_t got;
     do {
-        got = read(report_pipe[0], &report, sizeof(report));
+        got = read(report_fd, &report, sizeof(report));
     } while (got < 0 && errno == EINTR);
-    close(report_pipe[0]);
+    close(report_fd);
 
     if (got == (ssize_t)sizeof(report)) {
         /* The child has exited 127 (or is about to): reap it here, it was never started. */
@@ -393,4 +448,37 @@ int warden_spawn(const struct warden_spawn_config *config, struct warden_spawn_r
     result->pid = pid;
     result->pidfd = pidfd;
     return 0;
+}
+
+int warden_spawn_open_gate(struct warden_spawn_result *result) {
+    char byte = 1;
+    ssize_t written;
+    do {
+        written = send(result->gate_fd, &byte, 1, MSG_NOSIGNAL);
+    } while (written < 0 && errno == EINTR);
+    /* A failed write (the child died: EPIPE) shows up as the child's exit below. */
+    close(result->gate_fd);
+    result->gate_fd = -1;
+    int report_fd = result->report_fd;
+    result->report_fd = -1;
+    pid_t pid = result->pid;
+    int pidfd = result->pidfd;
+    result->pid = -1;
+    result->pidfd = -1;
+    return await_exec(report_fd, pid, pidfd, result);
+}
+
+void warden_spawn_cancel(struct warden_spawn_result *result) {
+    if (result->pidfd >= 0) {
+        warden_pidfd_send_signal(result->pidfd, SIGKILL);
+        siginfo_t info;
+        while (waitid((idtype_t)P_PIDFD, (id_t)result->pidfd, &info, WEXITED) < 0 && errno == EINTR) {}
+        close(result->pidfd);
+    }
+    if (result->gate_fd >= 0) close(result->gate_fd);
+    if (result->report_fd >= 0) close(result->report_fd);
+    result->pid = -1;
+    result->pidfd = -1;
+    result->gate_fd = -1;
+    result->report_fd = -1;
 }

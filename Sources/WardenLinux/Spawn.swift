@@ -158,6 +158,84 @@ public func spawnProcess(_ request: SpawnRequest) throws(SpawnError) -> SpawnedP
 /// `forkStyle` takes the clone3 path (the one used with a cgroup) without a cgroup, so
 /// host tests cover it without touching the host's cgroups.
 func spawnProcess(_ request: SpawnRequest, forkStyle: Bool) throws(SpawnError) -> SpawnedProcess {
+    let result = try startSpawn(request, forkStyle: forkStyle, gated: false)
+    return SpawnedProcess(pid: result.pid, pidfd: result.pidfd)
+}
+
+/// A child that exists but waits at a gate before it does anything at all (no
+/// `setsid`, no exec, no fork): the time to put it where it belongs, e.g. into a
+/// systemd scope with `StartTransientUnit(PIDs=[pid])`, so that not even its first
+/// instruction runs elsewhere. Then call exactly one of `open()` and `cancel()`.
+///
+/// Signals other than SIGKILL stay blocked while it waits.
+public struct GatedProcess: Hashable, Sendable {
+    public let pid: Int32
+    /// Owned by the gated process until `open()` hands it over in the `SpawnedProcess`.
+    public let pidfd: Int32
+    let gateFD: Int32
+    let reportFD: Int32
+    let request: SpawnRequest.Summary
+
+    /// Lets the child run on; returns once it has exec'd. A failure of any later step
+    /// throws as `spawnProcess` does, with the child already reaped.
+    public func open() throws(SpawnError) -> SpawnedProcess {
+        var result = rawResult
+        guard warden_spawn_open_gate(&result) == 0 else {
+            throw SpawnError(step: spawnStepName(result, request), errno: result.error)
+        }
+        return SpawnedProcess(pid: result.pid, pidfd: result.pidfd)
+    }
+
+    /// Kills the waiting child (SIGKILL), reaps it and closes every descriptor: it never
+    /// ran anything.
+    public func cancel() {
+        var result = rawResult
+        warden_spawn_cancel(&result)
+    }
+
+    private var rawResult: warden_spawn_result {
+        var result = warden_spawn_result()
+        result.pid = pid
+        result.pidfd = pidfd
+        result.gate_fd = gateFD
+        result.report_fd = reportFD
+        return result
+    }
+}
+
+/// Starts a process as `spawnProcess` does, but returns while the child waits at a gate
+/// before its first step (see `GatedProcess`). Always the fork-style clone (a
+/// `CLONE_VFORK` child that waits would block the caller); `cgroupDirectoryFD` still
+/// applies.
+public func spawnGatedProcess(_ request: SpawnRequest) throws(SpawnError) -> GatedProcess {
+    let result = try startSpawn(request, forkStyle: true, gated: true)
+    return GatedProcess(
+        pid: result.pid, pidfd: result.pidfd, gateFD: result.gate_fd, reportFD: result.report_fd,
+        request: SpawnRequest.Summary(request))
+}
+
+extension SpawnRequest {
+    /// What error messages need of a request after the spawn call returned.
+    struct Summary: Hashable, Sendable {
+        var executablePath: String
+        var workingDirectory: String?
+        var cpuAffinity: [Int]?
+        var schedulingPriority: Int32?
+        var supplementaryGroups: [UInt32]?
+        var hasCgroup: Bool
+
+        init(_ request: SpawnRequest) {
+            executablePath = request.executablePath
+            workingDirectory = request.workingDirectory
+            cpuAffinity = request.cpuAffinity
+            schedulingPriority = request.schedulingPriority
+            supplementaryGroups = request.supplementaryGroups
+            hasCgroup = request.cgroupDirectoryFD != nil
+        }
+    }
+}
+
+private func startSpawn(_ request: SpawnRequest, forkStyle: Bool, gated: Bool) throws(SpawnError) -> warden_spawn_result {
     var owned: [UnsafeMutablePointer<CChar>] = []
     defer { owned.forEach { free($0) } }
     func cString(_ s: String) -> UnsafeMutablePointer<CChar> {
@@ -232,6 +310,7 @@ func spawnProcess(_ request: SpawnRequest, forkStyle: Bool) throws(SpawnError) -
     config.cgroup_fd = request.cgroupDirectoryFD ?? -1
     config.last_capability = Int32(Capabilities.lastSupportedCapability)
     config.fork_style = forkStyle ? 1 : 0
+    config.gated = gated ? 1 : 0
     config.rlimit_count = Int32(limits.count)
     config.cpu_count = Int32(cpus.count)
 
@@ -253,19 +332,19 @@ func spawnProcess(_ request: SpawnRequest, forkStyle: Bool) throws(SpawnError) -
         }
     }
     guard rc == 0 else {
-        throw SpawnError(step: spawnStepName(result, request), errno: result.error)
+        throw SpawnError(step: spawnStepName(result, SpawnRequest.Summary(request)), errno: result.error)
     }
-    return SpawnedProcess(pid: result.pid, pidfd: result.pidfd)
+    return result
 }
 
-private func spawnStepName(_ result: warden_spawn_result, _ request: SpawnRequest) -> String {
+private func spawnStepName(_ result: warden_spawn_result, _ request: SpawnRequest.Summary) -> String {
     let detail = result.detail
     switch Int(result.step) {
     case Int(WARDEN_SPAWN_STEP_PIPE): return "pipe2 (error pipe)"
     case Int(WARDEN_SPAWN_STEP_STACK): return "mmap (child stack)"
     case Int(WARDEN_SPAWN_STEP_CLONE): return "clone"
     case Int(WARDEN_SPAWN_STEP_CLONE3):
-        return request.cgroupDirectoryFD == nil ? "clone3" : "clone3(CLONE_INTO_CGROUP)"
+        return request.hasCgroup ? "clone3(CLONE_INTO_CGROUP)" : "clone3"
     case Int(WARDEN_SPAWN_STEP_CGROUP_JOIN): return "write cgroup.procs"
     case Int(WARDEN_SPAWN_STEP_SETSID): return "setsid"
     case Int(WARDEN_SPAWN_STEP_SIGNALS): return "sigprocmask"
@@ -287,6 +366,7 @@ private func spawnStepName(_ result: warden_spawn_result, _ request: SpawnReques
     case Int(WARDEN_SPAWN_STEP_NO_NEW_PRIVS): return "prctl(PR_SET_NO_NEW_PRIVS)"
     case Int(WARDEN_SPAWN_STEP_PARENT_DEATH_SIGNAL): return "prctl(PR_SET_PDEATHSIG, \(detail))"
     case Int(WARDEN_SPAWN_STEP_EXECVE): return "execve \(request.executablePath)"
+    case Int(WARDEN_SPAWN_STEP_GATE): return "waiting for placement (the gate was closed, not opened)"
     default: return "spawn step \(result.step)"
     }
 }

@@ -62,9 +62,15 @@ public struct WardenLogHandler: LogHandler {
 /// `WARDEN_COMPONENT=` naming the component they are about.
 public struct JournalBridgeLogHandler: LogHandler {
     private var journal: JournalLogHandler
+    /// `CgroupBackend=systemd`: the systemd unit of a component (`warden-feed.scope`),
+    /// sent as `OBJECT_SYSTEMD_UNIT=`, which journald accepts from root: then
+    /// `journalctl -u warden-feed.scope` shows the component's output and Warden's lines
+    /// about it, next to systemd's own.
+    private let objectUnit: (@Sendable (String) -> String)?
 
-    public init(label: String) {
+    public init(label: String, objectUnit: (@Sendable (String) -> String)? = nil) {
         journal = JournalLogHandler(label: label)
+        self.objectUnit = objectUnit
     }
 
     public var metadata: Logger.Metadata {
@@ -88,6 +94,7 @@ public struct JournalBridgeLogHandler: LogHandler {
         let isOutput = metadata.removeValue(forKey: WardenLogHandler.outputKey) != nil
         if let unit = metadata.removeValue(forKey: WardenLogHandler.unitKey) {
             metadata["component"] = unit
+            if let objectUnit { metadata["OBJECT_SYSTEMD_UNIT"] = .string(objectUnit(unit.description)) }
             if !isOutput { metadata["syslog_identifier"] = "warden" }
         }
         event.metadata = metadata

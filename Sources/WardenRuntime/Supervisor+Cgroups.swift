@@ -91,3 +91,46 @@ extension Supervisor {
         }
     }
 }
+
+/// `CgroupBackend=systemd`: the placement hook and the scopes' end. Loop thread only.
+extension Supervisor {
+    /// Spawns a component's process. With the systemd backend the child waits at a gate
+    /// until it is in its scope, so it never runs (or forks) outside it; a failed
+    /// placement kills it and fails the spawn.
+    func spawnPlaced(_ request: SpawnRequest, for c: Component) throws(SpawnError) -> SpawnedProcess {
+        guard let scopes else { return try spawnProcess(request) }
+        let gated = try spawnGatedProcess(request)
+        do {
+            let created = try scopes.place(
+                gated, service: c.config, configuration: configuration, logger: logger)
+            if created {
+                logger.info(
+                    "in \(scopes.scopeName(of: c.name)) (\(scopes.controlGroup(of: c.name) ?? c.config.effectiveSlice))",
+                    metadata: unit(c))
+            }
+        } catch {
+            // The child was killed at the gate: nothing ran.
+            throw SpawnError(step: error.description + " (the child was cancelled at the gate)", errno: ECANCELED)
+        }
+        return try gated.open()
+    }
+
+    /// After `markStopped`: the run's scope goes, unless `KillMode=process` (or
+    /// `SendSIGKILL=no`) left processes in it on purpose.
+    func releaseScope(_ c: Component, _ scopes: SystemdScopeBackend) {
+        let policy = c.machine.policy
+        scopes.componentStopped(
+            c.name, keepsProcesses: policy.killMode == .process || !policy.sendSIGKILL, logger: logger)
+    }
+
+    /// The end of a shutdown: no `warden-*` scope and no transient slice of Warden's stays.
+    func releaseScopes(_ scopes: SystemdScopeBackend) {
+        let left = scopes.releaseAll(logger: logger)
+        if left.isEmpty {
+            logger.info("systemd scopes released")
+        } else {
+            logger.error("units left behind in systemd: \(left.joined(separator: ", "))")
+            exitCode = SupervisorExitCode.failure
+        }
+    }
+}

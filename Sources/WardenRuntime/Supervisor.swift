@@ -101,6 +101,8 @@ public final class Supervisor: @unchecked Sendable {
     /// The cgroup subtree when Warden manages one (then also `tracker`); nil on hosts
     /// without a usable cgroup v2 group, where `ProcfsProcessTracker` finds processes.
     let cgroups: CgroupProcessTracker?
+    /// `CgroupBackend=systemd`: components in transient scopes (then also `tracker`).
+    let scopes: SystemdScopeBackend?
     let healthProber: HealthProber?
 
     var configuration: Configuration
@@ -130,15 +132,16 @@ public final class Supervisor: @unchecked Sendable {
     public init(
         configuration: Configuration, options: SupervisorOptions, logger: Logger,
         reloadSource: ConfigurationSource? = nil, tracker: ProcessTracker = ProcfsProcessTracker(),
-        cgroups: CgroupProcessTracker? = nil, healthProber: HealthProber? = nil
+        cgroups: CgroupProcessTracker? = nil, healthProber: HealthProber? = nil, scopes: SystemdScopeBackend? = nil
     ) throws(SupervisorError) {
         self.configuration = configuration
         self.graph = DependencyGraph(configuration: configuration)
         self.options = options
         self.logger = logger
         self.reloadSource = reloadSource
-        self.tracker = cgroups ?? tracker
+        self.tracker = cgroups ?? scopes ?? tracker
         self.cgroups = cgroups
+        self.scopes = scopes
         self.healthProber = healthProber
         do {
             try RuntimeDescriptors.makeDirectories(options.stateDirectory)
@@ -412,7 +415,7 @@ public final class Supervisor: @unchecked Sendable {
         }
         let process: SpawnedProcess
         do {
-            process = try spawnProcess(prepared.request)
+            process = try spawnPlaced(prepared.request, for: c)
         } catch {
             prepared.closeAll()
             post(c, .spawnFailed(reason: error.description))
@@ -612,6 +615,7 @@ public final class Supervisor: @unchecked Sendable {
         }
         c.invocationID = nil
         if let cgroups { cleanUpGroup(c, cgroups) }
+        if let scopes { releaseScope(c, scopes) }
     }
 
     /// The component went down for good (not into a restart pause): stop propagation,
@@ -756,6 +760,7 @@ public final class Supervisor: @unchecked Sendable {
         // Throttles undone (and recorded) before the groups go and Warden exits.
         shutDownGovernor()
         if let cgroups { removeSubtree(cgroups) }
+        if let scopes { releaseScopes(scopes) }
         takeoversFinished()
         phase = .finished
         logger.info("all components stopped; exit status \(exitCode)")
@@ -868,6 +873,7 @@ public final class Supervisor: @unchecked Sendable {
                 components[name] = c
             }
         }
+        scopes?.configurationReloaded(from: configuration, to: new, logger: logger)
         configuration = new
         graph = DependencyGraph(configuration: new)
         if let cgroups {

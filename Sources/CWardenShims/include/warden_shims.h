@@ -48,6 +48,7 @@ enum {
     WARDEN_SPAWN_STEP_NO_NEW_PRIVS,
     WARDEN_SPAWN_STEP_PARENT_DEATH_SIGNAL,
     WARDEN_SPAWN_STEP_EXECVE,
+    WARDEN_SPAWN_STEP_GATE,             /* the gate was closed without opening it */
 };
 
 /* stdio[i] values besides a descriptor number. */
@@ -82,11 +83,14 @@ struct warden_spawn_config {
     int cgroup_fd;                      /* -1: stay in the parent's cgroup */
     int last_capability;                /* highest capability the kernel knows */
     int fork_style;                     /* clone3 without CLONE_VM even with no cgroup (tests) */
+    int gated;                          /* the child waits at a gate before any setup */
 };
 
 struct warden_spawn_result {
     pid_t pid;
     int pidfd;
+    int gate_fd;     /* gated spawn: the gate's write end (-1 otherwise) */
+    int report_fd;   /* gated spawn: the error pipe's read end (-1 otherwise) */
     int step;     /* WARDEN_SPAWN_STEP_*, when the call failed */
     int error;    /* errno */
     int detail;
@@ -96,6 +100,16 @@ struct warden_spawn_result {
  * exec'd). On failure returns -1 with step/error/detail set; the child, if one was
  * created, has already been reaped. */
 int warden_spawn(const struct warden_spawn_config *config, struct warden_spawn_result *result);
+
+/* With config->gated, warden_spawn returns as soon as the child exists (pid, pidfd,
+ * gate_fd and report_fd set): the child is blocked on the gate before it has done
+ * anything (no setsid, no exec, no fork), so the caller can place it (a systemd scope)
+ * first. Then exactly one of:
+ *   warden_spawn_open_gate: lets it run on; returns 0 once it has exec'd, or -1 with
+ *     step/error/detail set and the child reaped and its pidfd closed;
+ *   warden_spawn_cancel: SIGKILLs and reaps it, closes every descriptor. */
+int warden_spawn_open_gate(struct warden_spawn_result *result);
+void warden_spawn_cancel(struct warden_spawn_result *result);
 
 /* ---- Notify socket (notify.c) ---------------------------------------------------- */
 

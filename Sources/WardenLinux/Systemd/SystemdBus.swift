@@ -424,6 +424,214 @@ public final class SystemdBus: @unchecked Sendable {
         }
     }
 
+    // MARK: Transient units
+
+    /// `StartTransientUnit(name, mode, properties, [])`: creates and starts a transient
+    /// unit (a component's scope, a slice); returns the start job's object path. A
+    /// refusal names the property systemd complained about when its message names one,
+    /// else every property sent.
+    @discardableResult
+    public func startTransientUnit(
+        _ name: String, mode: String = "fail", properties: [SystemdProperty]
+    ) throws(SystemdBusError) -> String {
+        try lock.withLock { () throws(SystemdBusError) -> String in
+            let operation = "StartTransientUnit"
+            let all = properties.map(\.description).joined(separator: " ")
+            let message = try newMethodCall(
+                path: Self.managerPath, interface: Self.managerInterface, member: operation, unit: name, property: nil)
+            defer { sd_bus_message_unref(message) }
+            var status = appendString(message, "s", name)
+            if status >= 0 { status = appendString(message, "s", mode) }
+            if status >= 0 { status = sd_bus_message_open_container(message, Self.type("a"), "(sv)") }
+            var failed: SystemdProperty?
+            for property in properties where status >= 0 {
+                status = appendProperty(message, property)
+                if status < 0 { failed = property }
+            }
+            if status >= 0 { status = sd_bus_message_close_container(message) }
+            // No auxiliary units.
+            if status >= 0 { status = sd_bus_message_open_container(message, Self.type("a"), "(sa(sv))") }
+            if status >= 0 { status = sd_bus_message_close_container(message) }
+            if status < 0 {
+                throw SystemdBusError(
+                    operation: operation + " (building the message)", unit: name,
+                    property: failed?.description ?? all, errno: -status)
+            }
+            let reply: OpaquePointer
+            do throws(SystemdBusError) {
+                reply = try call(message, operation: operation, unit: name, property: nil)
+            } catch {
+                var error = error
+                let text = error.errorMessage ?? ""
+                error.property = properties.first { text.contains($0.name) }?.description ?? all
+                throw error
+            }
+            defer { sd_bus_message_unref(reply) }
+            guard let job = readString(reply, "o") else {
+                throw SystemdBusError(operation: operation + " (reading the reply)", unit: name, errno: EBADMSG)
+            }
+            return job
+        }
+    }
+
+    /// `SetUnitProperties(name, runtime, [(property, value)])` for any properties, one
+    /// call per property so that a refusal names the property systemd refused.
+    public func setProperties(_ properties: [SystemdProperty], of unit: String, runtime: Bool = true) throws(SystemdBusError) {
+        for property in properties {
+            try lock.withLock { () throws(SystemdBusError) in
+                let operation = "SetUnitProperties"
+                let message = try newMethodCall(
+                    path: Self.managerPath, interface: Self.managerInterface, member: operation, unit: unit,
+                    property: property.description)
+                defer { sd_bus_message_unref(message) }
+                var runtimeFlag: Int32 = runtime ? 1 : 0
+                var status = appendString(message, "s", unit)
+                if status >= 0 { status = sd_bus_message_append_basic(message, Self.type("b"), &runtimeFlag) }
+                if status >= 0 { status = sd_bus_message_open_container(message, Self.type("a"), "(sv)") }
+                if status >= 0 { status = appendProperty(message, property) }
+                if status >= 0 { status = sd_bus_message_close_container(message) }
+                if status < 0 {
+                    throw SystemdBusError(
+                        operation: operation + " (building the message)", unit: unit, property: property.description,
+                        errno: -status)
+                }
+                _ = sd_bus_message_unref(try call(message, operation: operation, unit: unit, property: property.description))
+            }
+        }
+    }
+
+    /// `AttachProcessesToUnit(name, subcgroup, pids)`: moves running processes into a
+    /// unit's cgroup (or `subcgroup` below it). systemd allows it only for active units
+    /// with `Delegate=yes`.
+    public func attachProcesses(_ pids: [Int32], to name: String, subcgroup: String = "") throws(SystemdBusError) {
+        try lock.withLock { () throws(SystemdBusError) in
+            let operation = "AttachProcessesToUnit"
+            let property = "PIDs=" + pids.map(String.init).joined(separator: " ")
+            let message = try newMethodCall(
+                path: Self.managerPath, interface: Self.managerInterface, member: operation, unit: name,
+                property: property)
+            defer { sd_bus_message_unref(message) }
+            var status = appendString(message, "s", name)
+            if status >= 0 { status = appendString(message, "s", subcgroup) }
+            let values = pids.map { UInt32(bitPattern: $0) }
+            if status >= 0 {
+                status = values.withUnsafeBytes {
+                    sd_bus_message_append_array(message, Self.type("u"), $0.baseAddress, $0.count)
+                }
+            }
+            if status < 0 {
+                throw SystemdBusError(
+                    operation: operation + " (building the message)", unit: name, property: property, errno: -status)
+            }
+            _ = sd_bus_message_unref(try call(message, operation: operation, unit: name, property: property))
+        }
+    }
+
+    /// `StopUnit(name, mode)`: queues a stop job; returns its object path.
+    @discardableResult
+    public func stopUnit(_ name: String, mode: String = "replace") throws(SystemdBusError) -> String {
+        try lock.withLock { () throws(SystemdBusError) -> String in
+            let reply = try callManager("StopUnit", strings: [name, mode], unit: name)
+            defer { sd_bus_message_unref(reply) }
+            guard let path = readString(reply, "o") else {
+                throw SystemdBusError(operation: "StopUnit (reading the reply)", unit: name, errno: EBADMSG)
+            }
+            return path
+        }
+    }
+
+    /// `KillUnit(name, whom, signal)`: `systemctl kill --kill-whom=all -s SIGNAL`, every
+    /// process in the unit's cgroup.
+    public func killUnit(_ name: String, whom: String = "all", signal: Int32) throws(SystemdBusError) {
+        try lock.withLock { () throws(SystemdBusError) in
+            let operation = "KillUnit"
+            let message = try newMethodCall(
+                path: Self.managerPath, interface: Self.managerInterface, member: operation, unit: name,
+                property: "signal \(signal)")
+            defer { sd_bus_message_unref(message) }
+            var status = appendString(message, "s", name)
+            if status >= 0 { status = appendString(message, "s", whom) }
+            var number = signal
+            if status >= 0 { status = sd_bus_message_append_basic(message, Self.type("i"), &number) }
+            if status < 0 { throw SystemdBusError(operation: operation + " (building the message)", unit: name, errno: -status) }
+            _ = sd_bus_message_unref(try call(message, operation: operation, unit: name, property: "signal \(signal)"))
+        }
+    }
+
+    /// The unit's object path when systemd has it loaded (`GetUnit`), nil when not:
+    /// unlike `LoadUnit`, asking does not load a stub for a name nobody uses.
+    public func loadedUnitPath(_ name: String) throws(SystemdBusError) -> String? {
+        try lock.withLock { () throws(SystemdBusError) -> String? in
+            do throws(SystemdBusError) {
+                let reply = try callManager("GetUnit", strings: [name], unit: name)
+                defer { sd_bus_message_unref(reply) }
+                return readString(reply, "o")
+            } catch {
+                if error.errorName == "org.freedesktop.systemd1.NoSuchUnit" { return nil }
+                throw error
+            }
+        }
+    }
+
+    /// A string property of a unit (`ControlGroup` on `org.freedesktop.systemd1.Scope`,
+    /// `FragmentPath` on `org.freedesktop.systemd1.Unit`), loading the unit if needed.
+    public func unitStringProperty(
+        _ name: String, property: String, interface: String = "org.freedesktop.systemd1.Unit"
+    ) throws(SystemdBusError) -> String {
+        try lock.withLock { () throws(SystemdBusError) -> String in
+            let path = try loadUnit(name)
+            return try getString(path: path, interface: interface, property: property, unit: name)
+        }
+    }
+
+    /// Whether the job at `path` is still queued or running (its object exists).
+    public func jobIsPending(_ path: String) throws(SystemdBusError) -> Bool {
+        try lock.withLock { () throws(SystemdBusError) -> Bool in
+            do throws(SystemdBusError) {
+                _ = sd_bus_message_unref(
+                    try getProperty(path: path, interface: "org.freedesktop.systemd1.Job", property: "State", unit: nil))
+                return true
+            } catch {
+                if error.errorName == "org.freedesktop.DBus.Error.UnknownObject"
+                    || error.errorName == "org.freedesktop.systemd1.NoSuchJob"
+                {
+                    return false
+                }
+                throw error
+            }
+        }
+    }
+
+    /// Appends one `(sv)` entry.
+    private func appendProperty(_ message: OpaquePointer, _ property: SystemdProperty) -> Int32 {
+        var status = sd_bus_message_open_container(message, Self.type("r"), "sv")
+        if status >= 0 { status = appendString(message, "s", property.name) }
+        if status >= 0 { status = sd_bus_message_open_container(message, Self.type("v"), property.value.signature) }
+        guard status >= 0 else { return status }
+        switch property.value {
+        case .string(let text):
+            status = appendString(message, "s", text)
+        case .boolean(let flag):
+            var value: Int32 = flag ? 1 : 0
+            status = sd_bus_message_append_basic(message, Self.type("b"), &value)
+        case .uint32(var value):
+            status = sd_bus_message_append_basic(message, Self.type("u"), &value)
+        case .uint64(var value):
+            status = sd_bus_message_append_basic(message, Self.type("t"), &value)
+        case .uint32Array(let values):
+            status = values.withUnsafeBytes {
+                sd_bus_message_append_array(message, Self.type("u"), $0.baseAddress, $0.count)
+            }
+        case .bytes(let bytes):
+            status = bytes.withUnsafeBytes {
+                sd_bus_message_append_array(message, Self.type("y"), $0.baseAddress, $0.count)
+            }
+        }
+        if status >= 0 { status = sd_bus_message_close_container(message) }
+        if status >= 0 { status = sd_bus_message_close_container(message) }
+        return status
+    }
+
     // MARK: sd-bus plumbing (called with the lock held)
 
     static func type(_ character: Unicode.Scalar) -> CChar { CChar(UInt8(ascii: character)) }

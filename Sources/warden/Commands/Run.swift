@@ -41,9 +41,17 @@ struct Run: ParsableCommand {
         case .stderr: toJournal = false
         case .auto: toJournal = JournalStream.stderrIsJournal()
         }
+        // CgroupBackend=systemd: a component's lines are filed under its scope too.
+        var objectUnit: (@Sendable (String) -> String)?
+        if loaded.configuration?.settings.cgroupBackend == .systemd {
+            objectUnit = { @Sendable unit in SystemdUnitPlan.scopeName(for: unit) }
+        }
+        let scopeOfComponent = objectUnit
         LoggingSystem.bootstrap { label in
             toJournal
-                ? OutputCapturingLogHandler(wrapping: AnyWardenLogHandler(JournalBridgeLogHandler(label: label)), buffer: outputBuffer)
+                ? OutputCapturingLogHandler(
+                    wrapping: AnyWardenLogHandler(JournalBridgeLogHandler(label: label, objectUnit: scopeOfComponent)),
+                    buffer: outputBuffer)
                 : OutputCapturingLogHandler(wrapping: AnyWardenLogHandler(WardenLogHandler(label: label)), buffer: outputBuffer)
         }
         var configuredLogger = Logger(label: "warden")
@@ -75,14 +83,25 @@ struct Run: ParsableCommand {
         let options = SupervisorOptions(
             stateDirectory: stateDirectory,
             executableSearchPath: searchPath, handleSignals: true, reapAllOrphans: true)
-        let cgroups = try Self.cgroupSubtree(for: configuration, logger: logger)
+        // CgroupBackend=systemd: transient scopes through systemd instead of a subtree.
+        var scopes: SystemdScopeBackend?
+        if configuration.settings.cgroupBackend == .systemd {
+            do {
+                scopes = try SystemdScopeBackend.connect(host: HostProbe.facts())
+                logger.info("cgroups: CgroupBackend=systemd, each component in a transient warden-NAME.scope")
+            } catch {
+                writeStderr("warden: \(error)")
+                throw ExitCode(SupervisorExitCode.configurationInvalid)
+            }
+        }
+        let cgroups = scopes == nil ? try Self.cgroupSubtree(for: configuration, logger: logger) : nil
         let location = self.location
         let supervisor: Supervisor
         do {
             supervisor = try Supervisor(
                 configuration: configuration, options: options, logger: logger,
                 reloadSource: { Self.enforceable(location.load(host: HostProbe.facts()), logger: logger) },
-                cgroups: cgroups, healthProber: LoopHealthProber())
+                cgroups: cgroups, healthProber: LoopHealthProber(), scopes: scopes)
         } catch {
             writeStderr("warden: \(error)")
             // Nothing ran yet: take the groups made for this run away again.

@@ -10,6 +10,9 @@
 #    scripts/uninstall-systemd removes them.
 # 2. The Swift Testing suite SystemdGuestTests from the test bundle (sd-bus resource
 #    properties and failed units, `warden services`, journald fields, sd_notify).
+# 3. `warden run` as a Type=notify service (see below).
+# 4. CgroupBackend=systemd: components as transient warden-NAME.scope units.
+# 5. `systemctl reload warden` with warden.service installed (scope-backend.sh).
 # Prerequisite on the host: swift build --build-tests.
 # The last line is "systemd-suite: N passed, N failed"; exit 1 when anything failed.
 export LC_ALL=C
@@ -178,6 +181,9 @@ if systemd-run --quiet --unit=warden-notify-test -p Type=notify -p WatchdogSec=3
 else
     fail "warden run under Type=notify" "systemd-run failed (never READY?)"
 fi
+
+# 4./5. CgroupBackend=systemd and `systemctl reload warden` (scope-backend.sh).
+. "$(pwd)/Tests/kernel/systemd-suite/scope-backend.sh"
 
 tests_started=$(uptime_s)
 "$bundle" --testing-library swift-testing --filter SystemdGuest 2>&1 | tee /tmp/systemd-suite-tests.log
