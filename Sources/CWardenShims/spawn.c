@@ -154,6 +154,14 @@ static int warden_spawn_child(void *argument) {
     memset(&default_action, 0, sizeof(default_action));
     default_action.sa_handler = SIG_DFL;
     for (int signo = 1; signo < NSIG; signo++) sigaction(signo, &default_action, NULL);
+    /* IgnoreSIGPIPE= (systemd's default): an ignored disposition survives exec, so a
+     * write to a pipe whose reader is gone fails with EPIPE instead of killing. */
+    if (c->ignore_sigpipe) {
+        struct sigaction ignore_action;
+        memset(&ignore_action, 0, sizeof(ignore_action));
+        ignore_action.sa_handler = SIG_IGN;
+        if (sigaction(SIGPIPE, &ignore_action, NULL) < 0) report_and_exit(ctx, WARDEN_SPAWN_STEP_SIGNALS, errno, 0);
+    }
     sigset_t empty;
     sigemptyset(&empty);
     if (sigprocmask(SIG_SETMASK, &empty, NULL) < 0) report_and_exit(ctx, WARDEN_SPAWN_STEP_SIGNALS, errno, 0);

@@ -72,6 +72,9 @@ public struct SpawnRequest: Sendable {
     /// exact permitted/inheritable/effective set before exec); nil = none, no change.
     public var ambientCapabilities: UInt64?
     public var noNewPrivileges: Bool
+    /// `IgnoreSIGPIPE=`: the program starts with SIGPIPE ignored. Off by default here;
+    /// `Launcher` applies systemd's default (on) for components.
+    public var ignoreSIGPIPE: Bool
     public var stdin: StandardStream
     public var stdout: StandardStream
     public var stderr: StandardStream
@@ -88,7 +91,7 @@ public struct SpawnRequest: Sendable {
         schedulingPriority: Int32? = nil, oomScoreAdjust: Int32? = nil, userID: UInt32? = nil,
         groupID: UInt32? = nil, supplementaryGroups: [UInt32]? = nil,
         capabilityBoundingSet: UInt64? = nil, ambientCapabilities: UInt64? = nil,
-        noNewPrivileges: Bool = false, stdin: StandardStream = .null,
+        noNewPrivileges: Bool = false, ignoreSIGPIPE: Bool = false, stdin: StandardStream = .null,
         stdout: StandardStream = .inherit, stderr: StandardStream = .inherit,
         cgroupDirectoryFD: Int32? = nil, parentDeathSignal: Int32? = nil
     ) {
@@ -109,6 +112,7 @@ public struct SpawnRequest: Sendable {
         self.capabilityBoundingSet = capabilityBoundingSet
         self.ambientCapabilities = ambientCapabilities
         self.noNewPrivileges = noNewPrivileges
+        self.ignoreSIGPIPE = ignoreSIGPIPE
         self.stdin = stdin
         self.stdout = stdout
         self.stderr = stderr
@@ -306,6 +310,7 @@ private func startSpawn(_ request: SpawnRequest, forkStyle: Bool, gated: Bool) t
         config.uid = uid
     }
     config.no_new_privileges = request.noNewPrivileges ? 1 : 0
+    config.ignore_sigpipe = request.ignoreSIGPIPE ? 1 : 0
     config.parent_death_signal = request.parentDeathSignal ?? 0
     config.cgroup_fd = request.cgroupDirectoryFD ?? -1
     config.last_capability = Int32(Capabilities.lastSupportedCapability)

@@ -141,6 +141,8 @@ enum Launcher {
             executablePath: path, arguments: arguments,
             environment: order.map { "\($0)=\(environment[$0]!)" }, workingDirectory: directory)
         request.umask = service.umask ?? 0o022
+        // systemd's default, for every command of the unit (hooks too).
+        request.ignoreSIGPIPE = service.ignoreSIGPIPE ?? true
         if applySandbox {
             request.resourceLimits = service.resourceLimits.keys.sorted { $0.linuxResource < $1.linuxResource }.map {
                 let limit = service.resourceLimits[$0]!

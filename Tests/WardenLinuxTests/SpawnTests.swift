@@ -82,6 +82,20 @@ import WardenCore
         #expect(output == "A=1\nB=two\n")
     }
 
+    /// IgnoreSIGPIPE=: SIGPIPE alone is ignored in the program (bit 13 of SigIgn); every
+    /// other standard signal has its default disposition whatever the parent had.
+    @Test(arguments: [true, false])
+    func sigpipeIsIgnoredOnlyWhenAsked(_ ignore: Bool) throws {
+        var request = SpawnRequest(executablePath: "/bin/grep", arguments: ["grep", "^SigIgn:", "/proc/self/status"])
+        request.ignoreSIGPIPE = ignore
+        let (status, output) = try TestProcess.run(request)
+        #expect(status == .exited(code: 0))
+        let mask = UInt64(output.split(separator: "\t").last?.split(separator: "\n").first ?? "", radix: 16)
+        // Standard signals only (1…31): glibc refuses to reset its internal real-time
+        // signals, so their dispositions are whatever the test process has.
+        #expect(mask.map { $0 & 0x7FFF_FFFF } == (ignore ? UInt64(1) << (SIGPIPE - 1) : 0), "\(output)")
+    }
+
     @Test func stderrAndStdinRedirect() throws {
         let (r, w) = TestProcess.pipe()
         var request = TestProcess.shell("echo to-stderr >&2; cat")

@@ -157,4 +157,44 @@ struct SupervisorAdoptionTests {
         #expect(access(state + "/" + ComponentRecordsFile.fileName, F_OK) != 0)
         print("re-adoption: \(readopted) of 50 Warden restarts took the running component over")
     }
+
+    /// The component writes to a pipe whose reader (the killed Warden) is gone. With
+    /// systemd's IgnoreSIGPIPE=yes default the write fails with EPIPE instead of killing
+    /// it, so the next Warden finds it alive and takes it over.
+    @Test("a chatty component survives its Warden's SIGKILL and is re-adopted")
+    func chattyComponentSurvives() throws {
+        guard let warden = BuiltBinary.warden else {
+            print("skipped: warden is not built next to the test bundle")
+            return
+        }
+        let workspace = Workspace()
+        workspace.unit("chatty.service", "[Service]\nExecStart=/bin/sh -c 'while :; do echo tick; sleep 0.02; done'\n")
+        _ = workspace.load()  // writes warden.conf
+        let state = workspace.root + "/state"
+        let firstLog = workspace.path("first.log"), secondLog = workspace.path("second.log")
+        let argv = [warden, "run", "--config", workspace.root + "/warden.conf", "--state-dir", state]
+        let first = try spawnLogged(argv, stderrPath: firstLog)
+        var second: pid_t?
+        var component: ProcessIdentity?
+        defer {
+            killAndReap(first)
+            if let second { killAndReap(second) }
+            if let component, ProcessControl.startTime(of: component.pid) == component.startTimeTicks {
+                kill(component.pid, SIGKILL)
+            }
+        }
+        #expect(eventually { readRecords(state).count == 1 && readText(firstLog).contains("tick") }, "log: \(readText(firstLog))")
+        component = readRecords(state).first?.process
+        let original = try #require(component)
+        kill(first, SIGKILL)
+        _ = waitExit(first, within: 10)
+        // Many writes into the dead pipe: each one would have been a SIGPIPE.
+        usleep(300_000)
+        #expect(ProcessControl.startTime(of: original.pid) == original.startTimeTicks, "the component died with its Warden")
+        second = try spawnLogged(argv, stderrPath: secondLog)
+        #expect(eventually { readText(secondLog).contains("re-adopted PID \(original.pid)") }, "log: \(readText(secondLog))")
+        kill(second!, SIGTERM)
+        #expect(waitExit(second!, within: 60) == 0, "log: \(readText(secondLog))")
+        #expect(eventually { ProcessControl.startTime(of: original.pid) != original.startTimeTicks || !isAlive(original.pid) })
+    }
 }

@@ -79,6 +79,7 @@ struct warden_spawn_config {
     int set_gid; gid_t gid;
     int set_uid; uid_t uid;
     int no_new_privileges;
+    int ignore_sigpipe;                 /* SIGPIPE ignored in the program (IgnoreSIGPIPE=) */
     int parent_death_signal;            /* 0: none */
     int cgroup_fd;                      /* -1: stay in the parent's cgroup */
     int last_capability;                /* highest capability the kernel knows */
