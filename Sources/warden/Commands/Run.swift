@@ -86,6 +86,7 @@ struct Run: ParsableCommand {
             throw ExitCode(SupervisorExitCode.failure)
         }
         supervisor.startControl(settings: configuration.settings, outputBuffer: outputBuffer)
+        supervisor.startMetrics(settings: configuration.settings)
         let code = supervisor.run()
         if code != 0 { throw ExitCode(code) }
     }
