@@ -123,21 +123,22 @@ extension Supervisor {
 
     private func exportComponent(_ c: Component, _ exporter: MetricsExporter, _ reader: inout ProcessStatReader) {
         typealias F = MetricsFamilies
-        let labels = [("component", c.name), ("slice", c.config.effectiveSlice)]
-        let owner = "component\u{0}\(c.name)\u{0}\(c.config.effectiveSlice)"
-        exporter.keep(owner: owner)
+        let slice = c.config.effectiveSlice
+        let group = exporter.group(owner: "component\u{0}\(c.name)\u{0}\(slice)", labels: [("component", c.name), ("slice", slice)])
         let active = c.machine.activeState
-        for state in F.activeStates {
-            exporter.gauge(F.componentState, labels + [("state", state)], active == state ? 1 : 0)
+        for (index, state) in F.activeStates.enumerated() {
+            exporter.gauge(group, slot: MetricsSlot.state + index, F.componentState, labels: [("state", state)], value: active == state ? 1 : 0)
         }
-        exporter.gauge(F.componentReady, labels, c.isUp ? 1 : 0)
+        exporter.gauge(group, slot: MetricsSlot.ready, F.componentReady, value: c.isUp ? 1 : 0)
         // The machine is replaced by a reload that changes the unit: its count then
         // starts again, which the counter absorbs (the source id stays the same; a
         // lower reading counts from zero).
-        exporter.counter(F.componentRestarts, labels, owner: owner, value: Double(c.machine.restartCount), sourceID: 0)
+        exporter.counter(
+            group, slot: MetricsSlot.restarts, F.componentRestarts, value: Double(c.machine.restartCount), sourceID: 0)
         switch c.lastExit {
-        case .exited(let code)?: exporter.gauge(F.componentLastExitCode, labels, Double(code))
-        case .killed(let signal, _)?: exporter.gauge(F.componentLastExitSignal, labels, Double(signal))
+        case .exited(let code)?: exporter.gauge(group, slot: MetricsSlot.lastExitCode, F.componentLastExitCode, value: Double(code))
+        case .killed(let signal, _)?:
+            exporter.gauge(group, slot: MetricsSlot.lastExitSignal, F.componentLastExitSignal, value: Double(signal))
         case nil: break
         }
         var usage: UsageReading?
@@ -148,31 +149,32 @@ extension Supervisor {
             usage = reader.usage(pid: pid)
         }
         guard let usage else { return }
-        exportUsage(
-            usage, labels: labels, owner: owner, exporter,
-            families: UsageFamilies(
-                cpu: F.componentCPU, throttled: F.componentThrottled, memoryCurrent: F.componentMemoryCurrent,
-                memoryPeak: F.componentMemoryPeak, memoryEvents: F.componentMemoryEvents, tasks: F.componentTasks,
-                pressureAverage: F.componentPressureAverage, pressureTotal: F.componentPressureTotal))
+        exportUsage(usage, group, exporter, families: Self.componentUsageFamilies)
     }
 
+    static let componentUsageFamilies = UsageFamilies(
+        cpu: MetricsFamilies.componentCPU, throttled: MetricsFamilies.componentThrottled,
+        memoryCurrent: MetricsFamilies.componentMemoryCurrent, memoryPeak: MetricsFamilies.componentMemoryPeak,
+        memoryEvents: MetricsFamilies.componentMemoryEvents, tasks: MetricsFamilies.componentTasks,
+        pressureAverage: MetricsFamilies.componentPressureAverage, pressureTotal: MetricsFamilies.componentPressureTotal)
+
+    static let sliceUsageFamilies = UsageFamilies(
+        cpu: MetricsFamilies.sliceCPU, throttled: MetricsFamilies.sliceThrottled,
+        memoryCurrent: MetricsFamilies.sliceMemoryCurrent, memoryPeak: MetricsFamilies.sliceMemoryPeak,
+        memoryEvents: MetricsFamilies.sliceMemoryEvents, tasks: MetricsFamilies.sliceTasks,
+        pressureAverage: MetricsFamilies.slicePressureAverage, pressureTotal: MetricsFamilies.slicePressureTotal)
+
     private func exportSlices(_ exporter: MetricsExporter) {
-        typealias F = MetricsFamilies
         var counts: [String: Int] = [:]
         for c in components.values { counts[c.config.effectiveSlice, default: 0] += 1 }
-        for (slice, count) in counts { exporter.gauge(F.sliceComponents, [("slice", slice)], Double(count)) }
+        for (slice, count) in counts { exporter.gauge(MetricsFamilies.sliceComponents, [("slice", slice)], Double(count)) }
         guard let cgroups else { return }
-        let families = UsageFamilies(
-            cpu: F.sliceCPU, throttled: F.sliceThrottled, memoryCurrent: F.sliceMemoryCurrent,
-            memoryPeak: F.sliceMemoryPeak, memoryEvents: F.sliceMemoryEvents, tasks: F.sliceTasks,
-            pressureAverage: F.slicePressureAverage, pressureTotal: F.slicePressureTotal)
-        for group in cgroups.plan where group.unit.hasSuffix(".slice") {
-            let owner = "slice\u{0}\(group.unit)"
-            exporter.keep(owner: owner)
+        for plan in cgroups.plan where plan.unit.hasSuffix(".slice") {
+            let group = exporter.group(owner: "slice\u{0}\(plan.unit)", labels: [("slice", plan.unit)])
             // A slice with no running component may have been removed; it comes back
             // with the next start in it.
-            guard let usage = CgroupUsageReader.read(cgroups.manager, path: group.path) else { continue }
-            exportUsage(usage, labels: [("slice", group.unit)], owner: owner, exporter, families: families)
+            guard let usage = CgroupUsageReader.read(cgroups.manager, path: plan.path) else { continue }
+            exportUsage(usage, group, exporter, families: Self.sliceUsageFamilies)
         }
     }
 
@@ -208,40 +210,65 @@ extension Supervisor {
     }
 
     private func exportUsage(
-        _ usage: UsageReading, labels: [(String, String)], owner: String, _ exporter: MetricsExporter,
-        families: UsageFamilies
+        _ usage: UsageReading, _ group: SeriesGroup, _ exporter: MetricsExporter, families: UsageFamilies
     ) {
         let source = usage.sourceID
         if let seconds = usage.cpuSeconds {
-            exporter.counter(families.cpu, labels, owner: owner, value: seconds, sourceID: source)
+            exporter.counter(group, slot: MetricsSlot.cpu, families.cpu, value: seconds, sourceID: source)
         }
         if let seconds = usage.throttledSeconds {
-            exporter.counter(families.throttled, labels, owner: owner, value: seconds, sourceID: source)
+            exporter.counter(group, slot: MetricsSlot.throttled, families.throttled, value: seconds, sourceID: source)
         }
-        if let bytes = usage.memoryCurrentBytes { exporter.gauge(families.memoryCurrent, labels, Double(bytes)) }
-        if let bytes = usage.memoryPeakBytes { exporter.gauge(families.memoryPeak, labels, Double(bytes)) }
+        if let bytes = usage.memoryCurrentBytes {
+            exporter.gauge(group, slot: MetricsSlot.memoryCurrent, families.memoryCurrent, value: Double(bytes))
+        }
+        if let bytes = usage.memoryPeakBytes {
+            exporter.gauge(group, slot: MetricsSlot.memoryPeak, families.memoryPeak, value: Double(bytes))
+        }
         if let events = usage.memoryEvents {
-            var named: [(String, UInt64)] = [
-                ("low", events.low), ("high", events.high), ("max", events.max), ("oom", events.oom),
-                ("oom_kill", events.oomKill),
-            ]
-            if let group = events.oomGroupKill { named.append(("oom_group_kill", group)) }
-            for (event, count) in named {
+            let counts: [UInt64?] = [events.low, events.high, events.max, events.oom, events.oomKill, events.oomGroupKill]
+            for (index, count) in counts.enumerated() {
+                guard let count else { continue }
                 exporter.counter(
-                    families.memoryEvents, labels + [("event", event)], owner: owner, value: Double(count), sourceID: source)
+                    group, slot: MetricsSlot.memoryEvents + index, families.memoryEvents,
+                    labels: [("event", MetricsSlot.memoryEventNames[index])], value: Double(count), sourceID: source)
             }
         }
-        if let tasks = usage.tasks { exporter.gauge(families.tasks, labels, Double(tasks)) }
+        if let tasks = usage.tasks { exporter.gauge(group, slot: MetricsSlot.tasks, families.tasks, value: Double(tasks)) }
         for (resource, pressure) in usage.pressure {
-            let lines: [(String, PressureLine)] = [("some", pressure.some)] + (pressure.full.map { [("full", $0)] } ?? [])
-            for (stall, line) in lines {
-                let series = labels + [("resource", resource), ("stall", stall)]
-                exporter.gauge(families.pressureAverage, series, line.avg10Percent / 100)
+            guard let resourceIndex = MetricsSlot.pressureResources.firstIndex(of: resource) else { continue }
+            for (stallIndex, line) in [pressure.some, pressure.full].enumerated() {
+                guard let line else { continue }
+                let variant = resourceIndex * 2 + stallIndex
+                let labels = [("resource", resource), ("stall", stallIndex == 0 ? "some" : "full")]
+                exporter.gauge(
+                    group, slot: MetricsSlot.pressureAverage + variant, families.pressureAverage, labels: labels,
+                    value: line.avg10Percent / 100)
                 exporter.counter(
-                    families.pressureTotal, series, owner: owner, value: Double(line.totalUSec) / 1e6, sourceID: source)
+                    group, slot: MetricsSlot.pressureTotal + variant, families.pressureTotal, labels: labels,
+                    value: Double(line.totalUSec) / 1e6, sourceID: source)
             }
         }
     }
+}
+
+/// Slots of a component's or slice's series in its `SeriesGroup`.
+enum MetricsSlot {
+    static let state = 0  // + index in MetricsFamilies.activeStates (6)
+    static let ready = 10
+    static let restarts = 11
+    static let lastExitCode = 12
+    static let lastExitSignal = 13
+    static let cpu = 14
+    static let throttled = 15
+    static let memoryCurrent = 16
+    static let memoryPeak = 17
+    static let tasks = 18
+    static let memoryEvents = 20  // + index in memoryEventNames (6)
+    static let pressureAverage = 30  // + resource index × 2 + (0 some, 1 full)
+    static let pressureTotal = 40  // same variants
+    static let memoryEventNames = ["low", "high", "max", "oom", "oom_kill", "oom_group_kill"]
+    static let pressureResources = ["cpu", "memory", "io"]
 }
 
 /// The families one usage reading feeds: the component's or the slice's.
