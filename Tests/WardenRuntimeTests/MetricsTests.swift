@@ -589,3 +589,105 @@ struct SupervisorMetricsTests {
 final class GovernorBox: @unchecked Sendable {
     var snapshot: GovernorMetricsSnapshot?
 }
+
+// MARK: - Cgroup readings from a seeded tree
+
+@Suite("Metrics from a cgroup tree (temp directory seeded with kernel output)")
+struct MetricsCgroupTests {
+    static let fixtures = String(#filePath).split(separator: "/", omittingEmptySubsequences: false).dropLast(2)
+        .joined(separator: "/") + "/fixtures/cgroup/"
+
+    /// A temp directory holding `trading.slice/feed.service` with the fixtures' files.
+    final class Tree {
+        let root: String
+        init() {
+            var template = Array("/tmp/warden-metrics-cg-XXXXXX".utf8CString)
+            root = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
+        }
+
+        func seed(_ path: String, cpuUsageUSec: UInt64? = nil) {
+            var directory = root
+            for name in path.split(separator: "/") {
+                directory += "/" + name
+                mkdir(directory, 0o755)
+            }
+            let files = [
+                ("cpu.stat", "cpu.stat-6.1"), ("memory.current", "memory.current"), ("memory.peak", "memory.peak"),
+                ("memory.events", "memory.events-6.1"), ("pids.current", "pids.current"),
+                ("cpu.pressure", "cpu.pressure"), ("memory.pressure", "memory.pressure"),
+            ]
+            for (file, fixture) in files {
+                var text = readText(MetricsCgroupTests.fixtures + fixture)
+                if file == "cpu.stat", let cpuUsageUSec {
+                    text = text.replacingFirstLine(with: "usage_usec \(cpuUsageUSec)")
+                }
+                writeText(directory + "/" + file, text)
+            }
+        }
+
+        func remove(_ path: String) {
+            let directory = root + "/" + path
+            for name in LocalFileSystem().listDirectory(directory) ?? [] { unlink(directory + "/" + name) }
+            rmdir(directory)
+        }
+
+        deinit {
+            remove("trading.slice/feed.service")
+            remove("trading.slice")
+            rmdir(root)
+        }
+    }
+
+    @Test func readsTheGroupsFiles() throws {
+        let tree = Tree()
+        tree.seed("trading.slice/feed.service")
+        let manager = try CgroupManager(rootPath: tree.root, options: CgroupManager.Options(requireCgroup2: false))
+        let reading = try #require(CgroupUsageReader.read(manager, path: "trading.slice/feed.service"))
+        #expect(reading.cpuSeconds == 8.312345)
+        #expect(reading.throttledSeconds == 29.876543)
+        #expect(reading.memoryCurrentBytes == 35_336_192)
+        #expect(reading.memoryPeakBytes == 67_108_864)
+        #expect(reading.memoryEvents?.oomKill == 1)
+        #expect(reading.memoryEvents?.max == 37)
+        #expect(reading.tasks == UInt64(readText(Self.fixtures + "pids.current").filter(\.isNumber)))
+        #expect(reading.pressure.map(\.resource) == ["cpu", "memory"])  // no io.pressure seeded: left out
+        #expect(reading.pressure.first?.pressure.some.avg10Percent == 12.34)
+        #expect(CgroupUsageReader.read(manager, path: "trading.slice/gone.service") == nil)
+    }
+
+    @Test func aRecreatedGroupCountsFromZeroAndTheCounterNeverGoesDown() throws {
+        let tree = Tree()
+        tree.seed("trading.slice/feed.service", cpuUsageUSec: 5_000_000)
+        let exporter = MetricsExporter()
+        let family = MetricFamilyName("t_cpu_seconds_total", "CPU.")
+        func scrape(_ manager: CgroupManager) throws -> Double? {
+            exporter.beginScrape()
+            let group = exporter.group(owner: "feed", labels: [("component", "feed.service")])
+            if let reading = CgroupUsageReader.read(manager, path: "trading.slice/feed.service"), let seconds = reading.cpuSeconds {
+                exporter.counter(group, slot: 0, family, value: seconds, sourceID: reading.sourceID)
+            }
+            exporter.endScrape()
+            var body: [UInt8] = []
+            exporter.render(into: &body)
+            return try PrometheusTextParser.parse(String(decoding: body, as: UTF8.self)).value("t_cpu_seconds_total")
+        }
+        var manager = try CgroupManager(rootPath: tree.root, options: CgroupManager.Options(requireCgroup2: false))
+        #expect(try scrape(manager) == 5)
+        tree.seed("trading.slice/feed.service", cpuUsageUSec: 7_000_000)
+        #expect(try scrape(manager) == 7)
+        // The component stops: its group is removed. The counter keeps its value.
+        tree.remove("trading.slice/feed.service")
+        manager = try CgroupManager(rootPath: tree.root, options: CgroupManager.Options(requireCgroup2: false))
+        #expect(try scrape(manager) == 7)
+        // The next run's group (a new directory, a new inode) starts at 1 s: counted whole.
+        tree.seed("trading.slice/feed.service", cpuUsageUSec: 1_000_000)
+        #expect(try scrape(manager) == 8)
+    }
+}
+
+extension String {
+    func replacingFirstLine(with line: String) -> String {
+        guard let newline = firstIndex(of: "\n") else { return line }
+        return line + self[newline...]
+    }
+}
