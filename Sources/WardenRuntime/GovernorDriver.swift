@@ -98,6 +98,13 @@ public final class GovernorDriver: @unchecked Sendable {
     var saidOnce: Set<String> = []
     /// Group directory inodes at the governor's first write, to notice a recreated group.
     var identities: [String: UInt64] = [:]
+    /// Actions carried out since this driver started, by kind, for `/metrics`.
+    public private(set) var actionCounts: [String: UInt64] = [:]
+
+    /// What `/metrics` shows of the governor (loop thread).
+    public var metricsSnapshot: GovernorMetricsSnapshot {
+        GovernorMetricsSnapshot(tier: state.tier, manualEmergency: state.mode.isManual, actionCounts: actionCounts)
+    }
 
     public init(
         configuration: @escaping () -> Configuration, effects: GovernorEffects, source: GovernorSampleSource?,
@@ -343,6 +350,7 @@ public final class GovernorDriver: @unchecked Sendable {
         let previous = state
         state = next
         let failures = effects.perform(decision.actions, skipTightening: saveFailed)
+        for action in decision.actions { actionCounts[action.metricsKind, default: 0] += 1 }
         for action in decision.actions {
             if case .apply(let target, let path, _) = action, identities[target] == nil {
                 identities[target] = effects.groupIdentity(path)

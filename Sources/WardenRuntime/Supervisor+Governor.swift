@@ -49,6 +49,8 @@ extension Supervisor {
                     clock: wiring.clock, bootID: wiring.bootID),
                 logger: logger, alerts: dispatcher)
             governorSideTable.withLock { $0[ObjectIdentifier(self)] = GovernorAttachment(driver: driver) }
+            // Read at each scrape, on this loop thread, like the driver itself.
+            governorMetricsSource = { [weak driver] in driver?.metricsSnapshot }
             driver.start(on: loop)
             return GovernorAttachment(driver: driver)
         }.driver

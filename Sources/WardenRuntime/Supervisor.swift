@@ -258,6 +258,7 @@ public final class Supervisor: @unchecked Sendable {
         guard !loop.isOnLoopThread else { return }
         // The control socket's file goes with the daemon, while the loop still runs.
         stopControlServer()
+        stopMetricsServer()
         loop.executeAndWait { [self] in
             notifySocket?.close()
             notifySocket = nil

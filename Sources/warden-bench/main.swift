@@ -383,10 +383,12 @@ case "restart": benchmarkRestart(count: count)
 case "ready": benchmarkReady(runs: 30)
 case "startup": benchmarkStartupAndIdle(components: components, idleSeconds: 0, measureIdle: false)
 case "idle": benchmarkStartupAndIdle(components: components, idleSeconds: Double(seconds), measureIdle: true)
+case "surface": benchmarkOperatorSurface(sizes: [10, 100, 1000], requests: option("--requests", default: 200))
 case "all":
     benchmarkRestart(count: count)
     benchmarkReady(runs: 30)
     benchmarkStartupAndIdle(components: components, idleSeconds: Double(seconds), measureIdle: true)
+    benchmarkOperatorSurface(sizes: [10, 100, 1000], requests: option("--requests", default: 200))
 default:
-    fail("unknown benchmark '\(mode)'; expected restart, ready, startup, idle or all")
+    fail("unknown benchmark '\(mode)'; expected restart, ready, startup, idle, surface or all")
 }

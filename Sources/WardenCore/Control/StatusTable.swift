@@ -155,26 +155,79 @@ public struct MainProcessUsage: Hashable, Sendable {
 
     /// `/proc/PID/stat` and `/proc/PID/status` contents. The command name in `stat` may
     /// hold spaces and parentheses, so fields are counted after the *last* `)`.
+    ///
+    /// Scans bytes rather than splitting Strings: `status` parses this for every
+    /// component, and Character-level splitting of the ~55 lines of `status` cost about
+    /// 0.4 ms a component (most of a 1000-component answer; docs/benchmarks.md).
     public static func parse(stat: String, status: String) -> MainProcessUsage? {
-        guard let close = stat.lastIndex(of: ")") else { return nil }
+        var stat = stat
+        var status = status
+        return stat.withUTF8 { statBytes in status.withUTF8 { statusBytes in parse(statBytes, statusBytes) } }
+    }
+
+    static func parse(_ stat: UnsafeBufferPointer<UInt8>, _ status: UnsafeBufferPointer<UInt8>) -> MainProcessUsage? {
+        guard let close = stat.lastIndex(of: UInt8(ascii: ")")) else { return nil }
         // Fields after ")": index 0 is field 3 (state); utime 14, stime 15, starttime 22.
-        let fields = stat[stat.index(after: close)...].split(separator: " ", omittingEmptySubsequences: true)
-        guard fields.count > 19, let utime = UInt64(fields[11]), let stime = UInt64(fields[12]),
-            let start = UInt64(fields[19])
-        else { return nil }
-        var usage = MainProcessUsage(cpuTicks: utime + stime, startTicks: start)
-        for line in status.split(separator: "\n") {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            let key = line[..<colon]
-            let value = line[line.index(after: colon)...].split(whereSeparator: { $0 == " " || $0 == "\t" })
-            switch key {
-            case "VmRSS": usage.residentBytes = value.first.flatMap { UInt64($0) }.map { $0 * 1024 }
-            case "VmHWM": usage.residentPeakBytes = value.first.flatMap { UInt64($0) }.map { $0 * 1024 }
-            case "Threads": usage.threads = value.first.flatMap { Int($0) }
-            default: continue
+        var utime: UInt64?
+        var stime: UInt64?
+        var start: UInt64?
+        var field = -1
+        var index = close + 1
+        while index < stat.count && field < 19 {
+            guard stat[index] != UInt8(ascii: " ") else {
+                index += 1
+                continue
             }
+            var end = index
+            while end < stat.count && stat[end] != UInt8(ascii: " ") { end += 1 }
+            field += 1
+            switch field {
+            case 11: utime = decimal(UnsafeBufferPointer(rebasing: stat[index..<end]))
+            case 12: stime = decimal(UnsafeBufferPointer(rebasing: stat[index..<end]))
+            case 19: start = decimal(UnsafeBufferPointer(rebasing: stat[index..<end]))
+            default: break
+            }
+            index = end
+        }
+        guard let utime, let stime, let start else { return nil }
+        var usage = MainProcessUsage(cpuTicks: utime + stime, startTicks: start)
+        var lineStart = 0
+        while lineStart < status.count {
+            var lineEnd = lineStart
+            while lineEnd < status.count && status[lineEnd] != UInt8(ascii: "\n") { lineEnd += 1 }
+            let line = UnsafeBufferPointer(rebasing: status[lineStart..<lineEnd])
+            lineStart = lineEnd + 1
+            guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { continue }
+            let key = UnsafeBufferPointer(rebasing: line[..<colon])
+            let isRSS = key.elementsEqual("VmRSS".utf8)
+            let isHWM = key.elementsEqual("VmHWM".utf8)
+            let isThreads = key.elementsEqual("Threads".utf8)
+            guard isRSS || isHWM || isThreads else { continue }
+            // The first word after the colon (tabs and spaces before it).
+            var start = colon + 1
+            while start < line.count && (line[start] == UInt8(ascii: " ") || line[start] == UInt8(ascii: "\t")) { start += 1 }
+            var end = start
+            while end < line.count && line[end] != UInt8(ascii: " ") && line[end] != UInt8(ascii: "\t") { end += 1 }
+            let value = start < end ? decimal(UnsafeBufferPointer(rebasing: line[start..<end])) : nil
+            if isRSS { usage.residentBytes = value.map { $0 * 1024 } }
+            if isHWM { usage.residentPeakBytes = value.map { $0 * 1024 } }
+            if isThreads { usage.threads = value.map { Int($0) } }
         }
         return usage
+    }
+
+    /// An unsigned decimal that is the whole of `bytes`; nil otherwise or on overflow.
+    private static func decimal(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64? {
+        guard !bytes.isEmpty else { return nil }
+        var value: UInt64 = 0
+        for byte in bytes {
+            guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else { return nil }
+            let (times10, o1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, o2) = times10.addingReportingOverflow(UInt64(byte - UInt8(ascii: "0")))
+            guard !o1 && !o2 else { return nil }
+            value = sum
+        }
+        return value
     }
 
     /// The `Uid:` real id and every group of `Groups:` plus the real `Gid:` from

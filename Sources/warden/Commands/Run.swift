@@ -110,6 +110,7 @@ struct Run: ParsableCommand {
         }
         supervisor.startControl(settings: configuration.settings, outputBuffer: outputBuffer)
         supervisor.startGovernor(wiring: try Self.governorWiring(testRoot: governorCgroupRoot))
+        supervisor.startMetrics(settings: configuration.settings)
         let code = supervisor.run()
         if code != 0 { throw ExitCode(code) }
     }

@@ -1,0 +1,493 @@
+import CWardenShims
+import Glibc
+import WardenCore
+
+/// What the daemon knows about one scrape when it renders the body.
+public struct MetricsScrape: Hashable, Sendable {
+    /// Event-loop lag: from the moment the request was complete (its handler ran on the
+    /// loop) to the moment the work queued for it with a zero-delay `EventLoop.execute`
+    /// ran. That is the time the loop needed to get through every handler already due
+    /// in its turn, plus one eventfd wakeup: what any event arriving then would have
+    /// waited.
+    public var loopLagSeconds: Double
+
+    public init(loopLagSeconds: Double) {
+        self.loopLagSeconds = loopLagSeconds
+    }
+}
+
+/// The `MetricsListen=` endpoint: a minimal HTTP/1.1 server for Prometheus scrapes on the
+/// supervisor's `EventLoop`. `GET /metrics` (and `HEAD`) answers 200 with the text
+/// exposition format; any other path 404, any other method on `/metrics` 405.
+///
+/// Like `ControlServer`, nothing a client does can block the loop or exhaust the daemon:
+/// every descriptor is non-blocking; the request head is capped at `maximumRequestBytes`
+/// (431, then close); a request not complete within `requestTimeout` of the connection
+/// gets 408; a response not taken by the client within `requestTimeout` is dropped;
+/// connections beyond `maximumConnections` get 503 at once. Every answer carries
+/// `Connection: close`: one request per connection, as Prometheus scrapes.
+///
+/// After an answer the server half-closes and reads (and discards) whatever the client
+/// still sends, for a short while, before closing: closing a socket with unread input
+/// makes the kernel send a reset, which can destroy the answer before the client read
+/// it (the "lingering close" of HTTP servers; it matters for the 431 of an oversized
+/// request).
+///
+/// Confinement: after `init`, everything runs on the loop thread; `close` too.
+public final class MetricsServer: @unchecked Sendable {
+    /// Renders the body of one scrape; runs on the loop thread.
+    public typealias Handler = (MetricsScrape) -> [UInt8]
+
+    /// The Prometheus text exposition format, version 0.0.4.
+    public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
+    public static let defaultRequestTimeout = TimeSpan.seconds(10)
+    /// A scrape's request head is a few hundred bytes; 8 KiB leaves room for proxies' headers.
+    public static let defaultMaximumRequestBytes = 8 * 1024
+
+    /// The address as configured (`127.0.0.1`, `::1`, `localhost`).
+    public let host: String
+    /// The port bound: the configured one, or the kernel's choice for port 0 (tests).
+    public let port: UInt16
+    /// The bound address is a loopback address (127.0.0.0/8, ::1, ::ffff:127.0.0.0/104).
+    public let isLoopback: Bool
+    public let requestTimeout: TimeSpan
+    public let maximumRequestBytes: Int
+    public let maximumConnections: Int
+    /// How long a closed-for-writing connection is drained before it is closed.
+    public let lingerTimeout: TimeSpan
+    private let fd: Int32
+    private let loop: EventLoop
+    private let handler: Handler
+    private var registration: EventLoop.RegistrationID?
+    private var connections: [ObjectIdentifier: Connection] = [:]
+    private var closed = false
+
+    /// Binds `host:port` (numeric IPv4 or IPv6, or a name resolved once, here) and starts
+    /// accepting on `loop`. Throws with the address and the errno when the address
+    /// cannot be resolved or bound.
+    public init(
+        host: String, port: UInt16, loop: EventLoop, requestTimeout: TimeSpan = MetricsServer.defaultRequestTimeout,
+        maximumRequestBytes: Int = MetricsServer.defaultMaximumRequestBytes, maximumConnections: Int = 32,
+        lingerTimeout: TimeSpan = .seconds(1), handler: @escaping Handler
+    ) throws(ProcessControlError) {
+        self.host = host
+        self.loop = loop
+        self.handler = handler
+        self.requestTimeout = requestTimeout
+        self.maximumRequestBytes = maximumRequestBytes
+        self.maximumConnections = maximumConnections
+        self.lingerTimeout = lingerTimeout
+        let shown = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        let address = try Self.resolve(host: host, port: port, shown: shown)
+        let fd = socket(Int32(address.family), Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw ProcessControlError(operation: "socket() for the metrics listener \(shown)", errno: errno) }
+        func fail(_ operation: String) -> ProcessControlError {
+            let code = errno
+            Glibc.close(fd)
+            return ProcessControlError(operation: operation, errno: code)
+        }
+        // A restarted Warden must get its port back while the old connections sit in
+        // TIME_WAIT; SO_REUSEADDR does not let two listeners share a port on Linux.
+        var one: Int32 = 1
+        _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var storage = address.storage
+        let bound = withUnsafePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, address.length) }
+        }
+        guard bound == 0 else { throw fail("bind the metrics listener to \(shown)") }
+        guard listen(fd, 64) == 0 else { throw fail("listen on \(shown)") }
+        var actual = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let named = withUnsafeMutablePointer(to: &actual) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard named == 0 else { throw fail("getsockname of the metrics listener \(shown)") }
+        self.port = Self.port(of: actual)
+        self.isLoopback = Self.isLoopback(actual)
+        self.fd = fd
+        do {
+            registration = try loop.register(fd: fd, for: .readable) { [unowned self] _ in self.acceptAll() }
+        } catch {
+            Glibc.close(fd)
+            throw error
+        }
+    }
+
+    /// Open connections (tests).
+    public var connectionCount: Int { connections.count }
+
+    /// Stops accepting and drops every connection. Loop thread.
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        if let registration { loop.unregister(registration) }
+        registration = nil
+        for connection in Array(connections.values) { drop(connection) }
+        Glibc.close(fd)
+    }
+
+    // MARK: Addresses
+
+    private struct Address {
+        var family: Int32
+        var storage: sockaddr_storage
+        var length: socklen_t
+    }
+
+    private static func resolve(host: String, port: UInt16, shown: String) throws(ProcessControlError) -> Address {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE
+        var list: UnsafeMutablePointer<addrinfo>?
+        let rc = getaddrinfo(host, String(port), &hints, &list)
+        guard rc == 0, let first = list else {
+            let reason = rc == EAI_SYSTEM ? errno : EINVAL
+            let detail = rc == 0 ? "no address" : String(cString: gai_strerror(rc))
+            throw ProcessControlError(operation: "resolve the metrics listener address \(shown) (\(detail))", errno: reason)
+        }
+        defer { freeaddrinfo(list) }
+        var storage = sockaddr_storage()
+        let length = min(Int(first.pointee.ai_addrlen), MemoryLayout<sockaddr_storage>.size)
+        withUnsafeMutableBytes(of: &storage) { target in
+            target.copyMemory(from: UnsafeRawBufferPointer(start: first.pointee.ai_addr, count: length))
+        }
+        return Address(family: first.pointee.ai_family, storage: storage, length: socklen_t(length))
+    }
+
+    private static func port(of address: sockaddr_storage) -> UInt16 {
+        var copy = address
+        return withUnsafePointer(to: &copy) { pointer in
+            switch Int32(address.ss_family) {
+            case AF_INET: pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin_port) }
+            case AF_INET6: pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin6_port) }
+            default: 0
+            }
+        }
+    }
+
+    private static func isLoopback(_ address: sockaddr_storage) -> Bool {
+        var copy = address
+        return withUnsafePointer(to: &copy) { pointer in
+            switch Int32(address.ss_family) {
+            case AF_INET:
+                return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
+                    UInt32(bigEndian: $0.pointee.sin_addr.s_addr) >> 24 == 127
+                }
+            case AF_INET6:
+                return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { address in
+                    let bytes = withUnsafeBytes(of: address.pointee.sin6_addr) { Array($0) }
+                    let loopback6 = bytes[0..<15].allSatisfy { $0 == 0 } && bytes[15] == 1
+                    let mapped4 = bytes[0..<10].allSatisfy { $0 == 0 } && bytes[10] == 0xff && bytes[11] == 0xff && bytes[12] == 127
+                    return loopback6 || mapped4
+                }
+            default:
+                return false
+            }
+        }
+    }
+
+    // MARK: Accepting
+
+    private func acceptAll() {
+        // Bounded per wakeup; level-triggered epoll brings us back for the rest.
+        for _ in 0..<64 {
+            // Connections are accepted and components spawned on this one thread, so
+            // setting close-on-exec right after accept leaks nothing into a child.
+            let client = accept(fd, nil, nil)
+            guard client >= 0 else { return }
+            _ = fcntl(client, F_SETFD, FD_CLOEXEC)
+            _ = fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK)
+            guard connections.count < maximumConnections else {
+                var answer = Self.response(status: "503 Service Unavailable", body: Array("too many scrapes at once\n".utf8))
+                _ = send(client, &answer, answer.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+                Glibc.close(client)
+                continue
+            }
+            let connection = Connection(fd: client)
+            connections[ObjectIdentifier(connection)] = connection
+            guard watch(connection, for: .readable) else {
+                connections[ObjectIdentifier(connection)] = nil
+                Glibc.close(client)
+                continue
+            }
+            armTimer(connection, after: requestTimeout)
+        }
+    }
+
+    // MARK: One connection
+
+    final class Connection: @unchecked Sendable {
+        enum Phase { case reading, rendering, writing, lingering }
+
+        let fd: Int32
+        var phase = Phase.reading
+        var input: [UInt8] = []
+        var output: [UInt8] = []
+        var outputOffset = 0
+        var drained = 0
+        /// Registered for `EPOLLOUT` (the answer did not fit the socket buffer).
+        var watchingOutput = false
+        var registration: EventLoop.RegistrationID?
+        var timer: EventLoop.TimerID?
+
+        init(fd: Int32) { self.fd = fd }
+    }
+
+    private func watch(_ c: Connection, for events: EventLoop.Events) -> Bool {
+        if let registration = c.registration { loop.unregister(registration) }
+        c.registration = nil
+        do {
+            c.registration = try loop.register(fd: c.fd, for: events) { [weak self, weak c] _ in
+                guard let self, let c else { return }
+                self.ready(c)
+            }
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    private func armTimer(_ c: Connection, after delay: TimeSpan) {
+        if let timer = c.timer { loop.cancelTimer(timer) }
+        c.timer = loop.addTimer(after: delay) { [weak self, weak c] in
+            guard let self, let c else { return }
+            c.timer = nil
+            self.timedOut(c)
+        }
+    }
+
+    private func timedOut(_ c: Connection) {
+        guard connections[ObjectIdentifier(c)] != nil else { return }
+        switch c.phase {
+        case .reading:
+            let waited = "\(requestTimeout.usec / 1_000_000)s"
+            respond(c, Self.response(status: "408 Request Timeout", body: Array("request not complete within \(waited)\n".utf8)))
+        case .rendering:
+            break  // the render runs on this thread and finishes before any timer fires
+        case .writing, .lingering:
+            drop(c)  // the client does not take its answer, or does not hang up
+        }
+    }
+
+    private func ready(_ c: Connection) {
+        switch c.phase {
+        case .reading: read(c)
+        case .rendering: return
+        case .writing: flush(c)
+        case .lingering: linger(c)
+        }
+    }
+
+    private func read(_ c: Connection) {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        // Bounded per wakeup so one fast client cannot starve the loop.
+        for _ in 0..<8 {
+            let n = buffer.withUnsafeMutableBytes { recv(c.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                if errno == EAGAIN || errno == EWOULDBLOCK { return }
+                drop(c)
+                return
+            }
+            if n == 0 {
+                drop(c)  // hung up before the request was complete: nobody to answer
+                return
+            }
+            let searchFrom = max(0, c.input.count - 3)
+            c.input += buffer[0..<n]
+            if let headEnd = HTTPRequestHead.endOfHead(c.input, from: searchFrom) {
+                handle(c, head: Array(c.input[0..<headEnd]))
+                return
+            }
+            if c.input.count > maximumRequestBytes {
+                respond(
+                    c,
+                    Self.response(
+                        status: "431 Request Header Fields Too Large",
+                        body: Array("request head longer than \(maximumRequestBytes) bytes\n".utf8)))
+                return
+            }
+        }
+    }
+
+    private func handle(_ c: Connection, head: [UInt8]) {
+        guard head.count <= maximumRequestBytes else {
+            respond(
+                c,
+                Self.response(
+                    status: "431 Request Header Fields Too Large",
+                    body: Array("request head longer than \(maximumRequestBytes) bytes\n".utf8)))
+            return
+        }
+        switch HTTPRequestHead.route(head) {
+        case .malformed:
+            respond(c, Self.response(status: "400 Bad Request", body: Array("not an HTTP/1.x request line\n".utf8)))
+        case .notFound:
+            respond(c, Self.response(status: "404 Not Found", body: Array("only /metrics is served here\n".utf8)))
+        case .methodNotAllowed:
+            respond(
+                c,
+                Self.response(
+                    status: "405 Method Not Allowed", extraHeaders: "Allow: GET, HEAD\r\n",
+                    body: Array("/metrics answers GET and HEAD\n".utf8)))
+        case .scrape(let headOnly):
+            c.phase = .rendering
+            if let registration = c.registration { loop.unregister(registration) }
+            c.registration = nil
+            let requested = EventLoop.monotonicNanoseconds()
+            loop.execute { [weak self, c] in
+                guard let self, self.connections[ObjectIdentifier(c)] != nil else { return }
+                let lag = Double(EventLoop.monotonicNanoseconds() &- requested) / 1e9
+                let body = self.handler(MetricsScrape(loopLagSeconds: lag))
+                self.respond(
+                    c,
+                    Self.response(
+                        status: "200 OK", contentType: Self.contentType, body: body, headOnly: headOnly))
+            }
+        }
+    }
+
+    /// Starts writing `answer`; the connection closes once it is out.
+    private func respond(_ c: Connection, _ answer: [UInt8]) {
+        c.phase = .writing
+        c.input = []
+        c.output = answer
+        c.outputOffset = 0
+        // A fresh deadline for the answer: a large body to a slow reader takes a while.
+        armTimer(c, after: requestTimeout)
+        flush(c)
+    }
+
+    private func flush(_ c: Connection) {
+        guard connections[ObjectIdentifier(c)] != nil else { return }
+        while c.outputOffset < c.output.count {
+            let n = c.output.withUnsafeBytes {
+                send(c.fd, $0.baseAddress! + c.outputOffset, $0.count - c.outputOffset, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                if errno == EAGAIN || errno == EWOULDBLOCK {
+                    if !c.watchingOutput {
+                        guard watch(c, for: EventLoop.Events(rawValue: UInt32(EPOLLOUT.rawValue))) else {
+                            drop(c)
+                            return
+                        }
+                        c.watchingOutput = true
+                    }
+                    return
+                }
+                drop(c)  // EPIPE, ECONNRESET: the client went away
+                return
+            }
+            c.outputOffset += n
+        }
+        c.output = []
+        c.outputOffset = 0
+        startLingering(c)
+    }
+
+    private func startLingering(_ c: Connection) {
+        c.phase = .lingering
+        c.watchingOutput = false
+        shutdown(c.fd, Int32(SHUT_WR))
+        guard watch(c, for: .readable) else {
+            drop(c)
+            return
+        }
+        armTimer(c, after: lingerTimeout)
+        linger(c)
+    }
+
+    /// Reads and discards until the client hangs up, up to 1 MiB.
+    private func linger(_ c: Connection) {
+        var buffer = [UInt8](repeating: 0, count: 16 * 1024)
+        for _ in 0..<8 {
+            let n = buffer.withUnsafeMutableBytes { recv(c.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
+            if n <= 0 {
+                drop(c)
+                return
+            }
+            c.drained += n
+            if c.drained > 1 << 20 {
+                drop(c)
+                return
+            }
+        }
+    }
+
+    private func drop(_ c: Connection) {
+        guard connections.removeValue(forKey: ObjectIdentifier(c)) != nil else { return }
+        if let registration = c.registration { loop.unregister(registration) }
+        c.registration = nil
+        if let timer = c.timer { loop.cancelTimer(timer) }
+        c.timer = nil
+        Glibc.close(c.fd)
+    }
+
+    // MARK: Responses
+
+    static func response(
+        status: String, contentType: String = "text/plain; charset=utf-8", extraHeaders: String = "", body: [UInt8],
+        headOnly: Bool = false
+    ) -> [UInt8] {
+        var bytes = Array(
+            ("HTTP/1.1 \(status)\r\nContent-Type: \(contentType)\r\nContent-Length: \(body.count)\r\n"
+                + "\(extraHeaders)Connection: close\r\n\r\n").utf8)
+        if !headOnly { bytes += body }
+        return bytes
+    }
+}
+
+/// The little of HTTP/1.x a scrape endpoint needs: where the request head ends, and
+/// what its request line asks for. Header fields are not interpreted (a request body,
+/// if any, is never read: the connection closes after the answer).
+public enum HTTPRequestHead {
+    public enum Route: Hashable, Sendable {
+        case scrape(headOnly: Bool)
+        case notFound
+        case methodNotAllowed
+        case malformed
+    }
+
+    /// The index just past the empty line that ends the head (`\r\n\r\n`, or a bare
+    /// `\n\n` from a lenient client), searching from `start`.
+    public static func endOfHead(_ bytes: [UInt8], from start: Int = 0) -> Int? {
+        let lf = UInt8(ascii: "\n")
+        var index = max(0, start)
+        while index < bytes.count {
+            if bytes[index] == lf {
+                if index + 1 < bytes.count && bytes[index + 1] == lf { return index + 2 }
+                if index + 2 < bytes.count && bytes[index + 1] == UInt8(ascii: "\r") && bytes[index + 2] == lf {
+                    return index + 3
+                }
+            }
+            index += 1
+        }
+        return nil
+    }
+
+    /// `GET /metrics HTTP/1.1` → scrape. The path is compared without its query string
+    /// (`/metrics?name[]=…` from Prometheus' federation-style scrapes still gets
+    /// everything). Unknown paths are 404 whatever the method; `/metrics` with another
+    /// method than GET or HEAD is 405.
+    public static func route(_ head: [UInt8]) -> Route {
+        let lineEnd = head.firstIndex(of: UInt8(ascii: "\n")) ?? head.count
+        var line = head[0..<lineEnd]
+        if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
+        let parts = line.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
+        guard parts.count == 3, !parts[0].isEmpty, parts[1].first == UInt8(ascii: "/"),
+            parts[2].starts(with: Array("HTTP/1.".utf8)),
+            parts[0].allSatisfy({ $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") })
+        else { return .malformed }
+        let target = parts[1]
+        let path = target[target.startIndex..<(target.firstIndex(of: UInt8(ascii: "?")) ?? target.endIndex)]
+        guard path.elementsEqual("/metrics".utf8) else { return .notFound }
+        switch String(decoding: parts[0], as: UTF8.self) {
+        case "GET": return .scrape(headOnly: false)
+        case "HEAD": return .scrape(headOnly: true)
+        default: return .methodNotAllowed
+        }
+    }
+}
