@@ -420,7 +420,7 @@ public final class GovernorDriver: @unchecked Sendable {
         for name in request.targets {
             let candidates = name.contains(".") ? [name] : [name, name + ".service", name + ".slice"]
             guard let match = candidates.first(where: { n in targets.contains { $0.name == n } }) else {
-                let known = targets.filter { $0.priority != .critical }.map(\.name).sorted()
+                let known = Set(targets.filter { $0.priority != .critical }.map(\.name)).sorted()
                 var message = "no slice or component named '\(name)'"
                 // `backtset` is closest to `backtest`: compare without the unit type too.
                 let bare = known.map { n in n.hasSuffix(".service") ? String(n.dropLast(8)) : n.hasSuffix(".slice") ? String(n.dropLast(6)) : n }

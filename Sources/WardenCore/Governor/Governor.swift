@@ -93,11 +93,12 @@ public enum Governor {
         thresholds: GovernorThresholds
     ) -> Result<GovernorDecision, GovernorManualError> {
         for name in request.targets {
-            guard let target = targets.first(where: { $0.name == name }) else {
-                let known = targets.filter { $0.priority != .critical }.map(\.name).sorted().joined(separator: ", ")
+            let named = targets.filter { $0.name == name }
+            guard !named.isEmpty else {
+                let known = Set(targets.filter { $0.priority != .critical }.map(\.name)).sorted().joined(separator: ", ")
                 return .failure(GovernorManualError(message: "no slice or component named '\(name)'; known: \(known)"))
             }
-            if target.priority == .critical || hasCriticalInside(target, targets) {
+            if named.allSatisfy({ isProtected($0, targets) }) {
                 return .failure(
                     GovernorManualError(
                         message: "'\(name)' is or holds a Priority=critical group, which the governor never throttles"))
@@ -217,6 +218,11 @@ public enum Governor {
         targets.contains { $0.priority == .critical && target.contains($0) }
     }
 
+    /// Critical, or holding a critical group: never throttled.
+    static func isProtected(_ target: GovernorTarget, _ targets: [GovernorTarget]) -> Bool {
+        target.priority == .critical || hasCriticalInside(target, targets)
+    }
+
     /// The groups of `priorities` that hold no critical group, outermost first: a group
     /// inside another selected group is covered by it, unless `keepInner` says otherwise.
     static func selectGroups(
@@ -292,8 +298,11 @@ public enum Governor {
                 + targets.filter { $0.kind == .systemdSlice && $0.priority != .critical }
         } else {
             // Names were checked by manualOn; a target that has disappeared since is skipped.
-            chosen = request.targets.compactMap { name in
-                targets.first { $0.name == name && $0.priority != .critical && !hasCriticalInside($0, targets) }
+            // A name can mean two targets: Warden's own system.slice (where a component
+            // without Slice= runs) and systemd's system.slice of ThrottleSlices=. Both are
+            // meant; a critical one of the two is left out, as without --target.
+            chosen = request.targets.flatMap { name in
+                targets.filter { $0.name == name && !isProtected($0, targets) }
             }
         }
         var desired: [Desired] = []
@@ -354,7 +363,18 @@ public enum Governor {
         for want in desired {
             let target = want.target
             if let i = state.changes.firstIndex(where: { $0.target == target.name && $0.kind == target.kind && $0.file == want.file }) {
-                if GovernorRestore.same(state.changes[i].written, want.value) { continue }
+                if GovernorRestore.same(state.changes[i].written, want.value) {
+                    // A group found back at the value from before the governor's write lost
+                    // that write: its cgroup was recreated while no Warden watched its inode
+                    // (the component restarted under a new Warden after a SIGKILLed one).
+                    // Write it again; the value to restore stays the same.
+                    guard target.kind == .group, let found = target.current[want.file],
+                        !GovernorRestore.same(found, want.value), GovernorRestore.same(found, state.changes[i].previous)
+                    else { continue }
+                    applied.append(state.changes[i])
+                    addWrite(target, CgroupWrite(want.file, want.value))
+                    continue
+                }
                 // A new request changed the value (another --cpu-quota): write it, and keep the
                 // value from before the governor's first write as the one to restore.
                 state.changes[i].written = want.value

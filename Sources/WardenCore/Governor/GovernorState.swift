@@ -168,7 +168,9 @@ public struct GovernorState: Hashable, Sendable {
     /// Drops what the governor remembers of a target whose cgroup the runtime has just
     /// recreated (a component restarted): the old values belong to a group that is gone,
     /// and the next decision throttles the new group afresh if the tier still calls for it.
-    public mutating func forget(target: String) {
-        changes.removeAll { $0.target == target }
+    /// Only records of that `kind`: Warden's system.slice group and systemd's system.slice
+    /// share a name.
+    public mutating func forget(target: String, kind: GovernorTarget.Kind = .group) {
+        changes.removeAll { $0.target == target && $0.kind == kind }
     }
 }

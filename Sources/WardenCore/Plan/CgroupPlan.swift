@@ -68,6 +68,19 @@ public enum CgroupPlan {
         return set.sorted()
     }
 
+    /// The governor throttles groups that are not `Priority=critical` through `cpu.max` and
+    /// `cpu.weight` (`memory.high` is covered by the memory controller, which is always
+    /// enabled for accounting). Those files exist only where the parent enables the cpu
+    /// controller, so such a group needs it even when no setting of its own does: without
+    /// it a batch component with no CPU setting could not be throttled in an overload.
+    static func governorControllers(_ priority: Priority) -> [String] {
+        priority == .critical ? [] : ["cpu"]
+    }
+
+    static func controllers(for writes: [CgroupWrite], priority: Priority) -> [String] {
+        Array(Set(controllers(for: writes) + governorControllers(priority))).sorted()
+    }
+
     /// Every group Warden creates for a configuration, parents before children: the slices
     /// (nested by name, as systemd nests them), then a leaf group per component.
     public static func plan(for configuration: Configuration, host: HostFacts?) -> [CgroupGroupPlan] {
@@ -75,9 +88,11 @@ public enum CgroupPlan {
         for slice in configuration.slices {
             let path = configuration.sliceChain(to: slice.name.description).joined(separator: "/")
             let writes = writes(for: slice.resources, host: host)
+            let priority = configuration.effectivePriority(ofSlice: slice.name.description)
             groups.append(
                 CgroupGroupPlan(
-                    path: path, unit: slice.name.description, controllers: controllers(for: writes), writes: writes))
+                    path: path, unit: slice.name.description, controllers: controllers(for: writes, priority: priority),
+                    writes: writes))
         }
         // Parents before children: a shorter path is never a descendant of a longer one.
         groups.sort { ($0.path.split(separator: "/").count, $0.path) < ($1.path.split(separator: "/").count, $1.path) }
@@ -85,9 +100,11 @@ public enum CgroupPlan {
             let path = (configuration.sliceChain(to: service.effectiveSlice) + [service.name.description])
                 .joined(separator: "/")
             let writes = writes(for: service.resources, host: host)
+            let priority = configuration.effectivePriority(of: service)
             groups.append(
                 CgroupGroupPlan(
-                    path: path, unit: service.name.description, controllers: controllers(for: writes), writes: writes))
+                    path: path, unit: service.name.description, controllers: controllers(for: writes, priority: priority),
+                    writes: writes))
         }
         return groups
     }

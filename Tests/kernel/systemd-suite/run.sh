@@ -198,6 +198,7 @@ elif grep -q "Test run with .* passed" /tmp/systemd-suite-tests.log; then
 else
     fail "SystemdGuestTests" "the bundle failed (exit $status)"
 fi
+gov=$(Tests/kernel/systemd-suite/governor-dbus.sh 2>&1); echo "$gov"; passed=$((passed + $(echo "$gov" | grep -c '^ok   - '))); failed=$((failed + $(echo "$gov" | grep -c '^FAIL - ') + 1 - $(echo "$gov" | grep -c '^governor-dbus: [0-9]* passed')))
 echo "systemd-suite: install checks took $(echo "$tests_started - $started" | bc) s, Swift tests $(echo "$tests_ended - $tests_started" | bc) s (guest uptime $(uptime_s) s)"
 echo "systemd-suite: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
