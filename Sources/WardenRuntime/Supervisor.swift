@@ -665,9 +665,13 @@ public final class Supervisor: @unchecked Sendable {
                 considerStart(c)
             }
         case .shuttingDown:
-            for c in allComponents where !c.isDown && !c.explicitStop {
-                let dependents = allComponents.filter { graph.startsAfter[$0.name]?.contains(c.name) == true }
-                guard dependents.allSatisfy(\.isDown) else { continue }
+            // Names, not a filter over every component per component: a shutdown of N
+            // components runs this at each of its ~3N pumps.
+            let all = allComponents
+            let running = Set(all.lazy.filter { !$0.isDown }.map(\.name))
+            for c in all where !c.isDown && !c.explicitStop {
+                let dependents = graph.startsBefore[c.name] ?? []
+                guard dependents.isDisjoint(with: running) else { continue }
                 c.explicitStop = true
                 queue.append((c, .stopRequested))
             }

@@ -383,7 +383,10 @@ case "restart": benchmarkRestart(count: count)
 case "ready": benchmarkReady(runs: 30)
 case "startup": benchmarkStartupAndIdle(components: components, idleSeconds: 0, measureIdle: false)
 case "idle": benchmarkStartupAndIdle(components: components, idleSeconds: Double(seconds), measureIdle: true)
-case "surface": benchmarkOperatorSurface(sizes: [10, 100, 1000], requests: option("--requests", default: 200))
+case "surface":
+    // `--components N` measures one size instead of 10, 100 and 1000.
+    let sizes = commandLine.contains("--components") ? [components] : [10, 100, 1000]
+    benchmarkOperatorSurface(sizes: sizes, requests: option("--requests", default: 200))
 case "all":
     benchmarkRestart(count: count)
     benchmarkReady(runs: 30)

@@ -147,6 +147,11 @@ import WardenCore
         #expect(levelOf.count == names.count)
         #expect(levels.map(\.count).reduce(0, +) == names.count)
         for (name, before) in graph.startsAfter { for other in before { #expect(levelOf[other]! < levelOf[name]!) } }
+        // startsBefore is exactly the reverse relation.
+        for name in names {
+            let reverse = Set(graph.startsAfter.filter { $0.value.contains(name) }.map(\.key))
+            #expect(graph.startsBefore[name] == reverse)
+        }
         #expect(try graph.stopLevels().get() == levels.reversed())
         // Ordering a chain's root after the deepest unit of that chain must close a cycle.
         if levels.count > 1, let deepest = levels.last?.first {

@@ -73,6 +73,8 @@ public struct DependencyGraph: Sendable {
     /// For each unit, the units that must be started before it (its `After=` plus every
     /// `Before=` naming it), both ends known.
     public let startsAfter: [String: Set<String>]
+    /// The reverse: for each unit, the units ordered after it, which stop before it.
+    public let startsBefore: [String: Set<String>]
 
     public init(_ units: [String: UnitDependencies]) {
         self.units = units
@@ -96,6 +98,12 @@ public struct DependencyGraph: Sendable {
             ($0.unit, $0.key, $0.missing) < ($1.unit, $1.key, $1.missing)
         }
         self.startsAfter = startsAfter
+        var startsBefore: [String: Set<String>] = [:]
+        for name in units.keys { startsBefore[name] = [] }
+        for (name, earlier) in startsAfter {
+            for other in earlier { startsBefore[other, default: []].insert(name) }
+        }
+        self.startsBefore = startsBefore
     }
 
     /// The start order as levels: every unit of a level may start in parallel once all
