@@ -81,6 +81,17 @@ public enum ProcessTable {
         return sawChildrenFile || result.isEmpty ? result : nil
     }
 
+    /// The direct children of `pid` (from every thread's `children` file); nil when the
+    /// kernel has no `children` files or the process is gone.
+    public static func children(of pid: Int32, procRoot: String = "/proc") -> [Int32]? {
+        var found: [Int32]?
+        for thread in taskIDs(of: pid, procRoot: procRoot) {
+            guard let children = readChildren("\(procRoot)/\(pid)/task/\(thread)/children") else { continue }
+            found = (found ?? []) + children
+        }
+        return found
+    }
+
     /// Field 20 (`num_threads`) of a `/proc/PID/stat` line; nil when unreadable.
     static func threadCount(_ bytes: ArraySlice<UInt8>) -> Int? {
         guard let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }

@@ -56,6 +56,12 @@ public final class ProcfsProcessTracker: ProcessTracker {
     private let ownPID: Int32
     /// Per unit: processes attributed by earlier scans, pid → start time.
     private var known: [String: [Int32: UInt64]] = [:]
+    /// The root processes of every run Warden watches (the supervisor's main and
+    /// control processes), asked at each scan. A direct child of Warden in this set is
+    /// some run's root, not a reparented orphan: its subtree is walked only for its own
+    /// run. Without it every direct child is looked at for every run, which makes
+    /// stopping N components cost N² reads. Called on the scanning thread.
+    public var watchedRoots: () -> Set<Int32> = { [] }
 
     public init(procRoot: String = "/proc") {
         self.procRoot = procRoot
@@ -105,7 +111,14 @@ public final class ProcfsProcessTracker: ProcessTracker {
         // (see `members`), so the subtrees below these are all the table needs. After a
         // crash with nothing left this is a handful of reads instead of the whole /proc:
         // the scan used to be most of a restart's cost.
-        let seeds = [ownPID] + run.rootPIDs + (known[run.unit].map { Array($0.keys) } ?? [])
+        let remembered = known[run.unit].map { Array($0.keys) } ?? []
+        var seeds = [ownPID] + run.rootPIDs + remembered
+        // Warden's direct children that are nobody's root are orphans reparented here
+        // (one of them may be the run's); the others are the roots of other runs.
+        if let children = ProcessTable.children(of: ownPID, procRoot: procRoot) {
+            let roots = watchedRoots()
+            seeds = run.rootPIDs + remembered + children.filter { !roots.contains($0) }
+        }
         let table =
             ProcessTable.subtreeSnapshot(of: seeds, procRoot: procRoot)
             ?? ProcessTable.snapshot(procRoot: procRoot)

@@ -192,6 +192,9 @@ public final class Supervisor: @unchecked Sendable {
         loop.execute { [self] in
             guard phase == .idle else { return }
             phase = .running
+            if let procfs = tracker as? ProcfsProcessTracker {
+                procfs.watchedRoots = { [unowned self] in self.watched }
+            }
             let mode = ProcessControl.isPID1 ? "as PID 1" : "pid \(getpid())"
             logger.info("starting \(configuration.services.count) component(s) (\(mode))")
             startServiceManagerLink()
