@@ -124,8 +124,8 @@ check "batch.slice starts unthrottled: cpu.max '$before_max', cpu.weight $before
 reaction=$("$programs/cgroup-watch" --start "$dir/go" --watch "$batch/cpu.max" --timeout 20)
 echo "cgroup-watch: $reaction"
 case "$reaction" in
-reaction_ms*)
-    ms=$(echo "$reaction" | awk '{print $2}')
+*reaction_ms*)
+    ms=$(echo "$reaction" | sed 's/.*reaction_ms \([0-9.]*\).*/\1/')
     after=$(cat "$batch/cpu.max")
     check "(a) cpu.max of batch.slice holds the emergency quota: '$after'" test "$after" = "$emergency_max"
     # Within one trigger window, plus one more for what TCG adds (the probe's stall must

@@ -23,7 +23,7 @@ gov_programs() {
 # gov_write_stack DIR PROGRAMS HOGS GOVERNOR_LINES [PROBE_ARGS]: the stack in DIR.
 #   critical.slice (Priority=critical): probe.service, the lateness probe.
 #   batch.slice (Priority=batch): hogs.service, HOGS cpu-hog processes that spin once
-#   DIR/go exists (the overload onset is the creation of that file).
+#   DIR/go exists (the overload onset is the creation of that file); none when HOGS is 0.
 # GOVERNOR_LINES is the [Governor] section's body.
 gov_write_stack() {
     local dir=$1 programs=$2 hogs=$3 governor=$4 probe_args=${5:-}
@@ -56,6 +56,7 @@ UNIT
 ExecStart=$programs/lateness-probe --out $dir/probe.out $probe_args
 Slice=critical.slice
 UNIT
+    [ "$hogs" -gt 0 ] || return 0
     local i list=""
     for i in $(seq 1 "$hogs"); do list="$list $i"; done
     cat >"$dir/units/hogs.service" <<UNIT
