@@ -98,6 +98,9 @@ extension Supervisor {
             }
             return ControlResponse(id: id, lines: buffer.last(request.lines ?? ControlProtocol.defaultLogLines, tag: c.tag))
         }
+        if operation == .emergencyOn || operation == .emergencyOff || operation == .emergencyStatus {
+            return answerEmergency(request, operation, peer: peer)
+        }
         guard phase == .running else {
             return .failure(id: id, ControlError(.unavailable, "Warden is \(phase == .idle ? "not started yet" : "shutting down")"))
         }
@@ -132,7 +135,7 @@ extension Supervisor {
             logger.info("reset-failed \(who)", metadata: unit(c))
             post(c, .resetFailedRequested)
             return ControlResponse(id: id, message: "\(c.name) is now \(c.machine.activeState) (\(c.machine.subState))")
-        case .status, .logs, .reload:
+        case .status, .logs, .reload, .emergencyOn, .emergencyOff, .emergencyStatus:
             return .failure(id: id, ControlError(.unsupportedOperation, "'\(operation.rawValue)' reached the wrong branch"))
         }
     }

@@ -738,6 +738,8 @@ public final class Supervisor: @unchecked Sendable {
             logger.error("processes left behind (killed now): \(leftovers.joined(separator: "; "))")
             exitCode = SupervisorExitCode.failure
         }
+        // Throttles undone (and recorded) before the groups go and Warden exits.
+        shutDownGovernor()
         if let cgroups { removeSubtree(cgroups) }
         phase = .finished
         logger.info("all components stopped; exit status \(exitCode)")

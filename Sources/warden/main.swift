@@ -8,7 +8,7 @@ struct Warden: ParsableCommand {
         version: wardenVersion,
         subcommands: [
             Run.self, Status.self, Start.self, Stop.self, Restart.self, Reload.self, ResetFailed.self, Logs.self,
-            CheckConfig.self, Keys.self, Duplicates.self, Diagnose.self, Services.self,
+            CheckConfig.self, Keys.self, Duplicates.self, Diagnose.self, Services.self, Emergency.self,
         ])
 }
 

@@ -23,6 +23,10 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: "State directory for the notify socket (default: StateDirectory= or /run/warden).")
     var stateDir: String?
 
+    /// Tests: the governor acts on this plain directory tree instead of Warden's subtree.
+    @Option(name: .long, help: .hidden)
+    var governorCgroupRoot: String?
+
     func run() throws {
         // Before any other thread exists: these signals must reach the loop's signalfd,
         // never a thread's default action (SIGTERM's kills the whole process).
@@ -86,8 +90,16 @@ struct Run: ParsableCommand {
             throw ExitCode(SupervisorExitCode.failure)
         }
         supervisor.startControl(settings: configuration.settings, outputBuffer: outputBuffer)
+        supervisor.startGovernor(wiring: try Self.governorWiring(testRoot: governorCgroupRoot))
         let code = supervisor.run()
         if code != 0 { throw ExitCode(code) }
+    }
+
+    static func governorWiring(testRoot: String?) throws -> GovernorWiring {
+        guard let testRoot else { return GovernorWiring() }
+        let (slices, reason) = SystemdSliceControl.connect()
+        let manager = try CgroupManager(rootPath: testRoot, options: CgroupManager.Options(requireCgroup2: false))
+        return GovernorWiring(effects: GovernorEffects(manager: manager, slices: slices, slicesUnavailableReason: reason))
     }
 
     /// The configuration without per-process settings this Warden lacks the capability

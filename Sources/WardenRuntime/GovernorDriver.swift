@@ -1,0 +1,558 @@
+import Glibc
+import Logging
+import WardenCore
+import WardenLinux
+
+/// Where the governor's samples come from: the host's signals and the protected group's
+/// pressure (`SystemSampleSource`), or a test's script.
+public protocol GovernorSampleSource: AnyObject {
+    func sample(at now: MonotonicInstant, firedTriggers: [FiredTrigger]) -> (GovernorSample, [GovernorReadError])
+    /// The PSI file whose triggers are evidence for `resource`: the protected group's (the
+    /// host's when nothing is critical). Nil: no trigger for it.
+    func triggerPath(_ resource: PressureResource) -> String?
+    /// A host PSI file to wake up on (a look, not evidence), when the protected group is
+    /// not the host. Nil: none.
+    func wakeUpPath(_ resource: PressureResource) -> String?
+}
+
+/// `GovernorSampler` on the real files.
+public final class SystemSampleSource: GovernorSampleSource {
+    var sampler: GovernorSampler
+
+    public init(sampler: GovernorSampler) { self.sampler = sampler }
+
+    public func sample(at now: MonotonicInstant, firedTriggers: [FiredTrigger]) -> (GovernorSample, [GovernorReadError]) {
+        sampler.sample(at: now, firedTriggers: firedTriggers)
+    }
+
+    public func triggerPath(_ resource: PressureResource) -> String? { sampler.pressurePath(resource) }
+
+    public func wakeUpPath(_ resource: PressureResource) -> String? {
+        guard sampler.protectedGroup != nil, sampler.cgroups != nil else { return nil }
+        return sampler.host.procRoot + "/pressure/" + resource.rawValue
+    }
+}
+
+/// How a `GovernorDriver` runs.
+public struct GovernorDriverOptions: Sendable {
+    /// `StateDirectory=`: where `governor.state` lives.
+    public var stateDirectory: String
+    /// PSI triggers and timers on the loop. Off in tests that drive `evaluate()` by hand
+    /// with an injected clock.
+    public var automaticWakeups: Bool
+    /// `daemon` or `direct`, for `status`.
+    public var source: String
+    public var clock: @Sendable () -> MonotonicInstant
+    /// This boot's id (a state from another boot is stale).
+    public var bootID: String?
+
+    public init(
+        stateDirectory: String, automaticWakeups: Bool = true, source: String = "daemon",
+        clock: @escaping @Sendable () -> MonotonicInstant = GovernorDriver.monotonicNow, bootID: String? = currentBootID()
+    ) {
+        self.stateDirectory = stateDirectory
+        self.automaticWakeups = automaticWakeups
+        self.source = source
+        self.clock = clock
+        self.bootID = bootID
+    }
+}
+
+/// The governor at run time: reads the persisted state, samples when a PSI trigger fires,
+/// a deadline comes or (while a tier is active) every `SampleIntervalSec=`, asks the pure
+/// `Governor` for a decision, persists the new state **before** any write, carries the
+/// writes out (`GovernorEffects`), logs the audit record and posts alerts.
+///
+/// Loop-confined like the `Supervisor`: after `start(on:)` every method runs on the loop
+/// thread. Without a loop (`warden emergency` acting directly) it makes no wake-ups and is
+/// used from one thread.
+///
+/// Idle cost: in tier normal with PSI triggers registered the driver sets no timer; it
+/// wakes only when the kernel reports pressure.
+public final class GovernorDriver: @unchecked Sendable {
+    public let options: GovernorDriverOptions
+    public let effects: GovernorEffects
+    let logger: Logger
+    let configuration: () -> Configuration
+    let source: GovernorSampleSource?
+    let store: GovernorStateFile
+    let alerts: GovernorAlertDispatcher?
+
+    /// The state in force (what was persisted last, unless saving failed).
+    public private(set) var state: GovernorState
+    /// What the state file holds (nil: nothing written yet by this driver).
+    var persisted: GovernorState?
+    /// The state file could not be read: the governor stays off rather than guess.
+    public private(set) var disabledReason: String?
+    private(set) var loop: EventLoop?
+    var triggers: [PSITrigger] = []
+    /// Every evidence trigger is registered: tier normal needs no timer.
+    public private(set) var triggersActive = false
+    var pendingFired: [FiredTrigger] = []
+    var timer: EventLoop.TimerID?
+    var stoodDown = false
+    /// Conflicts met at the last restore, for `status`.
+    var lastConflicts: [GovernorConflict] = []
+    /// What the governor cannot do here, said once at start and listed by `status`.
+    public private(set) var notes: [String] = []
+    var saidOnce: Set<String> = []
+    /// Group directory inodes at the governor's first write, to notice a recreated group.
+    var identities: [String: UInt64] = [:]
+
+    public init(
+        configuration: @escaping () -> Configuration, effects: GovernorEffects, source: GovernorSampleSource?,
+        options: GovernorDriverOptions, logger: Logger, alerts: GovernorAlertDispatcher? = nil
+    ) {
+        self.configuration = configuration
+        self.effects = effects
+        self.source = source
+        self.options = options
+        self.logger = logger
+        self.alerts = alerts
+        self.store = GovernorStateFile(stateDirectory: options.stateDirectory)
+        self.state = .initial(at: options.clock(), bootID: options.bootID)
+    }
+
+    public static let monotonicNow: @Sendable () -> MonotonicInstant = {
+        MonotonicInstant(usec: EventLoop.monotonicNanoseconds() / 1_000)
+    }
+
+    var settings: GovernorSettings { configuration().settings.governor }
+    /// `[Governor] Enabled=` (default yes): automatic decisions.
+    public var automaticEnabled: Bool { settings.enabled ?? true }
+    var thresholds: GovernorThresholds { GovernorThresholds(settings) }
+
+    // MARK: Start
+
+    /// Reads the state file and continues from it (a state of another boot is discarded).
+    /// For `warden emergency` without a daemon, and the first step of `start(on:)`.
+    public func loadState() -> Result<Void, GovernorStateFileError> {
+        switch store.load() {
+        case .failure(let error):
+            disabledReason = "the state file cannot be used: \(error)"
+            return .failure(error)
+        case .success(let stored):
+            let resumed = GovernorState.resumed(from: stored, bootID: options.bootID, at: options.clock())
+            state = resumed.state
+            persisted = stored
+            if resumed.discarded {
+                logger.notice(
+                    "governor: \(store.path) is from another boot (cgroups and runtime properties did not survive it); starting afresh",
+                    metadata: ["event": "governor-resume"])
+            }
+            return .success(())
+        }
+    }
+
+    /// The daemon's start: resume or restore what the state file holds, register the PSI
+    /// triggers (or fall back to sampling, said once), and take the first look.
+    public func start(on loop: EventLoop) {
+        self.loop = loop
+        let configuration = configuration()
+        if let reason = effects.groupsUnavailableReason, !GovernorTarget.targets(for: configuration).isEmpty {
+            note("Warden's slices and components are not governed: \(reason)")
+        }
+        if let reason = effects.slicesUnavailableReason {
+            note("ThrottleSlices= (\(settings.effectiveThrottleSlices.joined(separator: " "))) not throttled: \(reason)")
+        }
+        if let notice = WebhookAlerts.startupNotice(settings) { note(notice) }
+        if case .failure(let error) = loadState() {
+            logger.error(
+                "governor: off: \(error). Restore by hand from it, or remove it, then restart Warden",
+                metadata: ["event": "governor-off"])
+            return
+        }
+        do {
+            try store.recordCgroupRoot(effects.manager?.rootPath)
+        } catch {
+            logger.warning("governor: \(error) (warden emergency without a daemon will need --cgroup-root)")
+        }
+        let hasRecord = !state.changes.isEmpty || state.tier != .normal || state.mode.isManual
+        if hasRecord {
+            let what = "tier \(state.tier.rawValue), \(state.mode.isManual ? "manual" : "automatic"), \(state.changes.count) change(s)"
+            if automaticEnabled || state.mode.isManual {
+                logger.notice("governor: resuming from \(store.path): \(what)", metadata: ["event": "governor-resume"])
+            } else {
+                logger.notice(
+                    "governor: [Governor] Enabled=no; restoring what \(store.path) records: \(what)",
+                    metadata: ["event": "governor-resume"])
+                _ = restoreAll(cause: "[Governor] Enabled=no at start")
+            }
+        }
+        if automaticEnabled && options.automaticWakeups { registerTriggers(on: loop) }
+        if automaticEnabled {
+            let how = triggersActive ? "PSI triggers on \(triggers.map(\.path).joined(separator: ", "))" : "sampling every \(thresholds.sampleInterval.systemdString())"
+            logger.info("governor: on, tier \(state.tier.rawValue) (\(how))", metadata: ["event": "governor-start"])
+        } else {
+            logger.info("governor: automatic decisions off ([Governor] Enabled=no); warden emergency still works")
+        }
+        if hasRecord && (automaticEnabled || state.mode.isManual) {
+            evaluate()
+        } else {
+            schedule()
+        }
+    }
+
+    func registerTriggers(on loop: EventLoop) {
+        guard let source else { return }
+        let t = thresholds
+        var failures: [String] = []
+        var registered = 0
+        var wanted = 0
+        let levels: [(PressureResource, GovernorTier)] = [(.cpu, .warning), (.cpu, .critical), (.memory, .critical), (.io, .critical)]
+        for (resource, level) in levels {
+            guard let spec = t.trigger(for: resource, level: level), let path = source.triggerPath(resource) else { continue }
+            wanted += 1
+            let result = PSITrigger.register(
+                path: path, stallUSec: spec.stallUSec, windowUSec: spec.windowUSec, on: loop,
+                onFire: { [unowned self] in self.fired(FiredTrigger(resource: resource, level: level)) },
+                onGone: { [unowned self] in self.triggerGone(path) })
+            switch result {
+            case .success(let trigger):
+                triggers.append(trigger)
+                registered += 1
+                if let note = trigger.note { sayOnce("psi-window", "governor: PSI trigger \(note)") }
+            case .failure(let error):
+                if !failures.contains(error.description) { failures.append(error.description) }
+            }
+        }
+        for resource in PressureResource.allCases {
+            guard let spec = t.trigger(for: resource, level: .critical), let path = source.wakeUpPath(resource) else { continue }
+            if case .success(let trigger) = PSITrigger.register(
+                path: path, stallUSec: spec.stallUSec, windowUSec: spec.windowUSec, on: loop,
+                onFire: { [unowned self] in self.evaluate() })
+            {
+                triggers.append(trigger)
+            }
+        }
+        triggersActive = wanted > 0 && registered == wanted
+        if !triggersActive {
+            let why = failures.isEmpty ? "no PSI file to watch" : failures.joined(separator: "; ")
+            let line = "PSI triggers unavailable (\(why)): sampling every \(t.sampleInterval.systemdString()) instead"
+            note(line)
+            logger.notice("governor: \(line)", metadata: ["event": "governor-sampling"])
+        }
+    }
+
+    func fired(_ trigger: FiredTrigger) {
+        pendingFired.append(trigger)
+        evaluate()
+    }
+
+    func triggerGone(_ path: String) {
+        triggers.removeAll { !$0.isActive }
+        guard triggersActive else { return }
+        triggersActive = false
+        let line = "the PSI trigger on \(path) is gone (group removed): sampling every \(thresholds.sampleInterval.systemdString()) instead"
+        note(line)
+        logger.notice("governor: \(line)", metadata: ["event": "governor-sampling"])
+        schedule()
+    }
+
+    // MARK: Deciding
+
+    /// Samples, decides and carries the decision out; then sets the next wake-up.
+    public func evaluate() {
+        guard disabledReason == nil, !stoodDown else { return }
+        let fired = pendingFired
+        pendingFired = []
+        let now = options.clock()
+        let thresholds = thresholds
+        var sample = GovernorSample(at: now)
+        // In manual mode the operator is in charge: the sample only serves the expiry.
+        if automaticEnabled && !state.mode.isManual, let source {
+            let (taken, errors) = source.sample(at: now, firedTriggers: fired)
+            sample = taken
+            for error in errors {
+                sayOnce("read \(error.path)", "governor: \(error) (the signal is left out of decisions)", level: .warning)
+            }
+        }
+        let level = GovernorAssessment(sample, thresholds).level
+        let readSlices = state.mode.isManual || state.tier >= .critical || level >= .critical
+            || state.changes.contains { $0.kind == .systemdSlice }
+        guard let targets = observedTargets(readSlices: readSlices, purpose: "deciding") else {
+            schedule()
+            return
+        }
+        forgetRecreatedGroups(targets)
+        commit(Governor.decide(state: state, sample: sample, targets: targets, thresholds: thresholds))
+        schedule()
+    }
+
+    /// The targets with their current values; nil (after logging) when a systemd slice the
+    /// governor changed could not be read: deciding then could drop its record.
+    func observedTargets(readSlices: Bool, purpose: String) -> [GovernorTarget]? {
+        let (targets, problems) = effects.observe(effects.targets(for: configuration()), readSlices: readSlices)
+        let changedSlices = Set(state.changes.filter { $0.kind == .systemdSlice }.map(\.target))
+        let blocking = problems.filter { problem in changedSlices.contains { problem.hasPrefix("reading \($0) ") } }
+        for problem in problems { sayOnce(problem, "governor: \(problem)", level: .warning) }
+        if !blocking.isEmpty {
+            logger.error(
+                "governor: not \(purpose) now: a slice it changed cannot be read (\(blocking.joined(separator: "; "))); the state file keeps the record",
+                metadata: ["event": "governor-error"])
+            return nil
+        }
+        return targets
+    }
+
+    /// A component that restarted got a new group: the governor's record of the old one is
+    /// void, and the tier (if it still calls for it) throttles the new group afresh.
+    func forgetRecreatedGroups(_ targets: [GovernorTarget]) {
+        for (name, inode) in identities {
+            guard let change = state.changes.first(where: { $0.target == name && $0.kind == .group }) else {
+                identities[name] = nil
+                continue
+            }
+            guard let now = effects.groupIdentity(change.path) else {
+                identities[name] = nil
+                continue
+            }
+            if now != inode {
+                identities[name] = nil
+                state.forget(target: name)
+                logger.info(
+                    "governor: \(name)'s cgroup was recreated (the component restarted); its record is dropped",
+                    metadata: ["event": "governor-forget", "component": .string(name)])
+            }
+        }
+    }
+
+    /// Persists the decision's state (before any write), carries out its actions, logs the
+    /// audit record and posts the alerts.
+    @discardableResult
+    func commit(_ decision: GovernorDecision) -> [String] {
+        var next = decision.state
+        next.bootID = options.bootID ?? next.bootID
+        var saveFailed = false
+        if next != persisted {
+            do {
+                try store.save(next)
+                persisted = next
+            } catch {
+                saveFailed = true
+                logger.error(
+                    "governor: saving the state failed: \(error); no group is throttled without a record, restores go ahead",
+                    metadata: ["event": "governor-error"])
+            }
+        }
+        let previous = state
+        state = next
+        let failures = effects.perform(decision.actions, skipTightening: saveFailed)
+        for action in decision.actions {
+            if case .apply(let target, let path, _) = action, identities[target] == nil {
+                identities[target] = effects.groupIdentity(path)
+            }
+        }
+        if !decision.conflicts.isEmpty || !(decision.audit?.restored.isEmpty ?? true) {
+            lastConflicts = decision.conflicts
+        }
+        if let record = decision.audit { logAudit(record, failures: failures, modeChanged: previous.mode != next.mode) }
+        for action in decision.actions {
+            if case .alert(let alert) = action { alerts?.post(alert) }
+        }
+        return failures
+    }
+
+    func logAudit(_ record: GovernorAuditRecord, failures: [String], modeChanged: Bool) {
+        // The record's first part restates the tier change; the head says it in the form
+        // scripts wait for: "governor: tier critical (from normal; signals)".
+        var parts: [String] = []
+        let rest = Self.afterFirstPart(record.description)
+        if !rest.isEmpty { parts.append(rest) }
+        let head =
+            record.tierChanged
+            ? "governor: tier \(record.to.rawValue) (from \(record.from.rawValue); \(record.cause))"
+            : "governor: tier \(record.to.rawValue) kept (\(record.cause))"
+        if !failures.isEmpty { parts.append("failed: " + failures.joined(separator: "; ")) }
+        let metadata: Logger.Metadata = [
+            "event": .string(record.tierChanged ? "governor-tier" : "governor-change"), "tier": .string(record.to.rawValue),
+            "previous_tier": .string(record.from.rawValue), "cause": .string(record.cause),
+        ]
+        let level: Logger.Level = record.to > record.from || !record.conflicts.isEmpty || !failures.isEmpty ? .warning : .notice
+        logger.log(level: level, "\(([head] + parts).joined(separator: "; "))", metadata: metadata)
+    }
+
+    func schedule() {
+        guard let loop, options.automaticWakeups else { return }
+        if let timer { loop.cancelTimer(timer) }
+        timer = nil
+        guard disabledReason == nil, !stoodDown else { return }
+        let thresholds = thresholds
+        var next = Governor.nextDeadline(state, thresholds: thresholds)
+        // While a tier is active the signals (and restarted groups) are looked at every
+        // interval; in normal only the triggers wake the governor, unless there are none.
+        if state.tier > .normal || (automaticEnabled && !triggersActive) {
+            let tick = options.clock().advanced(by: thresholds.sampleInterval)
+            next = min(next ?? tick, tick)
+        }
+        guard let next else { return }
+        let (ns, overflow) = next.usec.multipliedReportingOverflow(by: 1_000)
+        timer = loop.addTimer(atMonotonicNanoseconds: overflow ? .max : ns) { [unowned self] in
+            self.timer = nil
+            self.evaluate()
+        }
+    }
+
+    // MARK: Manual mode and stand-down
+
+    /// `warden emergency on`. Names are slices, components (`NAME` is `NAME.service`) or
+    /// `ThrottleSlices=` slices.
+    public func manualOn(_ request: ManualEmergencyRequest, requestedBy who: String) -> Result<ControlEmergencyStatus, ControlError> {
+        if let disabledReason { return .failure(ControlError(.unavailable, "the governor is off: \(disabledReason)")) }
+        guard let targets = observedTargets(readSlices: true, purpose: "acting") else {
+            return .failure(ControlError(.unavailable, "a systemd slice the governor changed cannot be read now; see the log"))
+        }
+        var request = request
+        var resolved: [String] = []
+        for name in request.targets {
+            let candidates = name.contains(".") ? [name] : [name, name + ".service", name + ".slice"]
+            guard let match = candidates.first(where: { n in targets.contains { $0.name == n } }) else {
+                let known = targets.filter { $0.priority != .critical }.map(\.name).sorted()
+                var message = "no slice or component named '\(name)'"
+                if let close = Suggestion.closest(to: name, in: known) { message += "; did you mean '\(close)'?" }
+                return .failure(ControlError(.unknownUnit, message + "; known: " + known.joined(separator: ", ")))
+            }
+            if !resolved.contains(match) { resolved.append(match) }
+        }
+        request.targets = resolved
+        switch Governor.manualOn(state: state, request: request, at: options.clock(), targets: targets, thresholds: thresholds) {
+        case .failure(let error):
+            return .failure(ControlError(.refused, error.message))
+        case .success(let decision):
+            logger.notice("governor: manual emergency on, requested by \(who)", metadata: ["event": "governor-manual"])
+            commit(decision)
+            schedule()
+            return .success(status())
+        }
+    }
+
+    /// `warden emergency off`: manual mode ends and everything is restored exactly
+    /// (conflicts reported). `expiredOnly`: only when the manual mode's `--for` has run
+    /// out (the expiry timer of `warden emergency on` without a daemon). `standDownAutomatic`:
+    /// also restore an automatic tier's changes (no daemon governs them any more).
+    public func manualOff(requestedBy who: String, expiredOnly: Bool = false, standDownAutomatic: Bool = false)
+        -> Result<(status: ControlEmergencyStatus, message: String), ControlError>
+    {
+        if let disabledReason { return .failure(ControlError(.unavailable, "the governor is off: \(disabledReason)")) }
+        let now = options.clock()
+        if expiredOnly {
+            guard case .manual(_, let until) = state.mode, let until, until <= now else {
+                return .success((status(), "no expired manual emergency; nothing changed"))
+            }
+        }
+        guard let targets = observedTargets(readSlices: true, purpose: "acting") else {
+            return .failure(ControlError(.unavailable, "a systemd slice the governor changed cannot be read now; see the log"))
+        }
+        let decision: GovernorDecision
+        if expiredOnly {
+            decision = Governor.decide(state: state, sample: GovernorSample(at: now), targets: targets, thresholds: thresholds)
+        } else if let off = Governor.manualOff(state: state, at: now, targets: targets, thresholds: thresholds) {
+            decision = off
+        } else if standDownAutomatic && (!state.changes.isEmpty || state.tier != .normal) {
+            decision = Governor.standDown(
+                state: state, at: now, targets: targets, thresholds: thresholds,
+                cause: "warden emergency off without a daemon")
+        } else {
+            let message =
+                state.mode.isManual
+                ? "nothing changed" : "manual emergency mode is not on; nothing changed (tier \(state.tier.rawValue), automatic)"
+            return .success((status(), message))
+        }
+        logger.notice("governor: manual emergency off, requested by \(who)", metadata: ["event": "governor-manual"])
+        let failures = commit(decision)
+        schedule()
+        let restored = decision.audit?.restored.count ?? 0
+        var message = "emergency off: \(restored) value(s) restored"
+        if !decision.conflicts.isEmpty { message += ", \(decision.conflicts.count) conflict(s) left as found" }
+        if !failures.isEmpty { message += ", \(failures.count) failure(s): " + failures.joined(separator: "; ") }
+        return .success((status(), message))
+    }
+
+    /// The governor now: tier, mode, every change in force, and the conflicts (those met
+    /// at the last restore, and values found changed by someone else now).
+    public func status() -> ControlEmergencyStatus {
+        var conflicts = lastConflicts
+        let readSlices = state.changes.contains { $0.kind == .systemdSlice }
+        let (targets, _) = effects.observe(effects.targets(for: configuration()), readSlices: readSlices)
+        for conflict in GovernorEffects.liveConflicts(state, targets: targets)
+        where !conflicts.contains(where: { $0.change.target == conflict.change.target && $0.change.file == conflict.change.file }) {
+            conflicts.append(conflict)
+        }
+        var notes = notes
+        if let disabledReason { notes.insert("the governor is off: \(disabledReason)", at: 0) }
+        return ControlEmergencyStatus(
+            state: state, now: options.clock(), automaticEnabled: automaticEnabled, conflicts: conflicts, notes: notes,
+            source: options.source)
+    }
+
+    /// Everything back as it was; false (after logging) when it could not be decided now.
+    @discardableResult
+    func restoreAll(cause: String) -> Bool {
+        guard let targets = observedTargets(readSlices: true, purpose: "restoring") else { return false }
+        commit(Governor.standDown(state: state, at: options.clock(), targets: targets, thresholds: thresholds, cause: cause))
+        return true
+    }
+
+    /// Warden's graceful shutdown: stop watching, restore everything (D-Bus throttles
+    /// too). What cannot be restored stays in the state file for the next Warden.
+    public func shutDown() {
+        guard !stoodDown else { return }
+        for trigger in triggers { trigger.cancel() }
+        triggers.removeAll()
+        triggersActive = false
+        if let timer, let loop { loop.cancelTimer(timer) }
+        timer = nil
+        if disabledReason == nil && (!state.changes.isEmpty || state.tier != .normal || state.mode.isManual) {
+            restoreAll(cause: "Warden shutting down")
+        }
+        stoodDown = true
+        alerts?.drain()
+    }
+
+    /// The text after the first "; " (empty when there is none).
+    static func afterFirstPart(_ text: String) -> String {
+        let scalars = Array(text.unicodeScalars)
+        var i = 0
+        while i + 1 < scalars.count {
+            if scalars[i] == ";" && scalars[i + 1] == " " {
+                var rest = String.UnicodeScalarView()
+                rest.append(contentsOf: scalars[(i + 2)...])
+                return String(rest)
+            }
+            i += 1
+        }
+        return ""
+    }
+
+    // MARK: Saying things once
+
+    func note(_ text: String) {
+        if !notes.contains(text) { notes.append(text) }
+    }
+
+    /// Adds a line to what `status` lists as the governor's limits here.
+    public func addNote(_ text: String) { note(text) }
+
+    func sayOnce(_ key: String, _ text: String, level: Logger.Level = .info) {
+        guard saidOnce.insert(key).inserted else { return }
+        logger.log(level: level, "\(text)", metadata: ["event": "governor-notice"])
+    }
+
+    /// The protected group for the sampler: the outermost `Priority=critical` group (a slice
+    /// before a component); nil to judge the host when nothing is critical. With critical
+    /// groups in several places the first is watched, and the note says which are not.
+    public static func protectedGroup(of targets: [GovernorTarget]) -> (path: String?, note: String?) {
+        let critical = targets.filter { $0.kind == .group && $0.priority == .critical }
+        let outermost = critical.filter { c in
+            !critical.contains { $0.path != c.path && c.path.hasPrefix($0.path + "/") }
+        }.sorted { ($0.name.hasSuffix(".slice") ? 0 : 1, $0.path) < ($1.name.hasSuffix(".slice") ? 0 : 1, $1.path) }
+        guard let first = outermost.first else { return (nil, nil) }
+        guard outermost.count > 1 else { return (first.path, nil) }
+        let others = outermost.dropFirst().map(\.name).joined(separator: ", ")
+        return (
+            first.path,
+            "the governor judges the pressure of \(first.name) only; also critical but not watched: \(others) "
+                + "(put critical components in one slice)"
+        )
+    }
+}

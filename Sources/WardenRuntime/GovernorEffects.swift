@@ -1,0 +1,359 @@
+import Glibc
+import Logging
+import WardenCore
+import WardenLinux
+
+// What the governor's decisions need from the world, shared by the daemon's
+// `GovernorDriver` and `warden emergency` acting without a daemon: the state file, the
+// targets with their current values, and the writes (cgroupfs, systemd D-Bus).
+
+/// The state file could not be read or written.
+public struct GovernorStateFileError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var operation: String
+    public var path: String
+    public var errno: Int32?
+    public var detail: String?
+
+    public init(operation: String, path: String, errno: Int32? = nil, detail: String? = nil) {
+        self.operation = operation
+        self.path = path
+        self.errno = errno
+        self.detail = detail
+    }
+
+    public var description: String {
+        var text = "\(operation) \(path)"
+        if let errno { text += ": \(String(cString: strerror(errno))) (errno \(errno))" }
+        if let detail { text += ": \(detail)" }
+        return text
+    }
+}
+
+/// `STATE/governor.state` (`GovernorStateCoding`): read at start, written whole at every
+/// change with a temporary file, `fsync` and `rename`, so a crash leaves either the old or
+/// the new state and never half of one.
+public struct GovernorStateFile: Sendable {
+    public static let fileName = "governor.state"
+    /// Where the daemon records its cgroup root, for `warden emergency` without a daemon.
+    public static let cgroupRootFileName = "governor.cgroup-root"
+
+    public let stateDirectory: String
+    public var path: String { stateDirectory + "/" + Self.fileName }
+    public var cgroupRootPath: String { stateDirectory + "/" + Self.cgroupRootFileName }
+
+    public init(stateDirectory: String) { self.stateDirectory = stateDirectory }
+
+    /// The stored state; nil when there is no file (nothing was ever changed here).
+    public func load() -> Result<GovernorState?, GovernorStateFileError> {
+        switch readWholeFile(path) {
+        case .failure(let error) where error.errno == ENOENT: return .success(nil)
+        case .failure(let error): return .failure(error)
+        case .success(let text):
+            switch GovernorState.decode(text) {
+            case .success(let state): return .success(state)
+            case .failure(let error):
+                return .failure(
+                    GovernorStateFileError(
+                        operation: "read", path: path,
+                        detail: "\(error.located(in: path)); the file is left as it is (it holds the values to restore)"))
+            }
+        }
+    }
+
+    /// Writes the state atomically: a temporary file in the same directory, `fsync`,
+    /// `rename` over the old one, `fsync` of the directory.
+    public func save(_ state: GovernorState) throws(GovernorStateFileError) {
+        try Self.writeAtomically(state.encoded(), to: path, directory: stateDirectory)
+    }
+
+    /// The cgroup root the daemon acts on, for a later `warden emergency` without a daemon.
+    public func recordCgroupRoot(_ root: String?) throws(GovernorStateFileError) {
+        if let root {
+            try Self.writeAtomically(root + "\n", to: cgroupRootPath, directory: stateDirectory)
+        } else if unlink(cgroupRootPath) != 0 && errno != ENOENT {
+            throw GovernorStateFileError(operation: "remove", path: cgroupRootPath, errno: errno)
+        }
+    }
+
+    /// The root recorded by the last daemon, when the file and the directory both exist.
+    public func recordedCgroupRoot() -> String? {
+        guard case .success(let text) = readWholeFile(cgroupRootPath) else { return nil }
+        let root = trimmedText(text)
+        guard !root.isEmpty else { return nil }
+        var info = stat()
+        guard stat(root, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else { return nil }
+        return root
+    }
+
+    static func writeAtomically(_ text: String, to path: String, directory: String) throws(GovernorStateFileError) {
+        let temporary = path + ".tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o644)
+        guard fd >= 0 else { throw GovernorStateFileError(operation: "create", path: temporary, errno: errno) }
+        let bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                let code = errno
+                close(fd)
+                unlink(temporary)
+                throw GovernorStateFileError(operation: "write", path: temporary, errno: code)
+            }
+            offset += n
+        }
+        guard fsync(fd) == 0 else {
+            let code = errno
+            close(fd)
+            unlink(temporary)
+            throw GovernorStateFileError(operation: "fsync", path: temporary, errno: code)
+        }
+        close(fd)
+        guard rename(temporary, path) == 0 else {
+            let code = errno
+            unlink(temporary)
+            throw GovernorStateFileError(operation: "rename \(temporary) to", path: path, errno: code)
+        }
+        // The rename is durable only once the directory is.
+        let directoryFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directoryFD >= 0 {
+            _ = fsync(directoryFD)
+            close(directoryFD)
+        }
+    }
+}
+
+func readWholeFile(_ path: String) -> Result<String, GovernorStateFileError> {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return .failure(GovernorStateFileError(operation: "open", path: path, errno: errno)) }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 8192)
+    while true {
+        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n < 0 {
+            if errno == EINTR { continue }
+            return .failure(GovernorStateFileError(operation: "read", path: path, errno: errno))
+        }
+        if n == 0 { break }
+        bytes.append(contentsOf: buffer[0..<n])
+    }
+    return .success(String(decoding: bytes, as: UTF8.self))
+}
+
+/// This boot's `/proc/sys/kernel/random/boot_id`: a state from another boot is stale.
+public func currentBootID(procRoot: String = "/proc") -> String? {
+    guard case .success(let text) = readWholeFile(procRoot + "/sys/kernel/random/boot_id") else { return nil }
+    let id = trimmedText(text)
+    return id.isEmpty ? nil : id
+}
+
+/// The systemd slices of `ThrottleSlices=`, through their runtime `CPUQuotaPerSecUSec`.
+/// Values are the governor's notation: microseconds per second, or `infinity`.
+public protocol GovernorSliceControl: AnyObject {
+    func quota(of slice: String) -> Result<String, SystemdBusError>
+    func setQuota(_ quotaPerSecUSec: UInt64?, of slice: String) -> Result<Void, SystemdBusError>
+}
+
+/// `GovernorSliceControl` over systemd's D-Bus API (`SetUnitProperties`, runtime: the
+/// throttle is gone after a reboot, as an emergency measure must be).
+public final class SystemdSliceControl: GovernorSliceControl {
+    let bus: SystemdBus
+
+    public init(bus: SystemdBus) { self.bus = bus }
+
+    /// Connects with a short call timeout (the governor calls it on its loop, and only when
+    /// throttling or restoring a slice); nil and the reason when systemd is not reachable.
+    public static func connect(callTimeoutUSec: UInt64 = 2_000_000) -> (SystemdSliceControl?, String?) {
+        do {
+            return (SystemdSliceControl(bus: try SystemdBus(callTimeoutUSec: callTimeoutUSec)), nil)
+        } catch {
+            return (nil, error.errorMessage ?? error.description)
+        }
+    }
+
+    public func quota(of slice: String) -> Result<String, SystemdBusError> {
+        do {
+            let settings = try bus.readUnitProperties(unit: slice)
+            return .success(settings.cpuQuotaPerSecUSec.map(String.init) ?? "infinity")
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    public func setQuota(_ quotaPerSecUSec: UInt64?, of slice: String) -> Result<Void, SystemdBusError> {
+        do {
+            try bus.setUnitProperties(unit: slice, runtime: true, properties: [.cpuQuotaPerSecUSec(quotaPerSecUSec)])
+            return .success(())
+        } catch {
+            return .failure(error)
+        }
+    }
+}
+
+/// The governor's hands and eyes: reads the targets' current values and carries out a
+/// decision's actions. The cgroup root is a parameter (Warden's delegated subtree, or a
+/// test's directory tree); nil when there is none, and then group targets are left alone.
+public final class GovernorEffects {
+    /// Writes go through the manager (its write policy, its `openat` beneath the root).
+    public let manager: CgroupManager?
+    public let reader: GovernorCgroupReader?
+    public let slices: GovernorSliceControl?
+    /// Why systemd slices are not throttled (not a systemd host, no bus); nil when they are.
+    public let slicesUnavailableReason: String?
+    /// Why Warden's groups are not governed; nil when they are.
+    public let groupsUnavailableReason: String?
+    /// Called just before each action is carried out (tests check the state file there).
+    public var beforeAction: ((GovernorAction) -> Void)?
+
+    public init(
+        manager: CgroupManager?, groupsUnavailableReason: String? = nil, slices: GovernorSliceControl?,
+        slicesUnavailableReason: String?
+    ) {
+        self.manager = manager
+        self.reader = manager.map { GovernorCgroupReader(cgroupRoot: $0.rootPath) }
+        self.groupsUnavailableReason = manager == nil ? (groupsUnavailableReason ?? "no cgroup subtree") : nil
+        self.slices = slices
+        self.slicesUnavailableReason = slices == nil ? (slicesUnavailableReason ?? "systemd is not reachable") : nil
+    }
+
+    /// The targets of a configuration: its slices and components, and `ThrottleSlices=`
+    /// when systemd can be reached.
+    public func targets(for configuration: Configuration) -> [GovernorTarget] {
+        var targets = GovernorTarget.targets(for: configuration)
+        if slices != nil {
+            targets += GovernorTarget.systemdSlices(
+                configuration.settings.governor.effectiveThrottleSlices, configuration: configuration,
+                componentsAreSystemdUnits: configuration.settings.cgroupBackend == .systemd)
+        }
+        return targets
+    }
+
+    /// Fills in the current values. Groups are read from cgroupfs; systemd slices are read
+    /// over D-Bus only when `readSlices` (the bus is slow next to a file read: only when a
+    /// decision may throttle or restore them).
+    public func observe(_ targets: [GovernorTarget], readSlices: Bool) -> (targets: [GovernorTarget], problems: [String]) {
+        var problems: [String] = []
+        var observed = reader?.observe(targets) ?? targets.map { target in
+            var copy = target
+            if copy.kind == .group { copy.current = [:] }
+            return copy
+        }
+        for i in observed.indices where observed[i].kind == .systemdSlice {
+            observed[i].current = [:]
+            guard readSlices, let slices else { continue }
+            switch slices.quota(of: observed[i].name) {
+            case .success(let value): observed[i].current[GovernorTarget.systemdQuotaProperty] = value
+            case .failure(let error): problems.append("reading \(observed[i].name) \(GovernorTarget.systemdQuotaProperty): \(error)")
+            }
+        }
+        return (observed, problems)
+    }
+
+    /// Carries out the actions, cgroup writes first (the quickest relief), then the slower
+    /// D-Bus calls. Alerts are not effects here: the caller posts them. Returns one line per
+    /// failure; a failure never stops the other actions.
+    public func perform(_ actions: [GovernorAction], skipTightening: Bool = false) -> [String] {
+        var failures: [String] = []
+        let ordered = actions.filter { !$0.isSystemd } + actions.filter(\.isSystemd)
+        for action in ordered {
+            if skipTightening && action.tightens {
+                failures.append("not done because the state could not be saved first: \(action.summary)")
+                continue
+            }
+            beforeAction?(action)
+            switch action {
+            case .apply(let target, let path, let writes), .restore(let target, let path, let writes):
+                guard let manager else {
+                    failures.append("\(target): \(groupsUnavailableReason ?? "no cgroup subtree")")
+                    continue
+                }
+                for write in writes {
+                    do {
+                        let result = try manager.apply([write], to: path, unit: target)
+                        for setting in result.unenforced { failures.append("\(target) \(write.file) = '\(write.value)': \(setting.reason)") }
+                    } catch {
+                        failures.append("\(target): \(error)")
+                    }
+                }
+            case .reclaimMemory(let target, let path, let bytes):
+                guard let manager else { continue }
+                do {
+                    if try !manager.reclaim(path, bytes: bytes) {
+                        failures.append("\(target): memory.reclaim is not available (kernel before 5.19)")
+                    }
+                } catch {
+                    failures.append("\(target): \(error)")
+                }
+            case .throttleSystemdSlice(let name, let quota):
+                failures += setSlice(name, quota)
+            case .restoreSystemdSlice(let name, let quota):
+                failures += setSlice(name, quota)
+            case .alert:
+                continue
+            }
+        }
+        return failures
+    }
+
+    private func setSlice(_ name: String, _ quota: UInt64?) -> [String] {
+        guard let slices else { return ["\(name): \(slicesUnavailableReason ?? "systemd is not reachable")"] }
+        if case .failure(let error) = slices.setQuota(quota, of: name) { return ["\(name): \(error)"] }
+        return []
+    }
+
+    /// The changes whose value someone else has changed since (found now, not restored
+    /// by anyone yet): what `status` reports as conflicts.
+    public static func liveConflicts(_ state: GovernorState, targets: [GovernorTarget]) -> [GovernorConflict] {
+        GovernorRestore.plan(state.changes, targets: targets).compactMap {
+            if case .conflict(let conflict) = $0 { return conflict }
+            return nil
+        }
+    }
+
+    /// The inode of a group's directory: a new one means the runtime removed and recreated
+    /// the group (a component restarted), so the governor's record of it is void.
+    public func groupIdentity(_ path: String) -> UInt64? {
+        guard let manager else { return nil }
+        var info = stat()
+        let full = path.isEmpty ? manager.rootPath : manager.rootPath + "/" + path
+        guard stat(full, &info) == 0 else { return nil }
+        return UInt64(info.st_ino)
+    }
+}
+
+extension GovernorAction {
+    var isSystemd: Bool {
+        switch self {
+        case .throttleSystemdSlice, .restoreSystemdSlice: true
+        default: false
+        }
+    }
+
+    /// Makes a group give way (rather than undoing that).
+    var tightens: Bool {
+        switch self {
+        case .apply, .reclaimMemory, .throttleSystemdSlice: true
+        default: false
+        }
+    }
+
+    var summary: String {
+        switch self {
+        case .apply(let target, _, let writes): "\(target) " + writes.map { "\($0.file)=\($0.value)" }.joined(separator: " ")
+        case .restore(let target, _, let writes): "restore \(target) " + writes.map { "\($0.file)=\($0.value)" }.joined(separator: " ")
+        case .reclaimMemory(let target, _, let bytes): "\(target) memory.reclaim \(bytes)"
+        case .throttleSystemdSlice(let name, let quota): "\(name) CPUQuotaPerSecUSec=\(quota)"
+        case .restoreSystemdSlice(let name, let quota): "restore \(name) CPUQuotaPerSecUSec=\(quota.map(String.init) ?? "infinity")"
+        case .alert(let alert): "alert \(alert.rule)"
+        }
+    }
+}
+
+/// Without surrounding white space and newlines.
+func trimmedText(_ text: String) -> String {
+    var t = Substring(text)
+    while let c = t.first, c == " " || c == "\n" || c == "\t" { t.removeFirst() }
+    while let c = t.last, c == " " || c == "\n" || c == "\t" { t.removeLast() }
+    return String(t)
+}
