@@ -41,6 +41,7 @@ programs=$(gov_programs "$repo") || { echo "governor-suite: cannot compile Tests
 started=$(date +%s.%N)
 work=$(mktemp -d /tmp/governor-suite.XXXXXX)
 passed=0 failed=0 skipped=0
+skip() { echo "SKIP: $*"; skipped=$((skipped + 1)); }
 pass() { echo "PASS: $*"; passed=$((passed + 1)); }
 fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
 check() { # description command...
@@ -117,82 +118,127 @@ gov_wait_for "grep -q 'governor: on' '$dir/warden.log'" 150 ||
 pass "warden runs with the governor on: $(grep -m1 'governor: on' "$dir/warden.log" | sed 's/^warden: //')"
 gov_wait_for "[ -n \"\$(cat '$group/critical.slice/probe.service/cgroup.procs' 2>/dev/null)\" ] && [ -n \"\$(cat '$batch/hogs.service/cgroup.procs' 2>/dev/null)\" ]" 100 ||
     abort "the probe and the hogs run"
-before_max=$(cat "$batch/cpu.max") before_weight=$(cat "$batch/cpu.weight")
-check "batch.slice starts unthrottled: cpu.max '$before_max', cpu.weight $before_weight" test "$before_max" = "max 100000"
-
-# (a) The overload: 4 hogs on 2 vCPUs from the creation of 'go'.
-reaction=$("$programs/cgroup-watch" --start "$dir/go" --watch "$batch/cpu.max" --timeout 20)
-echo "cgroup-watch: $reaction"
-case "$reaction" in
-*reaction_ms*)
-    ms=$(echo "$reaction" | sed 's/.*reaction_ms \([0-9.]*\).*/\1/')
-    after=$(cat "$batch/cpu.max")
-    check "(a) cpu.max of batch.slice holds the emergency quota: '$after'" test "$after" = "$emergency_max"
-    # Within one trigger window, plus one more for what TCG adds (the probe's stall must
-    # first build up to the threshold inside the window; a debug Warden under emulation).
-    if awk -v r="$ms" -v w="$window_ms" 'BEGIN { exit !(r <= 2 * w) }'; then
-        pass "(a) throttled $ms ms after the overload onset (trigger window $window_ms ms)"
-    else
-        fail "(a) throttled only $ms ms after the overload onset (want <= 2 x the $window_ms ms window)"
-    fi
-    ;;
-*) abort "(a) the governor did not throttle batch.slice within 20 s of the overload ($reaction)" ;;
-esac
-gov_wait_for "grep -q 'governor: tier critical' '$dir/warden.log'" 50
-line=$(grep -m1 'governor: tier critical' "$dir/warden.log" | sed 's/^warden: //')
-check "(a) warden logs the tier change with its readings: ${line:0:400}" test -n "$line"
-check "(a) the state file records batch.slice cpu.max with its previous value: $(gov_recorded "$state" batch.slice cpu.max)" \
-    grep -q "^change group \"batch.slice\" \"batch.slice\" \"cpu.max\" \"$emergency_max\" \"$before_max\"" "$state"
-weight=$(cat "$batch/cpu.weight")
-check "(a) cpu.weight of batch.slice lowered: $before_weight -> $weight" test "$weight" -lt "$before_weight"
-
-# (b) The hogs stop: after CooldownSec= of calm, the values from before, exactly.
-stop_ms=$(gov_now_ms)
-wardenctl stop hogs.service >/dev/null || abort "(b) warden stop hogs.service failed"
-if gov_wait_for "[ \"\$(cat '$batch/cpu.max')\" = '$before_max' ]" 900; then
-    back_ms=$(($(gov_now_ms) - stop_ms))
-    pass "(b) cpu.max restored to '$(cat "$batch/cpu.max")' $back_ms ms after the hogs stopped"
-    if [ "$back_ms" -ge $((cooldown_s * 1000)) ]; then
-        pass "(b) not before the cooldown ($back_ms ms >= ${cooldown_s}s: pressure avg10 falling below the warning line, then the cooldown)"
-    else
-        fail "(b) restored after $back_ms ms, sooner than CooldownSec=${cooldown_s}s"
-    fi
-    check "(b) cpu.weight restored exactly: $(cat "$batch/cpu.weight")" test "$(cat "$batch/cpu.weight")" = "$before_weight"
-    gov_wait_for "grep -q 'restored: batch.slice cpu.max' '$dir/warden.log'" 30
-    check "(b) warden logs the values it restored: $(grep -m1 -o 'restored: batch.slice.*' "$dir/warden.log" | cut -c1-200)" \
-        grep -q "restored: batch.slice cpu.max = '$before_max'" "$dir/warden.log"
-    check "(b) the state file holds no change any more" test -z "$(grep '^change ' "$state")"
+# The governor may step in while Warden itself starts (a debug build under TCG keeps the
+# CPUs busy and the probe stalls meanwhile). The onset waits until that has passed: tier
+# normal, nothing on record, the probe's pressure (avg10) under the warning line. Where
+# the probe alone keeps stalling above that line (a TCG guest on an overloaded host),
+# overload and idle cannot be told apart here: said loudly, and the automatic cases are
+# skipped rather than judged on noise.
+# Read with builtins only: a fork costs tens of milliseconds in a loaded TCG guest.
+critical_avg10() {
+    local line
+    read -r line <"$group/critical.slice/cpu.pressure" || return
+    line=${line#*avg10=}
+    echo "${line%%.*}"
+}
+settled() {
+    local key rest tier=""
+    [ -r "$state" ] || return 1
+    while read -r key rest; do
+        case $key in
+        tier) tier=$rest ;;
+        change) return 1 ;;
+        esac
+    done <"$state"
+    [ "$tier" = normal ] && [ "$(critical_avg10)" -lt 10 ]
+}
+settle_from=$(gov_now_ms)
+if gov_wait_for settled 900 0.5; then
+    early=$(grep -c 'governor: tier' "$dir/warden.log")
+    pass "settled $(($(gov_now_ms) - settle_from)) ms after the start: tier normal, probe pressure avg10 $(critical_avg10)% ($early tier change(s) during Warden's start-up)"
+    automatic=1
 else
-    abort "(b) cpu.max still '$(cat "$batch/cpu.max")' 90 s after the hogs stopped (want '$before_max')"
+    echo "=================================================================="
+    echo "GOVERNOR SUITE: the guest never calmed down in 90 s: tier $(sed -n 's/^tier //p' "$state"), the probe alone"
+    echo "stalls $(grep '^some' "$group/critical.slice/cpu.pressure") (warning line 10%)."
+    echo "A TCG guest on an overloaded host cannot tell idle from overload: automatic cases skipped."
+    echo "=================================================================="
+    skip "(a), (b), (c): the probe alone stalls above the warning line in this guest (host too loaded)"
+    automatic=0
+fi
+# What the units configure for batch.slice (no CPUQuota=, CPUWeight=100): every restore
+# must bring back exactly these.
+before_max="max 100000" before_weight=100
+if [ "$automatic" = 1 ]; then
+    check "batch.slice unthrottled before the overload: cpu.max '$(cat "$batch/cpu.max")', cpu.weight $(cat "$batch/cpu.weight")" \
+        test "$(cat "$batch/cpu.max")" = "$before_max" -a "$(cat "$batch/cpu.weight")" = "$before_weight"
 fi
 
-# (c) Throttled again, then SIGKILL: the throttle must be on record.
-wardenctl start hogs.service >/dev/null || abort "(c) warden start hogs.service failed"
-gov_wait_for "[ \"\$(cat '$batch/cpu.max')\" = '$emergency_max' ]" 200 ||
-    abort "(c) the restarted hogs were not throttled within 20 s"
-kill -KILL "$warden_pid"
-wait "$warden_pid" 2>/dev/null
-check "(c) killed while throttled: cpu.max '$(cat "$batch/cpu.max")', state file: $(gov_recorded "$state" batch.slice cpu.max)" accounted
-echo "--- warden restarted after SIGKILL ---" >>"$dir/warden.log"
-restart_line=$(($(wc -l <"$dir/warden.log") + 1))
-gov_start_warden "$warden" "$dir" "$group"
-gov_wait_for "tail -n +$restart_line '$dir/warden.log' | grep -q 'governor: on'" 150 ||
-    abort "(c) warden restarted after SIGKILL runs the governor"
-resumed=$(tail -n +"$restart_line" "$dir/warden.log" | grep -m1 'governor: resuming\|governor: tier' | sed 's/^warden: //')
-check "(c) the restarted warden takes up the record: ${resumed:0:300}" test -n "$resumed"
-# Sampled twice a second apart: a restore in progress may be caught between its state
-# write and its cgroup write once, never twice.
-if accounted || { sleep 1 && accounted; }; then
-    pass "(c) after the restart: cpu.max '$(cat "$batch/cpu.max")', recorded: $(gov_recorded "$state" batch.slice cpu.max | cut -d' ' -f5-)"
-else
-    fail "(c) after the restart: cpu.max '$(cat "$batch/cpu.max")' but the state file has no record of it"
-fi
-wardenctl stop hogs.service >/dev/null
-if gov_wait_for "[ \"\$(cat '$batch/cpu.max')\" = '$before_max' ] && [ -z \"\$(grep '^change ' '$state')\" ]" 900; then
-    pass "(c) after the crash, stopping the hogs still restores exactly: cpu.max '$(cat "$batch/cpu.max")', cpu.weight $(cat "$batch/cpu.weight"), no change on record"
-    check "(c) cpu.weight back to $before_weight" test "$(cat "$batch/cpu.weight")" = "$before_weight"
-else
-    abort "(c) after the crash: cpu.max '$(cat "$batch/cpu.max")', state: $(grep '^change ' "$state" | tr '\n' ' ')"
+if [ "$automatic" = 1 ]; then
+    # (a) The overload: 4 hogs on 2 vCPUs from the creation of 'go'.
+    reaction=$("$programs/cgroup-watch" --start "$dir/go" --watch "$batch/cpu.max" --timeout 20)
+    echo "cgroup-watch: $reaction"
+    case "$reaction" in
+    *reaction_ms*)
+        ms=$(echo "$reaction" | sed 's/.*reaction_ms \([0-9.]*\).*/\1/')
+        after=$(cat "$batch/cpu.max")
+        check "(a) cpu.max of batch.slice holds the emergency quota: '$after'" test "$after" = "$emergency_max"
+        # Within one trigger window, plus one more for what TCG adds (the probe's stall must
+        # first build up to the threshold inside the window; a debug Warden under emulation).
+        if awk -v r="$ms" -v w="$window_ms" 'BEGIN { exit !(r <= 2 * w) }'; then
+            pass "(a) throttled $ms ms after the overload onset (trigger window $window_ms ms)"
+        else
+            fail "(a) throttled only $ms ms after the overload onset (want <= 2 x the $window_ms ms window)"
+        fi
+        ;;
+    *) abort "(a) the governor did not throttle batch.slice within 20 s of the overload ($reaction)" ;;
+    esac
+    gov_wait_for "grep -q 'governor: tier critical' '$dir/warden.log'" 50
+    line=$(grep -m1 'governor: tier critical' "$dir/warden.log" | sed 's/^warden: //')
+    check "(a) warden logs the tier change with its readings: ${line:0:400}" test -n "$line"
+    check "(a) the state file records batch.slice cpu.max with its previous value: $(gov_recorded "$state" batch.slice cpu.max)" \
+        grep -q "^change group \"batch.slice\" \"batch.slice\" \"cpu.max\" \"$emergency_max\" \"$before_max\"" "$state"
+    weight=$(cat "$batch/cpu.weight")
+    check "(a) cpu.weight of batch.slice lowered: $before_weight -> $weight" test "$weight" -lt "$before_weight"
+
+    # (b) The hogs stop: after CooldownSec= of calm, the values from before, exactly.
+    stop_ms=$(gov_now_ms)
+    wardenctl stop hogs.service >/dev/null || abort "(b) warden stop hogs.service failed"
+    if gov_wait_for "[ \"\$(cat '$batch/cpu.max')\" = '$before_max' ]" 900; then
+        back_ms=$(($(gov_now_ms) - stop_ms))
+        pass "(b) cpu.max restored to '$(cat "$batch/cpu.max")' $back_ms ms after the hogs stopped"
+        if [ "$back_ms" -ge $((cooldown_s * 1000)) ]; then
+            pass "(b) not before the cooldown ($back_ms ms >= ${cooldown_s}s: pressure avg10 falling below the warning line, then the cooldown)"
+        else
+            fail "(b) restored after $back_ms ms, sooner than CooldownSec=${cooldown_s}s"
+        fi
+        check "(b) cpu.weight restored exactly: $(cat "$batch/cpu.weight")" test "$(cat "$batch/cpu.weight")" = "$before_weight"
+        gov_wait_for "grep -q 'restored: batch.slice cpu.max' '$dir/warden.log'" 30
+        check "(b) warden logs the values it restored: $(grep -m1 -o 'restored: batch.slice.*' "$dir/warden.log" | cut -c1-200)" \
+            grep -q "restored: batch.slice cpu.max = '$before_max'" "$dir/warden.log"
+        check "(b) the state file holds no change any more" test -z "$(grep '^change ' "$state")"
+    else
+        abort "(b) cpu.max still '$(cat "$batch/cpu.max")' 90 s after the hogs stopped (want '$before_max')"
+    fi
+
+    # (c) Throttled again, then SIGKILL: the throttle must be on record.
+    wardenctl start hogs.service >/dev/null || abort "(c) warden start hogs.service failed"
+    gov_wait_for "[ \"\$(cat '$batch/cpu.max')\" = '$emergency_max' ]" 200 ||
+        abort "(c) the restarted hogs were not throttled within 20 s"
+    kill -KILL "$warden_pid"
+    wait "$warden_pid" 2>/dev/null
+    check "(c) killed while throttled: cpu.max '$(cat "$batch/cpu.max")', state file: $(gov_recorded "$state" batch.slice cpu.max)" accounted
+    echo "--- warden restarted after SIGKILL ---" >>"$dir/warden.log"
+    restart_line=$(($(wc -l <"$dir/warden.log") + 1))
+    gov_start_warden "$warden" "$dir" "$group"
+    gov_wait_for "tail -n +$restart_line '$dir/warden.log' | grep -q 'governor: on'" 150 ||
+        abort "(c) warden restarted after SIGKILL runs the governor"
+    resumed=$(tail -n +"$restart_line" "$dir/warden.log" | grep -m1 'governor: resuming\|governor: tier' | sed 's/^warden: //')
+    check "(c) the restarted warden takes up the record: ${resumed:0:300}" test -n "$resumed"
+    # Sampled twice a second apart: a restore in progress may be caught between its state
+    # write and its cgroup write once, never twice.
+    if accounted || { sleep 1 && accounted; }; then
+        pass "(c) after the restart: cpu.max '$(cat "$batch/cpu.max")', recorded: $(gov_recorded "$state" batch.slice cpu.max | cut -d' ' -f5-)"
+    else
+        fail "(c) after the restart: cpu.max '$(cat "$batch/cpu.max")' but the state file has no record of it"
+    fi
+    wardenctl stop hogs.service >/dev/null
+    if gov_wait_for "[ \"\$(cat '$batch/cpu.max')\" = '$before_max' ] && [ -z \"\$(grep '^change ' '$state')\" ]" 900; then
+        pass "(c) after the crash, stopping the hogs still restores exactly: cpu.max '$(cat "$batch/cpu.max")', cpu.weight $(cat "$batch/cpu.weight"), no change on record"
+        check "(c) cpu.weight back to $before_weight" test "$(cat "$batch/cpu.weight")" = "$before_weight"
+    else
+        abort "(c) after the crash: cpu.max '$(cat "$batch/cpu.max")', state: $(grep '^change ' "$state" | tr '\n' ' ')"
+    fi
 fi
 
 # (d) Manual emergency mode through the daemon.

@@ -76,17 +76,21 @@ gov_start_warden() {
     warden_pid=$!
 }
 
-# Waits up to $2 tenths of a second for command $1 (a string) to succeed.
+# Waits up to $2 tenths of a second (wall time: a slow guest makes each try cost more)
+# for command $1 (a string) to succeed, trying every $3 seconds (default 0.1).
 gov_wait_for() {
-    local tries=0
+    local deadline=$(($(gov_now_ms) + $2 * 100))
     until eval "$1"; do
-        tries=$((tries + 1))
-        [ "$tries" -ge "$2" ] && return 1
-        sleep 0.1
+        [ "$(gov_now_ms)" -ge "$deadline" ] && return 1
+        sleep "${3:-0.1}"
     done
 }
 
-gov_now_ms() { echo $(($(date +%s%N) / 1000000)); }
+# Milliseconds on the wall clock, without a fork (bash 5's EPOCHREALTIME).
+gov_now_ms() {
+    local t=${EPOCHREALTIME/[.,]/}
+    echo $((t / 1000))
+}
 gov_cat() { cat "$1" 2>/dev/null || echo "(unreadable)"; }
 # The governor's change records for FILE of TARGET in a state file ("" when none).
 gov_recorded() { grep -s "^change group \"$2\" .* \"$3\" " "$1"; }
