@@ -73,6 +73,28 @@ run_phase() { # name
         kill -TERM "$warden_pid"; wait "$warden_pid"
         return 1
     fi
+    if [ "$name" = governor ]; then
+        # Warden's own start-up (and the load average the earlier phases left) can make the
+        # governor step in before the hogs start; the onset waits until it has stood down
+        # (tier normal, nothing on record), which takes CooldownSec= (60 s by default).
+        local waited_from
+        waited_from=$(gov_now_ms)
+        if ! gov_wait_for "grep -q '^tier normal' '$dir/state/governor.state' && ! grep -q '^change ' '$dir/state/governor.state'" 1800 0.5; then
+            echo "bench-governor: $name: the governor did not stand down within 180 s of Warden's start" >&2
+            grep 'governor:' "$dir/warden.log" >&2
+            kill -TERM "$warden_pid"; wait "$warden_pid"
+            return 1
+        fi
+        echo "  governor: standing by after $(($(gov_now_ms) - waited_from)) ms; $(grep -c 'governor: tier' "$dir/warden.log") tier change(s) before the onset"
+        # The probe must still have LEAD + SECONDS to run: start it afresh.
+        local old_probe
+        old_probe=$(head -n 1 "$group/critical.slice/probe.service/cgroup.procs")
+        "$warden" restart probe.service --config "$dir/warden.conf" >/dev/null
+        # The old run writes probe.out when it gets SIGTERM, before the new one starts.
+        gov_wait_for "p=\$(head -n 1 '$group/critical.slice/probe.service/cgroup.procs' 2>/dev/null); [ -n \"\$p\" ] && [ \"\$p\" != '$old_probe' ]" 200
+        rm -f "$dir/probe.out"
+        before_onset=$(grep -c 'governor: tier' "$dir/warden.log")
+    fi
     sleep "$lead"
     local watch=()
     [ "$name" = governor ] && watch=(--watch "$group/batch.slice/cpu.max" --timeout "$seconds")
@@ -94,7 +116,8 @@ run_phase() { # name
             ;;
         *) reaction="none within $seconds s"; echo "  governor: no throttle within $seconds s: $line"; grep 'governor:' "$dir/warden.log" | head ;;
         esac
-        echo "  governor log lines: $(grep -c 'governor: tier' "$dir/warden.log") tier changes during the phase"
+        echo "  governor: $(($(grep -c 'governor: tier' "$dir/warden.log") - before_onset)) tier change(s) from the onset on:"
+        grep 'governor: tier' "$dir/warden.log" | tail -n +$((before_onset + 1)) | cut -c1-240 | sed 's/^/    /'
     fi
     kill -TERM "$warden_pid"
     wait "$warden_pid"
