@@ -8,7 +8,7 @@
 #   weights   hogs, static CPUWeight= only (critical.slice 10000, batch.slice 1), governor off
 #   governor  hogs, [Governor] Enabled=yes with its defaults, equal weights
 #
-# Each phase: a fresh Warden, the probe for LEAD + SECONDS + 1 s, the hogs started (the
+# Each phase: a fresh Warden, the probe (stopped LEAD + SECONDS + 1 s after), the hogs started (the
 # creation of the 'go' file they wait for) LEAD s after the probe; lateness counted over
 # the SECONDS after that onset. In the governor phase also the reaction time (onset →
 # batch.slice's cpu.max written) and the lateness from the quota on.
@@ -54,7 +54,9 @@ run_phase() { # name
     idle) n=0 ;;
     governor) governor="Enabled=yes" ;;
     esac
-    gov_write_stack "$dir" "$programs" "$n" "$governor" "--seconds $((lead + seconds + 1)) --samples $dir/samples"
+    # The probe runs until stopped: when its last component stops Warden removes the
+    # slice, and with it the governor's PSI triggers on it.
+    gov_write_stack "$dir" "$programs" "$n" "$governor" "--samples $dir/samples"
     if [ "$name" = weights ]; then
         sed -i 's/^CPUWeight=100$/CPUWeight=10000/' "$dir/units/critical.slice"
         sed -i 's/^CPUWeight=100$/CPUWeight=1/' "$dir/units/batch.slice"
@@ -76,10 +78,10 @@ run_phase() { # name
     if [ "$name" = governor ]; then
         # Warden's own start-up (and the load average the earlier phases left) can make the
         # governor step in before the hogs start; the onset waits until it has stood down
-        # (tier normal, nothing on record), which takes CooldownSec= (60 s by default).
+        # (nothing on record, tier below critical), which takes CooldownSec= (60 s by default).
         local waited_from
         waited_from=$(gov_now_ms)
-        if ! gov_wait_for "grep -q '^tier normal' '$dir/state/governor.state' && ! grep -q '^change ' '$dir/state/governor.state'" 1800 0.5; then
+        if ! gov_wait_for "! grep -q '^tier critical\|^tier severe\|^change ' '$dir/state/governor.state'" 1800 0.5; then
             echo "bench-governor: $name: the governor did not stand down within 180 s of Warden's start" >&2
             grep 'governor:' "$dir/warden.log" >&2
             kill -TERM "$warden_pid"; wait "$warden_pid"
@@ -101,7 +103,9 @@ run_phase() { # name
     local line onset
     line=$("$programs/cgroup-watch" --start "$dir/go" "${watch[@]}")
     onset=$(echo "$line" | awk '{ print $2 }')
-    gov_wait_for "[ -e '$dir/probe.out' ]" $(((seconds + lead + 30) * 10))
+    sleep "$((seconds + 1))"
+    "$warden" stop probe.service --config "$dir/warden.conf" >/dev/null
+    gov_wait_for "[ -e '$dir/probe.out' ]" 300
     local to=$((onset + seconds * 1000000000))
     result[$name]=$(stats "$onset" "$to" "$dir/samples")
     if [ "$name" = governor ]; then

@@ -268,6 +268,8 @@ if [ "$automatic" != 1 ]; then
     # automatic decisions are off instead (`warden emergency` still works there).
     kill -TERM "$warden_pid"
     wait "$warden_pid"
+    # What Warden leaves after a clean stop: its own warden.supervisor group.
+    rmdir "$group/warden.supervisor" "$group" 2>/dev/null
     sed -i 's/^Enabled=yes$/Enabled=no/' "$dir/warden.conf"
     echo "--- warden restarted with [Governor] Enabled=no for (d) ---" >>"$dir/warden.log"
     gov_start_warden "$warden" "$dir" "$group"

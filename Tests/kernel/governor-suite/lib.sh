@@ -23,7 +23,8 @@ gov_programs() {
 # gov_write_stack DIR PROGRAMS HOGS GOVERNOR_LINES [PROBE_ARGS]: the stack in DIR.
 #   critical.slice (Priority=critical): probe.service, the lateness probe.
 #   batch.slice (Priority=batch): hogs.service, HOGS cpu-hog processes that spin once
-#   DIR/go exists (the overload onset is the creation of that file); none when HOGS is 0.
+#   DIR/go exists (the overload onset is the creation of that file); none when HOGS is 0;
+#   and batch-idle.service, which sleeps.
 # GOVERNOR_LINES is the [Governor] section's body.
 gov_write_stack() {
     local dir=$1 programs=$2 hogs=$3 governor=$4 probe_args=${5:-}
@@ -55,6 +56,13 @@ UNIT
 [Service]
 ExecStart=$programs/lateness-probe --out $dir/probe.out $probe_args
 Slice=critical.slice
+UNIT
+    # A batch component that stays: Warden removes a slice's group when its last
+    # component stops, and the restore after the hogs stop needs batch.slice to remain.
+    cat >"$dir/units/batch-idle.service" <<'UNIT'
+[Service]
+ExecStart=/bin/sleep infinity
+Slice=batch.slice
 UNIT
     [ "$hogs" -gt 0 ] || return 0
     local i list=""
