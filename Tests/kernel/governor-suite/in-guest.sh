@@ -74,7 +74,8 @@ emergency_max="50000 100000"
 
 echo "governor-suite: $(uname -r), $(nproc) CPUs, $(grep MemTotal /proc/meminfo | tr -s ' '), warden $warden"
 
-wardenctl() { "$warden" "$@" --config "$dir/warden.conf"; }
+# Bounded: a command that hangs is a failure of its own, not a suite that never ends.
+wardenctl() { timeout 60 "$warden" "$@" --config "$dir/warden.conf"; }
 dump_log() {
     echo "--- warden log (last 40 lines) ---"
     tail -n 40 "$dir/warden.log"
@@ -166,6 +167,7 @@ fi
 
 if [ "$automatic" = 1 ]; then
     # (a) The overload: 4 hogs on 2 vCPUs from the creation of 'go'.
+    onset_line=$(($(wc -l <"$dir/warden.log") + 1))
     reaction=$("$programs/cgroup-watch" --start "$dir/go" --watch "$batch/cpu.max" --timeout 20)
     echo "cgroup-watch: $reaction"
     case "$reaction" in
@@ -183,8 +185,8 @@ if [ "$automatic" = 1 ]; then
         ;;
     *) abort "(a) the governor did not throttle batch.slice within 20 s of the overload ($reaction)" ;;
     esac
-    gov_wait_for "grep -q 'governor: tier critical' '$dir/warden.log'" 50
-    line=$(grep -m1 'governor: tier critical' "$dir/warden.log" | sed 's/^warden: //')
+    gov_wait_for "tail -n +$onset_line '$dir/warden.log' | grep -q 'governor: tier critical'" 50
+    line=$(tail -n +"$onset_line" "$dir/warden.log" | grep -m1 'governor: tier critical' | sed 's/^warden: //')
     check "(a) warden logs the tier change with its readings: ${line:0:400}" test -n "$line"
     check "(a) the state file records batch.slice cpu.max with its previous value: $(gov_recorded "$state" batch.slice cpu.max)" \
         grep -q "^change group \"batch.slice\" \"batch.slice\" \"cpu.max\" \"$emergency_max\" \"$before_max\"" "$state"
@@ -193,7 +195,7 @@ if [ "$automatic" = 1 ]; then
 
     # (b) The hogs stop: after CooldownSec= of calm, the values from before, exactly.
     stop_ms=$(gov_now_ms)
-    wardenctl stop hogs.service >/dev/null || abort "(b) warden stop hogs.service failed"
+    wardenctl stop hogs.service >/dev/null || abort "(b) warden stop hogs.service failed or hung (exit $?)"
     if gov_wait_for "[ \"\$(cat '$batch/cpu.max')\" = '$before_max' ]" 900; then
         back_ms=$(($(gov_now_ms) - stop_ms))
         pass "(b) cpu.max restored to '$(cat "$batch/cpu.max")' $back_ms ms after the hogs stopped"
