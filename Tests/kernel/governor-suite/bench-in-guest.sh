@@ -113,7 +113,7 @@ run_phase() { # name
         *reaction_ms*)
             reaction=$(echo "$line" | sed 's/.*reaction_ms \([0-9.]*\).*/\1/')
             local applied
-            applied=$(awk -v o="$onset" -v r="$reaction" 'BEGIN { printf "%d", o + r * 1000000 }')
+            applied=$(awk -v o="$onset" -v r="$reaction" 'BEGIN { printf "%.0f", o + r * 1000000 }')
             result[throttled]=$(stats "$applied" "$to" "$dir/samples")
             echo "  governor: $(grep -m1 'governor: tier critical' "$dir/warden.log" | sed 's/^warden: //' | cut -c1-300)"
             echo "  cpu.max of batch.slice: $line"
