@@ -206,8 +206,9 @@ if [ "$automatic" = 1 ]; then
         fi
         check "(b) cpu.weight restored exactly: $(cat "$batch/cpu.weight")" test "$(cat "$batch/cpu.weight")" = "$before_weight"
         gov_wait_for "grep -q 'restored: batch.slice cpu.max' '$dir/warden.log'" 30
-        check "(b) warden logs the values it restored: $(grep -m1 -o 'restored: batch.slice.*' "$dir/warden.log" | cut -c1-200)" \
-            grep -q "restored: batch.slice cpu.max = '$before_max'" "$dir/warden.log"
+        restored=$(grep -m1 -o 'restored: batch.slice.*' "$dir/warden.log" | cut -d'(' -f1)
+        check "(b) warden logs the values it restored: $restored" \
+            sh -c "echo \"\$1\" | grep -q \"batch.slice cpu.max = '$before_max'\" && echo \"\$1\" | grep -q \"batch.slice cpu.weight = '$before_weight'\"" _ "$restored"
         check "(b) the state file holds no change any more" test -z "$(grep '^change ' "$state")"
     else
         abort "(b) cpu.max still '$(cat "$batch/cpu.max")' 90 s after the hogs stopped (want '$before_max')"
@@ -222,7 +223,7 @@ if [ "$automatic" = 1 ]; then
     check "(c) killed while throttled: cpu.max '$(cat "$batch/cpu.max")', state file: $(gov_recorded "$state" batch.slice cpu.max)" accounted
     echo "--- warden restarted after SIGKILL ---" >>"$dir/warden.log"
     restart_line=$(($(wc -l <"$dir/warden.log") + 1))
-    gov_start_warden "$warden" "$dir" "$group"
+    gov_start_warden "$warden" "$dir" "$group" "$group/warden.supervisor"
     gov_wait_for "tail -n +$restart_line '$dir/warden.log' | grep -q 'governor: on'" 150 ||
         abort "(c) warden restarted after SIGKILL runs the governor"
     resumed=$(tail -n +"$restart_line" "$dir/warden.log" | grep -m1 'governor: resuming\|governor: tier' | sed 's/^warden: //')

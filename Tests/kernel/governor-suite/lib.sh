@@ -77,10 +77,13 @@ UNIT
 # gov_start_warden WARDEN DIR GROUP: Warden in a delegated group of its own (what a
 # Delegate=yes service gets), logging to DIR/warden.log; its pid in warden_pid. Not
 # called in $(...): Warden must be this shell's child, for wait.
+# An optional 4th argument is the group to join instead: after a crash Warden's group
+# has children and controllers enabled for them, so cgroup v2 takes new processes only
+# in a leaf such as the warden.supervisor the crashed Warden left.
 gov_start_warden() {
-    local warden=$1 dir=$2 group=$3
+    local warden=$1 dir=$2 group=$3 join=${4:-$3}
     mkdir -p "$group"
-    sh -c "echo \$\$ >'$group/cgroup.procs' && exec '$warden' run --config '$dir/warden.conf'" >>"$dir/warden.log" 2>&1 &
+    sh -c "echo \$\$ >'$join/cgroup.procs' && exec '$warden' run --config '$dir/warden.conf'" >>"$dir/warden.log" 2>&1 &
     warden_pid=$!
 }
 
