@@ -156,6 +156,7 @@ public final class GovernorDriver: @unchecked Sendable {
             note("ThrottleSlices= (\(settings.effectiveThrottleSlices.joined(separator: " "))) not throttled: \(reason)")
         }
         if let notice = WebhookAlerts.startupNotice(settings) { note(notice) }
+        for line in notes { logger.notice("governor: \(line)", metadata: ["event": "governor-notice"]) }
         if case .failure(let error) = loadState() {
             logger.error(
                 "governor: off: \(error). Restore by hand from it, or remove it, then restart Warden",
@@ -181,7 +182,8 @@ public final class GovernorDriver: @unchecked Sendable {
         }
         if automaticEnabled && options.automaticWakeups { registerTriggers(on: loop) }
         if automaticEnabled {
-            let how = triggersActive ? "PSI triggers on \(triggers.map(\.path).joined(separator: ", "))" : "sampling every \(thresholds.sampleInterval.systemdString())"
+            let paths = triggers.map(\.path).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+            let how = triggersActive ? "PSI triggers on \(paths.joined(separator: ", "))" : "sampling every \(thresholds.sampleInterval.systemdString())"
             logger.info("governor: on, tier \(state.tier.rawValue) (\(how))", metadata: ["event": "governor-start"])
         } else {
             logger.info("governor: automatic decisions off ([Governor] Enabled=no); warden emergency still works")
@@ -409,7 +411,11 @@ public final class GovernorDriver: @unchecked Sendable {
             guard let match = candidates.first(where: { n in targets.contains { $0.name == n } }) else {
                 let known = targets.filter { $0.priority != .critical }.map(\.name).sorted()
                 var message = "no slice or component named '\(name)'"
-                if let close = Suggestion.closest(to: name, in: known) { message += "; did you mean '\(close)'?" }
+                // `backtset` is closest to `backtest`: compare without the unit type too.
+                let bare = known.map { n in n.hasSuffix(".service") ? String(n.dropLast(8)) : n.hasSuffix(".slice") ? String(n.dropLast(6)) : n }
+                if let close = Suggestion.closest(to: name, in: known) ?? Suggestion.closest(to: name, in: bare).flatMap({ b in known.first { $0 == b || $0.hasPrefix(b + ".") } }) {
+                    message += "; did you mean '\(close)'?"
+                }
                 return .failure(ControlError(.unknownUnit, message + "; known: " + known.joined(separator: ", ")))
             }
             if !resolved.contains(match) { resolved.append(match) }

@@ -34,6 +34,22 @@ struct Status: ParsableCommand {
         guard interval >= 0.1 else { throw ValidationError("--interval must be at least 0.1 seconds") }
     }
 
+    /// `Governor: tier critical (manual, expires in 9min), 2 change(s)`; nil when the daemon
+    /// runs no governor or predates it.
+    func governorLine() -> String? {
+        guard case .success(let response) = ControlClient(path: socket.socketPath).send(ControlRequest(id: 2, op: .emergencyStatus)),
+            let status = response.emergency
+        else { return nil }
+        var mode = status.mode
+        if let expires = status.manual?.expiresInSeconds {
+            mode += ", expires in " + TimeSpan(usec: UInt64(max(0, expires) * 1_000_000)).systemdString(accuracy: .seconds(1))
+        }
+        var line = "Governor: tier \(status.tier) (\(mode))"
+        if !status.changes.isEmpty { line += ", \(status.changes.count) change(s)" }
+        if !status.conflicts.isEmpty { line += ", \(status.conflicts.count) conflict(s): warden emergency status" }
+        return line
+    }
+
     func run() throws {
         let interval: Double? = watch ? self.interval : nil
         var previous: [String: ComponentSnapshot] = [:]
@@ -46,6 +62,7 @@ struct Status: ParsableCommand {
                 _ = line.withUnsafeMutableBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) }
             } else {
                 var text = StatusTable.render(components, previous: previous, color: tty)
+                if name == nil, let line = governorLine() { text += line + "\n" }
                 if interval != nil && tty { text = "\u{1B}[H\u{1B}[2J" + text }
                 print(text, terminator: "")
             }
