@@ -2,7 +2,7 @@
 # Debian 12 machine with Swift on PATH `make demo` and `make test` are all it takes.
 SWIFT ?= swift
 
-.PHONY: deps build demo test check-config docs bench clean install uninstall
+.PHONY: deps build demo test check-config docs bench bench-governor clean install uninstall
 
 deps:
 	scripts/install-deps
@@ -28,6 +28,11 @@ docs: build
 # Supervision benchmarks (release build): restart latency, readiness, start-up, idle cost.
 bench: deps
 	scripts/bench
+
+# Governor benchmark in a QEMU guest: a 1 ms sleep loop's lateness next to CPU hogs,
+# with no limits, static CPUWeight=, and under the governor; the governor's reaction time.
+bench-governor: deps
+	scripts/bench-governor
 
 clean:
 	rm -rf .build
