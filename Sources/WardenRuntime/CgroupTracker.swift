@@ -36,7 +36,12 @@ public enum CgroupPlacement: Hashable, Sendable {
         } catch {
             return without("\(error)")
         }
-        let processes = ((try? group.read("cgroup.procs")) ?? "").split(separator: "\n").compactMap { Int32($0) }
+        var processes = ((try? group.read("cgroup.procs")) ?? "").split(separator: "\n").compactMap { Int32($0) }
+        if discovery.startedInSupervisorLeaf, let leaf = try? CgroupDirectory(openingPath: groupPath + "/" + supervisorGroup) {
+            // Restarted in the leaf a killed Warden left: the leaf must hold only Warden
+            // too (a shell left there would block the subtree's removal at shutdown).
+            processes += ((try? leaf.read("cgroup.procs")) ?? "").split(separator: "\n").compactMap { Int32($0) }
+        }
         let others = processes.filter { $0 != ownPID }
         if !others.isEmpty {
             let shown = others.prefix(5).map(String.init).joined(separator: " ")

@@ -207,6 +207,20 @@ enum GovernorFixtures {
         #expect(second.cpuBusy == nil)  // same fixture twice: no tick passed
     }
 
+    /// One busy tick in a window of a few must not read as 100 %: too short a window
+    /// gives no reading and keeps its baseline, so the next sample spans the longer time.
+    @Test func cpuUseIsJudgedOnlyOverEnoughTicks() {
+        let proc = SeededCgroupTree()  // a temporary directory standing in for /proc
+        var sampler = GovernorSampler(
+            host: HostSignalReader(procRoot: proc.root), cgroups: nil, protectedGroup: nil, onlineCPUs: 2)
+        proc.write("stat", "cpu  1000 0 0 1000 0 0 0 0 0 0\n")
+        #expect(sampler.sample(at: .zero).0.cpuBusy == nil)  // the baseline
+        proc.write("stat", "cpu  1010 0 0 1000 0 0 0 0 0 0\n")  // 10 ticks, all busy
+        #expect(sampler.sample(at: MonotonicInstant(usec: 50_000)).0.cpuBusy == nil)
+        proc.write("stat", "cpu  1010 0 0 1090 0 0 0 0 0 0\n")  // 100 ticks since the baseline, 10 busy
+        #expect(sampler.sample(at: MonotonicInstant(usec: 500_000)).0.cpuBusy == Percentage(hundredths: 1000))
+    }
+
     @Test func brokenFilesAreReportedAndTheRestIsRead() {
         var sampler = GovernorSampler(
             host: HostSignalReader(procRoot: GovernorFixtures.root + "/host-nopsi/proc"), cgroups: nil, protectedGroup: nil,

@@ -16,6 +16,14 @@ public struct CgroupDiscovery: Hashable, Sendable {
     /// `mountPath` + `ownGroup`: the subtree Warden manages.
     public var groupPath: String?
     public var availability: CgroupAvailability
+    /// Warden was started inside the supervisor leaf a previous Warden of this group
+    /// left (it was killed and restarted from there: cgroup v2 refuses a process in the
+    /// parent, which has controllers enabled for its children). `ownGroup` and
+    /// `groupPath` then name the parent, the subtree the previous Warden managed.
+    public var startedInSupervisorLeaf = false
+
+    /// The leaf Warden moves itself into (`CgroupManager.Options.supervisorGroup`).
+    public static let supervisorLeafName = "warden.supervisor"
 
     /// Probes `mountPath` and `procRoot/self/cgroup`. Never writes: writability is judged
     /// from the mount flags and `faccessat(W_OK)` on the files that delegation hands over
@@ -38,8 +46,14 @@ public struct CgroupDiscovery: Hashable, Sendable {
             result.availability.hierarchy = .unusable(reason: "\(procRoot)/self/cgroup has no cgroup v2 entry")
             return result
         }
-        result.ownGroup = own
-        let groupPath = own == "/" ? mountPath : mountPath + own
+        var managed = own
+        if own.hasSuffix("/" + supervisorLeafName) {
+            managed = String(own.dropLast(supervisorLeafName.count + 1))
+            if managed.isEmpty { managed = "/" }
+            result.startedInSupervisorLeaf = true
+        }
+        result.ownGroup = managed
+        let groupPath = managed == "/" ? mountPath : mountPath + managed
         result.groupPath = groupPath
         result.availability = availability(groupPath: groupPath, mountPath: mountPath)
         return result

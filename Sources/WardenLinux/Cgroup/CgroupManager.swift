@@ -84,7 +84,7 @@ public final class CgroupManager {
 
         public init(
             requireCgroup2: Bool = true, failurePolicy: CgroupWriteFailurePolicy = .degrade,
-            supervisorGroup: String = "warden.supervisor", accountingControllers: [String] = ["memory", "pids"]
+            supervisorGroup: String = CgroupDiscovery.supervisorLeafName, accountingControllers: [String] = ["memory", "pids"]
         ) {
             self.requireCgroup2 = requireCgroup2
             self.failurePolicy = failurePolicy

@@ -12,6 +12,8 @@ public struct GovernorSampler: Sendable {
     public var protectedGroup: String?
     public var onlineCPUs: Int
     private var previousCPUTimes: CPUTimes?
+    /// 25 ticks (250 ms at USER_HZ 100) per CPU: the shortest window CPU use is judged on.
+    public static let minimumTicksPerCPU: UInt64 = 25
 
     public init(host: HostSignalReader, cgroups: GovernorCgroupReader?, protectedGroup: String?, onlineCPUs: Int) {
         self.host = host
@@ -51,8 +53,18 @@ public struct GovernorSampler: Sendable {
             sample.swapUsedBytes = memory.swapUsedBytes
         }
         if let times = take(host.cpuTimes()) {
-            if let previousCPUTimes { sample.cpuBusy = times.busy(since: previousCPUTimes) }
-            previousCPUTimes = times
+            // /proc/stat counts in ticks (10 ms): over a window of a few ticks, one busy
+            // tick reads as 100 % (a trigger firing just after a sample, Warden's own
+            // start-up). A window shorter than `minimumTicksPerCPU` on every CPU gives no
+            // reading and keeps the older baseline, so the next sample spans more.
+            if let previous = previousCPUTimes {
+                if times.totalTicks >= previous.totalTicks + Self.minimumTicksPerCPU * UInt64(max(1, onlineCPUs)) {
+                    sample.cpuBusy = times.busy(since: previous)
+                    previousCPUTimes = times
+                }
+            } else {
+                previousCPUTimes = times
+            }
         }
         return (sample, errors)
     }

@@ -182,6 +182,9 @@ struct Run: ParsableCommand {
             }
             for line in CgroupEnforcement.messages(missing + more) { logger.warning("not enforced: \(line)") }
             let controllers = discovery.availability.availableControllers.sorted().joined(separator: " ")
+            if discovery.startedInSupervisorLeaf {
+                logger.notice("started inside \(groupPath)/\(tracker.manager.options.supervisorGroup), the leaf a previous Warden left: managing its subtree again")
+            }
             logger.info(
                 "cgroups: managing \(groupPath) (\(controllers)); warden runs in \(tracker.manager.options.supervisorGroup), \(plan.count) group(s) set up")
             return tracker
