@@ -22,8 +22,9 @@ let package = Package(
         .target(name: "WardenCore"),
         .target(name: "CWardenShims"),
         // Governor alert webhooks over HTTPS (libcurl from Debian: TLS without a Swift
-        // TLS stack). Its own target so nothing else links libcurl.
-        .target(name: "CWebhook", linkerSettings: [.linkedLibrary("curl")]),
+        // TLS stack), loaded with dlopen at the first webhook so a daemon without one
+        // maps none of it; the -dev package gives the header.
+        .target(name: "CWebhook"),
         .systemLibrary(
             name: "CSystemd", pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]),

@@ -1,14 +1,59 @@
 #include "webhook.h"
 
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
-static pthread_once_t global_once = PTHREAD_ONCE_INIT;
-static CURLcode global_result = CURLE_FAILED_INIT;
+/* libcurl is loaded with dlopen at the first webhook, not linked: it brings OpenSSL,
+ * nghttp2 and more, about 8 MB of PSS in a daemon that has no webhook configured (most).
+ * The header gives the types and constants; only these functions are looked up. */
+static struct {
+    CURLcode (*global_init)(long);
+    CURL *(*easy_init)(void);
+    CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+    CURLcode (*easy_perform)(CURL *);
+    CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+    void (*easy_cleanup)(CURL *);
+    const char *(*easy_strerror)(CURLcode);
+    struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+    void (*slist_free_all)(struct curl_slist *);
+} curl;
 
-static void global_init(void) { global_result = curl_global_init(CURL_GLOBAL_DEFAULT); }
+static pthread_once_t load_once = PTHREAD_ONCE_INIT;
+static char load_error[256];
+
+#define LOOK_UP(field, name)                                                                   \
+    do {                                                                                      \
+        *(void **)(&curl.field) = dlsym(library, name);                                       \
+        if (curl.field == NULL) {                                                             \
+            snprintf(load_error, sizeof(load_error), "libcurl.so.4 has no %s", name);         \
+            return;                                                                           \
+        }                                                                                     \
+    } while (0)
+
+static void load(void) {
+    void *library = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+    if (library == NULL) {
+        const char *why = dlerror();
+        snprintf(load_error, sizeof(load_error), "cannot load libcurl.so.4 (Debian: apt install libcurl4): %s",
+                 why ? why : "unknown error");
+        return;
+    }
+    LOOK_UP(global_init, "curl_global_init");
+    LOOK_UP(easy_init, "curl_easy_init");
+    LOOK_UP(easy_setopt, "curl_easy_setopt");
+    LOOK_UP(easy_perform, "curl_easy_perform");
+    LOOK_UP(easy_getinfo, "curl_easy_getinfo");
+    LOOK_UP(easy_cleanup, "curl_easy_cleanup");
+    LOOK_UP(easy_strerror, "curl_easy_strerror");
+    LOOK_UP(slist_append, "curl_slist_append");
+    LOOK_UP(slist_free_all, "curl_slist_free_all");
+    CURLcode result = curl.global_init(CURL_GLOBAL_DEFAULT);
+    if (result != CURLE_OK)
+        snprintf(load_error, sizeof(load_error), "libcurl initialisation failed: %s", curl.easy_strerror(result));
+}
 
 /* The response body is of no interest (a webhook answers "ok"); dropping it keeps
  * libcurl from writing it to stdout, which is Warden's log. */
@@ -22,36 +67,36 @@ int warden_webhook_post(const char *url, const char *body, size_t body_length, l
                         long *http_status, char *error, size_t error_size) {
     char message[CURL_ERROR_SIZE] = {0};
     *http_status = 0;
-    pthread_once(&global_once, global_init);
-    if (global_result != CURLE_OK) {
-        snprintf(error, error_size, "libcurl initialisation failed: %s", curl_easy_strerror(global_result));
-        return (int)global_result;
+    pthread_once(&load_once, load);
+    if (load_error[0] != 0) {
+        snprintf(error, error_size, "%s", load_error);
+        return (int)CURLE_FAILED_INIT;
     }
-    CURL *curl = curl_easy_init();
-    if (curl == NULL) {
+    CURL *handle = curl.easy_init();
+    if (handle == NULL) {
         snprintf(error, error_size, "libcurl could not create a handle");
         return (int)CURLE_FAILED_INIT;
     }
-    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https,http");
-    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM for DNS timeouts */
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, "warden");
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_length);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
-    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, message);
-    CURLcode result = curl_easy_perform(curl);
+    struct curl_slist *headers = curl.slist_append(NULL, "Content-Type: application/json");
+    curl.easy_setopt(handle, CURLOPT_URL, url);
+    curl.easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "https,http");
+    curl.easy_setopt(handle, CURLOPT_FOLLOWLOCATION, 0L);
+    curl.easy_setopt(handle, CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM for DNS timeouts */
+    curl.easy_setopt(handle, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl.easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+    curl.easy_setopt(handle, CURLOPT_USERAGENT, "warden");
+    curl.easy_setopt(handle, CURLOPT_HTTPHEADER, headers);
+    curl.easy_setopt(handle, CURLOPT_POSTFIELDS, body);
+    curl.easy_setopt(handle, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_length);
+    curl.easy_setopt(handle, CURLOPT_WRITEFUNCTION, discard);
+    curl.easy_setopt(handle, CURLOPT_ERRORBUFFER, message);
+    CURLcode result = curl.easy_perform(handle);
     if (result == CURLE_OK) {
-        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, http_status);
+        curl.easy_getinfo(handle, CURLINFO_RESPONSE_CODE, http_status);
     } else {
-        snprintf(error, error_size, "%s", message[0] ? message : curl_easy_strerror(result));
+        snprintf(error, error_size, "%s", message[0] ? message : curl.easy_strerror(result));
     }
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(curl);
+    curl.slist_free_all(headers);
+    curl.easy_cleanup(handle);
     return (int)result;
 }

@@ -73,6 +73,9 @@ final class TakeoverState {
     var saveFailureLogged = false
     /// The cost of the last duplicate scan, for the log at debug level and benchmarks.
     var lastScanMicroseconds: UInt64?
+    /// The /proc scan shared by the duplicate checks of one pass of the loop; dropped at
+    /// the end of the pass (what Warden starts meanwhile is Warden's own).
+    var duplicateScan: DuplicateDetector.FirstStageScan?
     private var cgroupRootResolved = false
     private var cgroupRoot: String?
 

@@ -192,7 +192,7 @@ extension Supervisor {
         let own = getpid()
         if options.reapAllOrphans { pids.insert(own) }
         let warden = WardenProcesses(pids: pids, cgroups: takeoverState.wardenCgroupRoot(cgroups).map { [$0] } ?? [])
-        let detection = DuplicateDetector().detect([target], warden: warden)
+        let detection = DuplicateDetector().detect([target], warden: warden, reusing: &takeoverState.duplicateScan)
         takeoverState.lastScanMicroseconds = detection.elapsedMicroseconds
         logger.debug(
             "duplicate scan for \(target.component): \(detection.processes.count) processes in \(detection.elapsedMicroseconds) µs")

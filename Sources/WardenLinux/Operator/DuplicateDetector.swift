@@ -27,6 +27,20 @@ public struct DuplicateDetector: Sendable {
     }
 
     public func detect(_ targets: [DuplicateTarget], warden: WardenProcesses) -> Result {
+        var reuse: FirstStageScan?
+        return detect(targets, warden: warden, reusing: &reuse)
+    }
+
+    /// The first stage's scan (every process, the cheap fields), kept by a caller that
+    /// checks several components in a row (the supervisor within one pass of its loop:
+    /// 100 components starting together cost one scan, not 100).
+    public struct FirstStageScan {
+        var fields: ProcScanner.Fields
+        var processes: [ScannedProcess]
+    }
+
+    /// `detect`, reusing `cache` when it holds the fields needed and filling it otherwise.
+    public func detect(_ targets: [DuplicateTarget], warden: WardenProcesses, reusing cache: inout FirstStageScan?) -> Result {
         let start = monotonicMicroseconds()
         var first: ProcScanner.Fields = []
         for target in targets {
@@ -38,7 +52,16 @@ public struct DuplicateDetector: Sendable {
         }
         // Membership by cgroup needs every process's cgroup (a candidate's ancestors count).
         if !warden.cgroups.isEmpty { first.insert(.cgroup) }
-        var processes = targets.isEmpty ? [] : scanner.scan(first)
+        var processes: [ScannedProcess] = []
+        if !targets.isEmpty {
+            if let cached = cache, cached.fields.isSuperset(of: first) {
+                processes = cached.processes
+            } else {
+                let fields = first.union(cache?.fields ?? [])
+                processes = scanner.scan(fields)
+                cache = FirstStageScan(fields: fields, processes: processes)
+            }
+        }
         // Stage 2: what the matcher still needs, only for processes that might match.
         let missing = ProcScanner.Fields([.executable, .commandLine]).subtracting(first)
         if !missing.isEmpty {
