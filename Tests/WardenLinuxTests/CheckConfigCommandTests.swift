@@ -5,18 +5,8 @@ import WardenCore
 /// `warden check-config` end to end: the real binary on real files.
 @Suite(.enabled(if: DemoBinary.wardenPath != nil, "warden is not built next to the test bundle: run `swift build --build-tests`"))
 struct CheckConfigCommandTests {
-    struct Outcome {
-        var status: WardenCore.ExitStatus?
-        var stdout: String
-        var stderr: String
-    }
-
-    func run(_ arguments: [String]) throws -> Outcome {
-        let process = try DemoProcess(arguments, binary: DemoBinary.wardenPath)
-        var lines: [String] = []
-        while let line = process.nextLine(within: 20) { lines.append(line) }
-        let status = process.exitStatus(within: 20)
-        return Outcome(status: status, stdout: lines.joined(separator: "\n"), stderr: process.standardError())
+    func run(_ arguments: [String]) throws -> WardenCommandOutcome {
+        try runWarden(arguments, within: 20)
     }
 
     func temporaryDirectory() -> String {

@@ -8,18 +8,8 @@ import WardenCore
 /// through a running `warden run`'s control socket.
 @Suite(.enabled(if: DemoBinary.wardenPath != nil, "warden is not built next to the test bundle: run `swift build --build-tests`"))
 struct EmergencyCommandTests {
-    struct Outcome {
-        var status: WardenCore.ExitStatus?
-        var stdout: String
-        var stderr: String
-    }
-
-    func run(_ arguments: [String]) throws -> Outcome {
-        let process = try DemoProcess(arguments, environment: ["NO_COLOR": "1"], binary: DemoBinary.wardenPath)
-        var lines: [String] = []
-        while let line = process.nextLine(within: 30) { lines.append(line) }
-        let status = process.exitStatus(within: 30)
-        return Outcome(status: status, stdout: lines.joined(separator: "\n"), stderr: process.standardError())
+    func run(_ arguments: [String]) throws -> WardenCommandOutcome {
+        try runWarden(arguments, environment: ["NO_COLOR": "1"], within: 30)
     }
 
     /// Units (critical executor, batch slice with a backtest), warden.conf, and the tree.
@@ -136,7 +126,7 @@ struct EmergencyCommandTests {
             daemon.send(SIGTERM)
             _ = daemon.exitStatus(within: 30)
         }
-        var answered: Outcome?
+        var answered: WardenCommandOutcome?
         let deadline = monotonicSeconds() + 30
         while monotonicSeconds() < deadline {
             if FileManager.default.fileExists(atPath: stack.root + "/state/control.sock") {

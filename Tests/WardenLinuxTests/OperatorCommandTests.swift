@@ -7,18 +7,8 @@ import WardenCore
 /// /proc tree (golden output) and on real sleep processes this test starts.
 @Suite(.enabled(if: DemoBinary.wardenPath != nil, "warden is not built next to the test bundle: run `swift build --build-tests`"))
 struct OperatorCommandTests {
-    struct Outcome {
-        var status: WardenCore.ExitStatus?
-        var stdout: String
-        var stderr: String
-    }
-
-    func run(_ arguments: [String]) throws -> Outcome {
-        let process = try DemoProcess(arguments, environment: ["NO_COLOR": "1"], binary: DemoBinary.wardenPath)
-        var lines: [String] = []
-        while let line = process.nextLine(within: 30) { lines.append(line) }
-        let status = process.exitStatus(within: 30)
-        return Outcome(status: status, stdout: lines.joined(separator: "\n"), stderr: process.standardError())
+    func run(_ arguments: [String]) throws -> WardenCommandOutcome {
+        try runWarden(arguments, environment: ["NO_COLOR": "1"], within: 30)
     }
 
     func write(_ text: String, to path: String, executable: Bool = false) throws {
