@@ -313,6 +313,9 @@ func benchmarkStartupAndIdle(components: Int, idleSeconds: Double, measureIdle: 
                    Double(after.total - before.total) / elapsed, elapsed, after.voluntary - before.voluntary, after.involuntary - before.involuntary))
         let memory = memoryOf(run.pid)
         report("memory, \(components) components", String(format: "PSS %.2f MB, RSS %.2f MB", memory.pss / 1024, memory.rss / 1024))
+        // Where the PSS is: shared libraries count in full when no other process maps them.
+        let parts = pssByMapping(run.pid).prefix(6).map { String(format: "%@ %.2f", $0.name as NSString, $0.kb / 1024) }
+        report("  PSS by mapping (MB)", parts.joined(separator: ", "))
     }
     run.stop()
 }
@@ -360,6 +363,22 @@ func memoryOf(_ pid: pid_t) -> (pss: Double, rss: Double) {
         return .nan
     }
     return (field("/proc/\(pid)/smaps_rollup", "Pss"), field("/proc/\(pid)/status", "VmRSS"))
+}
+
+/// PSS per mapped file (anonymous memory as "[anon]"), largest first, from /proc/PID/smaps.
+func pssByMapping(_ pid: pid_t) -> [(name: String, kb: Double)] {
+    guard let text = try? String(contentsOfFile: "/proc/\(pid)/smaps", encoding: .utf8) else { return [] }
+    var totals: [String: Double] = [:]
+    var current = "[anon]"
+    for line in text.split(separator: "\n") {
+        let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+        if let first = fields.first, first.contains("-"), first.first?.isHexDigit == true {
+            current = fields.count >= 6 ? String(fields[5].split(separator: "/").last ?? fields[5]) : "[anon]"
+        } else if fields.first == "Pss:", fields.count >= 2, let kb = Double(fields[1]) {
+            totals[current, default: 0] += kb
+        }
+    }
+    return totals.map { (name: $0.key, kb: $0.value) }.sorted { $0.kb > $1.kb }
 }
 
 // MARK: - Main
