@@ -367,7 +367,19 @@ func memoryOf(_ pid: pid_t) -> (pss: Double, rss: Double) {
 
 /// PSS per mapped file (anonymous memory as "[anon]"), largest first, from /proc/PID/smaps.
 func pssByMapping(_ pid: pid_t) -> [(name: String, kb: Double)] {
-    guard let text = try? String(contentsOfFile: "/proc/\(pid)/smaps", encoding: .utf8) else { return [] }
+    // Read to the end by hand: /proc files report size 0, and a reader that trusts the
+    // size stops after the first page (only the first mappings).
+    let fd = open("/proc/\(pid)/smaps", O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return [] }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = read(fd, &chunk, chunk.count)
+        if n <= 0 { break }
+        bytes += chunk[..<n]
+    }
+    let text = String(decoding: bytes, as: UTF8.self)
     var totals: [String: Double] = [:]
     var current = "[anon]"
     for line in text.split(separator: "\n") {
