@@ -13,6 +13,13 @@ public protocol GovernorSampleSource: AnyObject {
     /// A host PSI file to wake up on (a look, not evidence), when the protected group is
     /// not the host. Nil: none.
     func wakeUpPath(_ resource: PressureResource) -> String?
+    /// When a sample could first read a signal the last one could not (CPU use after a
+    /// fresh baseline); nil when nothing waits. The governor samples then.
+    var followUpAt: MonotonicInstant? { get }
+}
+
+extension GovernorSampleSource {
+    public var followUpAt: MonotonicInstant? { nil }
 }
 
 /// `GovernorSampler` on the real files.
@@ -26,6 +33,8 @@ public final class SystemSampleSource: GovernorSampleSource {
     }
 
     public func triggerPath(_ resource: PressureResource) -> String? { sampler.pressurePath(resource) }
+
+    public var followUpAt: MonotonicInstant? { sampler.cpuUseReadableAt }
 
     public func wakeUpPath(_ resource: PressureResource) -> String? {
         guard sampler.protectedGroup != nil, sampler.cgroups != nil else { return nil }
@@ -397,6 +406,11 @@ public final class GovernorDriver: @unchecked Sendable {
         if state.tier > .normal || (automaticEnabled && !triggersActive) {
             let tick = options.clock().advanced(by: thresholds.sampleInterval)
             next = min(next ?? tick, tick)
+        }
+        // A trigger after a calm spell: CPU use is read a moment later, not a whole
+        // interval later (the reaction time of the bench's default thresholds).
+        if automaticEnabled, !state.mode.isManual, let followUp = source?.followUpAt {
+            next = min(next ?? followUp, followUp)
         }
         guard let next else { return }
         let (ns, overflow) = next.usec.multipliedReportingOverflow(by: 1_000)

@@ -342,6 +342,31 @@ extension ConfigurationLoader.Result {
         #expect(settings.governor.throttleSlices == ["system.slice"])
     }
 
+    static let criticalWeights: [(String, UInt64?, String?)] = [
+        ("500", 500, nil),
+        ("10000", 10_000, nil),
+        ("idle", nil, "'idle' is not a CPU weight to raise critical groups to; expected a number from 1 to 10000"),
+        ("0", nil, "'0' is not a CPU weight to raise critical groups to; expected a number from 1 to 10000"),
+        ("10001", nil, "'10001' is not a CPU weight to raise critical groups to; expected a number from 1 to 10000"),
+    ]
+
+    @Test(arguments: criticalWeights)
+    func criticalCPUWeightIsAWeightToRaiseTo(text: String, weight: UInt64?, error: String?) {
+        var tree = Tree()
+        tree.files["/etc/warden/warden.conf"] = "[Warden]\nUnitDirectories=/u\n[Governor]\nCriticalCPUWeight=\(text)\n"
+        tree.unit("a.service", service(""))
+        let result = tree.load()
+        #expect(result.configuration?.settings.governor.criticalCPUWeight == weight)
+        if let error {
+            let found = result.errors.first
+            #expect(found?.key == "CriticalCPUWeight")
+            #expect(found?.location == SourceLocation(file: "/etc/warden/warden.conf", line: 4))
+            #expect(found?.message.contains(error) == true, "\(String(describing: found?.message))")
+        } else {
+            #expect(result.errors.isEmpty)
+        }
+    }
+
     @Test func relativeUnitDirectoryIsRelativeToTheConfigFile() {
         var tree = Tree()
         tree.files["/etc/warden/warden.conf"] = "[Warden]\nUnitDirectories=units\n"

@@ -124,7 +124,13 @@ import Testing
     @Test func criticalThrottlesTheOutermostBatchGroupAndTheSystemdSlices() {
         var world = GovernorWorld()
         let decision = world.feed(Load.crit.sample(at: 0))
-        #expect(applied(decision.actions) == ["batch.slice": [CgroupWrite("cpu.max", "50000 100000"), CgroupWrite("cpu.weight", "1")]])
+        // The critical groups and the slice holding them are raised along the whole path.
+        #expect(applied(decision.actions) == [
+            "batch.slice": [CgroupWrite("cpu.max", "50000 100000"), CgroupWrite("cpu.weight", "1")],
+            "trading.slice": [CgroupWrite("cpu.weight", "10000")],
+            "trading-critical.slice": [CgroupWrite("cpu.weight", "10000")],
+            "order-executor.service": [CgroupWrite("cpu.weight", "10000")],
+        ])
         #expect(decision.actions.contains(.throttleSystemdSlice(name: "system.slice", quotaPerSecUSec: 500_000)))
         #expect(!decision.actions.contains { if case .throttleSystemdSlice("user.slice", _) = $0 { true } else { false } })
         #expect(world.state.changes(of: "batch.slice").map(\.previous) == ["max 100000", "100"])
@@ -195,12 +201,18 @@ import Testing
         #expect(restored(toCritical.actions) == ["batch.slice": [CgroupWrite("cgroup.freeze", "0")]])
         let toWarning = world.feed(Load.calm.sample(at: 131))
         #expect(world.state.tier == .warning)
-        #expect(restored(toWarning.actions) == ["batch.slice": [CgroupWrite("cpu.weight", "100"), CgroupWrite("cpu.max", "max 250000")]])
+        #expect(restored(toWarning.actions) == [
+            "batch.slice": [CgroupWrite("cpu.weight", "100"), CgroupWrite("cpu.max", "max 250000")],
+            "trading.slice": [CgroupWrite("cpu.weight", "100")],
+            "trading-critical.slice": [CgroupWrite("cpu.weight", "100")],
+            "order-executor.service": [CgroupWrite("cpu.weight", "100")],
+        ])
         #expect(toWarning.actions.contains(.restoreSystemdSlice(name: "system.slice", quotaPerSecUSec: nil)))
         #expect(world.state.changes.isEmpty)
         #expect(world.target("batch.slice").current["cpu.max"] == "max 250000\n")
         let audit = try! #require(toWarning.audit)
-        #expect(audit.description.contains("restored: system.slice CPUQuotaPerSecUSec = 'infinity', batch.slice cpu.weight = '100', batch.slice cpu.max = 'max 250000'"))
+        // Newest first: the raised weights, then the slice, then the batch group's weight and quota.
+        #expect(audit.description.contains("restored: order-executor.service cpu.weight = '100', trading-critical.slice cpu.weight = '100', trading.slice cpu.weight = '100', system.slice CPUQuotaPerSecUSec = 'infinity', batch.slice cpu.weight = '100', batch.slice cpu.max = 'max 250000'"))
     }
 
     @Test func aValueChangedByAnOperatorIsReportedNotOverwritten() {
@@ -210,7 +222,7 @@ import Testing
         world.targets[6].current["CPUQuotaPerSecUSec"] = "300000"
         world.feed(Load.calm.sample(at: 1))
         let down = world.feed(Load.calm.sample(at: 61))
-        #expect(restored(down.actions) == ["batch.slice": [CgroupWrite("cpu.weight", "100")]])
+        #expect(restored(down.actions)["batch.slice"] == [CgroupWrite("cpu.weight", "100")])
         #expect(!down.actions.contains { if case .restoreSystemdSlice = $0 { true } else { false } })
         #expect(down.conflicts.map(\.change.file).sorted() == ["CPUQuotaPerSecUSec", "cpu.max"])
         #expect(down.conflicts.first { $0.change.file == "cpu.max" }?.description
@@ -244,7 +256,7 @@ import Testing
         let down = world.feed(Load.crit.sample(at: 1))
         #expect(restored(down.actions).isEmpty)
         #expect(down.audit?.dropped == ["batch.slice cpu.weight is gone (group removed)", "batch.slice cpu.max is gone (group removed)"])
-        #expect(world.state.changes.map(\.target) == ["system.slice"])
+        #expect(world.state.changes.map(\.target) == ["system.slice", "trading.slice", "trading-critical.slice", "order-executor.service"])
     }
 
     @Test func aValueThatWasNotReadIsLeftAloneAndSaidSo() {
@@ -323,10 +335,16 @@ import Testing
             if rng.next() % 3 == 0 { sample.memoryUsed = Percentage(percent: 90) }
             let decision = world.feed(sample)
             for action in decision.actions {
-                guard case .apply(let name, _, _) = action else { continue }
+                guard case .apply(let name, _, let writes) = action else { continue }
                 let target = world.target(name)
-                #expect(target.priority != .critical, "seed \(seed): wrote to critical \(name)")
-                #expect(!world.targets.contains { $0.priority == .critical && target.contains($0) }, "seed \(seed): \(name) holds a critical group")
+                let holdsCritical = target.priority == .critical
+                    || world.targets.contains { $0.priority == .critical && target.contains($0) }
+                // A critical group, or one holding one, only ever gets its weight raised.
+                if holdsCritical {
+                    #expect(writes == [CgroupWrite("cpu.weight", "10000")], "seed \(seed): throttled \(name), which is or holds a critical group")
+                } else {
+                    #expect(!writes.contains { $0 == CgroupWrite("cpu.weight", "10000") }, "seed \(seed): raised \(name), which holds nothing critical")
+                }
             }
         }
         for step in 1...8 { world.feed(Load.calm.sample(at: time + UInt64(step) * 61)) }
@@ -387,7 +405,7 @@ extension GovernorSample {
         let decision = world.feed(Load.crit.sample(at: 0))
         #expect(decision.actions.contains(.apply(target: "batch.slice", path: "batch.slice", writes: [CgroupWrite("cpu.weight", "1")])))
         #expect(!decision.actions.contains { if case .throttleSystemdSlice = $0 { true } else { false } })
-        #expect(world.state.changes.map(\.file) == ["cpu.weight"])
+        #expect(world.state.changes(of: "batch.slice").map(\.file) == ["cpu.weight"])
     }
 
     @Test func aLooserSecondRequestRestoresInsteadOfLoosening() throws {
@@ -419,5 +437,71 @@ extension GovernorSample {
         let down = Governor.standDown(state: world.state, at: instant(1), targets: world.targets, thresholds: world.thresholds, cause: "test")
         #expect(!down.actions.contains { if case .restoreSystemdSlice = $0 { true } else { false } })
         #expect(down.audit?.dropped.first?.contains("'lots' is not a quota") == true)
+    }
+}
+
+/// The critical tier raises the `cpu.weight` of critical groups and of the slices holding
+/// them (`CriticalCPUWeight=`), only where that gives more, and restores it exactly.
+@Suite struct GovernorCriticalWeightTests {
+    func raised(_ actions: [GovernorAction]) -> [String: String] {
+        var result: [String: String] = [:]
+        for case .apply(let target, _, let writes) in actions {
+            for write in writes where write.file == "cpu.weight" && write.value != "1" { result[target] = write.value }
+        }
+        return result
+    }
+
+    static let baselines: [(String, [String: String], [String: String])] = [
+        ("every group at the default 100", [:], ["trading.slice": "500", "trading-critical.slice": "500", "order-executor.service": "500"]),
+        ("one already above the setting keeps its own", ["trading-critical.slice": "5000\n"], ["trading.slice": "500", "order-executor.service": "500"]),
+        ("one at the setting is not written", ["order-executor.service": "500\n"], ["trading.slice": "500", "trading-critical.slice": "500"]),
+    ]
+
+    @Test(arguments: baselines)
+    func onlyRaisedWhereItGivesMore(name: String, weights: [String: String], expected: [String: String]) {
+        var settings = GovernorSettings()
+        settings.criticalCPUWeight = 500
+        var world = GovernorWorld(settings: settings)
+        for (target, weight) in weights { world.targets[world.targets.firstIndex { $0.name == target }!].current["cpu.weight"] = weight }
+        let decision = world.feed(Load.crit.sample(at: 0))
+        #expect(raised(decision.actions) == expected, "\(name)")
+        // Nothing normal and holding nothing critical is raised: tools.slice stays as it was.
+        #expect(world.target("tools.slice").current["cpu.weight"] == "100\n")
+    }
+
+    @Test func warningRaisesNothing() {
+        var world = GovernorWorld()
+        let decision = world.feed(Load.warn.sample(at: 0))
+        #expect(decision.actions.allSatisfy { if case .apply = $0 { false } else { true } })
+    }
+
+    @Test func restoredExactlyAndAnOperatorsChangeIsKept() {
+        var world = GovernorWorld()
+        world.targets[1].current["cpu.weight"] = "250\n"  // CPUWeight=250 in trading-critical.slice
+        world.feed(Load.crit.sample(at: 0))
+        #expect(world.target("trading-critical.slice").current["cpu.weight"] == "10000\n")
+        #expect(world.state.changes(of: "trading-critical.slice").map(\.previous) == ["250"])
+        world.targets[0].current["cpu.weight"] = "800\n"  // an operator's systemctl set-property, meanwhile
+        world.feed(Load.calm.sample(at: 1))
+        let down = world.feed(Load.calm.sample(at: 61))
+        #expect(world.target("trading-critical.slice").current["cpu.weight"] == "250\n")
+        #expect(world.target("order-executor.service").current["cpu.weight"] == "100\n")
+        #expect(world.target("trading.slice").current["cpu.weight"] == "800\n")
+        #expect(down.conflicts.map(\.change.target) == ["trading.slice"])
+        #expect(world.state.changes.isEmpty)
+    }
+
+    @Test func manualWithoutTargetsRaisesWithTargetsDoesNot() throws {
+        let world = GovernorWorld()
+        let all = try Governor.manualOn(
+            state: world.state, request: ManualEmergencyRequest(), at: .zero, targets: world.targets, thresholds: world.thresholds
+        ).get()
+        #expect(raised(all.actions).keys.sorted() == ["order-executor.service", "trading-critical.slice", "trading.slice"])
+        let named = try Governor.manualOn(
+            state: world.state, request: ManualEmergencyRequest(targets: ["batch.slice"]), at: .zero, targets: world.targets,
+            thresholds: world.thresholds
+        ).get()
+        #expect(raised(named.actions).isEmpty)
+        #expect(named.state.changes.map(\.target).allSatisfy { $0 == "batch.slice" })
     }
 }

@@ -221,6 +221,39 @@ enum GovernorFixtures {
         #expect(sampler.sample(at: MonotonicInstant(usec: 500_000)).0.cpuBusy == Percentage(hundredths: 1000))
     }
 
+    /// A trigger after a calm spell: CPU use since the last sample, minutes ago, would read a
+    /// few per cent. The stale baseline gives no reading; a fresh one is taken and the
+    /// sample a quarter of a second later judges the overload alone.
+    @Test func aStaleBaselineIsReplacedAndReadSoonAfter() {
+        let proc = SeededCgroupTree()
+        var sampler = GovernorSampler(
+            host: HostSignalReader(procRoot: proc.root), cgroups: nil, protectedGroup: nil, onlineCPUs: 2,
+            longestCPUUseSpan: .seconds(2))
+        proc.write("stat", "cpu  1000 0 0 1000 0 0 0 0 0 0\n")
+        #expect(sampler.sample(at: .zero).0.cpuBusy == nil)
+        #expect(sampler.cpuUseReadableAt == MonotonicInstant(usec: GovernorSampler.shortestCPUUseSpan.usec))
+        proc.write("stat", "cpu  1100 0 0 1900 0 0 0 0 0 0\n")  // 1000 ticks, 10 % busy, over 1 s
+        #expect(sampler.sample(at: MonotonicInstant(usec: 1_000_000)).0.cpuBusy == Percentage(hundredths: 1000))
+        #expect(sampler.cpuUseReadableAt == nil)
+        // Ten minutes of calm, then the overload: the reading would be diluted to about 10 %.
+        proc.write("stat", "cpu  13100 0 0 109900 0 0 0 0 0 0\n")
+        #expect(sampler.sample(at: MonotonicInstant(usec: 601_000_000)).0.cpuBusy == nil)
+        let due = try! #require(sampler.cpuUseReadableAt)
+        #expect(due == MonotonicInstant(usec: 601_000_000).advanced(by: GovernorSampler.shortestCPUUseSpan))
+        proc.write("stat", "cpu  13160 0 0 109900 0 0 0 0 0 0\n")  // 60 ticks, all busy
+        #expect(sampler.sample(at: due).0.cpuBusy == Percentage(percent: 100))
+        #expect(sampler.cpuUseReadableAt == nil)
+    }
+
+    @Test func theLongestSpanIsTwoWindowsOrTwoIntervals() {
+        var settings = GovernorSettings()
+        #expect(GovernorThresholds(settings).longestCPUUseSpan == .seconds(2))
+        settings.pressureWindowSec = .seconds(5)
+        #expect(GovernorThresholds(settings).longestCPUUseSpan == .seconds(10))
+        settings.sampleIntervalSec = .seconds(8)
+        #expect(GovernorThresholds(settings).longestCPUUseSpan == .seconds(16))
+    }
+
     @Test func brokenFilesAreReportedAndTheRestIsRead() {
         var sampler = GovernorSampler(
             host: HostSignalReader(procRoot: GovernorFixtures.root + "/host-nopsi/proc"), cgroups: nil, protectedGroup: nil,

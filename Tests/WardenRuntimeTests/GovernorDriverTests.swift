@@ -131,11 +131,14 @@ struct GovernorDriverTests {
         #expect(driver.state.tier == .critical)
         #expect(bed.file("batch.slice", "cpu.max") == "50000 100000")
         #expect(bed.file("batch.slice", "cpu.weight") == "1")
-        // The critical group and the backtest (covered by its slice) are left alone.
+        // The critical group is never throttled, only its weight raised (in the critical
+        // slice and in its component); the backtest is covered by its slice.
         #expect(bed.file("critical.slice", "cpu.max") == "max 100000")
         #expect(bed.file("critical.slice/exec.service", "cpu.max") == "max 100000")
+        #expect(bed.file("critical.slice", "cpu.weight") == "10000")
+        #expect(bed.file("critical.slice/exec.service", "cpu.weight") == "10000")
         #expect(bed.file("batch.slice/backtest.service", "cpu.max") == "max 100000")
-        #expect(checkedBeforeWrite == 2)
+        #expect(checkedBeforeWrite == 4)
         #expect(bed.capture.firstIndex("governor: tier critical (from normal; signals)") != nil)
     }
 

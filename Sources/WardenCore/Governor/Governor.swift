@@ -212,6 +212,9 @@ public enum Governor {
         var value: String
         /// For a tightened `memory.high`: what to ask `memory.reclaim` for when first written.
         var reclaimBytes: UInt64?
+        /// A value that gives more (a critical group's `cpu.weight`): written only where it
+        /// allows more than what is there, where every other value must allow less.
+        var raises = false
     }
 
     static func hasCriticalInside(_ target: GovernorTarget, _ targets: [GovernorTarget]) -> Bool {
@@ -242,6 +245,14 @@ public enum Governor {
             desired.append(Desired(target: target, file: write.file, value: write.value))
         }
         return desired
+    }
+
+    /// The critical groups and every group holding one: along the whole path from Warden's
+    /// root a critical task then outweighs what competes with it at each level.
+    static func raisedDesired(_ targets: [GovernorTarget], _ t: GovernorThresholds) -> [Desired] {
+        targets.filter { $0.kind == .group && isProtected($0, targets) }.map {
+            Desired(target: $0, file: "cpu.weight", value: String(t.criticalCPUWeight), raises: true)
+        }
     }
 
     static func sliceDesired(_ target: GovernorTarget, quota: CPUQuota) -> Desired {
@@ -276,6 +287,7 @@ public enum Governor {
         for target in targets where target.kind == .systemdSlice && target.priority != .critical {
             desired.append(sliceDesired(target, quota: t.throttleSliceCPUQuota))
         }
+        desired += raisedDesired(targets, t)
         guard state.tier == .severe else { return desired }
         for target in selectGroups(targets, priorities: [.batch]) {
             desired.append(Desired(target: target, file: "cgroup.freeze", value: "1"))
@@ -314,6 +326,9 @@ public enum Governor {
                 desired.append(sliceDesired(target, quota: request.cpuQuota ?? t.throttleSliceCPUQuota))
             }
         }
+        // Without --target the operator asks for what the critical tier does, which raises
+        // the critical groups; named targets are all that is changed.
+        if request.targets.isEmpty { desired += raisedDesired(targets, t) }
         if request.freezeBatch {
             for target in selectGroups(targets, priorities: [.batch]) {
                 desired.append(Desired(target: target, file: "cgroup.freeze", value: "1"))
@@ -352,13 +367,16 @@ public enum Governor {
 
         // The governor only ever tightens: a group already held tighter than the tier asks
         // (CPUQuota=20% against an emergency 50%) keeps its own value, and a changed request
-        // never loosens a value past what was there before the governor came.
+        // never loosens a value past what was there before the governor came. A raised
+        // critical weight the other way round: one already higher is kept.
         let desired = desired.filter { want in
             let existing = state.changes.first {
                 $0.target == want.target.name && $0.kind == want.target.kind && $0.file == want.file
             }
             guard let baseline = existing?.previous ?? want.target.current[want.file] else { return true }
-            return GovernorValues.isTighter(file: want.file, want.value, than: baseline)
+            return want.raises
+                ? GovernorValues.isTighter(file: want.file, baseline, than: want.value)
+                : GovernorValues.isTighter(file: want.file, want.value, than: baseline)
         }
         for want in desired {
             let target = want.target

@@ -159,6 +159,8 @@ public struct GovernorThresholds: Hashable, Sendable {
     public var alertCooldown: TimeSpan
     public var emergencyCPUQuota: CPUQuota
     public var emergencyCPUWeight: CPUWeight
+    /// What the critical tier raises critical groups (and the slices holding them) to.
+    public var criticalCPUWeight: UInt64
     public var throttleSliceCPUQuota: CPUQuota
 
     /// The runbooks' swap warning level (500 MB).
@@ -167,6 +169,12 @@ public struct GovernorThresholds: Hashable, Sendable {
     public static let defaultEmergencyCPUQuota = CPUQuota(perSecondUSec: 500_000)
     /// `EmergencyCPUWeight=` default: the least weight.
     public static let defaultEmergencyCPUWeight = CPUWeight.weight(1)
+    /// `CriticalCPUWeight=` default: the most weight. CFS lets a waking task preempt the
+    /// running one only when their virtual runtimes differ by more than a granularity
+    /// scaled by the waking group's weight: at the default 100 a critical task that wakes
+    /// next to a hog waits for the next tick; at 10000 it runs at once (the static
+    /// `CPUWeight=10000` phase of `make bench-governor`).
+    public static let defaultCriticalCPUWeight: UInt64 = 10_000
 
     public init(_ settings: GovernorSettings) {
         let d = GovernorSettings.defaults
@@ -189,7 +197,17 @@ public struct GovernorThresholds: Hashable, Sendable {
         alertCooldown = settings.alertCooldownSec ?? d.alertCooldown
         emergencyCPUQuota = settings.emergencyCPUQuota ?? Self.defaultEmergencyCPUQuota
         emergencyCPUWeight = settings.emergencyCPUWeight ?? Self.defaultEmergencyCPUWeight
+        criticalCPUWeight = settings.criticalCPUWeight ?? Self.defaultCriticalCPUWeight
         throttleSliceCPUQuota = settings.throttleSliceCPUQuota ?? Self.defaultEmergencyCPUQuota
+    }
+
+    /// The longest span CPU use (`/proc/stat`) is judged over: two trigger windows or two
+    /// sample intervals, whichever is longer, so the regular samples of an active tier
+    /// always read it and a trigger after a calm spell is judged on the last moments only.
+    public var longestCPUUseSpan: TimeSpan {
+        let base = max(pressureWindow.usec, sampleInterval.usec)
+        let (doubled, overflow) = base.multipliedReportingOverflow(by: 2)
+        return TimeSpan(usec: overflow ? .max : doubled)
     }
 
     /// The PSI trigger a runtime registers for `resource` at `level`: `some <stall> <window>`

@@ -72,6 +72,7 @@ public struct GovernorSettings: Hashable, Sendable {
     public var sampleIntervalSec: TimeSpan?
     public var emergencyCPUQuota: CPUQuota?
     public var emergencyCPUWeight: CPUWeight?
+    public var criticalCPUWeight: UInt64?
     public var throttleSlices: [String] = []
     public var throttleSliceCPUQuota: CPUQuota?
     public var alertWebhooks: [String] = []
@@ -122,6 +123,14 @@ private let governorSection: Set<String> = ["Governor"]
 
 private func timeSpan(_ text: String) -> Result<TimeSpan, ValueError> {
     TimeSpan.parse(text, defaultUnit: .seconds(1))
+}
+
+/// `CriticalCPUWeight=`: a weight to raise to, so `idle` (which lowers) is no value here.
+private func criticalWeight(_ text: String) -> Result<UInt64?, ValueError> {
+    guard let v = ValueSyntax.unsigned(text), (1...10_000).contains(v) else {
+        return .failure(.notA(text, "a CPU weight to raise critical groups to", expected: "a number from 1 to 10000"))
+    }
+    return .success(v)
 }
 
 private func percentRule(
@@ -273,6 +282,12 @@ extension WardenSettings {
                 "cpu.weight given to batch groups in an overload.", syntax: "integer 1…10000", default: "1",
                 mapsTo: "cpu.weight", systemd: .wardenOnly),
             parse: nonEmpty(CPUWeight.parse)),
+        .value(
+            "CriticalCPUWeight", in: governorSection, \.governor.criticalCPUWeight,
+            KeyDoc(
+                "cpu.weight given in an overload to Priority=critical groups and to the slices that hold them, so a waking critical task preempts batch work at once; only ever raised, restored with the rest. Set it to the groups' own weight to leave them alone.",
+                syntax: "integer 1…10000", default: "10000", mapsTo: "cpu.weight", systemd: .wardenOnly),
+            parse: nonEmpty(criticalWeight)),
         .list(
             "ThrottleSlices", in: governorSection, \.governor.throttleSlices,
             KeyDoc(

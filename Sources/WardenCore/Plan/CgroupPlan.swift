@@ -69,16 +69,15 @@ public enum CgroupPlan {
     }
 
     /// The governor throttles groups that are not `Priority=critical` through `cpu.max` and
-    /// `cpu.weight` (`memory.high` is covered by the memory controller, which is always
-    /// enabled for accounting). Those files exist only where the parent enables the cpu
-    /// controller, so such a group needs it even when no setting of its own does: without
-    /// it a batch component with no CPU setting could not be throttled in an overload.
-    static func governorControllers(_ priority: Priority) -> [String] {
-        priority == .critical ? [] : ["cpu"]
-    }
+    /// `cpu.weight`, and raises the `cpu.weight` of critical groups and of the slices holding
+    /// them (`memory.high` is covered by the memory controller, which is always enabled for
+    /// accounting). Those files exist only where the parent enables the cpu controller, so
+    /// every group needs it even when no setting of its own does: without it a batch
+    /// component with no CPU setting could not be throttled in an overload.
+    static let governorControllers = ["cpu"]
 
-    static func controllers(for writes: [CgroupWrite], priority: Priority) -> [String] {
-        Array(Set(controllers(for: writes) + governorControllers(priority))).sorted()
+    static func plannedControllers(for writes: [CgroupWrite]) -> [String] {
+        Array(Set(controllers(for: writes) + governorControllers)).sorted()
     }
 
     /// Every group Warden creates for a configuration, parents before children: the slices
@@ -88,10 +87,9 @@ public enum CgroupPlan {
         for slice in configuration.slices {
             let path = configuration.sliceChain(to: slice.name.description).joined(separator: "/")
             let writes = writes(for: slice.resources, host: host)
-            let priority = configuration.effectivePriority(ofSlice: slice.name.description)
             groups.append(
                 CgroupGroupPlan(
-                    path: path, unit: slice.name.description, controllers: controllers(for: writes, priority: priority),
+                    path: path, unit: slice.name.description, controllers: plannedControllers(for: writes),
                     writes: writes))
         }
         // Parents before children: a shorter path is never a descendant of a longer one.
@@ -100,10 +98,9 @@ public enum CgroupPlan {
             let path = (configuration.sliceChain(to: service.effectiveSlice) + [service.name.description])
                 .joined(separator: "/")
             let writes = writes(for: service.resources, host: host)
-            let priority = configuration.effectivePriority(of: service)
             groups.append(
                 CgroupGroupPlan(
-                    path: path, unit: service.name.description, controllers: controllers(for: writes, priority: priority),
+                    path: path, unit: service.name.description, controllers: plannedControllers(for: writes),
                     writes: writes))
         }
         return groups

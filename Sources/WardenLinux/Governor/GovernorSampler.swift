@@ -11,15 +11,36 @@ public struct GovernorSampler: Sendable {
     /// The protected group's path below the cgroup root; nil to judge the host's pressure.
     public var protectedGroup: String?
     public var onlineCPUs: Int
+    /// CPU use is judged over at most this long. An older baseline would spread the last
+    /// window's overload over the quiet time before it: a trigger after minutes of calm
+    /// would read a few per cent busy and the critical tier would wait for the next
+    /// sample. `GovernorThresholds.longestCPUUseSpan`.
+    public var longestCPUUseSpan: TimeSpan
     private var previousCPUTimes: CPUTimes?
+    private var previousCPUTimesAt: MonotonicInstant?
+    /// When the sample after a fresh baseline can judge CPU use; nil when no baseline is
+    /// waiting for its first reading. The runtime samples then, so an overload that a
+    /// trigger reports after a calm spell is judged on CPU use a moment later instead of a
+    /// whole `SampleIntervalSec=` later.
+    public private(set) var cpuUseReadableAt: MonotonicInstant?
     /// 25 ticks (250 ms at USER_HZ 100) per CPU: the shortest window CPU use is judged on.
     public static let minimumTicksPerCPU: UInt64 = 25
+    /// The wall time `minimumTicksPerCPU` ticks take, plus one tick for the one a
+    /// reading may be short: when a fresh baseline can first give a reading.
+    public static let shortestCPUUseSpan: TimeSpan = {
+        let hz = UInt64(max(1, sysconf(Int32(_SC_CLK_TCK))))
+        return TimeSpan(usec: (minimumTicksPerCPU + 1) * 1_000_000 / hz)
+    }()
 
-    public init(host: HostSignalReader, cgroups: GovernorCgroupReader?, protectedGroup: String?, onlineCPUs: Int) {
+    public init(
+        host: HostSignalReader, cgroups: GovernorCgroupReader?, protectedGroup: String?, onlineCPUs: Int,
+        longestCPUUseSpan: TimeSpan = GovernorThresholds(GovernorSettings()).longestCPUUseSpan
+    ) {
         self.host = host
         self.cgroups = cgroups
         self.protectedGroup = protectedGroup
         self.onlineCPUs = onlineCPUs
+        self.longestCPUUseSpan = longestCPUUseSpan
     }
 
     /// The file to register a PSI trigger on for `resource`: the protected group's, else the host's.
@@ -53,19 +74,34 @@ public struct GovernorSampler: Sendable {
             sample.swapUsedBytes = memory.swapUsedBytes
         }
         if let times = take(host.cpuTimes()) {
-            // /proc/stat counts in ticks (10 ms): over a window of a few ticks, one busy
-            // tick reads as 100 % (a trigger firing just after a sample, Warden's own
-            // start-up). A window shorter than `minimumTicksPerCPU` on every CPU gives no
-            // reading and keeps the older baseline, so the next sample spans more.
-            if let previous = previousCPUTimes {
-                if times.totalTicks >= previous.totalTicks + Self.minimumTicksPerCPU * UInt64(max(1, onlineCPUs)) {
-                    sample.cpuBusy = times.busy(since: previous)
-                    previousCPUTimes = times
-                }
-            } else {
-                previousCPUTimes = times
-            }
+            sample.cpuBusy = judgeCPUUse(times, at: now)
         }
         return (sample, errors)
+    }
+
+    /// CPU use since the baseline, which moves to `times` when it gives a reading. /proc/stat
+    /// counts in ticks (10 ms): over a window of a few, one busy tick reads as 100 % (a
+    /// trigger firing just after a sample, Warden's own start-up), so a window shorter than
+    /// `minimumTicksPerCPU` on every CPU gives no reading and keeps the baseline. A baseline
+    /// older than `longestCPUUseSpan` gives none either and is replaced.
+    private mutating func judgeCPUUse(_ times: CPUTimes, at now: MonotonicInstant) -> Percentage? {
+        func rebaseline() {
+            previousCPUTimes = times
+            previousCPUTimesAt = now
+            cpuUseReadableAt = now.advanced(by: Self.shortestCPUUseSpan)
+        }
+        guard let previous = previousCPUTimes, let previousAt = previousCPUTimesAt, now.since(previousAt) <= longestCPUUseSpan
+        else {
+            rebaseline()
+            return nil
+        }
+        // One follow-up per baseline: a window still too short waits for the regular samples.
+        cpuUseReadableAt = nil
+        guard times.totalTicks >= previous.totalTicks + Self.minimumTicksPerCPU * UInt64(max(1, onlineCPUs)) else {
+            return nil
+        }
+        previousCPUTimes = times
+        previousCPUTimesAt = now
+        return times.busy(since: previous)
     }
 }

@@ -206,6 +206,9 @@ if [ "$automatic" = 1 ]; then
         grep -q "^change group \"batch.slice\" \"batch.slice\" \"cpu.max\" \"$emergency_max\" \"$before_max\"" "$state"
     weight=$(cat "$batch/cpu.weight")
     check "(a) cpu.weight of batch.slice lowered: $before_weight -> $weight" test "$weight" -lt "$before_weight"
+    critical_weight=$(cat "$group/critical.slice/cpu.weight")
+    check "(a) cpu.weight of critical.slice raised (CriticalCPUWeight=): $before_weight -> $critical_weight, never throttled: cpu.max '$(cat "$group/critical.slice/cpu.max")'" \
+        test "$critical_weight" = 10000 -a "$(cat "$group/critical.slice/cpu.max")" = "$before_max"
 
     # (b) The hogs stop: after CooldownSec= of calm, the values from before, exactly.
     stop_ms=$(gov_now_ms)
@@ -219,6 +222,8 @@ if [ "$automatic" = 1 ]; then
             fail "(b) restored after $back_ms ms, sooner than CooldownSec=${cooldown_s}s"
         fi
         check "(b) cpu.weight restored exactly: $(cat "$batch/cpu.weight")" test "$(cat "$batch/cpu.weight")" = "$before_weight"
+        check "(b) critical.slice's cpu.weight restored exactly: $(cat "$group/critical.slice/cpu.weight")" \
+            test "$(cat "$group/critical.slice/cpu.weight")" = "$before_weight"
         gov_wait_for "grep -q 'restored: batch.slice cpu.max' '$dir/warden.log'" 30
         restored=$(grep -m1 -o 'restored: batch.slice.*' "$dir/warden.log" | cut -d'(' -f1)
         check "(b) warden logs the values it restored: $restored" \
