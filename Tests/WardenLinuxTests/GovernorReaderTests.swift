@@ -245,6 +245,29 @@ enum GovernorFixtures {
         #expect(sampler.cpuUseReadableAt == nil)
     }
 
+    /// A trigger shortly after a quiet sample: its own reading still spans the quiet time
+    /// (here 50 %); the follow-up judges only the moments since the trigger.
+    @Test func aTriggerStartsAFreshBaselineForItsFollowUp() {
+        let proc = SeededCgroupTree()
+        var sampler = GovernorSampler(
+            host: HostSignalReader(procRoot: proc.root), cgroups: nil, protectedGroup: nil, onlineCPUs: 2,
+            longestCPUUseSpan: .seconds(2))
+        proc.write("stat", "cpu  1000 0 0 1000 0 0 0 0 0 0\n")
+        _ = sampler.sample(at: .zero)
+        proc.write("stat", "cpu  1000 0 0 1100 0 0 0 0 0 0\n")  // 0.5 s quiet
+        #expect(sampler.sample(at: MonotonicInstant(usec: 500_000)).0.cpuBusy == Percentage(percent: 0))
+        #expect(sampler.cpuUseReadableAt == nil)  // no trigger, no follow-up
+        proc.write("stat", "cpu  1100 0 0 1200 0 0 0 0 0 0\n")  // 0.5 s quiet, 0.5 s overload
+        let trigger = MonotonicInstant(usec: 1_500_000)
+        let (triggered, _) = sampler.sample(at: trigger, firedTriggers: [FiredTrigger(resource: .cpu, level: .warning)])
+        #expect(triggered.cpuBusy == Percentage(percent: 50))
+        let due = try! #require(sampler.cpuUseReadableAt)
+        #expect(due == trigger.advanced(by: GovernorSampler.shortestCPUUseSpan))
+        proc.write("stat", "cpu  1160 0 0 1200 0 0 0 0 0 0\n")
+        #expect(sampler.sample(at: due).0.cpuBusy == Percentage(percent: 100))
+        #expect(sampler.cpuUseReadableAt == nil)
+    }
+
     @Test func theLongestSpanIsTwoWindowsOrTwoIntervals() {
         var settings = GovernorSettings()
         #expect(GovernorThresholds(settings).longestCPUUseSpan == .seconds(2))

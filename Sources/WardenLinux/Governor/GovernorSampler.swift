@@ -74,7 +74,7 @@ public struct GovernorSampler: Sendable {
             sample.swapUsedBytes = memory.swapUsedBytes
         }
         if let times = take(host.cpuTimes()) {
-            sample.cpuBusy = judgeCPUUse(times, at: now)
+            sample.cpuBusy = judgeCPUUse(times, at: now, triggered: !firedTriggers.isEmpty)
         }
         return (sample, errors)
     }
@@ -84,7 +84,13 @@ public struct GovernorSampler: Sendable {
     /// trigger firing just after a sample, Warden's own start-up), so a window shorter than
     /// `minimumTicksPerCPU` on every CPU gives no reading and keeps the baseline. A baseline
     /// older than `longestCPUUseSpan` gives none either and is replaced.
-    private mutating func judgeCPUUse(_ times: CPUTimes, at now: MonotonicInstant) -> Percentage? {
+    ///
+    /// A sample a trigger caused also starts a fresh baseline and asks for a follow-up
+    /// (`cpuUseReadableAt`): its own reading spans time before the pressure began, which
+    /// dilutes an overload that has just started; the follow-up judges the moments since the
+    /// trigger alone. The kernel fires a trigger at most once per window, so this is at most
+    /// one more sample per window while pressure lasts.
+    private mutating func judgeCPUUse(_ times: CPUTimes, at now: MonotonicInstant, triggered: Bool) -> Percentage? {
         func rebaseline() {
             previousCPUTimes = times
             previousCPUTimesAt = now
@@ -95,13 +101,18 @@ public struct GovernorSampler: Sendable {
             rebaseline()
             return nil
         }
-        // One follow-up per baseline: a window still too short waits for the regular samples.
-        cpuUseReadableAt = nil
-        guard times.totalTicks >= previous.totalTicks + Self.minimumTicksPerCPU * UInt64(max(1, onlineCPUs)) else {
-            return nil
+        let enough = times.totalTicks >= previous.totalTicks + Self.minimumTicksPerCPU * UInt64(max(1, onlineCPUs))
+        let reading = enough ? times.busy(since: previous) : nil
+        if triggered {
+            rebaseline()
+        } else {
+            // One follow-up per baseline: a window still too short waits for the regular samples.
+            cpuUseReadableAt = nil
+            if enough {
+                previousCPUTimes = times
+                previousCPUTimesAt = now
+            }
         }
-        previousCPUTimes = times
-        previousCPUTimesAt = now
-        return times.busy(since: previous)
+        return reading
     }
 }

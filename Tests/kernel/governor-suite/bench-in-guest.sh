@@ -17,6 +17,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd -P)
 repo=$(cd "$here/../../.." && pwd -P)
 . "$here/lib.sh"
+gov_log_timestamps=1
 if [ "${WARDEN_TESTBED_GUEST:-0}" != 1 ] || [ -z "${WARDEN_TEST_CGROUP_ROOT:-}" ]; then
     echo "bench-governor: refusing to run outside a test-bed guest" >&2
     exit 77
@@ -100,7 +101,8 @@ run_phase() { # name
     sleep "$lead"
     local watch=()
     [ "$name" = governor ] && watch=(--watch "$group/batch.slice/cpu.max" --timeout "$seconds")
-    local line onset
+    local line onset onset_wall
+    onset_wall=${EPOCHREALTIME/[.,]/}
     line=$("$programs/cgroup-watch" --start "$dir/go" "${watch[@]}")
     onset=$(echo "$line" | awk '{ print $2 }')
     sleep "$((seconds + 1))"
@@ -115,13 +117,16 @@ run_phase() { # name
             local applied
             applied=$(awk -v o="$onset" -v r="$reaction" 'BEGIN { printf "%.0f", o + r * 1000000 }')
             result[throttled]=$(stats "$applied" "$to" "$dir/samples")
-            echo "  governor: $(grep -m1 'governor: tier critical' "$dir/warden.log" | sed 's/^warden: //' | cut -c1-300)"
+            echo "  governor: $(grep -m1 'governor: tier critical' "$dir/warden.log" | sed 's/^[0-9]* //; s/^warden: //' | cut -c1-300)"
             echo "  cpu.max of batch.slice: $line"
             ;;
         *) reaction="none within $seconds s"; echo "  governor: no throttle within $seconds s: $line"; grep 'governor:' "$dir/warden.log" | head ;;
         esac
         echo "  governor: $(($(grep -c 'governor: tier' "$dir/warden.log") - before_onset)) tier change(s) from the onset on:"
-        grep 'governor: tier' "$dir/warden.log" | tail -n +$((before_onset + 1)) | cut -c1-240 | sed 's/^/    /'
+        # Lines stamped by gov_stamp_lines; the offset is to the wall clock just before
+        # cgroup-watch created the onset file (a fork early, so a few ms late at most).
+        grep 'governor: tier' "$dir/warden.log" | tail -n +$((before_onset + 1)) |
+            awk -v o="$onset_wall" '{ printf "    +%d ms %s\n", ($1 - o) / 1000, substr($0, index($0, " ") + 1) }' | cut -c1-250
     fi
     kill -TERM "$warden_pid"
     wait "$warden_pid"

@@ -224,8 +224,8 @@ if [ "$automatic" = 1 ]; then
         check "(b) cpu.weight restored exactly: $(cat "$batch/cpu.weight")" test "$(cat "$batch/cpu.weight")" = "$before_weight"
         check "(b) critical.slice's cpu.weight restored exactly: $(cat "$group/critical.slice/cpu.weight")" \
             test "$(cat "$group/critical.slice/cpu.weight")" = "$before_weight"
-        gov_wait_for "grep -q 'restored: batch.slice cpu.max' '$dir/warden.log'" 30
-        restored=$(grep -m1 -o 'restored: batch.slice.*' "$dir/warden.log" | cut -d'(' -f1)
+        gov_wait_for "grep -q 'restored: .*batch.slice cpu.max' '$dir/warden.log'" 30
+        restored=$(grep -m1 -o 'restored: .*batch.slice cpu.max.*' "$dir/warden.log" | cut -d'(' -f1)
         check "(b) warden logs the values it restored: $restored" \
             sh -c "echo \"\$1\" | grep -q \"batch.slice cpu.max = '$before_max'\" && echo \"\$1\" | grep -q \"batch.slice cpu.weight = '$before_weight'\"" _ "$restored"
         check "(b) the state file holds no change any more" test -z "$(grep '^change ' "$state")"
@@ -284,22 +284,22 @@ manual() { # label expected-source
     check "($label) cpu.weight restored exactly: $(cat "$batch/cpu.weight")" test "$(cat "$batch/cpu.weight")" = "$before_weight"
     check "($label) no change left on record" test -z "$(grep '^change ' "$state")"
 }
-if [ "$automatic" != 1 ]; then
-    # Automatic decisions driven by this guest's noise would race with the checks after
-    # 'off' (a new throttle a moment later); the manual mode is tested on a daemon whose
-    # automatic decisions are off instead (`warden emergency` still works there).
-    kill -TERM "$warden_pid"
-    wait "$warden_pid"
-    # What Warden leaves after a clean stop: its own warden.supervisor group.
-    rmdir "$group/warden.supervisor" "$group" 2>/dev/null
-    sed -i 's/^Enabled=yes$/Enabled=no/' "$dir/warden.conf"
-    echo "--- warden restarted with [Governor] Enabled=no for (d) ---" >>"$dir/warden.log"
-    gov_start_warden "$warden" "$dir" "$group"
-    gov_wait_for "grep -q 'automatic decisions off' '$dir/warden.log'" 150 ||
-        abort "(d) warden restarted with Enabled=no"
-    gov_wait_for "[ -d '$batch' ]" 100
-    echo "governor-suite: (d) runs with automatic decisions off: $(grep -m1 'automatic decisions off' "$dir/warden.log" | sed 's/^warden: //')"
-fi
+# Automatic decisions driven by this guest's noise would race with the checks after
+# 'off' (a new throttle a moment later: under TCG the `warden` commands of the checks
+# alone can stall the probe past the critical trigger); the manual mode is tested on a
+# daemon whose automatic decisions are off instead (`warden emergency` still works
+# there). Manual mode on an automatic daemon: GovernorDriverTests.
+kill -TERM "$warden_pid"
+wait "$warden_pid"
+# What Warden leaves after a clean stop: its own warden.supervisor group.
+rmdir "$group/warden.supervisor" "$group" 2>/dev/null
+sed -i 's/^Enabled=yes$/Enabled=no/' "$dir/warden.conf"
+echo "--- warden restarted with [Governor] Enabled=no for (d) ---" >>"$dir/warden.log"
+gov_start_warden "$warden" "$dir" "$group"
+gov_wait_for "grep -q 'automatic decisions off' '$dir/warden.log'" 150 ||
+    abort "(d) warden restarted with Enabled=no"
+gov_wait_for "[ -d '$batch' ]" 100
+echo "governor-suite: (d) runs with automatic decisions off: $(grep -m1 'automatic decisions off' "$dir/warden.log" | sed 's/^warden: //')"
 manual "d, daemon" daemon
 
 # (d) Without a daemon: Warden killed (its groups stay, as after a crash), the command

@@ -83,8 +83,20 @@ UNIT
 gov_start_warden() {
     local warden=$1 dir=$2 group=$3 join=${4:-$3}
     mkdir -p "$group"
-    sh -c "echo \$\$ >'$join/cgroup.procs' && exec '$warden' run --config '$dir/warden.conf'" >>"$dir/warden.log" 2>&1 &
+    if [ "${gov_log_timestamps:-0}" = 1 ]; then
+        # Warden's log lines carry no time; the bench wants to know when each tier came.
+        sh -c "echo \$\$ >'$join/cgroup.procs' && exec '$warden' run --config '$dir/warden.conf'" \
+            > >(gov_stamp_lines >>"$dir/warden.log") 2>&1 &
+    else
+        sh -c "echo \$\$ >'$join/cgroup.procs' && exec '$warden' run --config '$dir/warden.conf'" >>"$dir/warden.log" 2>&1 &
+    fi
     warden_pid=$!
+}
+
+# Prefixes each line of stdin with the wall clock in microseconds (EPOCHREALTIME).
+gov_stamp_lines() {
+    local line
+    while IFS= read -r line; do printf '%s %s\n' "${EPOCHREALTIME/[.,]/}" "$line"; done
 }
 
 # Waits up to $2 tenths of a second (wall time: a slow guest makes each try cost more)
