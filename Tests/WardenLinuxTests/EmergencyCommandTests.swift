@@ -61,11 +61,14 @@ struct EmergencyCommandTests {
         try stack.write("250\n", "cg/batch.slice/cpu.weight")
         let on = try run(["emergency", "on", "--cpu-quota", "30%"] + stack.direct)
         #expect(on.status == .exited(code: 0), "\(on.stderr)")
-        #expect(on.stdout.contains("emergency on (no daemon: acted directly): tier critical, 2 value(s) changed"), "\(on.stdout)")
+        #expect(on.stdout.contains("emergency on (no daemon: acted directly): tier critical, 4 value(s) changed"), "\(on.stdout)")
         #expect(on.stderr.contains("governor: tier critical (from normal; manual emergency on)"), "\(on.stderr)")
         #expect(stack.file("batch.slice", "cpu.max") == "30000 100000")
         #expect(stack.file("batch.slice", "cpu.weight") == "1")
+        // Without --target, as the critical tier: the critical groups are raised, never throttled.
         #expect(stack.file("critical.slice", "cpu.max") == "max 100000")
+        #expect(stack.file("critical.slice", "cpu.weight") == "10000")
+        #expect(stack.file("critical.slice/exec.service", "cpu.weight") == "10000")
 
         let status = try run(["emergency", "status", "--json"] + stack.direct)
         #expect(status.status == .exited(code: 0), "\(status.stderr)")
@@ -76,17 +79,21 @@ struct EmergencyCommandTests {
         #expect(decoded.manual?.cpuQuotaPerSecUSec == 300_000)
         #expect(decoded.changes.map { "\($0.target) \($0.file) \($0.written) \($0.previous)" } == [
             "batch.slice cpu.max 30000 100000 max 100000", "batch.slice cpu.weight 1 250",
+            "critical.slice cpu.weight 10000 100", "exec.service cpu.weight 10000 100",
         ])
 
         let human = try run(["emergency", "status"] + stack.direct)
         #expect(human.stdout.contains("Mode:     manual (CPUQuota=30%, targets: as the critical tier, until 'warden emergency off')"), "\(human.stdout)")
-        #expect(human.stdout.contains("  batch.slice  cpu.max     30000 100000  max 100000"), "\(human.stdout)")
+        #expect(human.stdout.contains("  batch.slice     cpu.max     30000 100000  max 100000"), "\(human.stdout)")
+        #expect(human.stdout.contains("  critical.slice  cpu.weight  10000         100"), "\(human.stdout)")
 
         let off = try run(["emergency", "off"] + stack.direct)
         #expect(off.status == .exited(code: 0), "\(off.stderr)")
-        #expect(off.stdout.contains("emergency off: 2 value(s) restored"), "\(off.stdout)")
+        #expect(off.stdout.contains("emergency off: 4 value(s) restored"), "\(off.stdout)")
         #expect(stack.file("batch.slice", "cpu.max") == "max 100000")
         #expect(stack.file("batch.slice", "cpu.weight") == "250")
+        #expect(stack.file("critical.slice", "cpu.weight") == "100")
+        #expect(stack.file("critical.slice/exec.service", "cpu.weight") == "100")
     }
 
     @Test func directRefusesCriticalAndUnknownTargets() throws {
