@@ -394,15 +394,14 @@ public final class GovernorDriver: @unchecked Sendable {
         logger.log(level: level, "\(([head] + parts).joined(separator: "; "))", metadata: metadata)
     }
 
-    func schedule() {
-        guard let loop, options.automaticWakeups else { return }
-        if let timer { loop.cancelTimer(timer) }
-        timer = nil
-        guard disabledReason == nil, !stoodDown else { return }
+    /// When the governor must look again if no trigger fires: the decision function's
+    /// deadline, every `SampleIntervalSec=` while a tier is active (or when there are no
+    /// triggers), and the sample source's follow-up. Nil in tier normal with triggers in
+    /// place and nothing pending: an idle Warden then sets no timer for the governor.
+    func nextEvaluation() -> MonotonicInstant? {
+        guard disabledReason == nil, !stoodDown else { return nil }
         let thresholds = thresholds
         var next = Governor.nextDeadline(state, thresholds: thresholds)
-        // While a tier is active the signals (and restarted groups) are looked at every
-        // interval; in normal only the triggers wake the governor, unless there are none.
         if state.tier > .normal || (automaticEnabled && !triggersActive) {
             let tick = options.clock().advanced(by: thresholds.sampleInterval)
             next = min(next ?? tick, tick)
@@ -412,6 +411,14 @@ public final class GovernorDriver: @unchecked Sendable {
         if automaticEnabled, !state.mode.isManual, let followUp = source?.followUpAt {
             next = min(next ?? followUp, followUp)
         }
+        return next
+    }
+
+    func schedule() {
+        guard let loop, options.automaticWakeups else { return }
+        if let timer { loop.cancelTimer(timer) }
+        timer = nil
+        let next = nextEvaluation()
         guard let next else { return }
         let (ns, overflow) = next.usec.multipliedReportingOverflow(by: 1_000)
         timer = loop.addTimer(atMonotonicNanoseconds: overflow ? .max : ns) { [unowned self] in

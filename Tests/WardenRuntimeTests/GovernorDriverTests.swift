@@ -17,6 +17,7 @@ final class GovernorTestClock: Sendable {
 final class ScriptedSampleSource: GovernorSampleSource {
     var cpuPressurePercent = 0
     var taken = 0
+    var followUpAt: MonotonicInstant?
 
     func sample(at now: MonotonicInstant, firedTriggers: [FiredTrigger]) -> (GovernorSample, [GovernorReadError]) {
         taken += 1
@@ -140,6 +141,21 @@ struct GovernorDriverTests {
         #expect(bed.file("batch.slice/backtest.service", "cpu.max") == "max 100000")
         #expect(checkedBeforeWrite == 4)
         #expect(bed.capture.firstIndex("governor: tier critical (from normal; signals)") != nil)
+    }
+
+    /// The sampler's follow-up (CPU use judged just after a trigger) comes before the
+    /// regular interval, in automatic mode only.
+    @Test func aFollowUpSampleComesBeforeTheInterval() throws {
+        let bed = try GovernorBed()
+        let driver = try bed.driver()
+        driver.start(on: bed.loop)
+        // No triggers in this bed: the regular interval in tier normal.
+        #expect(driver.nextEvaluation() == bed.clock.now.advanced(by: .seconds(1)))
+        bed.source.followUpAt = bed.clock.now.advanced(by: TimeSpan(usec: 260_000))
+        #expect(driver.nextEvaluation() == bed.source.followUpAt)
+        _ = driver.manualOn(ManualEmergencyRequest(), requestedBy: "test")
+        #expect(driver.state.mode.isManual)
+        #expect(driver.nextEvaluation() != bed.source.followUpAt, "manual mode takes no samples")
     }
 
     @Test func cooldownRestoresTheExactPreviousValues() throws {
