@@ -296,7 +296,15 @@ public final class GovernorDriver: @unchecked Sendable {
             return
         }
         forgetRecreatedGroups(targets)
-        commit(Governor.decide(state: state, sample: sample, targets: targets, thresholds: thresholds))
+        let decision = Governor.decide(state: state, sample: sample, targets: targets, thresholds: thresholds)
+        if decision.audit == nil {
+            // Tier changes and writes are logged by commit; a look that changed nothing only
+            // at debug level, for an operator (or a test) asking why a tier holds.
+            logger.debug(
+                "governor: held tier \(decision.state.tier.rawValue); readings: \(GovernorAssessment(sample, thresholds).readings.map(\.description).joined(separator: ", "))\(fired.isEmpty ? "" : "; triggers fired")",
+                metadata: ["event": "governor-look"])
+        }
+        commit(decision)
         schedule()
     }
 

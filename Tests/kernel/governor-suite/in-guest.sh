@@ -18,6 +18,9 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd -P)
 repo=$(cd "$here/../../.." && pwd -P)
 . "$here/lib.sh"
+# Every look of the governor in the log ("governor: held tier …; readings: …"): when a
+# check fails, the tail of the log says which signal held the tier.
+gov_log_level=debug
 if [ "${WARDEN_TESTBED_GUEST:-0}" != 1 ]; then
     echo "governor-suite: refusing to run outside a test-bed guest (WARDEN_TESTBED_GUEST is not 1)" >&2
     exit 77

@@ -34,6 +34,7 @@ gov_write_stack() {
 UnitDirectories=$dir/units
 StateDirectory=$dir/state
 ShutdownBudgetSec=20s
+LogLevel=${gov_log_level:-info}
 
 [Governor]
 $governor
