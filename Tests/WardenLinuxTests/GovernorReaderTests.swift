@@ -268,6 +268,39 @@ enum GovernorFixtures {
         #expect(sampler.cpuUseReadableAt == nil)
     }
 
+    /// A follow-up a few ticks short looks again once the missing ticks are due, instead of
+    /// leaving the judgement to the next regular sample a second later.
+    @Test func aShortFollowUpLooksAgainForTheMissingTicks() {
+        let proc = SeededCgroupTree()
+        var sampler = GovernorSampler(
+            host: HostSignalReader(procRoot: proc.root), cgroups: nil, protectedGroup: nil, onlineCPUs: 2,
+            longestCPUUseSpan: .seconds(2))
+        proc.write("stat", "cpu  1000 0 0 1000 0 0 0 0 0 0\n")
+        _ = sampler.sample(at: .zero, firedTriggers: [FiredTrigger(resource: .cpu, level: .warning)])
+        let due = try! #require(sampler.cpuUseReadableAt)
+        proc.write("stat", "cpu  1040 0 0 1000 0 0 0 0 0 0\n")  // 40 of the 50 ticks
+        #expect(sampler.sample(at: due).0.cpuBusy == nil)
+        let hz = UInt64(sysconf(Int32(_SC_CLK_TCK)))
+        // 10 ticks missing on 2 CPUs: 5 each, and one for the tick a reading may be short.
+        #expect(sampler.cpuUseReadableAt == due.advanced(by: TimeSpan(usec: 6 * 1_000_000 / hz)))
+        proc.write("stat", "cpu  1052 0 0 1000 0 0 0 0 0 0\n")
+        #expect(sampler.sample(at: sampler.cpuUseReadableAt!).0.cpuBusy == Percentage(percent: 100))
+        #expect(sampler.cpuUseReadableAt == nil)
+    }
+
+    @Test func aFollowUpThatNeverGetsItsTicksGivesUp() {
+        let proc = SeededCgroupTree()
+        var sampler = GovernorSampler(
+            host: HostSignalReader(procRoot: proc.root), cgroups: nil, protectedGroup: nil, onlineCPUs: 2,
+            longestCPUUseSpan: .seconds(2))
+        proc.write("stat", "cpu  1000 0 0 1000 0 0 0 0 0 0\n")
+        _ = sampler.sample(at: .zero, firedTriggers: [FiredTrigger(resource: .cpu, level: .warning)])
+        #expect(sampler.sample(at: MonotonicInstant(usec: 300_000)).0.cpuBusy == nil)
+        #expect(sampler.cpuUseReadableAt != nil)
+        #expect(sampler.sample(at: MonotonicInstant(usec: 3_000_000)).0.cpuBusy == nil)
+        #expect(sampler.cpuUseReadableAt == nil)
+    }
+
     @Test func theLongestSpanIsTwoWindowsOrTwoIntervals() {
         var settings = GovernorSettings()
         #expect(GovernorThresholds(settings).longestCPUUseSpan == .seconds(2))

@@ -27,10 +27,9 @@ public struct GovernorSampler: Sendable {
     public static let minimumTicksPerCPU: UInt64 = 25
     /// The wall time `minimumTicksPerCPU` ticks take, plus one tick for the one a
     /// reading may be short: when a fresh baseline can first give a reading.
-    public static let shortestCPUUseSpan: TimeSpan = {
-        let hz = UInt64(max(1, sysconf(Int32(_SC_CLK_TCK))))
-        return TimeSpan(usec: (minimumTicksPerCPU + 1) * 1_000_000 / hz)
-    }()
+    public static let shortestCPUUseSpan = TimeSpan(usec: (minimumTicksPerCPU + 1) * 1_000_000 / clockTicksPerSecond)
+    /// USER_HZ, the unit of /proc/stat.
+    static let clockTicksPerSecond = UInt64(max(1, sysconf(Int32(_SC_CLK_TCK))))
 
     public init(
         host: HostSignalReader, cgroups: GovernorCgroupReader?, protectedGroup: String?, onlineCPUs: Int,
@@ -98,20 +97,28 @@ public struct GovernorSampler: Sendable {
         }
         guard let previous = previousCPUTimes, let previousAt = previousCPUTimesAt, now.since(previousAt) <= longestCPUUseSpan
         else {
+            // A follow-up that found no reading within the whole span stops here (ticks that
+            // do not advance); anything else may look again.
+            let gaveUp = !triggered && cpuUseReadableAt != nil
             rebaseline()
+            if gaveUp { cpuUseReadableAt = nil }
             return nil
         }
-        let enough = times.totalTicks >= previous.totalTicks + Self.minimumTicksPerCPU * UInt64(max(1, onlineCPUs))
-        let reading = enough ? times.busy(since: previous) : nil
+        let cpus = UInt64(max(1, onlineCPUs))
+        let needed = Self.minimumTicksPerCPU * cpus
+        let elapsed = times.totalTicks >= previous.totalTicks ? times.totalTicks - previous.totalTicks : 0
+        let reading = elapsed >= needed ? times.busy(since: previous) : nil
         if triggered {
             rebaseline()
-        } else {
-            // One follow-up per baseline: a window still too short waits for the regular samples.
+        } else if elapsed >= needed {
             cpuUseReadableAt = nil
-            if enough {
-                previousCPUTimes = times
-                previousCPUTimesAt = now
-            }
+            previousCPUTimes = times
+            previousCPUTimesAt = now
+        } else if cpuUseReadableAt != nil {
+            // The follow-up came a few ticks short (an idle CPU's ticks are accounted late,
+            // an emulated guest's clock jitters): look again once the missing ticks are due.
+            let missingPerCPU = (needed - elapsed + cpus - 1) / cpus + 1
+            cpuUseReadableAt = now.advanced(by: TimeSpan(usec: missingPerCPU * 1_000_000 / Self.clockTicksPerSecond))
         }
         return reading
     }

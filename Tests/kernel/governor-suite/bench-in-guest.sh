@@ -18,6 +18,9 @@ here=$(cd "$(dirname "$0")" && pwd -P)
 repo=$(cd "$here/../../.." && pwd -P)
 . "$here/lib.sh"
 gov_log_timestamps=1
+# Every look of the governor is logged ("governor: held tier …"): the governor phase
+# prints the looks around the onset, so a slow reaction shows which reading held it back.
+gov_log_level=debug
 if [ "${WARDEN_TESTBED_GUEST:-0}" != 1 ] || [ -z "${WARDEN_TEST_CGROUP_ROOT:-}" ]; then
     echo "bench-governor: refusing to run outside a test-bed guest" >&2
     exit 77
@@ -127,6 +130,10 @@ run_phase() { # name
         # cgroup-watch created the onset file (a fork early, so a few ms late at most).
         grep 'governor: tier' "$dir/warden.log" | tail -n +$((before_onset + 1)) |
             awk -v o="$onset_wall" '{ printf "    +%d ms %s\n", ($1 - o) / 1000, substr($0, index($0, " ") + 1) }' | cut -c1-250
+        echo "  governor: its looks from 1 s before the onset to the quota:"
+        grep 'governor: held tier\|governor: tier' "$dir/warden.log" |
+            awk -v o="$onset_wall" -v r="${reaction:-0}" '{ d = ($1 - o) / 1000 } d >= -1000 && d <= r + 200 {
+                printf "    %+d ms %s\n", d, substr($0, index($0, " ") + 1) }' | sed 's/(cause=.*//; s/ (event=.*//' | cut -c1-250 | head -n 20
     fi
     kill -TERM "$warden_pid"
     wait "$warden_pid"
