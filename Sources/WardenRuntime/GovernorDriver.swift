@@ -97,6 +97,9 @@ public final class GovernorDriver: @unchecked Sendable {
     var triggers: [PSITrigger] = []
     /// Every evidence trigger is registered: tier normal needs no timer.
     public private(set) var triggersActive = false
+    /// The PSI file whose trigger went with its group (the protected slice's last component
+    /// stopped): looked for at each sample, and the triggers registered again once it is back.
+    var triggersLostWith: String?
     var pendingFired: [FiredTrigger] = []
     var timer: EventLoop.TimerID?
     var stoodDown = false
@@ -264,10 +267,26 @@ public final class GovernorDriver: @unchecked Sendable {
         triggers.removeAll { !$0.isActive }
         guard triggersActive else { return }
         triggersActive = false
+        triggersLostWith = path
         let line = "the PSI trigger on \(path) is gone (group removed): sampling every \(thresholds.sampleInterval.systemdString()) instead"
         note(line)
         logger.notice("governor: \(line)", metadata: ["event": "governor-sampling"])
         schedule()
+    }
+
+    /// When Warden creates the group again (the component starts again), the triggers come
+    /// back and the governor again sleeps until pressure wakes it, instead of sampling every
+    /// interval for the rest of the run.
+    func rearmTriggersIfGroupIsBack() {
+        guard let path = triggersLostWith, let loop, options.automaticWakeups, access(path, F_OK) == 0 else { return }
+        triggersLostWith = nil
+        for trigger in triggers { trigger.cancel() }
+        triggers = []
+        // On failure registerTriggers says why once, and sampling goes on as before.
+        registerTriggers(on: loop)
+        guard triggersActive else { return }
+        notes.removeAll { $0.hasPrefix("the PSI trigger on ") }
+        logger.notice("governor: PSI triggers on \(path) again (its group was created again)", metadata: ["event": "governor-triggers"])
     }
 
     // MARK: Deciding
@@ -275,6 +294,7 @@ public final class GovernorDriver: @unchecked Sendable {
     /// Samples, decides and carries the decision out; then sets the next wake-up.
     public func evaluate() {
         guard disabledReason == nil, !stoodDown else { return }
+        rearmTriggersIfGroupIsBack()
         let fired = pendingFired
         pendingFired = []
         let now = options.clock()
