@@ -389,7 +389,8 @@ int warden_spawn(const struct warden_spawn_config *config, struct warden_spawn_r
     struct warden_spawn_context ctx;
     memset(&ctx, 0, sizeof(ctx));
     ctx.config = config;
-    ctx.parent_pid = getpid();
+    /* Only the parent-death check needs it (getpid is a system call in glibc 2.36). */
+    ctx.parent_pid = config->parent_death_signal > 0 ? getpid() : 0;
     ctx.gate_read_fd = -1;
     ctx.gate_write_fd = -1;
 
