@@ -2,9 +2,12 @@
 #include <errno.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <fcntl.h>
 #include <unistd.h>
+#include <linux/fs.h>
 #include "warden_shims.h"
 
 /* glibc 2.36 knows the syscall but not the idtype. */
@@ -54,3 +57,11 @@ int warden_is_child_subreaper(void) {
 }
 
 const char *warden_signal_abbrev(int sig) { return sigabbrev_np(sig); }
+
+int warden_rename_exchange(const char *from, const char *to) {
+    return (int)syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, RENAME_EXCHANGE);
+}
+
+long warden_getrandom(void *buffer, unsigned long length) {
+    return (long)getrandom(buffer, (size_t)length, 0);
+}

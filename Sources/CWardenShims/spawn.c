@@ -5,8 +5,12 @@
  *   - set*id and setgroups go through syscall(2) directly: glibc's wrappers broadcast
  *     SIGSETXID to every thread of the *parent* (we share its memory and thread list
  *     under CLONE_VM), which would wedge or corrupt the supervisor;
- *   - every failure is reported as (step, errno, detail) over a close-on-exec pipe and
- *     the child exits 127. A successful execve closes the pipe, so the parent reads EOF.
+ *   - every failure is reported as (step, errno, detail) and the child exits 127. A
+ *     CLONE_VM|CLONE_VFORK child writes the report into the parent's memory, which it
+ *     shares, and the parent reads it once the clone returns (the kernel resumes the
+ *     parent only after the child's exec or exit). A fork-style child (clone3) has
+ *     its own memory: it writes the report to a close-on-exec pipe, which a successful
+ *     execve closes, so the parent reads EOF.
  *
  * Everything that needs computing (the CPU mask, the capability words, the pid text for
  * cgroup.procs) is prepared by the parent before the clone, in warden_spawn.
@@ -14,6 +18,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -48,7 +53,10 @@ struct warden_spawn_report {
 /* What the child reads: the caller's config plus what the parent precomputed. */
 struct warden_spawn_context {
     const struct warden_spawn_config *config;
+    /* the error pipe of a fork-style child; -1 for a CLONE_VM child, which fills
+     * shared_report instead */
     int report_fd;
+    volatile struct warden_spawn_report *shared_report;
     pid_t parent_pid;
     /* set when the child must join the cgroup itself (no CLONE_INTO_CGROUP) */
     int join_cgroup_in_child;
@@ -62,6 +70,12 @@ struct warden_spawn_context {
 };
 
 static void report_and_exit(const struct warden_spawn_context *ctx, int step, int error, int detail) {
+    if (ctx->report_fd < 0) {
+        ctx->shared_report->error = error;
+        ctx->shared_report->detail = detail;
+        ctx->shared_report->step = step;
+        _exit(127);
+    }
     struct warden_spawn_report report = {step, error, detail};
     ssize_t written;
     do {
@@ -100,11 +114,16 @@ static size_t format_decimal(char *buf, long value) {
     return length;
 }
 
+/* Closes every descriptor from 3 up except `keep` (-1: none kept). */
 static void close_descriptors_except(int keep) {
     /* close_range(2) needs Linux 5.9; older kernels get the bounded loop. */
     int failed = 0;
-    if (keep > 3 && syscall(SYS_close_range, 3U, (unsigned)(keep - 1), 0U) < 0) failed = 1;
-    if (!failed && syscall(SYS_close_range, (unsigned)(keep + 1), ~0U, 0U) < 0) failed = 1;
+    if (keep < 3) {
+        if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0) failed = 1;
+    } else {
+        if (keep > 3 && syscall(SYS_close_range, 3U, (unsigned)(keep - 1), 0U) < 0) failed = 1;
+        if (!failed && syscall(SYS_close_range, (unsigned)(keep + 1), ~0U, 0U) < 0) failed = 1;
+    }
     if (!failed) return;
     struct rlimit limit;
     long highest = 65536;
@@ -279,13 +298,34 @@ static int warden_spawn_child(void *argument) {
 }
 
 /* Child stack for the CLONE_VM path. The child only runs warden_spawn_child and libc
- * wrappers; 64 KiB is ample and only touched pages are ever backed. */
+ * wrappers; 64 KiB is ample and only touched pages are ever backed.
+ *
+ * One stack is kept for every spawn (the supervisor spawns from its one loop thread),
+ * instead of an mmap and munmap per spawn: once clone returns, the child has exec'd or
+ * exited and no longer runs on it. A spawn that finds it in use (two threads spawning
+ * at once, in tests) maps a stack of its own. */
 #define WARDEN_SPAWN_STACK_SIZE (64 * 1024)
 
-static pid_t clone_vfork(struct warden_spawn_context *ctx, int *pidfd, int *step) {
+static pthread_mutex_t spawn_stack_lock = PTHREAD_MUTEX_INITIALIZER;
+static void *spawn_stack;
+
+static void *map_stack(void) {
     void *stack = mmap(NULL, WARDEN_SPAWN_STACK_SIZE, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-    if (stack == MAP_FAILED) {
+    return stack == MAP_FAILED ? NULL : stack;
+}
+
+static pid_t clone_vfork(struct warden_spawn_context *ctx, int *pidfd, int *step) {
+    int shared = pthread_mutex_trylock(&spawn_stack_lock) == 0;
+    void *stack;
+    if (shared) {
+        if (!spawn_stack) spawn_stack = map_stack();
+        stack = spawn_stack;
+    } else {
+        stack = map_stack();
+    }
+    if (!stack) {
+        if (shared) pthread_mutex_unlock(&spawn_stack_lock);
         *step = WARDEN_SPAWN_STEP_STACK;
         return -1;
     }
@@ -294,7 +334,11 @@ static pid_t clone_vfork(struct warden_spawn_context *ctx, int *pidfd, int *step
     pid_t pid = clone(warden_spawn_child, (char *)stack + WARDEN_SPAWN_STACK_SIZE,
                       CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, ctx, pidfd);
     int saved = errno;
-    munmap(stack, WARDEN_SPAWN_STACK_SIZE);
+    if (shared) {
+        pthread_mutex_unlock(&spawn_stack_lock);
+    } else {
+        munmap(stack, WARDEN_SPAWN_STACK_SIZE);
+    }
     errno = saved;
     if (pid < 0) *step = WARDEN_SPAWN_STEP_CLONE;
     return pid;
@@ -323,6 +367,18 @@ static pid_t clone3_into_cgroup(struct warden_spawn_context *ctx, int *pidfd, in
 
 static int await_exec(int report_fd, pid_t pid, int pidfd, struct warden_spawn_result *result);
 
+/* The child has exited 127 (or is about to) after `report`: reap it here, it was never
+ * started. */
+static int reap_failed(int pidfd, struct warden_spawn_report report, struct warden_spawn_result *result) {
+    siginfo_t info;
+    while (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &info, WEXITED) < 0 && errno == EINTR) {}
+    close(pidfd);
+    result->step = report.step;
+    result->error = report.error;
+    result->detail = report.detail;
+    return -1;
+}
+
 int warden_spawn(const struct warden_spawn_config *config, struct warden_spawn_result *result) {
     memset(result, 0, sizeof(*result));
     result->pid = -1;
@@ -333,7 +389,8 @@ int warden_spawn(const struct warden_spawn_config *config, struct warden_spawn_r
     struct warden_spawn_context ctx;
     memset(&ctx, 0, sizeof(ctx));
     ctx.config = config;
-    ctx.parent_pid = getpid();
+    /* Only the parent-death check needs it (getpid is a system call in glibc 2.36). */
+    ctx.parent_pid = config->parent_death_signal > 0 ? getpid() : 0;
     ctx.gate_read_fd = -1;
     ctx.gate_write_fd = -1;
 
@@ -356,24 +413,34 @@ int warden_spawn(const struct warden_spawn_config *config, struct warden_spawn_r
         ctx.cap_data[word].inheritable = bits;
     }
 
-    int report_pipe[2];
-    if (pipe2(report_pipe, O_CLOEXEC) < 0) {
-        result->step = WARDEN_SPAWN_STEP_PIPE;
-        result->error = errno;
-        return -1;
-    }
-    /* Keep the write end above the standard streams so the child's dup2s never hit it. */
-    if (report_pipe[1] < 3) {
-        int moved = fcntl(report_pipe[1], F_DUPFD_CLOEXEC, 3);
-        int saved = errno;
-        close(report_pipe[1]);
-        if (moved < 0) {
-            close(report_pipe[0]);
+    /* A gated child blocks, so it cannot be a CLONE_VFORK child (that would block
+     * this thread until its exec): the fork-style clone, as with a cgroup. */
+    int fork_style = config->cgroup_fd >= 0 || config->fork_style || config->gated;
+
+    /* The fork-style child has memory of its own: its report needs a pipe. The
+     * CLONE_VM child writes it here, into memory it shares with us. */
+    struct warden_spawn_report shared_report = {0, 0, 0};
+    ctx.shared_report = &shared_report;
+    int report_pipe[2] = {-1, -1};
+    if (fork_style) {
+        if (pipe2(report_pipe, O_CLOEXEC) < 0) {
             result->step = WARDEN_SPAWN_STEP_PIPE;
-            result->error = saved;
+            result->error = errno;
             return -1;
         }
-        report_pipe[1] = moved;
+        /* Keep the write end above the standard streams so the child's dup2s never hit it. */
+        if (report_pipe[1] < 3) {
+            int moved = fcntl(report_pipe[1], F_DUPFD_CLOEXEC, 3);
+            int saved = errno;
+            close(report_pipe[1]);
+            if (moved < 0) {
+                close(report_pipe[0]);
+                result->step = WARDEN_SPAWN_STEP_PIPE;
+                result->error = saved;
+                return -1;
+            }
+            report_pipe[1] = moved;
+        }
     }
     ctx.report_fd = report_pipe[1];
 
@@ -400,12 +467,11 @@ int warden_spawn(const struct warden_spawn_config *config, struct warden_spawn_r
     int pidfd = -1;
     int failed_step = 0;
     pid_t pid;
-    /* A gated child blocks, so it cannot be a CLONE_VFORK child (that would block
-     * this thread until its exec): the fork-style clone. */
-    if (config->cgroup_fd >= 0 || config->fork_style || config->gated) {
+    if (fork_style) {
         pid = clone3_into_cgroup(&ctx, &pidfd, &failed_step);
         if (pid < 0 && config->cgroup_fd >= 0 && (errno == ENOSYS || errno == E2BIG)) {
-            /* Kernel before 5.7: join by writing cgroup.procs from the child instead. */
+            /* Kernel before 5.7: join by writing cgroup.procs from the child instead
+             * (its report still goes through the pipe). */
             ctx.join_cgroup_in_child = 1;
             pid = clone_vfork(&ctx, &pidfd, &failed_step);
         }
@@ -414,11 +480,11 @@ int warden_spawn(const struct warden_spawn_config *config, struct warden_spawn_r
     }
     int clone_errno = errno;
     pthread_sigmask(SIG_SETMASK, &previous, NULL);
-    close(report_pipe[1]);
+    if (report_pipe[1] >= 0) close(report_pipe[1]);
 
     if (ctx.gate_read_fd >= 0) close(ctx.gate_read_fd);
     if (pid < 0) {
-        close(report_pipe[0]);
+        if (report_pipe[0] >= 0) close(report_pipe[0]);
         if (ctx.gate_write_fd >= 0) close(ctx.gate_write_fd);
         result->step = failed_step;
         result->error = clone_errno;
@@ -431,7 +497,14 @@ int warden_spawn(const struct warden_spawn_config *config, struct warden_spawn_r
         result->report_fd = report_pipe[0];
         return 0;
     }
-    return await_exec(report_pipe[0], pid, pidfd, result);
+    if (report_pipe[0] >= 0) return await_exec(report_pipe[0], pid, pidfd, result);
+    /* CLONE_VFORK: the child has exec'd (no report) or has exited with one. */
+    if (shared_report.step == 0) {
+        result->pid = pid;
+        result->pidfd = pidfd;
+        return 0;
+    }
+    return reap_failed(pidfd, shared_report, result);
 }
 
 /* Waits for the child's exec (EOF on the error pipe) or its failure report. */
@@ -443,16 +516,7 @@ static int await_exec(int report_fd, pid_t pid, int pidfd, struct warden_spawn_r
     } while (got < 0 && errno == EINTR);
     close(report_fd);
 
-    if (got == (ssize_t)sizeof(report)) {
-        /* The child has exited 127 (or is about to): reap it here, it was never started. */
-        siginfo_t info;
-        while (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &info, WEXITED) < 0 && errno == EINTR) {}
-        close(pidfd);
-        result->step = report.step;
-        result->error = report.error;
-        result->detail = report.detail;
-        return -1;
-    }
+    if (got == (ssize_t)sizeof(report)) return reap_failed(pidfd, report, result);
     result->pid = pid;
     result->pidfd = pidfd;
     return 0;

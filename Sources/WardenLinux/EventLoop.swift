@@ -61,6 +61,9 @@ public final class EventLoop: @unchecked Sendable {
         var timers: [UInt64: () -> Void] = [:]
         var deadlines = TimerHeap()
         var armedDeadline: UInt64 = 0
+        /// A timer was added or cancelled on the loop thread: the timerfd is pointed at
+        /// the earliest deadline before the loop next waits, not at each change.
+        var rearmDeferred = false
         var pending: [@Sendable () -> Void] = []
         var signalHandlers: [Int32: (SignalInfo) -> Void] = [:]
         var watchedPIDs: Set<Int32> = []
@@ -82,6 +85,8 @@ public final class EventLoop: @unchecked Sendable {
     private var state = State()
     private var thread: pthread_t?
     private var loopThreadID: pid_t = 0
+    /// `pthread_self()` of the loop thread: comparing it costs no system call (gettid does).
+    private var loopThreadHandle: pthread_t?
 
     /// Creates the descriptors and starts the loop thread, with every signal blocked in
     /// it (signals reach the loop only through `signal(_:handler:)`'s signalfd).
@@ -127,6 +132,7 @@ public final class EventLoop: @unchecked Sendable {
             let context = Unmanaged<StartContext>.fromOpaque(raw!).takeRetainedValue()
             let loop = context.loop
             loop.loopThreadID = warden_gettid()
+            loop.loopThreadHandle = pthread_self()
             sem_post(&context.started)
             loop.run()
             return nil
@@ -159,7 +165,14 @@ public final class EventLoop: @unchecked Sendable {
     private func run() {
         var events = [epoll_event](repeating: epoll_event(), count: 64)
         while true {
-            if lock.withLock({ state.stopping }) { return }
+            let stopping = lock.withLock { () -> Bool in
+                if state.rearmDeferred {
+                    state.rearmDeferred = false
+                    rearmTimerLocked()
+                }
+                return state.stopping
+            }
+            if stopping { return }
             let count = events.withUnsafeMutableBufferPointer {
                 epoll_wait(epollFD, $0.baseAddress, Int32($0.count), -1)
             }
@@ -305,7 +318,7 @@ public final class EventLoop: @unchecked Sendable {
             state.timers[id] = handler
             if deadline != .max {
                 state.deadlines.push(deadline: deadline, id: id)
-                rearmTimerLocked()
+                rearmSoonLocked()
             }
             return id
         }
@@ -317,6 +330,17 @@ public final class EventLoop: @unchecked Sendable {
     public func cancelTimer(_ id: TimerID) {
         lock.withLock {
             guard state.timers.removeValue(forKey: id.rawValue) != nil else { return }
+            rearmSoonLocked()
+        }
+    }
+
+    /// On the loop thread, the timerfd is re-armed before the loop next waits: a restart
+    /// that sets a stop timeout and cancels it in the same turn then costs no
+    /// `timerfd_settime` at all. From another thread (the loop may be waiting), at once.
+    private func rearmSoonLocked() {
+        if let loopThreadHandle, pthread_equal(pthread_self(), loopThreadHandle) != 0 {
+            state.rearmDeferred = true
+        } else {
             rearmTimerLocked()
         }
     }

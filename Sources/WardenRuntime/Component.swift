@@ -1,3 +1,4 @@
+import Logging
 import WardenCore
 import WardenLinux
 
@@ -80,6 +81,17 @@ final class Component {
 
     var tag: String { config.logTag }
 
+    /// The metadata of Warden's log lines about this component, built once per tag
+    /// (several lines per restart each built the dictionary).
+    var logMetadata: Logger.Metadata {
+        let tag = self.tag
+        if let cached = cachedLogMetadata, cached.tag == tag { return cached.metadata }
+        let metadata: Logger.Metadata = [WardenLogHandler.unitKey: "\(tag)"]
+        cachedLogMetadata = (tag, metadata)
+        return metadata
+    }
+    private var cachedLogMetadata: (tag: String, metadata: Logger.Metadata)?
+
     /// Down: nothing runs and nothing is pending (restart pauses are not down).
     var isDown: Bool {
         switch machine.state {
@@ -117,7 +129,7 @@ final class Component {
             unit: name, invocationID: invocationID, rootPIDs: [main?.pid, control?.pid].compactMap { $0 })
     }
 
-    func handle(_ event: ComponentEvent, now: MonotonicInstant, rng: inout SystemRandomNumberGenerator)
+    func handle(_ event: ComponentEvent, now: MonotonicInstant, rng: inout BufferedSystemRandom)
         -> [ComponentAction]
     {
         machine.handle(event, now: now, rng: &rng)

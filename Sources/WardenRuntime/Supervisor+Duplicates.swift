@@ -62,7 +62,16 @@ extension Supervisor {
                 break
             }
         }
-        guard phase == .running, mayStartMainProcess(event, c), beginsStart(event, c) else { return [event] }
+        guard phase == .running, mayStartMainProcess(event, c) else { return [event] }
+        // What follows changes nothing for an automatic restart of a unit without
+        // Duplicates= (see below): said before asking a copy of the machine, which
+        // cost two machine runs per restart of a crash loop.
+        if c.forcedDuplicateRefusal == nil && c.takeover == nil && c.config.duplicates == nil
+            && event != .startRequested
+        {
+            return [event]
+        }
+        guard beginsStart(event, c) else { return [event] }
         if let reason = c.forcedDuplicateRefusal {
             c.forcedDuplicateRefusal = nil
             return refusing(event, reason, for: c)

@@ -115,7 +115,7 @@ public final class Supervisor: @unchecked Sendable {
     var exitCode = SupervisorExitCode.clean
     var queue: [(Component, ComponentEvent)] = []
     var pumping = false
-    var rng = SystemRandomNumberGenerator()
+    var rng = BufferedSystemRandom()
     /// Pids with a live `watchExit`: never reaped by anything else.
     var watched: Set<Int32> = []
     var shutdownTimers: [EventLoop.TimerID] = []
@@ -378,7 +378,7 @@ public final class Supervisor: @unchecked Sendable {
         }
     }
 
-    func unit(_ c: Component) -> Logger.Metadata { [WardenLogHandler.unitKey: "\(c.tag)"] }
+    func unit(_ c: Component) -> Logger.Metadata { c.logMetadata }
 
     func describe(_ status: ExitStatus) -> String {
         switch status {
@@ -454,7 +454,7 @@ public final class Supervisor: @unchecked Sendable {
         }
     }
 
-    static func newInvocationID(_ rng: inout SystemRandomNumberGenerator) -> String {
+    static func newInvocationID(_ rng: inout BufferedSystemRandom) -> String {
         let digits = Array("0123456789abcdef")
         var text = ""
         for _ in 0..<2 {

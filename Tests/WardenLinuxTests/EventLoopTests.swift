@@ -94,6 +94,29 @@ final class LoopLog<T>: @unchecked Sendable {
         #expect(done.wait())
     }
 
+    /// On the loop thread the timerfd is re-armed only before the loop waits again: a
+    /// timer cancelled in the same turn never fires, and the ones left do, in order, from
+    /// a handler of another kind (here `execute`) and across several turns.
+    @Test func timersChangedOnTheLoopThreadAreArmedBeforeTheNextWait() throws {
+        let loop = try EventLoop()
+        defer { loop.shutdown() }
+        // Touched by loop handlers only, then read after the semaphore.
+        final class Fired: @unchecked Sendable { var names: [String] = [] }
+        let fired = Fired()
+        let done = TestSignal()
+        loop.execute {
+            let early = loop.addTimer(after: .milliseconds(1)) { fired.names.append("cancelled") }
+            loop.addTimer(after: .milliseconds(30)) {
+                fired.names.append("second")
+                done.post()
+            }
+            loop.cancelTimer(early)
+            loop.addTimer(after: .milliseconds(10)) { fired.names.append("first") }
+        }
+        #expect(done.wait())
+        #expect(fired.names == ["first", "second"])
+    }
+
     @Test func timerHeapOrdersDeadlines() {
         var heap = TimerHeap()
         let deadlines: [UInt64] = [50, 10, 40, 10, 30, 99, 1, 70]

@@ -35,7 +35,32 @@ import WardenCore
         ),
     ])
     func failureReportsStepAndErrno(request: SpawnRequest, step: String, code: Int32) {
-        #expect(throws: SpawnError(step: step, errno: code)) { try spawnProcess(request) }
+        // The CLONE_VM child reports through shared memory, the fork-style one through
+        // a pipe: both must name the same step.
+        for forkStyle in [false, true] {
+            #expect(throws: SpawnError(step: step, errno: code)) { try spawnProcess(request, forkStyle: forkStyle) }
+        }
+    }
+
+    /// Spawns from several threads at once: one finds the kept child stack in use and
+    /// must map its own; every child still runs its own program to its own status.
+    @Test func concurrentSpawnsFromSeveralThreads() async {
+        let results = await withTaskGroup(of: [(Int32, WardenCore.ExitStatus?)].self) { group in
+            for worker in 0..<4 {
+                group.addTask {
+                    (0..<20).map { i -> (Int32, WardenCore.ExitStatus?) in
+                        let code = Int32((worker * 20 + i) % 7)
+                        guard let process = try? spawnProcess(TestProcess.shell("exit \(code)")) else { return (code, nil) }
+                        return (code, TestProcess.wait(process))
+                    }
+                }
+            }
+            var all: [(Int32, WardenCore.ExitStatus?)] = []
+            for await part in group { all += part }
+            return all
+        }
+        #expect(results.count == 80)
+        for (code, status) in results { #expect(status == .exited(code: code)) }
     }
 
     @Test(arguments: [false, true])
@@ -215,6 +240,10 @@ import WardenCore
         ("1 (sh) S 0 1 1 0 -1 4194560 1 2 3 4 5 6 7 8 20 0 1 0 4242 0 0", UInt64(4242)),
         ("77 (a) b) c) R 1 77 77 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 99 1 2", UInt64(99)),
         ("5 (short) S 1 2", nil),
+        ("9 (two  spaces)  S  1 9 9 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 31337", UInt64(31337)),
+        ("3 (x) S 1 3 3 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 12x 0", nil),
+        ("4 (x) S 1 4 4 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 99999999999999999999999 0", nil),
+        ("no parenthesis at all", nil),
     ])
     func startTimeParsesAfterTheLastParenthesis(line: String, expected: UInt64?) {
         #expect(ProcessControl.parseStartTime(stat: line) == expected)

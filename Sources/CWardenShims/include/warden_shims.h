@@ -138,6 +138,11 @@ int warden_tgkill(pid_t tgid, pid_t tid, int sig);
 pid_t warden_gettid(void);
 int warden_set_child_subreaper(int on);
 int warden_is_child_subreaper(void);
+/* renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_EXCHANGE): swaps two existing names
+ * atomically (glibc 2.36's wrapper is not visible to Swift). -1 with errno. */
+int warden_rename_exchange(const char *from, const char *to);
+/* getrandom(2) with no flags (not visible to Swift through Glibc). */
+long warden_getrandom(void *buffer, unsigned long length);
 /* sigabbrev_np(3): "TERM" for 15, NULL for an unknown number. */
 const char *warden_signal_abbrev(int sig);
 

@@ -35,16 +35,21 @@ public final class ComponentOutputBuffer: Sendable {
         }
         let capacity = linesPerComponent
         rings.withLock { rings in
-            var ring = rings[tag] ?? Ring()
-            ring.lastSequence += 1
-            let line = ControlLogLine(time: time, text: text, seq: ring.lastSequence)
-            if ring.lines.count < capacity {
-                ring.lines.append(line)
-            } else {
-                ring.lines[ring.next] = line
-                ring.next = (ring.next + 1) % capacity
-            }
-            rings[tag] = ring
+            // Mutated in place through the dictionary: a copy taken out and stored back
+            // shares its array with the dictionary meanwhile, so each line copied the
+            // whole ring (1,000 lines), most of a restart's cost once a ring was full.
+            Self.record(text, time: time, capacity: capacity, in: &rings[tag, default: Ring()])
+        }
+    }
+
+    private static func record(_ text: String, time: Double, capacity: Int, in ring: inout Ring) {
+        ring.lastSequence += 1
+        let line = ControlLogLine(time: time, text: text, seq: ring.lastSequence)
+        if ring.lines.count < capacity {
+            ring.lines.append(line)
+        } else {
+            ring.lines[ring.next] = line
+            ring.next = (ring.next + 1) % capacity
         }
     }
 
