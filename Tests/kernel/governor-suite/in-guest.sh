@@ -287,6 +287,21 @@ manual() { # label expected-source
     check "($label) cpu.weight restored exactly: $(cat "$batch/cpu.weight")" test "$(cat "$batch/cpu.weight")" = "$before_weight"
     check "($label) no change left on record" test -z "$(grep '^change ' "$state")"
 }
+# (e) The protected group goes with its last component and comes back with it: the PSI
+# triggers on it must come back too, or the governor would sample every second from then on.
+rearm_line=$(($(wc -l <"$dir/warden.log") + 1))
+wardenctl stop probe.service >/dev/null
+if gov_wait_for "tail -n +$rearm_line '$dir/warden.log' | grep -q 'PSI trigger on .*critical.slice.* is gone'" 100; then
+    pass "(e) critical.slice removed with probe.service: $(tail -n +"$rearm_line" "$dir/warden.log" | grep -m1 'is gone' | sed 's/^warden: //' | cut -c1-160)"
+    wardenctl start probe.service >/dev/null
+    gov_wait_for "tail -n +$rearm_line '$dir/warden.log' | grep -q 'PSI triggers on .*critical.slice.* again'" 100
+    back=$(tail -n +"$rearm_line" "$dir/warden.log" | grep -m1 'PSI triggers on .*critical.slice.* again' | sed 's/^warden: //' | cut -c1-160)
+    check "(e) probe.service started again, the governor watches its group again: $back" test -n "$back"
+else
+    fail "(e) stopping probe.service, critical.slice's only component, did not remove the trigger's group ($(tail -n 3 "$dir/warden.log" | tr '\n' ' ' | cut -c1-200))"
+    wardenctl start probe.service >/dev/null
+fi
+
 # Automatic decisions driven by this guest's noise would race with the checks after
 # 'off' (a new throttle a moment later: under TCG the `warden` commands of the checks
 # alone can stall the probe past the critical trigger); the manual mode is tested on a
