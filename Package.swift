@@ -10,6 +10,9 @@ let package = Package(
     name: "Warden",
     products: [
         .executable(name: "warden", targets: ["warden"]),
+        // What `warden run` executes: the daemon without the command line's parser (and
+        // the FoundationEssentials it brings), for a smaller resident daemon.
+        .executable(name: "warden-daemon", targets: ["warden-daemon"]),
         .executable(name: "warden-demo", targets: ["warden-demo"]),
     ],
     dependencies: [
@@ -51,6 +54,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        .executableTarget(
+            name: "warden-daemon",
+            dependencies: ["WardenRuntime"]),
         .executableTarget(name: "warden-demo", dependencies: ["CWardenShims"]),
         // Benchmarks (docs/benchmarks.md): the driver and the C component it supervises.
         .executableTarget(name: "warden-bench"),
