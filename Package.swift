@@ -6,10 +6,18 @@ import PackageDescription
 //   WardenLinux   thin effects: spawn, cgroupfs, /proc, signals, sd_notify, libcap.
 //   WardenRuntime wires core decisions to effects (the supervisor loop).
 //   warden        the command line.
+// Release builds of Warden's own targets are optimised for size: the daemon's binary
+// is resident as a whole for as long as it runs (the kernel maps a file's cached
+// pages around every fault), so its size is most of its PSS (docs/benchmarks.md).
+let sizeOptimized: [SwiftSetting] = [.unsafeFlags(["-Osize"], .when(configuration: .release))]
+
 let package = Package(
     name: "Warden",
     products: [
         .executable(name: "warden", targets: ["warden"]),
+        // What `warden run` executes: the daemon without the command line's parser (and
+        // the FoundationEssentials it brings), for a smaller resident daemon.
+        .executable(name: "warden-daemon", targets: ["warden-daemon"]),
         .executable(name: "warden-demo", targets: ["warden-demo"]),
     ],
     dependencies: [
@@ -19,7 +27,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
     ],
     targets: [
-        .target(name: "WardenCore"),
+        .target(name: "WardenCore", swiftSettings: sizeOptimized),
         .target(name: "CWardenShims"),
         // Governor alert webhooks over HTTPS (libcurl from Debian: TLS without a Swift
         // TLS stack), loaded with dlopen at the first webhook so a daemon without one
@@ -36,14 +44,16 @@ let package = Package(
             dependencies: [
                 "WardenCore", "CWardenShims", "CWebhook", "CSystemd", "CLibcap",
                 .product(name: "Logging", package: "swift-log"),
-            ]),
+            ],
+            swiftSettings: sizeOptimized),
         .target(
             name: "WardenRuntime",
             dependencies: [
                 "WardenCore", "WardenLinux",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-            ]),
+            ],
+            swiftSettings: sizeOptimized),
         .executableTarget(
             name: "warden",
             dependencies: [
@@ -51,6 +61,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        .executableTarget(
+            name: "warden-daemon",
+            dependencies: ["WardenRuntime"],
+            swiftSettings: sizeOptimized),
         .executableTarget(name: "warden-demo", dependencies: ["CWardenShims"]),
         // Benchmarks (docs/benchmarks.md): the driver and the C component it supervises.
         .executableTarget(name: "warden-bench"),

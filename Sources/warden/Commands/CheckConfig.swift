@@ -1,7 +1,7 @@
 import ArgumentParser
-import FoundationEssentials
 import WardenCore
 import WardenLinux
+import WardenRuntime
 
 /// `warden check-config`: validate the configuration and print the plan it implies.
 struct CheckConfig: ParsableCommand {
@@ -44,8 +44,7 @@ struct CheckConfig: ParsableCommand {
                 valid: result.configuration != nil,
                 diagnostics: result.diagnostics.map(CheckReport.Problem.init), plan: plan,
                 notEnforcedOnThisHost: notEnforced)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            let encoder = JSONWriter(prettyPrinted: true)
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
         } else {
             for diagnostic in result.diagnostics {
@@ -100,16 +99,6 @@ struct ConfigLocation: ParsableArguments {
     var units: [String] = []
 
     func load(host: HostFacts?) -> ConfigurationLoader.Result {
-        let fs = LocalFileSystem()
-        var configPath = config
-        if configPath == nil, (try? fs.readFile("/etc/warden/warden.conf")) != nil {
-            configPath = "/etc/warden/warden.conf"
-        }
-        var searchPath = ConfigurationLoader.systemdExecutableSearchPath
-        if let own = HostProbe.executableDirectory() { searchPath.append(own) }
-        let loader = ConfigurationLoader(
-            fileSystem: fs, specifiers: SpecifierContext(hostname: HostProbe.hostname()), host: host,
-            executableSearchPath: searchPath)
-        return loader.load(configPath: configPath, unitDirectories: units.isEmpty ? nil : units)
+        DaemonArguments.loadConfiguration(configPath: config, unitDirectories: units, host: host)
     }
 }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import FoundationEssentials
 import Glibc
 import WardenCore
 import WardenLinux
@@ -64,8 +63,8 @@ struct Diagnose: ParsableCommand {
             let report = Diagnosis.analyze(snapshot, thresholds: thresholds)
             worst = report.verdict
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = watch ? [.sortedKeys, .withoutEscapingSlashes] : [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                // One object per line with --watch, indented otherwise.
+                let encoder = JSONWriter(prettyPrinted: !watch)
                 print(String(decoding: try encoder.encode(report), as: UTF8.self))
             } else {
                 if watch && color { print("\u{1B}[H\u{1B}[2J", terminator: "") }

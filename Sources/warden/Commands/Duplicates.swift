@@ -1,5 +1,4 @@
 import ArgumentParser
-import FoundationEssentials
 import Glibc
 import WardenCore
 import WardenLinux
@@ -70,8 +69,7 @@ struct Duplicates: ParsableCommand {
             copies: copies, lifetimeCPU: { CPUUsage.lifetimePercent($0, uptimeSeconds: uptime, ticksPerSecond: ticks) },
             userName: { users.name($0) }, killOutcomes: outcomes)
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            let encoder = JSONWriter(prettyPrinted: true)
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
         } else {
             print(report.renderText(color: Terminal.colorsStandardOutput), terminator: "")

@@ -1,11 +1,14 @@
 import ArgumentParser
 import Glibc
-import Logging
-import WardenCore
 import WardenLinux
 import WardenRuntime
 
 /// `warden run`: supervise the configured components in the foreground.
+///
+/// The daemon itself is `warden-daemon` (the same code without the command line's
+/// parser and FoundationEssentials, a few MB less resident for as long as it runs):
+/// `warden run` executes it in its own process, same PID, so systemd, `unshare` and
+/// tests see no difference. Without that binary next to `warden`, it runs in-process.
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Start the configured components, keep them running, stop them cleanly.",
@@ -28,208 +31,27 @@ struct Run: ParsableCommand {
     var governorCgroupRoot: String?
 
     func run() throws {
-        // Before any other thread exists: these signals must reach the loop's signalfd,
-        // never a thread's default action (SIGTERM's kills the whole process).
-        EventLoop.blockSignalsInCallingThread([SIGCHLD, SIGTERM, SIGINT, SIGHUP])
-        let loaded = location.load(host: HostProbe.facts())
-
-        // Log to the journal when configured, or when systemd connected stderr to it.
-        let outputBuffer = ComponentOutputBuffer()
-        let toJournal: Bool
-        switch loaded.configuration?.settings.logTarget ?? .auto {
-        case .journal: toJournal = true
-        case .stderr: toJournal = false
-        case .auto: toJournal = JournalStream.stderrIsJournal()
-        }
-        // CgroupBackend=systemd: a component's lines are filed under its scope too.
-        var objectUnit: (@Sendable (String) -> String)?
-        if loaded.configuration?.settings.cgroupBackend == .systemd {
-            objectUnit = { @Sendable unit in SystemdUnitPlan.scopeName(for: unit) }
-        }
-        let scopeOfComponent = objectUnit
-        LoggingSystem.bootstrap { label in
-            toJournal
-                ? OutputCapturingLogHandler(
-                    wrapping: AnyWardenLogHandler(JournalBridgeLogHandler(label: label, objectUnit: scopeOfComponent)),
-                    buffer: outputBuffer)
-                : OutputCapturingLogHandler(wrapping: AnyWardenLogHandler(WardenLogHandler(label: label)), buffer: outputBuffer)
-        }
-        var configuredLogger = Logger(label: "warden")
-        if let level = loaded.configuration?.settings.logLevel { configuredLogger.logLevel = Logger.Level(level) }
-        let logger = configuredLogger
-
-        let result = Self.enforceable(loaded, logger: logger)
-        guard let configuration = result.configuration else {
-            for diagnostic in result.diagnostics { writeStderr(diagnostic.description) }
-            let errors = result.diagnostics.filter { $0.severity == .error }.count
-            writeStderr("configuration invalid: \(errors) error(s)")
-            throw ExitCode(SupervisorExitCode.configurationInvalid)
-        }
-        for diagnostic in result.diagnostics { writeStderr(diagnostic.description) }
-
-        var searchPath = ConfigurationLoader.systemdExecutableSearchPath
-        if let own = HostProbe.executableDirectory() { searchPath.append(own) }
-        let stateDirectory = stateDir ?? configuration.settings.effectiveStateDirectory
-        // One Warden per state directory: a second one would start every component twice.
-        let lock: StateLock
-        do {
-            try RuntimeDescriptors.makeDirectories(stateDirectory)
-            lock = try StateLock.acquire(stateDirectory: stateDirectory)
-        } catch {
-            writeStderr("warden: \(error)")
-            throw ExitCode(SupervisorExitCode.failure)
-        }
-        defer { lock.release() }
-        let options = SupervisorOptions(
-            stateDirectory: stateDirectory,
-            executableSearchPath: searchPath, handleSignals: true, reapAllOrphans: true)
-        // CgroupBackend=systemd: transient scopes through systemd instead of a subtree.
-        var scopes: SystemdScopeBackend?
-        if configuration.settings.cgroupBackend == .systemd {
-            do {
-                scopes = try SystemdScopeBackend.connect(host: HostProbe.facts())
-                logger.info("cgroups: CgroupBackend=systemd, each component in a transient warden-NAME.scope")
-            } catch {
-                writeStderr("warden: \(error)")
-                throw ExitCode(SupervisorExitCode.configurationInvalid)
-            }
-        }
-        let cgroups = scopes == nil ? try Self.cgroupSubtree(for: configuration, logger: logger) : nil
-        let location = self.location
-        let supervisor: Supervisor
-        do {
-            supervisor = try Supervisor(
-                configuration: configuration, options: options, logger: logger,
-                reloadSource: { Self.enforceable(location.load(host: HostProbe.facts()), logger: logger) },
-                cgroups: cgroups, healthProber: LoopHealthProber(), scopes: scopes)
-        } catch {
-            writeStderr("warden: \(error)")
-            // Nothing ran yet: take the groups made for this run away again.
-            _ = try? cgroups?.manager.removeAll()
-            throw ExitCode(SupervisorExitCode.failure)
-        }
-        supervisor.startControl(settings: configuration.settings, outputBuffer: outputBuffer)
-        supervisor.startGovernor(wiring: try Self.governorWiring(testRoot: governorCgroupRoot))
-        supervisor.startMetrics(settings: configuration.settings)
-        let code = supervisor.run()
+        let arguments = DaemonArguments(
+            configPath: location.config, unitDirectories: location.units, stateDirectory: stateDir,
+            governorCgroupRoot: governorCgroupRoot)
+        Self.executeDaemon(arguments)
+        let code = Daemon.run(arguments)
         if code != 0 { throw ExitCode(code) }
     }
 
-    static func governorWiring(testRoot: String?) throws -> GovernorWiring {
-        guard let testRoot else { return GovernorWiring() }
-        let (slices, reason) = SystemdSliceControl.connect()
-        let manager = try CgroupManager(rootPath: testRoot, options: CgroupManager.Options(requireCgroup2: false))
-        return GovernorWiring(effects: GovernorEffects(manager: manager, slices: slices, slicesUnavailableReason: reason))
-    }
-
-    /// The configuration without per-process settings this Warden lacks the capability
-    /// for, each said once; with `FailOnUnenforceable=yes` they make it invalid instead.
-    static func enforceable(_ result: ConfigurationLoader.Result, logger: Logger) -> ConfigurationLoader.Result {
-        guard let configuration = result.configuration else { return result }
-        let findings = PrivilegeCheck.unenforceable(in: configuration, capabilities: HostProbe.effectiveCapabilities())
-        guard !findings.isEmpty else { return result }
-        if configuration.settings.failOnUnenforceable == true {
-            let location = configuration.settings.keyLocations["FailOnUnenforceable"] ?? configuration.settings.location
-            return ConfigurationLoader.Result(
-                configuration: nil,
-                diagnostics: result.diagnostics
-                    + findings.map { .error(location, key: "FailOnUnenforceable", $0.description) })
-        }
-        for finding in findings { logger.warning("\(finding)") }
-        var stripped = result
-        stripped.configuration = PrivilegeCheck.removing(findings, from: configuration)
-        return stripped
-    }
-
-    /// Warden's cgroup subtree when the group it runs in is delegated to it alone (a
-    /// `Delegate=yes` service, a container's root); nil otherwise, after saying once
-    /// which settings will not be enforced. With `FailOnUnenforceable=yes` any such
-    /// setting refuses the start instead.
-    static func cgroupSubtree(for configuration: Configuration, logger: Logger) throws -> CgroupProcessTracker? {
-        let failClosed = configuration.settings.failOnUnenforceable == true
-        let plan = CgroupPlan.plan(for: configuration, host: HostProbe.facts())
-        let discovery = CgroupDiscovery.discover()
-        func refuse(_ settings: [UnenforcedSetting], _ why: String) throws {
-            for line in CgroupEnforcement.messages(settings) { logger.error("not enforceable: \(line)") }
-            logger.error("FailOnUnenforceable=yes: \(why); not starting")
-            throw ExitCode(SupervisorExitCode.configurationInvalid)
-        }
-        switch CgroupPlacement.decide(discovery: discovery, plan: plan) {
-        case .withoutCgroups(let reason, let unenforced):
-            if failClosed && !unenforced.isEmpty { try refuse(unenforced, "no usable cgroup") }
-            logger.notice("running without cgroups: \(reason)")
-            for line in CgroupEnforcement.messages(unenforced) { logger.warning("not enforced: \(line)") }
-            return nil
-        case .manage(let groupPath):
-            let missing = CgroupEnforcement.unenforced(plan: plan, availability: discovery.availability)
-            if failClosed && !missing.isEmpty { try refuse(missing, "controllers missing") }
-            let tracker: CgroupProcessTracker
-            do {
-                tracker = try CgroupProcessTracker.establish(groupPath: groupPath, plan: plan)
-            } catch {
-                let all = CgroupEnforcement.unenforced(
-                    plan: plan, availability: CgroupAvailability(hierarchy: .unusable(reason: error.description)))
-                if failClosed { try refuse(all, error.description) }
-                logger.error("\(error); running without cgroups")
-                for line in CgroupEnforcement.messages(all) { logger.warning("not enforced: \(line)") }
-                return nil
-            }
-            let said = Set(missing.map { "\($0.key) \($0.unit)" })
-            let more = (tracker.setupReport?.unenforced ?? []).filter { !said.contains("\($0.key) \($0.unit)") }
-            if failClosed && !more.isEmpty {
-                _ = try? tracker.manager.removeAll()
-                try refuse(more, "cgroup writes refused")
-            }
-            for line in CgroupEnforcement.messages(missing + more) { logger.warning("not enforced: \(line)") }
-            let controllers = discovery.availability.availableControllers.sorted().joined(separator: " ")
-            if discovery.startedInSupervisorLeaf {
-                logger.notice("started inside \(groupPath)/\(tracker.manager.options.supervisorGroup), the leaf a previous Warden left: managing its subtree again")
-            }
-            logger.info(
-                "cgroups: managing \(groupPath) (\(controllers)); warden runs in \(tracker.manager.options.supervisorGroup), \(plan.count) group(s) set up")
-            return tracker
-        }
-    }
-
-    private func writeStderr(_ line: String) {
-        var bytes = Array((line + "\n").utf8)
-        _ = bytes.withUnsafeMutableBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
-    }
-}
-
-/// One concrete handler type for the two log targets (the bootstrap closure must return
-/// a single type).
-struct AnyWardenLogHandler: LogHandler {
-    private var base: any LogHandler
-
-    init(_ base: any LogHandler) { self.base = base }
-
-    var metadata: Logger.Metadata {
-        get { base.metadata }
-        set { base.metadata = newValue }
-    }
-
-    var logLevel: Logger.Level {
-        get { base.logLevel }
-        set { base.logLevel = newValue }
-    }
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { base[metadataKey: key] }
-        set { base[metadataKey: key] = newValue }
-    }
-
-    func log(event: LogEvent) { base.log(event: event) }
-}
-
-extension Logger.Level {
-    init(_ level: LogLevel) {
-        switch level {
-        case .debug: self = .debug
-        case .info: self = .info
-        case .notice: self = .notice
-        case .warning: self = .warning
-        case .error: self = .error
-        }
+    /// Replaces this process with `warden-daemon` from `warden`'s own directory; returns
+    /// only when there is none (or it cannot be executed), to run the daemon in-process.
+    static func executeDaemon(_ arguments: DaemonArguments) {
+        guard let directory = HostProbe.executableDirectory() else { return }
+        let path = directory + "/" + Daemon.binaryName
+        guard access(path, X_OK) == 0 else { return }
+        let argv = [path, "run"] + arguments.commandLine
+        var cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) }
+        cArguments.append(nil)
+        execv(path, cArguments)
+        // Still here: exec failed (say why once) and the daemon runs in this process.
+        let reason = String(cString: strerror(errno))
+        for pointer in cArguments { free(pointer) }
+        writeStandardError("warden: cannot execute \(path) (\(reason)); running the daemon in this process")
     }
 }

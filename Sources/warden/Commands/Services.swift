@@ -1,5 +1,4 @@
 import ArgumentParser
-import FoundationEssentials
 import WardenLinux
 
 /// `warden services`: the failed-unit cleanup operators otherwise do by hand with
@@ -100,8 +99,7 @@ struct Services: ParsableCommand {
     }
 
     static func encode(_ report: Report) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let encoder = JSONWriter(prettyPrinted: true)
         return String(decoding: try encoder.encode(report), as: UTF8.self)
     }
 

@@ -1,0 +1,39 @@
+import Testing
+import WardenRuntime
+
+/// `warden-daemon`'s own reading of `warden run`'s options, and the command line
+/// `warden run` hands it.
+@Suite struct DaemonArgumentsTests {
+    @Test(arguments: [
+        ([], DaemonArguments()),
+        (["run"], DaemonArguments()),
+        (["run", "--config", "/etc/w.conf"], DaemonArguments(configPath: "/etc/w.conf")),
+        (["--config=/etc/w.conf", "--units", "a", "--units=b"], DaemonArguments(configPath: "/etc/w.conf", unitDirectories: ["a", "b"])),
+        (["run", "--state-dir", "/run/x", "--governor-cgroup-root", "/tmp/cg"], DaemonArguments(stateDirectory: "/run/x", governorCgroupRoot: "/tmp/cg")),
+        (["--config", "a=b"], DaemonArguments(configPath: "a=b")),
+    ])
+    func parses(arguments: [String], expected: DaemonArguments) throws {
+        #expect(try DaemonArguments.parse(arguments).get() == expected)
+    }
+
+    @Test(arguments: [
+        (["--config"], "missing value for '--config'"),
+        (["--bogus"], "unknown option '--bogus'"),
+        (["run", "run"], "unknown option 'run'"),
+        (["--units", "a", "-c", "x"], "unknown option '-c'"),
+    ])
+    func refuses(arguments: [String], message: String) {
+        guard case .failure(let error) = DaemonArguments.parse(arguments) else {
+            Issue.record("\(arguments) parsed")
+            return
+        }
+        #expect(error.message == message)
+    }
+
+    @Test func commandLineReadsBackTheSame() throws {
+        let arguments = DaemonArguments(
+            configPath: "/c f.conf", unitDirectories: ["u1", "--units"], stateDirectory: "/s", governorCgroupRoot: "/g")
+        #expect(try DaemonArguments.parse(["run"] + arguments.commandLine).get() == arguments)
+        #expect(DaemonArguments().commandLine.isEmpty)
+    }
+}
