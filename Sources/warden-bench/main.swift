@@ -406,7 +406,7 @@ let count = option("--count", default: 1000)
 let components = option("--components", default: 100)
 let seconds = option("--seconds", default: 10)
 for binary in [wardenBinary, childBinary] where access(binary, X_OK) != 0 {
-    fail("\(binary) not found: build with `swift build -c release` first")
+    fail("\(binary) not found: run scripts/bench (it builds Warden and, with gcc, the C component)")
 }
 print("warden-bench on \(ProcessInfo.processInfo.activeProcessorCount) CPUs, \(wardenBinary)")
 switch mode {
