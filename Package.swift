@@ -33,9 +33,10 @@ let package = Package(
         // TLS stack), loaded with dlopen at the first webhook so a daemon without one
         // maps none of it; the -dev package gives the header.
         .target(name: "CWebhook"),
-        .systemLibrary(
-            name: "CSystemd", pkgConfig: "libsystemd",
-            providers: [.apt(["libsystemd-dev"])]),
+        // libsystemd (sd_notify, the journal, sd-bus), loaded with dlopen at first use like
+        // libcurl: a daemon not under systemd maps none of it (with libgcrypt, liblz4,
+        // libzstd and liblzma about 0.8 MB of PSS). libsystemd-dev gives the headers.
+        .target(name: "CSystemd"),
         .systemLibrary(
             name: "CLibcap", pkgConfig: "libcap",
             providers: [.apt(["libcap-dev"])]),

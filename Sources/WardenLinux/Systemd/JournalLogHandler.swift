@@ -47,7 +47,8 @@ public enum Journal {
     public static var isAvailable: Bool { access(socketPath, F_OK) == 0 }
 
     /// Sends one entry with `sd_journal_sendv`. Returns 0 on success (also when no
-    /// journald listens: libsystemd drops the entry then), else `-errno`.
+    /// journald listens: libsystemd drops the entry then), else `-errno`; `-ELIBACC`
+    /// when libsystemd could not be loaded (`SystemdLibrary.loadError` says why).
     @discardableResult
     public static func send(_ fields: [JournalField]) -> Int32 {
         // One contiguous buffer and iovecs into it, so every pointer stays valid for
@@ -66,7 +67,7 @@ public enum Journal {
             var vectors = ranges.map { range in
                 iovec(iov_base: raw.baseAddress! + range.lowerBound, iov_len: range.count)
             }
-            return sd_journal_sendv(&vectors, Int32(vectors.count))
+            return warden_sd_journal_sendv(&vectors, Int32(vectors.count))
         }
     }
 }
@@ -128,9 +129,11 @@ public struct JournalLogHandler: LogHandler {
         public init(_ send: @escaping @Sendable ([JournalField]) -> Void) { self.send = send }
 
         /// `sd_journal_sendv`; when it fails, the message goes to stderr with its
-        /// `<priority>` prefix, so it is not lost.
+        /// `<priority>` prefix, so it is not lost. Without libsystemd, stderr says so
+        /// once, before the first such line.
         public static let journald = Sink { fields in
             let result = Journal.send(fields)
+            if result == -ELIBACC { _ = missingLibraryNotice }
             if result < 0 {
                 let priority = fields.first { $0.name == "PRIORITY" }?.value ?? "6"
                 let message = fields.first { $0.name == "MESSAGE" }?.value ?? ""
@@ -139,6 +142,14 @@ public struct JournalLogHandler: LogHandler {
             }
         }
     }
+
+    /// Written once (a global's initialiser runs once, thread-safely) on the first entry
+    /// that could not be sent for want of libsystemd.
+    private static let missingLibraryNotice: Void = {
+        let reason = SystemdLibrary.loadError ?? "libsystemd.so.0 is not loaded"
+        let line = "warden: journal logging unavailable (\(reason)); logging to stderr\n"
+        _ = line.withCString { write(STDERR_FILENO, $0, strlen($0)) }
+    }()
 
     public var logLevel: Logger.Level = .info
     public var metadata: Logger.Metadata = [:]

@@ -195,8 +195,11 @@ public final class SystemdBus: @unchecked Sendable {
         if let reason = Self.notBootedReason() {
             throw SystemdBusError(operation: "open system bus", errorMessage: reason, errno: ENOENT)
         }
+        if let reason = SystemdLibrary.loadError {
+            throw SystemdBusError(operation: "open system bus", errorMessage: reason, errno: ELIBACC)
+        }
         var connection: OpaquePointer?
-        let result = sd_bus_open_system(&connection)
+        let result = warden_sd_bus_open_system(&connection)
         guard result >= 0, let connection else {
             throw SystemdBusError(
                 operation: "open system bus", errorMessage: Self.openFailureReason(errno: -result), errno: -result)
@@ -205,7 +208,7 @@ public final class SystemdBus: @unchecked Sendable {
         self.callTimeoutUSec = callTimeoutUSec
     }
 
-    deinit { sd_bus_flush_close_unref(bus) }
+    deinit { warden_sd_bus_flush_close_unref(bus) }
 
     /// Whether systemd's D-Bus API is usable here, with the reason when not. Opens and
     /// closes a connection to find out.
@@ -219,8 +222,9 @@ public final class SystemdBus: @unchecked Sendable {
     }
 
     /// `sd_booted()`: systemd creates `/run/systemd/system/` early at boot when it is PID 1.
+    /// Answered without loading libsystemd.
     static func notBootedReason() -> String? {
-        sd_booted() > 0
+        warden_sd_booted() > 0
             ? nil : "systemd is not running here (/run/systemd/system does not exist: PID 1 is not systemd)"
     }
 
@@ -248,34 +252,34 @@ public final class SystemdBus: @unchecked Sendable {
                 let message = try newMethodCall(
                     path: Self.managerPath, interface: Self.managerInterface, member: "SetUnitProperties",
                     unit: unit, property: property.description)
-                defer { sd_bus_message_unref(message) }
+                defer { warden_sd_bus_message_unref(message) }
                 var runtimeFlag: Int32 = runtime ? 1 : 0
                 var status = appendString(message, "s", unit)
-                if status >= 0 { status = sd_bus_message_append_basic(message, Self.type("b"), &runtimeFlag) }
-                if status >= 0 { status = sd_bus_message_open_container(message, Self.type("a"), "(sv)") }
-                if status >= 0 { status = sd_bus_message_open_container(message, Self.type("r"), "sv") }
+                if status >= 0 { status = warden_sd_bus_message_append_basic(message, Self.type("b"), &runtimeFlag) }
+                if status >= 0 { status = warden_sd_bus_message_open_container(message, Self.type("a"), "(sv)") }
+                if status >= 0 { status = warden_sd_bus_message_open_container(message, Self.type("r"), "sv") }
                 if status >= 0 { status = appendString(message, "s", property.name) }
                 if status >= 0 {
                     if var value = property.wireUInt64 {
-                        status = sd_bus_message_open_container(message, Self.type("v"), "t")
-                        if status >= 0 { status = sd_bus_message_append_basic(message, Self.type("t"), &value) }
+                        status = warden_sd_bus_message_open_container(message, Self.type("v"), "t")
+                        if status >= 0 { status = warden_sd_bus_message_append_basic(message, Self.type("t"), &value) }
                     } else if case .allowedCPUs(let cpus) = property {
-                        status = sd_bus_message_open_container(message, Self.type("v"), "ay")
+                        status = warden_sd_bus_message_open_container(message, Self.type("v"), "ay")
                         let bytes = UnitResourceProperty.bitmask(cpus)
                         if status >= 0 {
                             status = bytes.withUnsafeBytes {
-                                sd_bus_message_append_array(message, Self.type("y"), $0.baseAddress, $0.count)
+                                warden_sd_bus_message_append_array(message, Self.type("y"), $0.baseAddress, $0.count)
                             }
                         }
                     }
                 }
-                for _ in 0..<3 where status >= 0 { status = sd_bus_message_close_container(message) }
+                for _ in 0..<3 where status >= 0 { status = warden_sd_bus_message_close_container(message) }
                 if status < 0 {
                     throw SystemdBusError(
                         operation: "SetUnitProperties (building the message)", unit: unit,
                         property: property.description, errno: -status)
                 }
-                _ = sd_bus_message_unref(
+                _ = warden_sd_bus_message_unref(
                     try call(message, operation: "SetUnitProperties", unit: unit, property: property.description))
             }
         }
@@ -324,21 +328,21 @@ public final class SystemdBus: @unchecked Sendable {
             let operation = "ListUnitsFiltered"
             let message = try newMethodCall(
                 path: Self.managerPath, interface: Self.managerInterface, member: operation, unit: nil, property: nil)
-            defer { sd_bus_message_unref(message) }
-            var status = sd_bus_message_open_container(message, Self.type("a"), "s")
+            defer { warden_sd_bus_message_unref(message) }
+            var status = warden_sd_bus_message_open_container(message, Self.type("a"), "s")
             for state in states where status >= 0 { status = appendString(message, "s", state) }
-            if status >= 0 { status = sd_bus_message_close_container(message) }
+            if status >= 0 { status = warden_sd_bus_message_close_container(message) }
             if status < 0 { throw SystemdBusError(operation: operation + " (building the message)", errno: -status) }
             let reply = try call(message, operation: operation, unit: nil, property: nil)
-            defer { sd_bus_message_unref(reply) }
+            defer { warden_sd_bus_message_unref(reply) }
             var units: [UnitListing] = []
             func fail(_ code: Int32) -> SystemdBusError {
                 SystemdBusError(operation: operation + " (reading the reply)", errno: -code)
             }
-            status = sd_bus_message_enter_container(reply, Self.type("a"), "(ssssssouso)")
+            status = warden_sd_bus_message_enter_container(reply, Self.type("a"), "(ssssssouso)")
             if status < 0 { throw fail(status) }
             while true {
-                status = sd_bus_message_enter_container(reply, Self.type("r"), "ssssssouso")
+                status = warden_sd_bus_message_enter_container(reply, Self.type("r"), "ssssssouso")
                 if status < 0 { throw fail(status) }
                 if status == 0 { break }
                 var strings: [String] = []
@@ -347,12 +351,12 @@ public final class SystemdBus: @unchecked Sendable {
                     strings.append(text)
                 }
                 var jobID: UInt32 = 0
-                status = sd_bus_message_read_basic(reply, Self.type("u"), &jobID)
+                status = warden_sd_bus_message_read_basic(reply, Self.type("u"), &jobID)
                 if status <= 0 { throw fail(status == 0 ? -EBADMSG : status) }
                 guard let jobType = readString(reply, "s"), let jobPath = readString(reply, "o") else {
                     throw fail(-EBADMSG)
                 }
-                status = sd_bus_message_exit_container(reply)
+                status = warden_sd_bus_message_exit_container(reply)
                 if status < 0 { throw fail(status) }
                 units.append(
                     UnitListing(
@@ -361,7 +365,7 @@ public final class SystemdBus: @unchecked Sendable {
                         jobID: jobID == 0 ? nil : jobID, jobType: jobID == 0 ? nil : jobType,
                         jobPath: jobID == 0 ? nil : jobPath))
             }
-            _ = sd_bus_message_exit_container(reply)
+            _ = warden_sd_bus_message_exit_container(reply)
             return units.sorted { $0.name < $1.name }
         }
     }
@@ -370,7 +374,7 @@ public final class SystemdBus: @unchecked Sendable {
     /// unit that is reset is unloaded by systemd's garbage collection.
     public func resetFailedUnit(_ name: String) throws(SystemdBusError) {
         try lock.withLock { () throws(SystemdBusError) in
-            _ = sd_bus_message_unref(try callManager("ResetFailedUnit", strings: [name], unit: name))
+            _ = warden_sd_bus_message_unref(try callManager("ResetFailedUnit", strings: [name], unit: name))
         }
     }
 
@@ -380,7 +384,7 @@ public final class SystemdBus: @unchecked Sendable {
     public func restartUnit(_ name: String, mode: String = "replace") throws(SystemdBusError) -> String {
         try lock.withLock { () throws(SystemdBusError) -> String in
             let reply = try callManager("RestartUnit", strings: [name, mode], unit: name)
-            defer { sd_bus_message_unref(reply) }
+            defer { warden_sd_bus_message_unref(reply) }
             guard let path = readString(reply, "o") else {
                 throw SystemdBusError(operation: "RestartUnit (reading the reply)", unit: name, errno: EBADMSG)
             }
@@ -395,7 +399,7 @@ public final class SystemdBus: @unchecked Sendable {
         while true {
             let exists = try lock.withLock { () throws(SystemdBusError) -> Bool in
                 do throws(SystemdBusError) {
-                    _ = sd_bus_message_unref(
+                    _ = warden_sd_bus_message_unref(
                         try getProperty(
                             path: path, interface: "org.freedesktop.systemd1.Job", property: "State", unit: nil))
                     return true
@@ -439,19 +443,19 @@ public final class SystemdBus: @unchecked Sendable {
             let all = properties.map(\.description).joined(separator: " ")
             let message = try newMethodCall(
                 path: Self.managerPath, interface: Self.managerInterface, member: operation, unit: name, property: nil)
-            defer { sd_bus_message_unref(message) }
+            defer { warden_sd_bus_message_unref(message) }
             var status = appendString(message, "s", name)
             if status >= 0 { status = appendString(message, "s", mode) }
-            if status >= 0 { status = sd_bus_message_open_container(message, Self.type("a"), "(sv)") }
+            if status >= 0 { status = warden_sd_bus_message_open_container(message, Self.type("a"), "(sv)") }
             var failed: SystemdProperty?
             for property in properties where status >= 0 {
                 status = appendProperty(message, property)
                 if status < 0 { failed = property }
             }
-            if status >= 0 { status = sd_bus_message_close_container(message) }
+            if status >= 0 { status = warden_sd_bus_message_close_container(message) }
             // No auxiliary units.
-            if status >= 0 { status = sd_bus_message_open_container(message, Self.type("a"), "(sa(sv))") }
-            if status >= 0 { status = sd_bus_message_close_container(message) }
+            if status >= 0 { status = warden_sd_bus_message_open_container(message, Self.type("a"), "(sa(sv))") }
+            if status >= 0 { status = warden_sd_bus_message_close_container(message) }
             if status < 0 {
                 throw SystemdBusError(
                     operation: operation + " (building the message)", unit: name,
@@ -466,7 +470,7 @@ public final class SystemdBus: @unchecked Sendable {
                 error.property = properties.first { text.contains($0.name) }?.description ?? all
                 throw error
             }
-            defer { sd_bus_message_unref(reply) }
+            defer { warden_sd_bus_message_unref(reply) }
             guard let job = readString(reply, "o") else {
                 throw SystemdBusError(operation: operation + " (reading the reply)", unit: name, errno: EBADMSG)
             }
@@ -483,19 +487,19 @@ public final class SystemdBus: @unchecked Sendable {
                 let message = try newMethodCall(
                     path: Self.managerPath, interface: Self.managerInterface, member: operation, unit: unit,
                     property: property.description)
-                defer { sd_bus_message_unref(message) }
+                defer { warden_sd_bus_message_unref(message) }
                 var runtimeFlag: Int32 = runtime ? 1 : 0
                 var status = appendString(message, "s", unit)
-                if status >= 0 { status = sd_bus_message_append_basic(message, Self.type("b"), &runtimeFlag) }
-                if status >= 0 { status = sd_bus_message_open_container(message, Self.type("a"), "(sv)") }
+                if status >= 0 { status = warden_sd_bus_message_append_basic(message, Self.type("b"), &runtimeFlag) }
+                if status >= 0 { status = warden_sd_bus_message_open_container(message, Self.type("a"), "(sv)") }
                 if status >= 0 { status = appendProperty(message, property) }
-                if status >= 0 { status = sd_bus_message_close_container(message) }
+                if status >= 0 { status = warden_sd_bus_message_close_container(message) }
                 if status < 0 {
                     throw SystemdBusError(
                         operation: operation + " (building the message)", unit: unit, property: property.description,
                         errno: -status)
                 }
-                _ = sd_bus_message_unref(try call(message, operation: operation, unit: unit, property: property.description))
+                _ = warden_sd_bus_message_unref(try call(message, operation: operation, unit: unit, property: property.description))
             }
         }
     }
@@ -510,20 +514,20 @@ public final class SystemdBus: @unchecked Sendable {
             let message = try newMethodCall(
                 path: Self.managerPath, interface: Self.managerInterface, member: operation, unit: name,
                 property: property)
-            defer { sd_bus_message_unref(message) }
+            defer { warden_sd_bus_message_unref(message) }
             var status = appendString(message, "s", name)
             if status >= 0 { status = appendString(message, "s", subcgroup) }
             let values = pids.map { UInt32(bitPattern: $0) }
             if status >= 0 {
                 status = values.withUnsafeBytes {
-                    sd_bus_message_append_array(message, Self.type("u"), $0.baseAddress, $0.count)
+                    warden_sd_bus_message_append_array(message, Self.type("u"), $0.baseAddress, $0.count)
                 }
             }
             if status < 0 {
                 throw SystemdBusError(
                     operation: operation + " (building the message)", unit: name, property: property, errno: -status)
             }
-            _ = sd_bus_message_unref(try call(message, operation: operation, unit: name, property: property))
+            _ = warden_sd_bus_message_unref(try call(message, operation: operation, unit: name, property: property))
         }
     }
 
@@ -532,7 +536,7 @@ public final class SystemdBus: @unchecked Sendable {
     public func stopUnit(_ name: String, mode: String = "replace") throws(SystemdBusError) -> String {
         try lock.withLock { () throws(SystemdBusError) -> String in
             let reply = try callManager("StopUnit", strings: [name, mode], unit: name)
-            defer { sd_bus_message_unref(reply) }
+            defer { warden_sd_bus_message_unref(reply) }
             guard let path = readString(reply, "o") else {
                 throw SystemdBusError(operation: "StopUnit (reading the reply)", unit: name, errno: EBADMSG)
             }
@@ -548,13 +552,13 @@ public final class SystemdBus: @unchecked Sendable {
             let message = try newMethodCall(
                 path: Self.managerPath, interface: Self.managerInterface, member: operation, unit: name,
                 property: "signal \(signal)")
-            defer { sd_bus_message_unref(message) }
+            defer { warden_sd_bus_message_unref(message) }
             var status = appendString(message, "s", name)
             if status >= 0 { status = appendString(message, "s", whom) }
             var number = signal
-            if status >= 0 { status = sd_bus_message_append_basic(message, Self.type("i"), &number) }
+            if status >= 0 { status = warden_sd_bus_message_append_basic(message, Self.type("i"), &number) }
             if status < 0 { throw SystemdBusError(operation: operation + " (building the message)", unit: name, errno: -status) }
-            _ = sd_bus_message_unref(try call(message, operation: operation, unit: name, property: "signal \(signal)"))
+            _ = warden_sd_bus_message_unref(try call(message, operation: operation, unit: name, property: "signal \(signal)"))
         }
     }
 
@@ -564,7 +568,7 @@ public final class SystemdBus: @unchecked Sendable {
         try lock.withLock { () throws(SystemdBusError) -> String? in
             do throws(SystemdBusError) {
                 let reply = try callManager("GetUnit", strings: [name], unit: name)
-                defer { sd_bus_message_unref(reply) }
+                defer { warden_sd_bus_message_unref(reply) }
                 return readString(reply, "o")
             } catch {
                 if error.errorName == "org.freedesktop.systemd1.NoSuchUnit" { return nil }
@@ -588,7 +592,7 @@ public final class SystemdBus: @unchecked Sendable {
     public func jobIsPending(_ path: String) throws(SystemdBusError) -> Bool {
         try lock.withLock { () throws(SystemdBusError) -> Bool in
             do throws(SystemdBusError) {
-                _ = sd_bus_message_unref(
+                _ = warden_sd_bus_message_unref(
                     try getProperty(path: path, interface: "org.freedesktop.systemd1.Job", property: "State", unit: nil))
                 return true
             } catch {
@@ -604,31 +608,31 @@ public final class SystemdBus: @unchecked Sendable {
 
     /// Appends one `(sv)` entry.
     private func appendProperty(_ message: OpaquePointer, _ property: SystemdProperty) -> Int32 {
-        var status = sd_bus_message_open_container(message, Self.type("r"), "sv")
+        var status = warden_sd_bus_message_open_container(message, Self.type("r"), "sv")
         if status >= 0 { status = appendString(message, "s", property.name) }
-        if status >= 0 { status = sd_bus_message_open_container(message, Self.type("v"), property.value.signature) }
+        if status >= 0 { status = warden_sd_bus_message_open_container(message, Self.type("v"), property.value.signature) }
         guard status >= 0 else { return status }
         switch property.value {
         case .string(let text):
             status = appendString(message, "s", text)
         case .boolean(let flag):
             var value: Int32 = flag ? 1 : 0
-            status = sd_bus_message_append_basic(message, Self.type("b"), &value)
+            status = warden_sd_bus_message_append_basic(message, Self.type("b"), &value)
         case .uint32(var value):
-            status = sd_bus_message_append_basic(message, Self.type("u"), &value)
+            status = warden_sd_bus_message_append_basic(message, Self.type("u"), &value)
         case .uint64(var value):
-            status = sd_bus_message_append_basic(message, Self.type("t"), &value)
+            status = warden_sd_bus_message_append_basic(message, Self.type("t"), &value)
         case .uint32Array(let values):
             status = values.withUnsafeBytes {
-                sd_bus_message_append_array(message, Self.type("u"), $0.baseAddress, $0.count)
+                warden_sd_bus_message_append_array(message, Self.type("u"), $0.baseAddress, $0.count)
             }
         case .bytes(let bytes):
             status = bytes.withUnsafeBytes {
-                sd_bus_message_append_array(message, Self.type("y"), $0.baseAddress, $0.count)
+                warden_sd_bus_message_append_array(message, Self.type("y"), $0.baseAddress, $0.count)
             }
         }
-        if status >= 0 { status = sd_bus_message_close_container(message) }
-        if status >= 0 { status = sd_bus_message_close_container(message) }
+        if status >= 0 { status = warden_sd_bus_message_close_container(message) }
+        if status >= 0 { status = warden_sd_bus_message_close_container(message) }
         return status
     }
 
@@ -640,7 +644,7 @@ public final class SystemdBus: @unchecked Sendable {
         path: String, interface: String, member: String, unit: String?, property: String?
     ) throws(SystemdBusError) -> OpaquePointer {
         var message: OpaquePointer?
-        let result = sd_bus_message_new_method_call(bus, &message, Self.destination, path, interface, member)
+        let result = warden_sd_bus_message_new_method_call(bus, &message, Self.destination, path, interface, member)
         guard result >= 0, let message else {
             throw SystemdBusError(
                 operation: member + " (creating the message)", unit: unit, property: property, errno: -result)
@@ -650,13 +654,13 @@ public final class SystemdBus: @unchecked Sendable {
 
     /// Appends a string-like basic value (`s`, `o`): sd-bus takes the C string itself.
     private func appendString(_ message: OpaquePointer, _ type: Unicode.Scalar, _ value: String) -> Int32 {
-        value.withCString { sd_bus_message_append_basic(message, Self.type(type), $0) }
+        value.withCString { warden_sd_bus_message_append_basic(message, Self.type(type), $0) }
     }
 
     /// Reads a string-like basic value; sd-bus hands out a pointer into the message.
     private func readString(_ message: OpaquePointer, _ type: Unicode.Scalar) -> String? {
         var pointer: UnsafePointer<CChar>?
-        let result = sd_bus_message_read_basic(message, Self.type(type), &pointer)
+        let result = warden_sd_bus_message_read_basic(message, Self.type(type), &pointer)
         guard result > 0, let pointer else { return nil }
         return String(cString: pointer)
     }
@@ -667,9 +671,9 @@ public final class SystemdBus: @unchecked Sendable {
         _ message: OpaquePointer, operation: String, unit: String?, property: String?
     ) throws(SystemdBusError) -> OpaquePointer {
         var error = sd_bus_error()
-        defer { sd_bus_error_free(&error) }
+        defer { warden_sd_bus_error_free(&error) }
         var reply: OpaquePointer?
-        let result = sd_bus_call(bus, message, callTimeoutUSec, &error, &reply)
+        let result = warden_sd_bus_call(bus, message, callTimeoutUSec, &error, &reply)
         guard result >= 0, let reply else {
             throw SystemdBusError(
                 operation: operation, unit: unit, property: property,
@@ -682,7 +686,7 @@ public final class SystemdBus: @unchecked Sendable {
     private func callManager(_ member: String, strings: [String], unit: String) throws(SystemdBusError) -> OpaquePointer {
         let message = try newMethodCall(
             path: Self.managerPath, interface: Self.managerInterface, member: member, unit: unit, property: nil)
-        defer { sd_bus_message_unref(message) }
+        defer { warden_sd_bus_message_unref(message) }
         for string in strings {
             let status = appendString(message, "s", string)
             if status < 0 {
@@ -694,7 +698,7 @@ public final class SystemdBus: @unchecked Sendable {
 
     private func loadUnit(_ name: String) throws(SystemdBusError) -> String {
         let reply = try callManager("LoadUnit", strings: [name], unit: name)
-        defer { sd_bus_message_unref(reply) }
+        defer { warden_sd_bus_message_unref(reply) }
         guard let path = readString(reply, "o") else {
             throw SystemdBusError(operation: "LoadUnit (reading the reply)", unit: name, errno: EBADMSG)
         }
@@ -707,7 +711,7 @@ public final class SystemdBus: @unchecked Sendable {
     ) throws(SystemdBusError) -> OpaquePointer {
         let message = try newMethodCall(
             path: path, interface: Self.propertiesInterface, member: "Get", unit: unit, property: property)
-        defer { sd_bus_message_unref(message) }
+        defer { warden_sd_bus_message_unref(message) }
         var status = appendString(message, "s", interface)
         if status >= 0 { status = appendString(message, "s", property) }
         if status < 0 {
@@ -722,29 +726,29 @@ public final class SystemdBus: @unchecked Sendable {
 
     private func getUInt64(path: String, interface: String, property: String, unit: String) throws(SystemdBusError) -> UInt64 {
         let reply = try getProperty(path: path, interface: interface, property: property, unit: unit)
-        defer { sd_bus_message_unref(reply) }
+        defer { warden_sd_bus_message_unref(reply) }
         var value: UInt64 = 0
-        var status = sd_bus_message_enter_container(reply, Self.type("v"), "t")
-        if status > 0 { status = sd_bus_message_read_basic(reply, Self.type("t"), &value) }
+        var status = warden_sd_bus_message_enter_container(reply, Self.type("v"), "t")
+        if status > 0 { status = warden_sd_bus_message_read_basic(reply, Self.type("t"), &value) }
         if status <= 0 { throw readFailure(property, unit, status) }
         return value
     }
 
     private func getString(path: String, interface: String, property: String, unit: String) throws(SystemdBusError) -> String {
         let reply = try getProperty(path: path, interface: interface, property: property, unit: unit)
-        defer { sd_bus_message_unref(reply) }
-        let status = sd_bus_message_enter_container(reply, Self.type("v"), "s")
+        defer { warden_sd_bus_message_unref(reply) }
+        let status = warden_sd_bus_message_enter_container(reply, Self.type("v"), "s")
         guard status > 0, let value = readString(reply, "s") else { throw readFailure(property, unit, status) }
         return value
     }
 
     private func getByteArray(path: String, interface: String, property: String, unit: String) throws(SystemdBusError) -> [UInt8] {
         let reply = try getProperty(path: path, interface: interface, property: property, unit: unit)
-        defer { sd_bus_message_unref(reply) }
-        var status = sd_bus_message_enter_container(reply, Self.type("v"), "ay")
+        defer { warden_sd_bus_message_unref(reply) }
+        var status = warden_sd_bus_message_enter_container(reply, Self.type("v"), "ay")
         var pointer: UnsafeRawPointer?
         var size = 0
-        if status > 0 { status = sd_bus_message_read_array(reply, Self.type("y"), &pointer, &size) }
+        if status > 0 { status = warden_sd_bus_message_read_array(reply, Self.type("y"), &pointer, &size) }
         if status < 0 { throw readFailure(property, unit, status) }
         guard let pointer, size > 0 else { return [] }
         return Array(UnsafeRawBufferPointer(start: pointer, count: size))

@@ -7,8 +7,8 @@ import WardenCore
 ///
 /// Everything goes through libsystemd's `sd_notify`, which reads `$NOTIFY_SOCKET`
 /// at each call. When the variable is absent (Warden not started by systemd, or with a
-/// `Type=` other than notify) every call is a no-op; `isActive` and `inactiveReason`
-/// say so, once, for the start-up banner.
+/// `Type=` other than notify) every call is a no-op, and libsystemd is never loaded;
+/// `isActive` and `inactiveReason` say so, once, for the start-up banner.
 ///
 /// The watchdog is deliberately not driven from here: `WATCHDOG=1` must come from the
 /// event loop itself, so that a hung loop stops the pings and systemd restarts Warden
@@ -65,7 +65,7 @@ public struct SystemdNotifier: Sendable {
 
         public var description: String {
             "sd_notify to \(socket) failed for \(message.split(separator: "\n").joined(separator: " ")): "
-                + String(cString: strerror(errno))
+                + ((errno == ELIBACC ? SystemdLibrary.loadError : nil) ?? String(cString: strerror(errno)))
         }
     }
 
@@ -85,7 +85,7 @@ public struct SystemdNotifier: Sendable {
             socket = nil
         }
         var usec: UInt64 = 0
-        let enabled = sd_watchdog_enabled(0, &usec)
+        let enabled = warden_sd_watchdog_enabled(0, &usec)
         watchdogInterval = enabled > 0 && usec > 0 ? TimeSpan(usec: usec) : nil
     }
 
@@ -116,7 +116,7 @@ public struct SystemdNotifier: Sendable {
     public func send(_ assignments: [Assignment]) throws(SendError) -> Bool {
         guard let socket, !assignments.isEmpty else { return false }
         let message = assignments.map(\.line).joined(separator: "\n")
-        let result = sd_notify(0, message)
+        let result = warden_sd_notify(0, message)
         if result < 0 { throw SendError(message: message, socket: socket, errno: -result) }
         return result > 0
     }

@@ -1,0 +1,70 @@
+import Foundation
+import Glibc
+import Testing
+import WardenCore
+
+/// libsystemd is loaded with dlopen at first use (Sources/CSystemd/systemd.c), not linked:
+/// a daemon that is not under systemd (no `$NOTIFY_SOCKET`, no `$WATCHDOG_USEC`, not
+/// logging to the journal) must never map it, nor what it pulls in (about 0.8 MB of PSS,
+/// docs/benchmarks.md). Read from the running daemon's /proc/PID/maps; the control case,
+/// `LogTarget=journal`, shows that the check sees the library once something needs it.
+@Suite(.enabled(if: DemoBinary.wardenPath != nil, "warden is not built next to the test bundle: run `swift build --build-tests`"))
+struct SystemdLibraryLoadTests {
+    /// `warden run` with one component, the governor off, in a temp directory; returns
+    /// the daemon's maps once its control socket exists (start-up, the component's start
+    /// and the first log lines are behind it), then stops it.
+    func mapsOfRunningDaemon(logTarget: String?) throws -> String {
+        var template = Array("/tmp/warden-sdload-XXXXXX".utf8CString)
+        let root = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let fm = FileManager.default
+        for name in ["units", "state", "cg"] {
+            try fm.createDirectory(atPath: root + "/" + name, withIntermediateDirectories: true)
+        }
+        try "[Service]\nExecStart=/bin/sleep 1000\n".write(
+            toFile: root + "/units/feed.service", atomically: false, encoding: .utf8)
+        let logLine = logTarget.map { "LogTarget=\($0)\n" } ?? ""
+        try "[Warden]\nStateDirectory=\(root)/state\nUnitDirectories=\(root)/units\n\(logLine)[Governor]\nEnabled=no\n"
+            .write(toFile: root + "/warden.conf", atomically: false, encoding: .utf8)
+
+        let daemon = try DemoProcess(
+            ["run", "--config", root + "/warden.conf", "--governor-cgroup-root", root + "/cg"],
+            environment: ["NO_COLOR": "1"], binary: DemoBinary.wardenPath)
+        defer {
+            daemon.send(SIGTERM)
+            _ = daemon.exitStatus(within: 30)
+        }
+        let deadline = monotonicSeconds() + 30
+        while monotonicSeconds() < deadline && access(root + "/state/control.sock", F_OK) != 0 { usleep(50_000) }
+        try #require(access(root + "/state/control.sock", F_OK) == 0, "the daemon did not start: \(daemon.standardError())")
+        return try readProcFile("/proc/\(daemon.pid)/maps")
+    }
+
+    /// The whole of a /proc file, read to its end (its size says 0).
+    func readProcFile(_ path: String) throws -> String {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        try #require(fd >= 0, "open \(path): errno \(errno)")
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = read(fd, &chunk, chunk.count)
+            if count <= 0 { break }
+            bytes += chunk[..<count]
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    @Test func daemonNotUnderSystemdNeverMapsLibsystemd() throws {
+        let maps = try mapsOfRunningDaemon(logTarget: nil)
+        // The maps are the daemon's own: its Swift runtime is there.
+        #expect(maps.contains("libswiftCore.so"), "\(maps)")
+        let systemdLines = maps.split(separator: "\n").filter { $0.contains("libsystemd") }
+        #expect(systemdLines.isEmpty, "libsystemd mapped without a use for it: \(systemdLines)")
+    }
+
+    @Test func journalLoggingLoadsLibsystemd() throws {
+        let maps = try mapsOfRunningDaemon(logTarget: "journal")
+        #expect(maps.contains("libsystemd.so.0"), "LogTarget=journal sends with sd_journal_sendv: \(maps)")
+    }
+}
