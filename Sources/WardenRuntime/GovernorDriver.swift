@@ -16,10 +16,14 @@ public protocol GovernorSampleSource: AnyObject {
     /// When a sample could first read a signal the last one could not (CPU use after a
     /// fresh baseline); nil when nothing waits. The governor samples then.
     var followUpAt: MonotonicInstant? { get }
+    /// A host PSI file woke the governor: the next sample starts a fresh CPU-use window and
+    /// asks for a follow-up, as a sample a trigger causes does.
+    func pressureWokeUp()
 }
 
 extension GovernorSampleSource {
     public var followUpAt: MonotonicInstant? { nil }
+    public func pressureWokeUp() {}
 }
 
 /// `GovernorSampler` on the real files.
@@ -35,6 +39,8 @@ public final class SystemSampleSource: GovernorSampleSource {
     public func triggerPath(_ resource: PressureResource) -> String? { sampler.pressurePath(resource) }
 
     public var followUpAt: MonotonicInstant? { sampler.cpuUseReadableAt }
+
+    public func pressureWokeUp() { sampler.freshCPUWindowRequested = true }
 
     public func wakeUpPath(_ resource: PressureResource) -> String? {
         guard sampler.protectedGroup != nil, sampler.cgroups != nil else { return nil }
@@ -244,7 +250,12 @@ public final class GovernorDriver: @unchecked Sendable {
             guard let spec = t.trigger(for: resource, level: .critical), let path = source.wakeUpPath(resource) else { continue }
             if case .success(let trigger) = PSITrigger.register(
                 path: path, stallUSec: spec.stallUSec, windowUSec: spec.windowUSec, on: loop,
-                onFire: { [unowned self] in self.evaluate() })
+                onFire: { [unowned self] in
+                    // Not evidence (the host is not the protected group), but a sign the CPUs
+                    // are contended now: CPU use is judged on the moments that follow.
+                    self.source?.pressureWokeUp()
+                    self.evaluate()
+                })
             {
                 triggers.append(trigger)
             }

@@ -301,6 +301,27 @@ enum GovernorFixtures {
         #expect(sampler.cpuUseReadableAt == nil)
     }
 
+    /// A host PSI wake-up is no fired trigger (no evidence in the sample) but starts a fresh
+    /// CPU-use window with a follow-up all the same.
+    @Test func aPressureWakeUpStartsAFreshWindowToo() {
+        let proc = SeededCgroupTree()
+        var sampler = GovernorSampler(
+            host: HostSignalReader(procRoot: proc.root), cgroups: nil, protectedGroup: nil, onlineCPUs: 2,
+            longestCPUUseSpan: .seconds(2))
+        proc.write("stat", "cpu  1000 0 0 1000 0 0 0 0 0 0\n")
+        _ = sampler.sample(at: .zero)
+        proc.write("stat", "cpu  1100 0 0 1100 0 0 0 0 0 0\n")
+        _ = sampler.sample(at: MonotonicInstant(usec: 1_000_000))
+        #expect(sampler.cpuUseReadableAt == nil)
+        sampler.freshCPUWindowRequested = true
+        proc.write("stat", "cpu  1150 0 0 1150 0 0 0 0 0 0\n")
+        let (woken, _) = sampler.sample(at: MonotonicInstant(usec: 1_500_000))
+        #expect(woken.firedTriggers.isEmpty)
+        #expect(woken.cpuBusy == Percentage(percent: 50))
+        #expect(sampler.cpuUseReadableAt == MonotonicInstant(usec: 1_500_000).advanced(by: GovernorSampler.shortestCPUUseSpan))
+        #expect(!sampler.freshCPUWindowRequested)
+    }
+
     @Test func theLongestSpanIsTwoWindowsOrTwoIntervals() {
         var settings = GovernorSettings()
         #expect(GovernorThresholds(settings).longestCPUUseSpan == .seconds(2))

@@ -23,6 +23,9 @@ public struct GovernorSampler: Sendable {
     /// trigger reports after a calm spell is judged on CPU use a moment later instead of a
     /// whole `SampleIntervalSec=` later.
     public private(set) var cpuUseReadableAt: MonotonicInstant?
+    /// Set when a host PSI file woke the governor: the next sample treats CPU use as a
+    /// triggered one does (fresh window, follow-up), without counting as a fired trigger.
+    public var freshCPUWindowRequested = false
     /// 25 ticks (250 ms at USER_HZ 100) per CPU: the shortest window CPU use is judged on.
     public static let minimumTicksPerCPU: UInt64 = 25
     /// The wall time `minimumTicksPerCPU` ticks take, plus one tick for the one a
@@ -73,7 +76,8 @@ public struct GovernorSampler: Sendable {
             sample.swapUsedBytes = memory.swapUsedBytes
         }
         if let times = take(host.cpuTimes()) {
-            sample.cpuBusy = judgeCPUUse(times, at: now, triggered: !firedTriggers.isEmpty)
+            sample.cpuBusy = judgeCPUUse(times, at: now, triggered: !firedTriggers.isEmpty || freshCPUWindowRequested)
+            freshCPUWindowRequested = false
         }
         return (sample, errors)
     }

@@ -144,6 +144,11 @@ run_phase() { # name
     wait "$warden_pid"
     rmdir "$group/warden.supervisor" "$group" 2>/dev/null
     echo "  $name: $(cat "$dir/probe.out")  (whole probe run)"
+    if [ "${WARDEN_GOVERNOR_BENCH_VERBOSE:-0}" = 1 ]; then
+        echo "  $name: every governor line of the run (WARDEN_GOVERNOR_BENCH_VERBOSE=1), ms from the onset:"
+        grep 'governor:' "$dir/warden.log" | awk -v o="${onset_wall:-0}" '{ printf "    %+d ms %s\n", ($1 - o) / 1000, substr($0, index($0, " ") + 1) }' |
+            sed 's/ (event=.*//; s/(cause=.*//' | cut -c1-220
+    fi
 }
 
 echo "bench-governor: $(uname -r), $cpus vCPUs (QEMU, TCG), $hogs hogs, $seconds s per phase, warden $warden"
