@@ -252,7 +252,10 @@ public final class GovernorDriver: @unchecked Sendable {
                 path: path, stallUSec: spec.stallUSec, windowUSec: spec.windowUSec, on: loop,
                 onFire: { [unowned self] in
                     // Not evidence (the host is not the protected group), but a sign the CPUs
-                    // are contended now: CPU use is judged on the moments that follow.
+                    // are contended now: CPU use is judged on the moments that follow. Once
+                    // critical, the samples every interval are enough and a look costs the
+                    // critical tasks kernel time.
+                    guard self.state.tier < .critical else { return }
                     self.source?.pressureWokeUp()
                     self.evaluate()
                 })
@@ -446,8 +449,10 @@ public final class GovernorDriver: @unchecked Sendable {
             next = min(next ?? tick, tick)
         }
         // A trigger after a calm spell: CPU use is read a moment later, not a whole
-        // interval later (the reaction time of the bench's default thresholds).
-        if automaticEnabled, !state.mode.isManual, let followUp = source?.followUpAt {
+        // interval later (the reaction time of the bench's default thresholds). Only while
+        // that could still escalate to critical: once throttled, every extra look is work
+        // in the kernel (cgroup and /proc reads) that a waking critical task may wait for.
+        if automaticEnabled, !state.mode.isManual, state.tier < .critical, let followUp = source?.followUpAt {
             next = min(next ?? followUp, followUp)
         }
         return next

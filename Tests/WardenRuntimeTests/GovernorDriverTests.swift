@@ -144,7 +144,7 @@ struct GovernorDriverTests {
     }
 
     /// The sampler's follow-up (CPU use judged just after a trigger) comes before the
-    /// regular interval, in automatic mode only.
+    /// regular interval, in automatic mode below the critical tier only.
     @Test func aFollowUpSampleComesBeforeTheInterval() throws {
         let bed = try GovernorBed()
         let driver = try bed.driver()
@@ -153,6 +153,12 @@ struct GovernorDriverTests {
         #expect(driver.nextEvaluation() == bed.clock.now.advanced(by: .seconds(1)))
         bed.source.followUpAt = bed.clock.now.advanced(by: TimeSpan(usec: 260_000))
         #expect(driver.nextEvaluation() == bed.source.followUpAt)
+        // Critical already: no extra looks, only the interval.
+        bed.source.cpuPressurePercent = 40
+        driver.evaluate()
+        #expect(driver.state.tier == .critical)
+        #expect(driver.nextEvaluation() == bed.clock.now.advanced(by: .seconds(1)))
+        bed.source.cpuPressurePercent = 0
         _ = driver.manualOn(ManualEmergencyRequest(), requestedBy: "test")
         #expect(driver.state.mode.isManual)
         #expect(driver.nextEvaluation() != bed.source.followUpAt, "manual mode takes no samples")
