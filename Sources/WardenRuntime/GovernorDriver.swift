@@ -19,11 +19,15 @@ public protocol GovernorSampleSource: AnyObject {
     /// A host PSI file woke the governor: the next sample starts a fresh CPU-use window and
     /// asks for a follow-up, as a sample a trigger causes does.
     func pressureWokeUp()
+    /// The longest span CPU use may be judged over (`GovernorThresholds.longestCPUUseSpan`),
+    /// told before each sample so a reload that changes the window takes effect.
+    func useLongestCPUUseSpan(_ span: TimeSpan)
 }
 
 extension GovernorSampleSource {
     public var followUpAt: MonotonicInstant? { nil }
     public func pressureWokeUp() {}
+    public func useLongestCPUUseSpan(_ span: TimeSpan) {}
 }
 
 /// `GovernorSampler` on the real files.
@@ -41,6 +45,8 @@ public final class SystemSampleSource: GovernorSampleSource {
     public var followUpAt: MonotonicInstant? { sampler.cpuUseReadableAt }
 
     public func pressureWokeUp() { sampler.freshCPUWindowRequested = true }
+
+    public func useLongestCPUUseSpan(_ span: TimeSpan) { sampler.longestCPUUseSpan = span }
 
     public func wakeUpPath(_ resource: PressureResource) -> String? {
         guard sampler.protectedGroup != nil, sampler.cgroups != nil else { return nil }
@@ -316,6 +322,7 @@ public final class GovernorDriver: @unchecked Sendable {
         var sample = GovernorSample(at: now)
         // In manual mode the operator is in charge: the sample only serves the expiry.
         if automaticEnabled && !state.mode.isManual, let source {
+            source.useLongestCPUUseSpan(thresholds.longestCPUUseSpan)
             let (taken, errors) = source.sample(at: now, firedTriggers: fired)
             sample = taken
             for error in errors {

@@ -88,7 +88,7 @@ extension Supervisor {
         return SystemSampleSource(
             sampler: GovernorSampler(
                 host: HostSignalReader(), cgroups: effects.reader, protectedGroup: effects.reader == nil ? nil : protected,
-                onlineCPUs: online, longestCPUUseSpan: GovernorThresholds(configuration.settings.governor).longestCPUUseSpan))
+                onlineCPUs: online))
     }
 
     // MARK: Control (loop thread)

@@ -18,6 +18,8 @@ final class ScriptedSampleSource: GovernorSampleSource {
     var cpuPressurePercent = 0
     var taken = 0
     var followUpAt: MonotonicInstant?
+    var longestCPUUseSpan: TimeSpan?
+    func useLongestCPUUseSpan(_ span: TimeSpan) { longestCPUUseSpan = span }
 
     func sample(at now: MonotonicInstant, firedTriggers: [FiredTrigger]) -> (GovernorSample, [GovernorReadError]) {
         taken += 1
@@ -151,6 +153,8 @@ struct GovernorDriverTests {
         driver.start(on: bed.loop)
         // No triggers in this bed: the regular interval in tier normal.
         #expect(driver.nextEvaluation() == bed.clock.now.advanced(by: .seconds(1)))
+        driver.evaluate()
+        #expect(bed.source.longestCPUUseSpan == .seconds(2), "the span of this configuration, told before the sample")
         bed.source.followUpAt = bed.clock.now.advanced(by: TimeSpan(usec: 260_000))
         #expect(driver.nextEvaluation() == bed.source.followUpAt)
         // Critical already: no extra looks, only the interval.

@@ -14,7 +14,8 @@ public struct GovernorSampler: Sendable {
     /// CPU use is judged over at most this long. An older baseline would spread the last
     /// window's overload over the quiet time before it: a trigger after minutes of calm
     /// would read a few per cent busy and the critical tier would wait for the next
-    /// sample. `GovernorThresholds.longestCPUUseSpan`.
+    /// sample. `GovernorThresholds.longestCPUUseSpan`; the driver sets it before each
+    /// sample, so a reload's new window applies.
     public var longestCPUUseSpan: TimeSpan
     private var previousCPUTimes: CPUTimes?
     private var previousCPUTimesAt: MonotonicInstant?
