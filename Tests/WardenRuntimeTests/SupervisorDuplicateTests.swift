@@ -1,3 +1,4 @@
+import CWardenShims
 import Glibc
 import Testing
 import WardenCore
@@ -25,15 +26,23 @@ final class Stray: @unchecked Sendable {
     var startTime: UInt64? { ProcessControl.startTime(of: pid) }
 
     /// Reaps it if it exited; true once it is gone (reaped by us or by a supervisor).
+    /// Through its pidfd, never by pid: once reaped, the pid may soon name another test's
+    /// child (pid_max is 32768 here), which a reap by pid would steal.
     func isGone() -> Bool {
-        _ = ProcessTable.reapIfExited(pid)
-        return !isAlive(pid)
+        if reaped { return true }
+        var code: Int32 = 0
+        var status: Int32 = 0
+        var found: pid_t = 0
+        if warden_wait_pidfd(process.pidfd, WNOHANG, &code, &status, &found) == 0, found == pid { reaped = true }
+        return reaped || !isAlive(pid)
     }
+
+    private var reaped = false
 
     deinit {
         try? ProcessControl.sendSignal(SIGKILL, toPidfd: process.pidfd)
         for _ in 0..<500 {
-            if ProcessTable.reapIfExited(pid) != nil || !isAlive(pid) { break }
+            if isGone() { break }
             usleep(2_000)
         }
         close(process.pidfd)

@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 import Testing
 import WardenCore
 import WardenLinux
@@ -146,7 +147,21 @@ func spawnLogged(_ argv: [String], stderrPath: String) throws -> pid_t {
     var pid = pid_t()
     let rc = posix_spawn(&pid, argv[0], &actions, &attributes, cArgs, env)
     guard rc == 0 else { throw HarnessError(description: "posix_spawn \(argv[0]): errno \(rc)") }
+    // Even a child that already exited is a zombie with its start time until reaped.
+    if let start = ProcessControl.startTime(of: pid) { spawnedStartTimes.withLock { $0[pid] = start } }
     return pid
+}
+
+/// Start times of the processes `spawnLogged` started and no helper here has reaped yet.
+/// pid_max is 32768 on the build machine and the suite spawns thousands of processes, so
+/// a pid these helpers reaped earlier can name another test's child a moment later (a
+/// `defer` that kills "the" Warden after the test already reaped it); `waitExit` and
+/// `killAndReap` act only on a pid that still names the process `spawnLogged` started.
+private let spawnedStartTimes = Mutex<[pid_t: UInt64]>([:])
+
+private func stillOurs(_ pid: pid_t) -> Bool {
+    guard let start = spawnedStartTimes.withLock({ $0[pid] }) else { return false }
+    return ProcessControl.startTime(of: pid) == start
 }
 
 func childrenOf(_ parent: pid_t) -> [Int32] {
@@ -162,7 +177,9 @@ func zombieChildren(of parent: pid_t) -> Int {
 func waitExit(_ pid: pid_t, within seconds: Double) -> Int32? {
     let deadline = monotonicSeconds() + seconds
     while monotonicSeconds() < deadline {
+        guard stillOurs(pid) else { return nil }
         if let status = ProcessTable.reapIfExited(pid) {
+            spawnedStartTimes.withLock { _ = $0.removeValue(forKey: pid) }
             if case .exited(let code) = status { return code }
             return nil
         }
@@ -173,7 +190,7 @@ func waitExit(_ pid: pid_t, within seconds: Double) -> Int32? {
 
 /// Kills a child started by the test (and, through its PID namespace, everything in it).
 func killAndReap(_ pid: pid_t) {
-    guard ProcessTable.reapIfExited(pid) == nil, access("/proc/\(pid)", F_OK) == 0 else { return }
+    guard stillOurs(pid) else { return }
     kill(pid, SIGKILL)
     _ = waitExit(pid, within: 10)
 }
