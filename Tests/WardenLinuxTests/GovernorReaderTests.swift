@@ -225,11 +225,8 @@ enum GovernorFixtures {
     /// few per cent. The stale baseline gives no reading; a fresh one is taken and the
     /// sample a quarter of a second later judges the overload alone.
     @Test func aStaleBaselineIsReplacedAndReadSoonAfter() {
-        let proc = SeededCgroupTree()
-        var sampler = GovernorSampler(
-            host: HostSignalReader(procRoot: proc.root), cgroups: nil, protectedGroup: nil, onlineCPUs: 2,
-            longestCPUUseSpan: .seconds(2))
-        proc.write("stat", "cpu  1000 0 0 1000 0 0 0 0 0 0\n")
+        let (proc, fresh) = Self.twoCPUSampler()
+        var sampler = fresh
         #expect(sampler.sample(at: .zero).0.cpuBusy == nil)
         #expect(sampler.cpuUseReadableAt == MonotonicInstant(usec: GovernorSampler.shortestCPUUseSpan.usec))
         proc.write("stat", "cpu  1100 0 0 1900 0 0 0 0 0 0\n")  // 1000 ticks, 10 % busy, over 1 s
@@ -248,11 +245,8 @@ enum GovernorFixtures {
     /// A trigger shortly after a quiet sample: its own reading still spans the quiet time
     /// (here 50 %); the follow-up judges only the moments since the trigger.
     @Test func aTriggerStartsAFreshBaselineForItsFollowUp() {
-        let proc = SeededCgroupTree()
-        var sampler = GovernorSampler(
-            host: HostSignalReader(procRoot: proc.root), cgroups: nil, protectedGroup: nil, onlineCPUs: 2,
-            longestCPUUseSpan: .seconds(2))
-        proc.write("stat", "cpu  1000 0 0 1000 0 0 0 0 0 0\n")
+        let (proc, fresh) = Self.twoCPUSampler()
+        var sampler = fresh
         _ = sampler.sample(at: .zero)
         proc.write("stat", "cpu  1000 0 0 1100 0 0 0 0 0 0\n")  // 0.5 s quiet
         #expect(sampler.sample(at: MonotonicInstant(usec: 500_000)).0.cpuBusy == Percentage(percent: 0))
@@ -271,11 +265,8 @@ enum GovernorFixtures {
     /// A follow-up a few ticks short looks again once the missing ticks are due, instead of
     /// leaving the judgement to the next regular sample a second later.
     @Test func aShortFollowUpLooksAgainForTheMissingTicks() {
-        let proc = SeededCgroupTree()
-        var sampler = GovernorSampler(
-            host: HostSignalReader(procRoot: proc.root), cgroups: nil, protectedGroup: nil, onlineCPUs: 2,
-            longestCPUUseSpan: .seconds(2))
-        proc.write("stat", "cpu  1000 0 0 1000 0 0 0 0 0 0\n")
+        let (proc, fresh) = Self.twoCPUSampler()
+        var sampler = fresh
         _ = sampler.sample(at: .zero, firedTriggers: [FiredTrigger(resource: .cpu, level: .warning)])
         let due = try! #require(sampler.cpuUseReadableAt)
         proc.write("stat", "cpu  1040 0 0 1000 0 0 0 0 0 0\n")  // 40 of the 50 ticks
@@ -289,11 +280,8 @@ enum GovernorFixtures {
     }
 
     @Test func aFollowUpThatNeverGetsItsTicksGivesUp() {
-        let proc = SeededCgroupTree()
-        var sampler = GovernorSampler(
-            host: HostSignalReader(procRoot: proc.root), cgroups: nil, protectedGroup: nil, onlineCPUs: 2,
-            longestCPUUseSpan: .seconds(2))
-        proc.write("stat", "cpu  1000 0 0 1000 0 0 0 0 0 0\n")
+        let (proc, fresh) = Self.twoCPUSampler()
+        var sampler = fresh
         _ = sampler.sample(at: .zero, firedTriggers: [FiredTrigger(resource: .cpu, level: .warning)])
         #expect(sampler.sample(at: MonotonicInstant(usec: 300_000)).0.cpuBusy == nil)
         #expect(sampler.cpuUseReadableAt != nil)
@@ -304,11 +292,8 @@ enum GovernorFixtures {
     /// A host PSI wake-up is no fired trigger (no evidence in the sample) but starts a fresh
     /// CPU-use window with a follow-up all the same.
     @Test func aPressureWakeUpStartsAFreshWindowToo() {
-        let proc = SeededCgroupTree()
-        var sampler = GovernorSampler(
-            host: HostSignalReader(procRoot: proc.root), cgroups: nil, protectedGroup: nil, onlineCPUs: 2,
-            longestCPUUseSpan: .seconds(2))
-        proc.write("stat", "cpu  1000 0 0 1000 0 0 0 0 0 0\n")
+        let (proc, fresh) = Self.twoCPUSampler()
+        var sampler = fresh
         _ = sampler.sample(at: .zero)
         proc.write("stat", "cpu  1100 0 0 1100 0 0 0 0 0 0\n")
         _ = sampler.sample(at: MonotonicInstant(usec: 1_000_000))
@@ -329,6 +314,17 @@ enum GovernorFixtures {
         #expect(GovernorThresholds(settings).longestCPUUseSpan == .seconds(10))
         settings.sampleIntervalSec = .seconds(8)
         #expect(GovernorThresholds(settings).longestCPUUseSpan == .seconds(16))
+    }
+
+    /// A temporary directory standing in for /proc with a 2-CPU /proc/stat at 1000 busy,
+    /// 1000 idle ticks, and a sampler over it that judges CPU use over at most 2 s.
+    static func twoCPUSampler() -> (SeededCgroupTree, GovernorSampler) {
+        let proc = SeededCgroupTree()
+        proc.write("stat", "cpu  1000 0 0 1000 0 0 0 0 0 0\n")
+        let sampler = GovernorSampler(
+            host: HostSignalReader(procRoot: proc.root), cgroups: nil, protectedGroup: nil, onlineCPUs: 2,
+            longestCPUUseSpan: .seconds(2))
+        return (proc, sampler)
     }
 
     @Test func brokenFilesAreReportedAndTheRestIsRead() {

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Testing
 import WardenCore
+import WardenLinux
 
 /// libsystemd is loaded with dlopen at first use (Sources/CSystemd/systemd.c), not linked:
 /// a daemon that is not under systemd (no `$NOTIFY_SOCKET`, no `$WATCHDOG_USEC`, not
@@ -37,22 +38,7 @@ struct SystemdLibraryLoadTests {
         let deadline = monotonicSeconds() + 30
         while monotonicSeconds() < deadline && access(root + "/state/control.sock", F_OK) != 0 { usleep(50_000) }
         try #require(access(root + "/state/control.sock", F_OK) == 0, "the daemon did not start: \(daemon.standardError())")
-        return try readProcFile("/proc/\(daemon.pid)/maps")
-    }
-
-    /// The whole of a /proc file, read to its end (its size says 0).
-    func readProcFile(_ path: String) throws -> String {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        try #require(fd >= 0, "open \(path): errno \(errno)")
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let count = read(fd, &chunk, chunk.count)
-            if count <= 0 { break }
-            bytes += chunk[..<count]
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        return try LocalFileSystem().readFile("/proc/\(daemon.pid)/maps")
     }
 
     @Test func daemonNotUnderSystemdNeverMapsLibsystemd() throws {
