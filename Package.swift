@@ -10,6 +10,12 @@ import PackageDescription
 // is resident as a whole for as long as it runs (the kernel maps a file's cached
 // pages around every fault), so its size is most of its PSS (docs/benchmarks.md).
 let sizeOptimized: [SwiftSetting] = [.unsafeFlags(["-Osize"], .when(configuration: .release))]
+// The release daemon carries the Swift runtime inside it (`-static-stdlib`): it costs less
+// memory and start-up, since the kernel keeps the whole of libswiftCore.so resident for a
+// daemon that uses part of it and the dynamic loader resolves its symbols at every start
+// (docs/benchmarks.md, "Memory"). The command line stays dynamic: statically it would need
+// Foundation's ICU, and it lives for a moment.
+let selfContained: [LinkerSetting] = [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]
 
 let package = Package(
     name: "Warden",
@@ -65,7 +71,8 @@ let package = Package(
         .executableTarget(
             name: "warden-daemon",
             dependencies: ["WardenRuntime"],
-            swiftSettings: sizeOptimized),
+            swiftSettings: sizeOptimized,
+            linkerSettings: selfContained),
         .executableTarget(name: "warden-demo", dependencies: ["CWardenShims"]),
         // Benchmarks (docs/benchmarks.md): the driver. The C component it supervises is built
         // by scripts/bench with gcc (Tests/bench/warden-bench-child.c): linked by swiftc it

@@ -81,10 +81,17 @@ extension Supervisor {
         // Unset Duplicates= only warns, and a warning cannot change the start: a /proc
         // scan at every automatic restart would double a crash loop's restart cost for a
         // log line. The implicit default is checked when a start is asked for (the first
-        // start, `warden start`, a reload); an explicit policy at every start.
-        if c.config.duplicates == nil, event != .startRequested { return [event] }
+        // start, `warden start`, a reload), once for all the components that pass of the
+        // loop started, after their spawns (`warnOfImplicitDuplicates`); an explicit
+        // policy before every start.
+        if c.config.duplicates == nil {
+            if event == .startRequested, let target = duplicateTarget(for: c) {
+                takeoverState.implicitDuplicateChecks.append(target)
+            }
+            return [event]
+        }
         guard let target = duplicateTarget(for: c) else { return [event] }
-        let copies = duplicatesOutsideWarden(of: target)
+        let copies = duplicatesOutsideWarden(of: [target])[0]
         let decision = target.policy.decide(duplicates: copies, wardenPIDs: [getpid()])
         switch decision {
         case .start:
@@ -188,7 +195,7 @@ extension Supervisor {
     /// where each child is a component's); and any process whose environment carries the
     /// `INVOCATION_ID` of a current or last run (a `KillMode=process` leftover reparented
     /// away). Warden itself never counts as a copy.
-    func duplicatesOutsideWarden(of target: DuplicateTarget) -> [ScannedProcess] {
+    func duplicatesOutsideWarden(of targets: [DuplicateTarget]) -> [[ScannedProcess]] {
         var pids = Set<Int32>()
         var invocationIDs = Set<String>()
         for c in allComponents {
@@ -201,14 +208,31 @@ extension Supervisor {
         let own = getpid()
         if options.reapAllOrphans { pids.insert(own) }
         let warden = WardenProcesses(pids: pids, cgroups: takeoverState.wardenCgroupRoot(cgroups).map { [$0] } ?? [])
-        let detection = DuplicateDetector().detect([target], warden: warden, reusing: &takeoverState.duplicateScan)
+        let detection = DuplicateDetector().detect(targets, warden: warden, reusing: &takeoverState.duplicateScan)
         takeoverState.lastScanMicroseconds = detection.elapsedMicroseconds
         logger.debug(
-            "duplicate scan for \(target.component): \(detection.processes.count) processes in \(detection.elapsedMicroseconds) µs")
-        let found = detection.copies.first?.duplicates ?? []
-        return found.filter { copy in
-            copy.pid != own
-                && !invocationIDs.contains { ProcessTable.environment(of: copy.pid, contains: "INVOCATION_ID=\($0)") }
+            "duplicate scan for \(targets.map(\.component).joined(separator: ", ")): \(detection.processes.count) processes in \(detection.elapsedMicroseconds) µs")
+        return detection.copies.map { copies in
+            copies.duplicates.filter { copy in
+                copy.pid != own
+                    && !invocationIDs.contains { ProcessTable.environment(of: copy.pid, contains: "INVOCATION_ID=\($0)") }
+            }
+        }
+    }
+
+    /// The implicit `Duplicates=warn` of the components started in this pass of the loop,
+    /// in one scan after their spawns: what they started is Warden's own by then, and a
+    /// warning changes nothing that waiting for it would have saved (100 components at
+    /// start-up: one scan instead of one per component on the way to the last spawn).
+    func warnOfImplicitDuplicates() {
+        let targets = takeoverState.implicitDuplicateChecks
+        guard !targets.isEmpty else { return }
+        takeoverState.implicitDuplicateChecks = []
+        for (target, copies) in zip(targets, duplicatesOutsideWarden(of: targets)) {
+            guard case .startWithWarning(let message) = target.policy.decide(duplicates: copies, wardenPIDs: [getpid()]),
+                let c = components[target.component]
+            else { continue }
+            logger.warning("\(message)", metadata: unit(c))
         }
     }
 

@@ -312,6 +312,7 @@ public final class Supervisor: @unchecked Sendable {
             // A phase change (a shutdown begun while orchestrating) needs another pass.
             again = !queue.isEmpty || (phase != phaseBefore && phase != .finished)
         } while again
+        warnOfImplicitDuplicates()
         takeoverState.duplicateScan = nil
         updateServiceManager()
         persistComponentRecords()

@@ -1,5 +1,7 @@
 import ArgumentParser
+import Glibc
 import WardenCore
+import WardenRuntime
 
 struct Warden: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,4 +14,14 @@ struct Warden: ParsableCommand {
         ])
 }
 
+// `warden run` with options the daemon's own parser accepts goes straight to the daemon,
+// before ArgumentParser looks at the commands (its reflection is most of this process's
+// own time on the way to the exec). Anything else, `--help` and mistakes included, gets
+// ArgumentParser's answer.
+if CommandLine.arguments.dropFirst().first == "run",
+    case .success(let arguments) = DaemonArguments.parse(Array(CommandLine.arguments.dropFirst()))
+{
+    Run.executeDaemon(arguments)
+    exit(Daemon.run(arguments))
+}
 Warden.main()

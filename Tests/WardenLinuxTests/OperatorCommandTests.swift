@@ -165,6 +165,19 @@ struct OperatorCommandTests {
         #expect(!outcome.stdout.contains("\u{1B}["))
     }
 
+    /// `warden run` goes straight to the daemon only with options the daemon parses; a
+    /// mistake or `--help` still gets the command line's own answer.
+    @Test(arguments: [
+        (["run", "--bogus"], Int32(64), "Unknown option '--bogus'"),
+        (["run", "--config"], Int32(64), "Missing value for '--config"),
+        (["run", "--help"], Int32(0), "USAGE: warden run"),
+    ])
+    func runMistakesAndHelpAreTheCommandLines(arguments: [String], code: Int32, text: String) throws {
+        let outcome = try run(arguments)
+        #expect(outcome.status == .exited(code: code), "\(outcome.stderr)")
+        #expect((outcome.stdout + outcome.stderr).contains(text), "\(outcome.stdout)\n\(outcome.stderr)")
+    }
+
     @Test func watchNeedsTheFlagForSeconds() throws {
         let outcome = try run(["diagnose", "5"])
         #expect(outcome.status == .exited(code: 64))

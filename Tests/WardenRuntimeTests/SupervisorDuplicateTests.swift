@@ -218,6 +218,27 @@ struct SupervisorDuplicateTests {
         #expect(harness.shutdown() == 0)
     }
 
+    @Test("unset Duplicates=: the components started together are checked in one scan, each copy warned of")
+    func implicitWarningsShareOneScan() throws {
+        let first = uniqueSleepSeconds()
+        let second = uniqueSleepSeconds()
+        let strays = [try Stray(["sleep", first]), try Stray(["sleep", second])]
+        let workspace = Workspace()
+        workspace.unit("alpha.service", "[Service]\nExecStart=/bin/sleep \(first)\n")
+        workspace.unit("beta.service", "[Service]\nExecStart=/bin/sleep \(second)\n")
+        let harness = try Harness(workspace)
+        for name in ["alpha.service", "beta.service"] {
+            _ = harness.wait(name) { $0.subState == "running" && $0.mainPID != nil }
+        }
+        for stray in strays {
+            #expect(harness.capture.firstIndex("duplicate PID \(stray.pid)", "Duplicates=warn") != nil)
+        }
+        let scans = harness.capture.lines.filter { $0.contains("duplicate scan for") }
+        #expect(scans.count == 1, "one scan for the pass that started both: \(scans)")
+        #expect(scans.first.map { $0.contains("alpha.service") && $0.contains("beta.service") } == true)
+        #expect(harness.shutdown() == 0)
+    }
+
     /// The PID-reuse race of the loop's kill: between the scan and the kill, the copy's
     /// PID may name another process. The kill opens a pidfd first and checks the start
     /// time through it; a mismatch (what a recycled PID looks like) is never signalled.

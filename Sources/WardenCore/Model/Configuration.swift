@@ -148,7 +148,7 @@ public struct ConfigurationLoader: Sendable {
                 // Whole-unit problems (a missing ExecStart=) point at the [Service] header.
                 let header = unit.sections(named: "Service").first?.location.line ?? 0
                 var service = ServiceConfig(name: unit.name, location: SourceLocation(file: unit.path, line: header))
-                diagnostics += Self.interpret(unit, rules: ServiceConfig.rules, into: &service, sections: ["Unit", "Service", "X-Warden"])
+                diagnostics += Self.interpret(unit, rules: ServiceConfig.ruleIndex, into: &service, sections: ["Unit", "Service", "X-Warden"])
                 // Template instances named in Requires=/Wants=/BindsTo= are pulled in, as systemd does.
                 for reference in service.requires + service.wants + service.bindsTo where !seen.contains(reference) {
                     guard let name = UnitName(parsing: reference), let instance = name.instance, !instance.isEmpty,
@@ -165,7 +165,7 @@ public struct ConfigurationLoader: Sendable {
                 services[unit.name.description] = service
             case .slice:
                 var slice = SliceConfig(name: unit.name, location: SourceLocation(file: unit.path, line: 0))
-                diagnostics += Self.interpret(unit, rules: SliceConfig.rules, into: &slice, sections: ["Unit", "Slice", "X-Warden"])
+                diagnostics += Self.interpret(unit, rules: SliceConfig.ruleIndex, into: &slice, sections: ["Unit", "Slice", "X-Warden"])
                 slices[unit.name.description] = slice
             default:
                 break
@@ -194,7 +194,7 @@ public struct ConfigurationLoader: Sendable {
         let parsed = UnitFileParser.parse(text: text, file: path)
         diagnostics += parsed.diagnostics
         let file = UnitFile(name: UnitName(prefix: "warden", kind: .service), path: path, sections: parsed.sections)
-        diagnostics += Self.interpret(file, rules: WardenSettings.rules, into: &settings, sections: ["Warden", "Governor"])
+        diagnostics += Self.interpret(file, rules: KeyRuleIndex(WardenSettings.rules), into: &settings, sections: ["Warden", "Governor"])
     }
 
     /// Slices that components name but no file defines are created with defaults, as
@@ -203,7 +203,9 @@ public struct ConfigurationLoader: Sendable {
         services: [String: ServiceConfig], slices: inout [String: SliceConfig], _ diagnostics: inout [Diagnostic]
     ) {
         var wanted: [(String, SourceLocation?)] = []
-        for service in services.values.sorted(by: { $0.name < $1.name }) {
+        // By key: sorting the configurations themselves moved every one of them around.
+        for key in services.keys.sorted() {
+            guard let service = services[key] else { continue }
             let location = service.slice == nil ? nil : service.location
             wanted.append((service.effectiveSlice, location))
         }
@@ -231,11 +233,11 @@ public struct ConfigurationLoader: Sendable {
     /// keys (with a close valid spelling), keys in the wrong section, and systemd keys that
     /// Warden does not enforce.
     static func interpret<Model: KeyLocating>(
-        _ unit: UnitFile, rules: [KeyRule<Model>], into model: inout Model, sections: Set<String>
+        _ unit: UnitFile, rules index: KeyRuleIndex<Model>, into model: inout Model, sections: Set<String>
     ) -> [Diagnostic] {
         var diagnostics: [Diagnostic] = []
-        var byKey: [String: [KeyRule<Model>]] = [:]
-        for rule in rules { byKey[rule.key, default: []].append(rule) }
+        let rules = index.rules
+        let byKey = index.byKey
         for section in unit.sections {
             if !sections.contains(section.name) {
                 if SystemdOnlyKeys.ignoredSections.contains(section.name)
@@ -282,6 +284,28 @@ public struct ConfigurationLoader: Sendable {
         default: false
         }
     }
+}
+
+/// A kind of unit's rules grouped by key, built once for all its files (100 unit files
+/// otherwise grouped the same rules 100 times).
+struct KeyRuleIndex<Model> {
+    let rules: [KeyRule<Model>]
+    let byKey: [String: [KeyRule<Model>]]
+
+    init(_ rules: [KeyRule<Model>]) {
+        self.rules = rules
+        var byKey: [String: [KeyRule<Model>]] = [:]
+        for rule in rules { byKey[rule.key, default: []].append(rule) }
+        self.byKey = byKey
+    }
+}
+
+extension ServiceConfig {
+    static let ruleIndex = KeyRuleIndex(rules)
+}
+
+extension SliceConfig {
+    static let ruleIndex = KeyRuleIndex(rules)
 }
 
 extension DependencyGraph {
