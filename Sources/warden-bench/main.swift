@@ -114,13 +114,18 @@ final class WardenRun {
     /// parses only a file that grew. Parsing the whole file every 2 ms, as it once did,
     /// took most of a CPU while Warden restarted 1,000 times on a 2-core machine (the
     /// bare loop's run has no such poller), which showed up in Warden's p99.
-    func waitFor(timeoutSeconds: Double, _ what: String, _ predicate: ([Event]) -> Bool) -> [Event] {
+    /// Polls the events file every 50 ms until `predicate` holds. It is parsed only once it
+    /// grew and holds at least `minimumBytes`: while Warden restarts, parsing a growing file
+    /// takes CPU time on this 2-CPU machine that the loop's run (no poller) does not pay.
+    func waitFor(
+        timeoutSeconds: Double, _ what: String, minimumBytes: Int64 = 0, _ predicate: ([Event]) -> Bool
+    ) -> [Event] {
         let deadline = monotonicNanoseconds() + Int64(timeoutSeconds * 1e9)
         var parsedSize: Int64 = -1
         while monotonicNanoseconds() < deadline {
             var info = stat()
             let size = stat(self.events, &info) == 0 ? Int64(info.st_size) : 0
-            if size != parsedSize {
+            if size != parsedSize, size >= minimumBytes {
                 parsedSize = size
                 let events = readEvents(self.events)
                 if predicate(events) { return events }
@@ -190,7 +195,16 @@ func benchmarkRestart(count: Int) {
     _ = run.waitFor(timeoutSeconds: 60, "the first start") { $0.contains { $0.kind == "start" } }
     let cpuBefore = cpuSeconds(of: run.pid)
     let startsBefore = readEvents(run.events).filter { $0.kind == "start" }.count
-    let events = run.waitFor(timeoutSeconds: 120, "\(count) restarts") { $0.filter { $0.kind == "start" }.count > count }
+    // An exit and a start per restart, lines of nearly one length: the file is not read
+    // before it can hold them all (the shortest lines so far, so never too late).
+    var info = stat()
+    let shortestLine = Int64((try? String(contentsOfFile: run.events, encoding: .utf8))?
+        .split(separator: "\n").map { $0.utf8.count + 1 }.min() ?? 1)
+    _ = stat(run.events, &info)
+    let expectedBytes = Int64(info.st_size) + shortestLine * Int64(2 * count)
+    let events = run.waitFor(timeoutSeconds: 120, "\(count) restarts", minimumBytes: expectedBytes) {
+        $0.filter { $0.kind == "start" }.count > count
+    }
     let cpuAfter = cpuSeconds(of: run.pid)
     let restartsMeasured = events.filter { $0.kind == "start" }.count - startsBefore
     run.stop()
