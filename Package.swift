@@ -47,11 +47,11 @@ let package = Package(
         // Governor alert webhooks over HTTPS (libcurl from Debian: TLS without a Swift
         // TLS stack), loaded with dlopen at the first webhook so a daemon without one
         // maps none of it; the -dev package gives the header.
-        .target(name: "CWebhook"),
+        .target(name: "CWebhook", dependencies: ["CWardenShims"]),
         // libsystemd (sd_notify, the journal, sd-bus), loaded with dlopen at first use like
         // libcurl: a daemon not under systemd maps none of it (with libgcrypt, liblz4,
         // libzstd and liblzma about 0.8 MB of PSS). libsystemd-dev gives the headers.
-        .target(name: "CSystemd"),
+        .target(name: "CSystemd", dependencies: ["CWardenShims"]),
         .systemLibrary(
             name: "CLibcap", pkgConfig: "libcap",
             providers: [.apt(["libcap-dev"])]),

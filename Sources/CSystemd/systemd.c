@@ -1,6 +1,6 @@
 #include "warden_systemd.h"
+#include "warden_shims.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -35,41 +35,30 @@ static struct {
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 static char load_error[320];
 
-#define LOOK_UP(field, name)                                                                   \
-    do {                                                                                      \
-        *(void **)(&sd.field) = dlsym(library, name);                                         \
-        if (sd.field == NULL) {                                                               \
-            snprintf(load_error, sizeof(load_error),                                          \
-                     "libsystemd.so.0 has no %s (Debian: apt install libsystemd0)", name);    \
-            return;                                                                           \
-        }                                                                                     \
-    } while (0)
+#define SYMBOL(field, name) {name, (void **)&sd.field}
 
 static void load(void) {
-    void *library = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
-    if (library == NULL) {
-        const char *why = dlerror();
-        snprintf(load_error, sizeof(load_error), "cannot load libsystemd.so.0 (Debian: apt install libsystemd0): %s",
-                 why ? why : "unknown error");
-        return;
-    }
-    LOOK_UP(notify, "sd_notify");
-    LOOK_UP(watchdog_enabled, "sd_watchdog_enabled");
-    LOOK_UP(journal_sendv, "sd_journal_sendv");
-    LOOK_UP(bus_open_system, "sd_bus_open_system");
-    LOOK_UP(bus_flush_close_unref, "sd_bus_flush_close_unref");
-    LOOK_UP(bus_call, "sd_bus_call");
-    LOOK_UP(bus_error_free, "sd_bus_error_free");
-    LOOK_UP(bus_message_new_method_call, "sd_bus_message_new_method_call");
-    LOOK_UP(bus_message_unref, "sd_bus_message_unref");
-    LOOK_UP(bus_message_append_basic, "sd_bus_message_append_basic");
-    LOOK_UP(bus_message_append_array, "sd_bus_message_append_array");
-    LOOK_UP(bus_message_open_container, "sd_bus_message_open_container");
-    LOOK_UP(bus_message_close_container, "sd_bus_message_close_container");
-    LOOK_UP(bus_message_enter_container, "sd_bus_message_enter_container");
-    LOOK_UP(bus_message_exit_container, "sd_bus_message_exit_container");
-    LOOK_UP(bus_message_read_basic, "sd_bus_message_read_basic");
-    LOOK_UP(bus_message_read_array, "sd_bus_message_read_array");
+    const struct warden_symbol symbols[] = {
+        SYMBOL(notify, "sd_notify"),
+        SYMBOL(watchdog_enabled, "sd_watchdog_enabled"),
+        SYMBOL(journal_sendv, "sd_journal_sendv"),
+        SYMBOL(bus_open_system, "sd_bus_open_system"),
+        SYMBOL(bus_flush_close_unref, "sd_bus_flush_close_unref"),
+        SYMBOL(bus_call, "sd_bus_call"),
+        SYMBOL(bus_error_free, "sd_bus_error_free"),
+        SYMBOL(bus_message_new_method_call, "sd_bus_message_new_method_call"),
+        SYMBOL(bus_message_unref, "sd_bus_message_unref"),
+        SYMBOL(bus_message_append_basic, "sd_bus_message_append_basic"),
+        SYMBOL(bus_message_append_array, "sd_bus_message_append_array"),
+        SYMBOL(bus_message_open_container, "sd_bus_message_open_container"),
+        SYMBOL(bus_message_close_container, "sd_bus_message_close_container"),
+        SYMBOL(bus_message_enter_container, "sd_bus_message_enter_container"),
+        SYMBOL(bus_message_exit_container, "sd_bus_message_exit_container"),
+        SYMBOL(bus_message_read_basic, "sd_bus_message_read_basic"),
+        SYMBOL(bus_message_read_array, "sd_bus_message_read_array"),
+    };
+    warden_load_library("libsystemd.so.0", "Debian: apt install libsystemd0", symbols,
+                        sizeof(symbols) / sizeof(symbols[0]), load_error, sizeof(load_error));
 }
 
 /* Nonzero when the library and every function are there. */

@@ -1,7 +1,7 @@
 #include "webhook.h"
+#include "warden_shims.h"
 
 #include <curl/curl.h>
-#include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,32 +24,23 @@ static struct {
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 static char load_error[256];
 
-#define LOOK_UP(field, name)                                                                   \
-    do {                                                                                      \
-        *(void **)(&curl.field) = dlsym(library, name);                                       \
-        if (curl.field == NULL) {                                                             \
-            snprintf(load_error, sizeof(load_error), "libcurl.so.4 has no %s", name);         \
-            return;                                                                           \
-        }                                                                                     \
-    } while (0)
+#define SYMBOL(field, name) {name, (void **)&curl.field}
 
 static void load(void) {
-    void *library = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
-    if (library == NULL) {
-        const char *why = dlerror();
-        snprintf(load_error, sizeof(load_error), "cannot load libcurl.so.4 (Debian: apt install libcurl4): %s",
-                 why ? why : "unknown error");
+    const struct warden_symbol symbols[] = {
+        SYMBOL(global_init, "curl_global_init"),
+        SYMBOL(easy_init, "curl_easy_init"),
+        SYMBOL(easy_setopt, "curl_easy_setopt"),
+        SYMBOL(easy_perform, "curl_easy_perform"),
+        SYMBOL(easy_getinfo, "curl_easy_getinfo"),
+        SYMBOL(easy_cleanup, "curl_easy_cleanup"),
+        SYMBOL(easy_strerror, "curl_easy_strerror"),
+        SYMBOL(slist_append, "curl_slist_append"),
+        SYMBOL(slist_free_all, "curl_slist_free_all"),
+    };
+    if (warden_load_library("libcurl.so.4", "Debian: apt install libcurl4", symbols,
+                            sizeof(symbols) / sizeof(symbols[0]), load_error, sizeof(load_error)) != 0)
         return;
-    }
-    LOOK_UP(global_init, "curl_global_init");
-    LOOK_UP(easy_init, "curl_easy_init");
-    LOOK_UP(easy_setopt, "curl_easy_setopt");
-    LOOK_UP(easy_perform, "curl_easy_perform");
-    LOOK_UP(easy_getinfo, "curl_easy_getinfo");
-    LOOK_UP(easy_cleanup, "curl_easy_cleanup");
-    LOOK_UP(easy_strerror, "curl_easy_strerror");
-    LOOK_UP(slist_append, "curl_slist_append");
-    LOOK_UP(slist_free_all, "curl_slist_free_all");
     CURLcode result = curl.global_init(CURL_GLOBAL_DEFAULT);
     if (result != CURLE_OK)
         snprintf(load_error, sizeof(load_error), "libcurl initialisation failed: %s", curl.easy_strerror(result));

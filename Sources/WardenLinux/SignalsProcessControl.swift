@@ -114,17 +114,7 @@ public enum ProcessControl {
             field += 1
             var end = index
             while end < bytes.count && bytes[end] != UInt8(ascii: " ") { end += 1 }
-            if field == 22 {
-                var value: UInt64 = 0
-                for byte in bytes[index..<end] {
-                    guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else { return nil }
-                    let (times10, overflow1) = value.multipliedReportingOverflow(by: 10)
-                    let (sum, overflow2) = times10.addingReportingOverflow(UInt64(byte - UInt8(ascii: "0")))
-                    guard !overflow1 && !overflow2 else { return nil }
-                    value = sum
-                }
-                return value
-            }
+            if field == 22 { return DecimalDigits.unsigned(UnsafeBufferPointer(rebasing: bytes[index..<end])) }
             index = end
         }
         return nil

@@ -76,9 +76,9 @@ final class TakeoverState {
     /// The /proc scan shared by the duplicate checks of one pass of the loop; dropped at
     /// the end of the pass (what Warden starts meanwhile is Warden's own).
     var duplicateScan: DuplicateDetector.FirstStageScan?
-    /// Components started in this pass of the loop without `Duplicates=`: checked together
-    /// at its end (`Supervisor.warnOfImplicitDuplicates`).
-    var implicitDuplicateChecks: [DuplicateTarget] = []
+    /// Components (by name) started in this pass of the loop without `Duplicates=`:
+    /// checked together at its end (`Supervisor.warnOfImplicitDuplicates`).
+    var implicitDuplicateChecks: [String] = []
     private var cgroupRootResolved = false
     private var cgroupRoot: String?
 

@@ -85,9 +85,7 @@ extension Supervisor {
         // loop started, after their spawns (`warnOfImplicitDuplicates`); an explicit
         // policy before every start.
         if c.config.duplicates == nil {
-            if event == .startRequested, let target = duplicateTarget(for: c) {
-                takeoverState.implicitDuplicateChecks.append(target)
-            }
+            if event == .startRequested { takeoverState.implicitDuplicateChecks.append(c.name) }
             return [event]
         }
         guard let target = duplicateTarget(for: c) else { return [event] }
@@ -225,9 +223,12 @@ extension Supervisor {
     /// warning changes nothing that waiting for it would have saved (100 components at
     /// start-up: one scan instead of one per component on the way to the last spawn).
     func warnOfImplicitDuplicates() {
-        let targets = takeoverState.implicitDuplicateChecks
-        guard !targets.isEmpty else { return }
+        let names = takeoverState.implicitDuplicateChecks
+        guard !names.isEmpty else { return }
         takeoverState.implicitDuplicateChecks = []
+        // Resolved here, not at admission: the executable's search touches the file system.
+        let targets = names.compactMap { components[$0] }.compactMap(duplicateTarget(for:))
+        guard !targets.isEmpty else { return }
         for (target, copies) in zip(targets, duplicatesOutsideWarden(of: targets)) {
             guard case .startWithWarning(let message) = target.policy.decide(duplicates: copies, wardenPIDs: [getpid()]),
                 let c = components[target.component]

@@ -119,3 +119,14 @@ import Testing
         expectValueError(UMask.parse(text), mentions: ["'\(text)'", reason, "0022"])
     }
 }
+
+@Suite struct DecimalDigitsTests {
+    @Test(arguments: [
+        ("0", UInt64(0) as UInt64?), ("18446744073709551615", UInt64.max), ("18446744073709551616", nil),
+        ("", nil), ("12a", nil), ("-1", nil), (" 1", nil), ("0042", 42),
+    ])
+    func unsigned(text: String, expected: UInt64?) {
+        var text = text
+        #expect(text.withUTF8 { DecimalDigits.unsigned($0) } == expected)
+    }
+}

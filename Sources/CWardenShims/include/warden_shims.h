@@ -152,4 +152,16 @@ const char *warden_signal_abbrev(int sig);
  * module does not import <sys/vfs.h>. Returns 0, or -1 with errno set. */
 int warden_fstatfs_type(int fd, long *type);
 
+/* ---- Libraries opened at first use (library.c) ------------------------------------ */
+
+struct warden_symbol {
+    const char *name;
+    void **slot;
+};
+
+/* dlopen(file), then every symbol into its slot. On failure: -1, and `error` says what
+ * was missing and `install_hint` how to get it ("Debian: apt install libcurl4"). */
+int warden_load_library(const char *file, const char *install_hint, const struct warden_symbol *symbols,
+                        size_t count, char *error, size_t error_size);
+
 #endif

@@ -182,9 +182,9 @@ public struct MainProcessUsage: Hashable, Sendable {
             while end < stat.count && stat[end] != UInt8(ascii: " ") { end += 1 }
             field += 1
             switch field {
-            case 11: utime = decimal(UnsafeBufferPointer(rebasing: stat[index..<end]))
-            case 12: stime = decimal(UnsafeBufferPointer(rebasing: stat[index..<end]))
-            case 19: start = decimal(UnsafeBufferPointer(rebasing: stat[index..<end]))
+            case 11: utime = DecimalDigits.unsigned(UnsafeBufferPointer(rebasing: stat[index..<end]))
+            case 12: stime = DecimalDigits.unsigned(UnsafeBufferPointer(rebasing: stat[index..<end]))
+            case 19: start = DecimalDigits.unsigned(UnsafeBufferPointer(rebasing: stat[index..<end]))
             default: break
             }
             index = end
@@ -208,7 +208,7 @@ public struct MainProcessUsage: Hashable, Sendable {
             while start < line.count && (line[start] == UInt8(ascii: " ") || line[start] == UInt8(ascii: "\t")) { start += 1 }
             var end = start
             while end < line.count && line[end] != UInt8(ascii: " ") && line[end] != UInt8(ascii: "\t") { end += 1 }
-            let value = start < end ? decimal(UnsafeBufferPointer(rebasing: line[start..<end])) : nil
+            let value = start < end ? DecimalDigits.unsigned(UnsafeBufferPointer(rebasing: line[start..<end])) : nil
             if isRSS { usage.residentBytes = value.map { $0 * 1024 } }
             if isHWM { usage.residentPeakBytes = value.map { $0 * 1024 } }
             if isThreads { usage.threads = value.map { Int($0) } }
@@ -216,19 +216,6 @@ public struct MainProcessUsage: Hashable, Sendable {
         return usage
     }
 
-    /// An unsigned decimal that is the whole of `bytes`; nil otherwise or on overflow.
-    private static func decimal(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64? {
-        guard !bytes.isEmpty else { return nil }
-        var value: UInt64 = 0
-        for byte in bytes {
-            guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else { return nil }
-            let (times10, o1) = value.multipliedReportingOverflow(by: 10)
-            let (sum, o2) = times10.addingReportingOverflow(UInt64(byte - UInt8(ascii: "0")))
-            guard !o1 && !o2 else { return nil }
-            value = sum
-        }
-        return value
-    }
 
     /// The `Uid:` real id and every group of `Groups:` plus the real `Gid:` from
     /// `/proc/PID/status`: what a control-socket peer is a member of.

@@ -15,6 +15,24 @@ public enum SystemdBoolean {
     public static func format(_ value: Bool) -> String { value ? "yes" : "no" }
 }
 
+/// The unsigned decimals of kernel files (`/proc/PID/stat`, `/proc/PID/status`), read
+/// from their bytes without building a String.
+public enum DecimalDigits {
+    /// An unsigned decimal that is the whole of `bytes`; nil otherwise or on overflow.
+    public static func unsigned(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64? {
+        guard !bytes.isEmpty else { return nil }
+        var value: UInt64 = 0
+        for byte in bytes {
+            guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else { return nil }
+            let (times10, o1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, o2) = times10.addingReportingOverflow(UInt64(byte - UInt8(ascii: "0")))
+            guard !o1 && !o2 else { return nil }
+            value = sum
+        }
+        return value
+    }
+}
+
 /// Shared body of the small integer parsers.
 enum BoundedInteger {
     static func parse(_ text: String, _ range: ClosedRange<Int64>, what: String, expected: String) -> Result<Int64, ValueError> {
