@@ -14,9 +14,8 @@ let sizeOptimized: [SwiftSetting] = [.unsafeFlags(["-Osize"], .when(configuratio
 // memory and start-up, since the kernel keeps the whole of libswiftCore.so resident for a
 // daemon that uses part of it and the dynamic loader resolves its symbols at every start
 // (docs/benchmarks.md, "Memory"). Linked by lld with packed relative relocations (glibc
-// 2.36 reads them) and without exporting every symbol: the 0.8 MB relocation table and
-// 0.9 MB of dynamic symbols a static runtime brings would be read, so resident, at each
-// start. The command line stays dynamic: statically it would need Foundation's ICU, and it
+// 2.36 reads them) and without exporting every symbol: the relocation table and dynamic
+// symbols a static runtime brings would otherwise be read, so resident, at each start. The command line stays dynamic: statically it would need Foundation's ICU, and it
 // lives for a moment.
 let selfContained: [LinkerSetting] = [
     .unsafeFlags(
