@@ -241,6 +241,16 @@ if [ "$automatic" = 1 ]; then
     gov_wait_for "[ \"\$(cat '$batch/cpu.max')\" = '$emergency_max' ]" 200 ||
         abort "(c) the restarted hogs were not throttled within 20 s"
     kill -KILL "$warden_pid"
+    # Bounded: one CI run hung somewhere in (c) with nothing said. A Warden that outlives
+    # its SIGKILL by 30 s is reported with where its threads are.
+    if ! gov_wait_for "state=\$(cut -d')' -f2 /proc/$warden_pid/stat 2>/dev/null | cut -d' ' -f2); [ -z \"\$state\" ] || [ \"\$state\" = Z ]" 300; then
+        for task in /proc/"$warden_pid"/task/*; do
+            echo "--- $task: $(cut -d')' -f2 "$task/stat" | cut -d' ' -f2) $(cat "$task/wchan" 2>/dev/null)"
+            cat "$task/stack" 2>/dev/null
+        done
+        dump_log
+        abort "(c) warden still there 30 s after SIGKILL"
+    fi
     wait "$warden_pid" 2>/dev/null
     check "(c) killed while throttled: cpu.max '$(cat "$batch/cpu.max")', state file: $(gov_recorded "$state" batch.slice cpu.max)" accounted
     echo "--- warden restarted after SIGKILL ---" >>"$dir/warden.log"
