@@ -243,7 +243,7 @@ if [ "$automatic" = 1 ]; then
     kill -KILL "$warden_pid"
     # Bounded: one CI run hung somewhere in (c) with nothing said. A Warden that outlives
     # its SIGKILL by 30 s is reported with where its threads are.
-    if ! gov_wait_for "state=\$(cut -d')' -f2 /proc/$warden_pid/stat 2>/dev/null | cut -d' ' -f2); [ -z \"\$state\" ] || [ \"\$state\" = Z ]" 300; then
+    if ! gov_wait_for "killed_state=\$(cut -d')' -f2 /proc/$warden_pid/stat 2>/dev/null | cut -d' ' -f2); [ -z \"\$killed_state\" ] || [ \"\$killed_state\" = Z ]" 300; then
         for task in /proc/"$warden_pid"/task/*; do
             echo "--- $task: $(cut -d')' -f2 "$task/stat" | cut -d' ' -f2) $(cat "$task/wchan" 2>/dev/null)"
             cat "$task/stack" 2>/dev/null
