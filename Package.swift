@@ -10,29 +10,38 @@ import PackageDescription
 // is resident as a whole for as long as it runs (the kernel maps a file's cached
 // pages around every fault), so its size is most of its PSS (docs/benchmarks.md).
 let sizeOptimized: [SwiftSetting] = [.unsafeFlags(["-Osize"], .when(configuration: .release))]
-// The release daemon carries the Swift runtime inside it (`-static-stdlib`), and the C++
-// runtime and libgcc under it: it costs less memory and start-up, since the kernel keeps
-// the whole of a shared library's symbol tables resident for a daemon that uses part of
-// it and the dynamic loader resolves its symbols at every start (docs/benchmarks.md,
-// "Memory"). Swift's static link asks for `-lstdc++` with no way to say "static": the
+// The release binaries carry the Swift runtime inside them (`-static-stdlib`), and the
+// C++ runtime and libgcc under it: it costs less memory and start-up, since the kernel
+// keeps the whole of a shared library's symbol tables resident for a program that uses
+// part of it, and the dynamic loader resolves its symbols at every start
+// (docs/benchmarks.md, "Memory"; `warden run` is a start of the command line, then of the
+// daemon). Swift's static link asks for `-lstdc++` with no way to say "static": the
 // linker script Sources/warden-daemon/link/libstdc++.so answers it with the archive.
+// Linked by lld with packed relative relocations (glibc 2.36 reads them) and without
+// exporting every symbol: the relocation table and dynamic symbols a static runtime
+// brings would otherwise be read, so resident, at each start.
+let staticRuntime = [
+    "-static-stdlib", "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+    "-Xlinker", "--no-export-dynamic",
+    "-L", Context.packageDirectory + "/Sources/warden-daemon/link", "-Xclang-linker", "-static-libgcc",
+]
 // The functions the daemon runs are placed first, side by side, in the order of
 // Sources/warden-daemon/link/hot-functions.txt (scripts/hot-functions makes it): the
 // kernel maps cached pages around every fault, so running code spread over all of the
 // text would keep most of the text resident.
-// Linked by lld with packed relative relocations (glibc 2.36 reads them) and without
-// exporting every symbol: the relocation table and dynamic symbols a static runtime
-// brings would otherwise be read, so resident, at each start. The command line stays
-// dynamic: statically it would need Foundation's ICU, and it lives for a moment.
 let selfContained: [LinkerSetting] = [
     .unsafeFlags(
-        [
-            "-static-stdlib", "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
-            "-Xlinker", "--no-export-dynamic",
-            "-L", Context.packageDirectory + "/Sources/warden-daemon/link", "-Xclang-linker", "-static-libgcc",
+        staticRuntime + [
             "-Xlinker", "--symbol-ordering-file=" + Context.packageDirectory + "/Sources/warden-daemon/link/hot-functions.txt",
             "-Xlinker", "--no-warn-symbol-ordering",
         ], .when(configuration: .release))
+]
+// The command line brings ArgumentParser's FoundationEssentials, whose static module does
+// not name the two libraries it is built on.
+let selfContainedCommandLine: [LinkerSetting] = [
+    .unsafeFlags(
+        staticRuntime + ["-Xlinker", "-l_FoundationCollections", "-Xlinker", "-l_FoundationCShims"],
+        .when(configuration: .release))
 ]
 
 let package = Package(
@@ -85,7 +94,8 @@ let package = Package(
                 "WardenCore", "WardenLinux", "WardenRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ]),
+            ],
+            linkerSettings: selfContainedCommandLine),
         .executableTarget(
             name: "warden-daemon",
             dependencies: ["WardenRuntime"],
