@@ -130,3 +130,15 @@ import Testing
         #expect(text.withUTF8 { DecimalDigits.unsigned($0) } == expected)
     }
 }
+
+@Suite struct ContainsBytesTests {
+    @Test(arguments: [
+        ("/usr/bin/../x", "..", true), ("/usr/bin/x", "..", false), ("//x", "//", true), ("/a/./b", "/./", true),
+        ("/a/.b", "/./", false), ("", "", true), ("ab", "", true), ("", "a", false), ("a", "ab", false),
+        ("x@.service", "@.", true), ("x@y.service", "@.", false), ("aab", "ab", true), ("ab", "ab", true),
+        ("/ü/./", "/./", true), ("é..", "..", true),
+    ])
+    func occurrence(text: String, part: String, expected: Bool) {
+        #expect(text.containsBytes(part) == expected)
+    }
+}

@@ -132,14 +132,14 @@ public struct ConfigurationLoader: Sendable {
             for unit in loaded.units where units[unit.name.description] == nil {
                 units[unit.name.description] = unit
             }
-            for name in fileSystem.listDirectory(directory) ?? [] where name.contains("@.") {
+            for name in fileSystem.listDirectory(directory) ?? [] where name.containsBytes("@.") {
                 if templateDirectory[name] == nil { templateDirectory[name] = directory }
             }
         }
 
         var services: [String: ServiceConfig] = [:]
         var slices: [String: SliceConfig] = [:]
-        var pending = units.values.sorted { $0.name < $1.name }
+        var pending = units.keys.sorted().map { units[$0]! }
         var seen = Set(pending.map(\.name.description))
         while !pending.isEmpty {
             let unit = pending.removeFirst()
@@ -175,8 +175,10 @@ public struct ConfigurationLoader: Sendable {
         addImplicitSlices(services: services, slices: &slices, &diagnostics)
         let configuration = Configuration(
             settings: settings, configPath: configPath,
-            services: services.values.sorted { $0.name < $1.name },
-            slices: slices.values.sorted { $0.name < $1.name })
+            // By key, which is the name's text: comparing names builds their text, and
+            // sorting the values moves whole configurations.
+            services: services.keys.sorted().map { services[$0]! },
+            slices: slices.keys.sorted().map { slices[$0]! })
         diagnostics += Validator(configuration: configuration, host: host, fileSystem: fileSystem, searchPath: executableSearchPath)
             .crossCheck()
         diagnostics.sort { ($0.location.file, $0.location.line, $0.severity) < ($1.location.file, $1.location.line, $1.severity) }

@@ -199,7 +199,7 @@ extension ExecCommand {
             if path.hasSuffix("/") {
                 return .failure(ExecutableProblem(message: "the executable path \"\(path)\" names a directory: expected a file"))
             }
-            if path.contains(".."), path.split(separator: "/").contains("..") {
+            if path.containsBytes(".."), path.split(separator: "/").contains("..") {
                 return .failure(ExecutableProblem(message: "the executable path \"\(path)\" contains '..': expected a normalized absolute path"))
             }
             return .success(())
@@ -219,7 +219,7 @@ extension ExecCommand {
 
     /// Collapses `//` and `/./`, as systemd's `path_simplify()` does.
     private static func normalizedPath(_ path: String) -> String {
-        guard path.hasPrefix("/"), path.contains("//") || path.contains("/./") || path.hasSuffix("/.") else { return path }
+        guard path.hasPrefix("/"), path.containsBytes("//") || path.containsBytes("/./") || path.hasSuffix("/.") else { return path }
         let components = path.split(separator: "/").filter { $0 != "." }
         return "/" + components.joined(separator: "/")
     }
