@@ -113,6 +113,8 @@ public final class GovernorDriver: @unchecked Sendable {
     /// stopped): looked for at each sample, and the triggers registered again once it is back.
     var triggersLostWith: String?
     var pendingFired: [FiredTrigger] = []
+    /// Trigger events are acted on only once the stall totals bear them out.
+    var evidence = PressureEvidence(window: TimeSpan.seconds(1))
     var timer: EventLoop.TimerID?
     var stoodDown = false
     /// Conflicts met at the last restore, for `status`.
@@ -285,6 +287,7 @@ public final class GovernorDriver: @unchecked Sendable {
 
     func triggerGone(_ path: String) {
         triggers.removeAll { !$0.isActive }
+        evidence.reset()
         guard triggersActive else { return }
         triggersActive = false
         triggersLostWith = path
@@ -300,6 +303,7 @@ public final class GovernorDriver: @unchecked Sendable {
     func rearmTriggersIfGroupIsBack() {
         guard let path = triggersLostWith, let loop, options.automaticWakeups, access(path, F_OK) == 0 else { return }
         triggersLostWith = nil
+        evidence.reset()
         for trigger in triggers { trigger.cancel() }
         triggers = []
         // On failure registerTriggers says why once, and sampling goes on as before.
@@ -328,6 +332,7 @@ public final class GovernorDriver: @unchecked Sendable {
             for error in errors {
                 sayOnce("read \(error.path)", "governor: \(error) (the signal is left out of decisions)", level: .warning)
             }
+            sample.firedTriggers = confirmedTriggers(fired, totals: sample.pressureTotals, at: now, thresholds: thresholds)
         }
         let level = GovernorAssessment(sample, thresholds).level
         let readSlices = state.mode.isManual || state.tier >= .critical || level >= .critical
@@ -347,6 +352,26 @@ public final class GovernorDriver: @unchecked Sendable {
         }
         commit(decision)
         schedule()
+    }
+
+    /// The trigger events the stall totals bear out (`PressureEvidence`); events still
+    /// waiting for their second reading set a follow-up, and events with no stall behind
+    /// them are dropped with a line in the log.
+    func confirmedTriggers(
+        _ fired: [FiredTrigger], totals: [PressureResource: UInt64], at now: MonotonicInstant, thresholds: GovernorThresholds
+    ) -> [FiredTrigger] {
+        evidence.window = thresholds.pressureWindow
+        let shares = fired.compactMap { trigger in
+            thresholds.triggerShare(for: trigger.resource, level: trigger.level).map { (trigger: trigger, share: $0) }
+        }
+        let judged = evidence.judge(fired: shares, totals: totals, at: now)
+        evidence.observe(totals: totals, at: now)
+        for trigger in judged.dropped {
+            sayOnce(
+                "unconfirmed \(trigger)",
+                "governor: a \(trigger) fired, but the stall total did not bear it out over \(evidence.shortestSpan.systemdString()); ignored (said once per trigger)")
+        }
+        return judged.confirmed
     }
 
     /// The targets with their current values; nil (after logging) when a systemd slice the
@@ -460,6 +485,10 @@ public final class GovernorDriver: @unchecked Sendable {
         // that could still escalate to critical: once throttled, every extra look is work
         // in the kernel (cgroup and /proc reads) that a waking critical task may wait for.
         if automaticEnabled, !state.mode.isManual, state.tier < .critical, let followUp = source?.followUpAt {
+            next = min(next ?? followUp, followUp)
+        }
+        // A trigger event waiting for the second reading that confirms or drops it.
+        if automaticEnabled, !state.mode.isManual, let followUp = evidence.followUpAt {
             next = min(next ?? followUp, followUp)
         }
         return next

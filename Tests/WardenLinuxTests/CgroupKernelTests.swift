@@ -227,8 +227,14 @@ struct CgroupKernelTests {
         for path in [paths[2], paths[3]] {
             processes.append(try spawn("sleep 9138 & sleep 9138 & exec sleep 9138", in: path))
         }
-        usleep(300_000)
-        #expect(try manager.stats(of: "kt-end.slice").pidsCurrent == 6)
+        // Two shells, each forking two sleeps and becoming the third: six once both have
+        // forked, which a guest on a loaded host may take seconds to do.
+        var current: UInt64? = nil
+        for _ in 0..<200 where current != 6 {
+            usleep(50_000)
+            current = try manager.stats(of: "kt-end.slice").pidsCurrent
+        }
+        #expect(current == 6)
         let removed = try manager.removeAll()
         for process in processes { _ = TestProcess.wait(process) }
         print("shutdown removed \(removed)")

@@ -35,6 +35,19 @@ enum TestProcess {
         return nil
     }
 
+    /// The descriptors a spawned `sleep` holds once it sleeps. Right after the exec the
+    /// dynamic loader still has a library open (fd 3), so the list is read only when the
+    /// program has reached its nanosleep (/proc/PID/syscall: 230 clock_nanosleep, 35
+    /// nanosleep), within 10 s; a descriptor that leaked through the spawn is still there.
+    static func descriptorsOnceSleeping(_ pid: Int32) -> [String]? {
+        for _ in 0..<1000 {
+            let call = read("/proc/\(pid)/syscall")?.split(separator: " ").first
+            if call == "230" || call == "35" { break }
+            usleep(10_000)
+        }
+        return LocalFileSystem().listDirectory("/proc/\(pid)/fd")
+    }
+
     /// A pipe whose both ends are close-on-exec.
     static func pipe() -> (read: Int32, write: Int32) {
         var fds: [Int32] = [0, 0]

@@ -72,7 +72,7 @@ import WardenCore
         defer { TestProcess.kill(process) }
         #expect(TestProcess.statusField(process.pid, "Umask") == "0077")
         #expect(getsid(process.pid) == process.pid)
-        #expect(LocalFileSystem().listDirectory("/proc/\(process.pid)/fd") == ["0", "1", "2"])
+        #expect(TestProcess.descriptorsOnceSleeping(process.pid) == ["0", "1", "2"])
         #expect(throws: SpawnError(step: "chdir /nonexistent-dir", errno: ENOENT)) {
             try spawnProcess(SpawnRequest(executablePath: "/bin/true", workingDirectory: "/nonexistent-dir"), forkStyle: forkStyle)
         }
@@ -146,7 +146,7 @@ import WardenCore
         defer { leaked.forEach { close($0) } }
         let process = try spawnProcess(SpawnRequest(executablePath: "/bin/sleep", arguments: ["sleep", "30"]))
         defer { TestProcess.kill(process) }
-        let fds = LocalFileSystem().listDirectory("/proc/\(process.pid)/fd") ?? []
+        let fds = TestProcess.descriptorsOnceSleeping(process.pid) ?? []
         #expect(fds == ["0", "1", "2"])
     }
 

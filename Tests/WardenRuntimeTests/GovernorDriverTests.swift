@@ -16,6 +16,8 @@ final class GovernorTestClock: Sendable {
 /// Samples the test sets: the protected group's CPU pressure, nothing else.
 final class ScriptedSampleSource: GovernorSampleSource {
     var cpuPressurePercent = 0
+    /// The protected group's cumulative `some total=` CPU stall.
+    var cpuStallTotalUSec: UInt64 = 0
     var taken = 0
     var followUpAt: MonotonicInstant?
     var longestCPUUseSpan: TimeSpan?
@@ -23,7 +25,7 @@ final class ScriptedSampleSource: GovernorSampleSource {
 
     func sample(at now: MonotonicInstant, firedTriggers: [FiredTrigger]) -> (GovernorSample, [GovernorReadError]) {
         taken += 1
-        return (GovernorSample(at: now, firedTriggers: firedTriggers, protectedCPU: PressureReading(someAvg10: Percentage(percent: cpuPressurePercent))), [])
+        return (GovernorSample(at: now, firedTriggers: firedTriggers, protectedCPU: PressureReading(someAvg10: Percentage(percent: cpuPressurePercent), someTotalUSec: cpuStallTotalUSec)), [])
     }
 
     func triggerPath(_ resource: PressureResource) -> String? { nil }
@@ -143,6 +145,37 @@ struct GovernorDriverTests {
         #expect(bed.file("batch.slice/backtest.service", "cpu.max") == "max 100000")
         #expect(checkedBeforeWrite == 4)
         #expect(bed.capture.firstIndex("governor: tier critical (from normal; signals)") != nil)
+    }
+
+    /// A trigger event alone is no evidence: one with no stall behind it changes nothing;
+    /// one the stall total bears out over the second reading escalates.
+    @Test func aTriggerEventCountsOnlyWhenTheStallTotalBearsItOut() throws {
+        let bed = try GovernorBed()
+        let driver = try bed.driver()
+        driver.start(on: bed.loop)
+        bed.source.cpuStallTotalUSec = 5_000_000
+        driver.evaluate()
+        bed.clock.advance(.seconds(60))
+        // An idle host: the event fires, the total does not move.
+        driver.fired(FiredTrigger(resource: .cpu, level: .critical))
+        #expect(driver.state.tier == .normal)
+        let followUp = try #require(driver.nextEvaluation())
+        #expect(followUp <= bed.clock.now.advanced(by: TimeSpan(usec: 250_000)), "the second reading comes a quarter window later")
+        bed.clock.advance(TimeSpan(usec: 250_000))
+        bed.source.cpuStallTotalUSec += 2_000
+        driver.evaluate()
+        #expect(driver.state.tier == .normal, "0.8 % stall over the span does not bear out a critical event")
+        #expect(bed.capture.firstIndex("the stall total did not bear it out") != nil)
+        #expect(!bed.stateText.contains("\nchange "))
+        // A real overload: the stall grows at 60 % of the time from the event on.
+        bed.clock.advance(.seconds(60))
+        driver.fired(FiredTrigger(resource: .cpu, level: .critical))
+        #expect(driver.state.tier == .normal)
+        bed.clock.advance(TimeSpan(usec: 250_000))
+        bed.source.cpuStallTotalUSec += 150_000
+        driver.evaluate()
+        #expect(driver.state.tier == .critical)
+        #expect(bed.file("batch.slice", "cpu.max") == "50000 100000")
     }
 
     /// The sampler's follow-up (CPU use judged just after a trigger) comes before the

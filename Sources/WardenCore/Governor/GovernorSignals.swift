@@ -30,10 +30,14 @@ public struct PressureReading: Hashable, Sendable {
     /// Share of time every non-idle task stalled; nil when the file has no `full` line
     /// (the host-wide `cpu` file before Linux 5.13).
     public var fullAvg10: Percentage?
+    /// The cumulative `some total=` stall, in microseconds: what a trigger event is checked
+    /// against (`PressureEvidence`). Nil where it was not read.
+    public var someTotalUSec: UInt64?
 
-    public init(someAvg10: Percentage, fullAvg10: Percentage? = nil) {
+    public init(someAvg10: Percentage, fullAvg10: Percentage? = nil, someTotalUSec: UInt64? = nil) {
         self.someAvg10 = someAvg10
         self.fullAvg10 = fullAvg10
+        self.someTotalUSec = someTotalUSec
     }
 }
 
@@ -214,17 +218,35 @@ public struct GovernorThresholds: Hashable, Sendable {
     /// with the stall being the threshold's share of the window. Nil for a level that has
     /// no threshold for that resource.
     public func trigger(for resource: PressureResource, level: GovernorTier) -> (stallUSec: UInt64, windowUSec: UInt64)? {
-        let share: Percentage
-        switch (resource, level) {
-        case (.cpu, .warning): share = cpuPressureWarning
-        case (.cpu, .critical): share = cpuPressureCritical
-        case (.memory, .critical): share = memoryPressureCritical
-        case (.io, .critical): share = ioPressureCritical
-        default: return nil
-        }
+        guard let share = triggerShare(for: resource, level: level) else { return nil }
         let window = pressureWindow.usec
         let stall = window / 10_000 * UInt64(max(share.hundredths, 1))
         return (max(stall, 1), window)
+    }
+}
+
+extension GovernorThresholds {
+    /// The stall share a trigger of `resource` at `level` is registered with; nil for a
+    /// level that has no trigger.
+    public func triggerShare(for resource: PressureResource, level: GovernorTier) -> Percentage? {
+        switch (resource, level) {
+        case (.cpu, .warning): cpuPressureWarning
+        case (.cpu, .critical): cpuPressureCritical
+        case (.memory, .critical): memoryPressureCritical
+        case (.io, .critical): ioPressureCritical
+        default: nil
+        }
+    }
+}
+
+extension GovernorSample {
+    /// The `some total=` stall of each protected pressure file that was read.
+    public var pressureTotals: [PressureResource: UInt64] {
+        var totals: [PressureResource: UInt64] = [:]
+        totals[.cpu] = protectedCPU?.someTotalUSec
+        totals[.memory] = protectedMemory?.someTotalUSec
+        totals[.io] = protectedIO?.someTotalUSec
+        return totals
     }
 }
 

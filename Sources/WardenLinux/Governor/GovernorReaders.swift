@@ -153,7 +153,9 @@ public enum PressureFile {
         }
         func percentage(_ value: Double) -> Percentage { Percentage(hundredths: Int((value * 100).rounded())) }
         return .success(
-            PressureReading(someAvg10: percentage(pressure.some.avg10Percent), fullAvg10: pressure.full.map { percentage($0.avg10Percent) }))
+            PressureReading(
+                someAvg10: percentage(pressure.some.avg10Percent), fullAvg10: pressure.full.map { percentage($0.avg10Percent) },
+                someTotalUSec: pressure.some.totalUSec))
     }
 }
 
