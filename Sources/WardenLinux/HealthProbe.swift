@@ -503,6 +503,8 @@ public final class HealthProbe {
         case .killed(let signal, let coreDumped):
             let core = coreDumped ? " (core dumped)" : ""
             finish(.failed(reason: "exec \(path) killed by \(ProcessControl.signalName(signal))\(core)"))
+        case .unknown:
+            finish(.failed(reason: "exec \(path): its exit status is unknown"))
         }
     }
 }

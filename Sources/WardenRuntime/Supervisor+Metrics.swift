@@ -139,7 +139,7 @@ extension Supervisor {
         case .exited(let code)?: exporter.gauge(group, slot: MetricsSlot.lastExitCode, F.componentLastExitCode, value: Double(code))
         case .killed(let signal, _)?:
             exporter.gauge(group, slot: MetricsSlot.lastExitSignal, F.componentLastExitSignal, value: Double(signal))
-        case nil: break
+        case .unknown?, nil: break
         }
         var usage: UsageReading?
         if let cgroups, let path = cgroups.path(of: c.name) {

@@ -386,6 +386,7 @@ public final class Supervisor: @unchecked Sendable {
         case .exited(let code): "exited with status \(code)"
         case .killed(let signal, let core):
             "killed by \(SignalNumber(rawValue: signal).name)" + (core ? " (core dumped)" : "")
+        case .unknown: "ended; its status is unknown (not Warden's child: adopted), judged a failure"
         }
     }
 
@@ -499,8 +500,9 @@ public final class Supervisor: @unchecked Sendable {
                 return
             }
             c.main = nil
-            // nil: an adopted main process that is not our child; its status is unknown.
-            let known = status ?? .exited(code: 0)
+            // nil: an adopted main process that is not our child; its status is unknown,
+            // and unknown is never read as success.
+            let known = status ?? .unknown
             c.lastExit = known
             // As systemd does, the cgroup's OOM kills are looked at before the exit is
             // judged, so a main process the OOM killer took ends in result 'oom-kill'.
@@ -520,7 +522,7 @@ public final class Supervisor: @unchecked Sendable {
                 return
             }
             c.control = nil
-            post(c, .hookExited(status ?? .exited(code: 0)))
+            post(c, .hookExited(status ?? .unknown))
         }
     }
 
@@ -542,7 +544,7 @@ public final class Supervisor: @unchecked Sendable {
             }
             c.main = nil
             c.needsGoneCheck = true
-            post(c, .mainExited(.exited(code: 0)))
+            post(c, .mainExited(.unknown))
         }
     }
 

@@ -1,3 +1,4 @@
+import CWardenShims
 import Glibc
 import Testing
 import WardenCore
@@ -49,6 +50,43 @@ struct SupervisorAdoptionTests {
         #expect(harness.shutdown() == 0)
         #expect(eventually { stray.isGone() })
         #expect(access(workspace.root + "/state/" + ComponentRecordsFile.fileName, F_OK) != 0)
+    }
+
+    /// A SIGKILLed Warden leaves components that are no child of the next one: their end
+    /// has no status the new Warden can read, and that must never read as success.
+    @Test("an adopted process that dies is judged a failure: Restart=on-failure restarts it")
+    func adoptedDeathIsAFailure() throws {
+        let seconds = uniqueSleepSeconds()
+        let workspace = Workspace()
+        let pidFile = workspace.path("orphan.pid")
+        let shell = try spawnProcess(SpawnRequest(
+            executablePath: "/bin/sh", arguments: ["sh", "-c", "/bin/sleep \(seconds) </dev/null >/dev/null 2>&1 & echo $! >\(pidFile)"]))
+        var code: Int32 = 0
+        var status: Int32 = 0
+        var reaped: pid_t = 0
+        _ = warden_wait_pidfd(shell.pidfd, 0, &code, &status, &reaped)
+        close(shell.pidfd)
+        let pid = try #require(Int32(readText(pidFile).trimmingCharacters()))
+        let start = try #require(ProcessControl.startTime(of: pid))
+        let pidfd = try ProcessTable.openPidfd(pid)
+        defer {
+            try? ProcessControl.sendSignal(SIGKILL, toPidfd: pidfd)
+            close(pidfd)
+        }
+        workspace.unit("bot.service", "[Service]\nExecStart=/bin/sleep \(seconds)\nRestart=on-failure\nRestartSec=0\n")
+        writeRecords(
+            [ComponentRecord(unit: "bot.service", process: ProcessIdentity(pid: pid, startTimeTicks: start), cgroup: nil, invocationID: "00112233445566778899aabbccddeeff")],
+            in: workspace)
+        let harness = try Harness(workspace)
+        #expect(harness.wait("bot.service") { $0.subState == "running" && $0.mainPID == pid } != nil)
+
+        try ProcessControl.sendSignal(SIGKILL, toPidfd: pidfd)
+        let restarted = harness.wait("bot.service") { $0.subState == "running" && $0.mainPID != nil && $0.mainPID != pid }
+        #expect(restarted != nil, "not restarted: \(String(describing: harness.status("bot.service")))")
+        #expect(restarted?.restartCount == 1)
+        #expect(restarted?.lastExit == .unknown)
+        #expect(harness.capture.firstIndex("its status is unknown") != nil)
+        #expect(harness.shutdown() == 0)
     }
 
     @Test("a record whose PID now names another process is dropped; that process is left alone")

@@ -188,6 +188,8 @@ public struct ControlExitStatus: Codable, Hashable, Sendable {
     /// The signal's name without `SIG`, for a process killed by one.
     public var signal: String?
     public var coreDumped: Bool?
+    /// True for a process whose status only its parent could read (an adopted one).
+    public var unknown: Bool?
 
     public init(_ status: ExitStatus) {
         switch status {
@@ -196,6 +198,8 @@ public struct ControlExitStatus: Codable, Hashable, Sendable {
         case .killed(let number, let core):
             signal = SignalNumber(rawValue: number).name.replacingPrefix("SIG")
             coreDumped = core
+        case .unknown:
+            unknown = true
         }
     }
 
@@ -209,6 +213,7 @@ public struct ControlExitStatus: Codable, Hashable, Sendable {
     public var text: String {
         if let exited { return "status=\(exited)" }
         if let signal { return "signal=\(signal)" + (coreDumped == true ? " (core)" : "") }
+        if unknown == true { return "unknown (adopted)" }
         return "-"
     }
 }

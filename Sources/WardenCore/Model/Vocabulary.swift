@@ -87,6 +87,10 @@ public enum ExitStatus: Hashable, Sendable {
     case exited(code: Int32)
     /// Terminated by a signal, with or without a core dump.
     case killed(signal: Int32, coreDumped: Bool)
+    /// Ended, but how is known only to its parent: a main process Warden adopted after a
+    /// restart of its own (or named by `MAINPID=`) is not Warden's child, and the kernel
+    /// gives a process's status to its parent alone. Never clean (`ServiceResult`).
+    case unknown
 }
 
 /// `SuccessExitStatus=` / `RestartPreventExitStatus=`: exit codes and signals.
@@ -105,6 +109,7 @@ public struct ExitStatusSet: Hashable, Sendable {
         switch status {
         case .exited(let code): codes.contains(code)
         case .killed(let signal, _): signals.contains(signal)
+        case .unknown: false
         }
     }
 }

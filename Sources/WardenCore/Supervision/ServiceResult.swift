@@ -60,6 +60,8 @@ extension ServiceResult {
         case .killed(let signal, _):
             return (judgement == .daemon && LinuxSignal.cleanForDaemons.contains(signal))
                 || extra.signals.contains(signal)
+        case .unknown:
+            return false
         }
     }
 
@@ -74,6 +76,10 @@ extension ServiceResult {
         switch status {
         case .exited: self = .exitCode
         case .killed(_, let coreDumped): self = coreDumped ? .coreDump : .signal
+        // A process that ended without a status anyone could read is judged as the crash it
+        // most likely was: every Restart= that restarts after a crash restarts it, and
+        // nothing reads it as a clean exit.
+        case .unknown: self = .signal
         }
     }
 
@@ -133,6 +139,7 @@ public struct ServiceResultEnvironment: Hashable, Sendable {
         switch status {
         case .exited: "exited"
         case .killed(_, let coreDumped): coreDumped ? "dumped" : "killed"
+        case .unknown: "unknown"
         }
     }
 
@@ -146,6 +153,8 @@ public struct ServiceResultEnvironment: Hashable, Sendable {
         case .killed(let signal, _):
             let name = signalName(signal)
             return name.hasPrefix("SIG") ? String(name.dropFirst(3)) : name
+        case .unknown:
+            return "unknown"
         }
     }
 

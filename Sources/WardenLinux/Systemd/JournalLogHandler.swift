@@ -258,6 +258,8 @@ extension ExitStatus {
             return ["exit_code": "exited", "exit_status": "\(code)"]
         case .killed(let signal, let coreDumped):
             return ["exit_code": coreDumped ? "dumped" : "killed", "exit_status": "\(Self.signalName(signal))"]
+        case .unknown:
+            return ["exit_code": "unknown"]
         }
     }
 
