@@ -162,7 +162,14 @@ extension Supervisor {
         post(c, .spawned(pid: pid))
         switch c.machine.policy.type {
         case .exec: post(c, .execSucceeded)
-        case .notify: post(c, .notify(.ready))
+        case .notify:
+            // A run the previous Warden had not seen ready yet is waited for again: its
+            // READY=1 reaches this Warden's notify socket, at the same path.
+            if case .readoption(let record) = takeover.origin, !record.ready {
+                logger.notice("PID \(pid) had not reported ready to the previous Warden; waiting for READY=1", metadata: unit(c))
+            } else {
+                post(c, .notify(.ready))
+            }
         case .simple, .oneshot: break
         }
     }
@@ -251,7 +258,7 @@ extension Supervisor {
             if let main = c.main, let id = c.invocationID {
                 count += 1
                 let known = takeoverState.records[c.name]
-                if known?.process.pid != main.pid || known?.invocationID != id { dirty = true }
+                if known?.process.pid != main.pid || known?.invocationID != id || known?.ready != c.isUp { dirty = true }
             } else if let record = c.takeover?.record {
                 count += 1
                 if takeoverState.records[c.name] != record { dirty = true }
@@ -263,14 +270,15 @@ extension Supervisor {
         var current: [String: ComponentRecord] = [:]
         for c in components.values {
             if let main = c.main, let id = c.invocationID {
-                if let known = takeoverState.records[c.name], known.process.pid == main.pid, known.invocationID == id {
+                if var known = takeoverState.records[c.name], known.process.pid == main.pid, known.invocationID == id {
+                    known.ready = c.isUp
                     current[c.name] = known
                     continue
                 }
                 guard let start = ProcessControl.startTime(of: main.pid) else { continue }
                 current[c.name] = ComponentRecord(
                     unit: c.name, process: ProcessIdentity(pid: main.pid, startTimeTicks: start),
-                    cgroup: root == nil ? nil : PinnedProcess.cgroup(of: main.pid), invocationID: id)
+                    cgroup: root == nil ? nil : PinnedProcess.cgroup(of: main.pid), invocationID: id, ready: c.isUp)
             } else if let record = c.takeover?.record {
                 current[c.name] = record
             }

@@ -19,6 +19,18 @@ import WardenCore
         #expect(text.contains("feed.service pid=1234 start=567890 invocation=0123456789abcdef0123456789abcdef cgroup=/warden.service/trading.slice/feed.service\n"))
     }
 
+    /// A run not yet ready carries `ready=0`; a line without the word (every ready run, and
+    /// every line an older Warden wrote) is of a ready one.
+    @Test func readinessIsKeptOnlyWhenNotReady() {
+        let waiting = ComponentRecord(
+            unit: "bot.service", process: ProcessIdentity(pid: 77, startTimeTicks: 9), cgroup: nil, invocationID: "ab", ready: false)
+        let text = ComponentRecordsFile.render([waiting])
+        #expect(text == "warden-component-records 1\nbot.service pid=77 start=9 invocation=ab ready=0\n")
+        #expect(ComponentRecordsFile.parse(text).records == [waiting])
+        let older = ComponentRecordsFile.parse("warden-component-records 1\nbot.service pid=77 start=9 invocation=ab\n")
+        #expect(older.records.map(\.ready) == [true])
+    }
+
     struct Damaged: CustomTestStringConvertible, Sendable {
         var text: String
         var records: Int

@@ -89,6 +89,28 @@ struct SupervisorAdoptionTests {
         #expect(harness.shutdown() == 0)
     }
 
+    @Test("a Type=notify run adopted before it was ready is waited for again, not taken as ready")
+    func adoptedBeforeReadyWaitsForReadiness() throws {
+        let seconds = uniqueSleepSeconds()
+        let stray = try Stray(["/bin/sleep", seconds])
+        let start = try #require(stray.startTime)
+        let workspace = Workspace()
+        workspace.unit("bot.service", "[Service]\nType=notify\nExecStart=/bin/sleep \(seconds)\nTimeoutStartSec=2s\n")
+        writeRecords(
+            [ComponentRecord(unit: "bot.service", process: ProcessIdentity(pid: stray.pid, startTimeTicks: start), cgroup: nil, invocationID: "ffeeddccbbaa99887766554433221100", ready: false)],
+            in: workspace)
+        let harness = try Harness(workspace)
+        let adopted = harness.wait("bot.service") { $0.mainPID == stray.pid }
+        #expect(adopted?.isReady == false)
+        #expect(adopted?.activeState == "activating", "\(String(describing: adopted))")
+        #expect(harness.capture.firstIndex("had not reported ready to the previous Warden") != nil)
+        // It never sends READY=1 (a plain sleep): the start times out as systemd's would.
+        let timedOut = harness.wait("bot.service") { $0.result == .timeout }
+        #expect(timedOut != nil, "\(String(describing: harness.status("bot.service")))")
+        #expect(eventually { stray.isGone() })
+        #expect(harness.shutdown() == 0)
+    }
+
     @Test("a record whose PID now names another process is dropped; that process is left alone")
     func reusedPIDNotAdopted() throws {
         let seconds = uniqueSleepSeconds()

@@ -18,12 +18,16 @@ public struct ComponentRecord: Hashable, Sendable {
     /// The run's `$INVOCATION_ID`, kept so the run keeps its identity (its descendants
     /// carry it in their environment).
     public var invocationID: String
+    /// The component had reported ready (`READY=1` for `Type=notify`). A run adopted
+    /// before it was waits for its readiness again instead of being taken as ready.
+    public var ready: Bool
 
-    public init(unit: String, process: ProcessIdentity, cgroup: String?, invocationID: String) {
+    public init(unit: String, process: ProcessIdentity, cgroup: String?, invocationID: String, ready: Bool = true) {
         self.unit = unit
         self.process = process
         self.cgroup = cgroup
         self.invocationID = invocationID
+        self.ready = ready
     }
 }
 
@@ -32,7 +36,11 @@ public struct ComponentRecord: Hashable, Sendable {
 /// ```
 /// warden-component-records 1
 /// feed.service pid=1234 start=5678901 invocation=0123…ef cgroup=/warden.service/trading.slice/feed.service
+/// bot.service pid=1240 start=5678950 invocation=4567…ab ready=0
 /// ```
+///
+/// `ready=0` marks a run that had not reported ready yet; a line without it is of a ready
+/// run.
 ///
 /// Text rather than JSON: WardenCore has no Foundation, an operator can read it with
 /// `cat`, and a value never holds a space (unit names, hex IDs, cgroup paths written by
@@ -48,6 +56,7 @@ public enum ComponentRecordsFile {
             line += " pid=\(record.process.pid) start=\(record.process.startTimeTicks)"
             line += " invocation=\(escape(record.invocationID))"
             if let cgroup = record.cgroup { line += " cgroup=\(escape(cgroup))" }
+            if !record.ready { line += " ready=0" }
             text += line + "\n"
         }
         return text
@@ -86,7 +95,7 @@ public enum ComponentRecordsFile {
             records.append(
                 ComponentRecord(
                     unit: unit, process: ProcessIdentity(pid: pid, startTimeTicks: start), cgroup: fields["cgroup"],
-                    invocationID: invocation))
+                    invocationID: invocation, ready: fields["ready"] != "0"))
         }
         return (records, problems)
     }
