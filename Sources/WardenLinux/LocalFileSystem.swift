@@ -1,14 +1,46 @@
 import Glibc
 import WardenCore
 
-/// The real file system, for loading configuration.
+/// The real file system, for loading configuration (and small kernel files).
+///
+/// Only regular files are read, and at most `maximumBytes` of them: whatever sits in a
+/// unit directory (a FIFO named `x.service`, a symlink to `/dev/zero`) can neither block
+/// the reader nor make it allocate without end. The open is non-blocking, so a FIFO is
+/// refused without waiting for a writer.
 public struct LocalFileSystem: ConfigFileSystem {
-    public init() {}
+    /// 16 MiB: far above any unit file, and above every /proc file Warden reads
+    /// (`cmdline` is bounded by ARG_MAX, 2 MiB here).
+    public static let defaultMaximumBytes = 16 << 20
+    public var maximumBytes: Int
+
+    public init(maximumBytes: Int = LocalFileSystem.defaultMaximumBytes) {
+        self.maximumBytes = maximumBytes
+    }
 
     public func readFile(_ path: String) throws(ConfigFileError) -> String {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
         guard fd >= 0 else { throw ConfigFileError(path: path, reason: errnoDescription(errno)) }
         defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw ConfigFileError(path: path, reason: errnoDescription(errno)) }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG:
+            break
+        case S_IFCHR, S_IFBLK:
+            throw ConfigFileError(path: path, reason: "a device, not a regular file", kind: .device)
+        case S_IFIFO:
+            throw ConfigFileError(path: path, reason: "a FIFO, not a regular file", kind: .notRegular)
+        case S_IFSOCK:
+            throw ConfigFileError(path: path, reason: "a socket, not a regular file", kind: .notRegular)
+        case S_IFDIR:
+            throw ConfigFileError(path: path, reason: "a directory, not a regular file", kind: .notRegular)
+        default:
+            throw ConfigFileError(path: path, reason: "not a regular file", kind: .notRegular)
+        }
+        // /proc and cgroupfs files say size 0: the cap is checked as the bytes arrive too.
+        if info.st_size > maximumBytes {
+            throw ConfigFileError(path: path, reason: "\(info.st_size) bytes, more than the \(maximumBytes) a file may have here", kind: .tooLarge)
+        }
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
@@ -18,6 +50,9 @@ public struct LocalFileSystem: ConfigFileSystem {
                 throw ConfigFileError(path: path, reason: errnoDescription(errno))
             }
             if n == 0 { break }
+            if bytes.count + n > maximumBytes {
+                throw ConfigFileError(path: path, reason: "more than the \(maximumBytes) bytes a file may have here", kind: .tooLarge)
+            }
             bytes.append(contentsOf: buffer[0..<n])
         }
         guard let text = String(validating: bytes, as: UTF8.self) else {

@@ -42,11 +42,11 @@ enum GovernorFixtures {
     }
 
     @Test func hostPressureFiles() throws {
-        #expect(try host.pressure(.cpu).get() == PressureReading(someAvg10: Percentage(hundredths: 9825), fullAvg10: .zero))
-        #expect(try host.pressure(.memory).get() == PressureReading(someAvg10: .zero, fullAvg10: .zero))
-        #expect(try host.pressure(.io).get() == PressureReading(someAvg10: Percentage(hundredths: 19), fullAvg10: .zero))
+        #expect(try host.pressure(.cpu).get() == PressureReading(someAvg10: Percentage(hundredths: 9825), fullAvg10: .zero, someTotalUSec: 2_526_894_457))
+        #expect(try host.pressure(.memory).get() == PressureReading(someAvg10: .zero, fullAvg10: .zero, someTotalUSec: 0))
+        #expect(try host.pressure(.io).get() == PressureReading(someAvg10: Percentage(hundredths: 19), fullAvg10: .zero, someTotalUSec: 34_033_388))
         // Before Linux 5.13 the host-wide cpu file has no full line.
-        #expect(try oldHost.pressure(.cpu).get() == PressureReading(someAvg10: Percentage(hundredths: 9825), fullAvg10: nil))
+        #expect(try oldHost.pressure(.cpu).get() == PressureReading(someAvg10: Percentage(hundredths: 9825), fullAvg10: nil, someTotalUSec: 2_526_894_457))
         guard case .failure(let error) = noPSIHost.pressure(.cpu) else {
             Issue.record("a kernel without PSI gave a reading")
             return

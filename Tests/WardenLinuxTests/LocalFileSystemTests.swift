@@ -20,4 +20,51 @@ import WardenCore
         #expect(fs.isExecutableFile("/bin/sh"))
         #expect(throws: ConfigFileError.self) { try fs.readFile(dir + "/missing") }
     }
+
+    /// Whatever sits in a unit directory: a FIFO neither blocks nor is read, a device is a
+    /// masked unit (systemd's reading), a file over the cap is refused before it is read.
+    @Test func onlyRegularFilesAreReadAndOnlyUpToTheCap() throws {
+        var template = Array("/tmp/warden-fs-XXXXXX".utf8CString)
+        let dir = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
+        defer { _ = system("rm -rf '\(dir)'") }
+        #expect(mkfifo(dir + "/fifo.service", 0o644) == 0)
+        #expect(symlink("/dev/zero", dir + "/zero.service") == 0)
+        #expect(symlink("/dev/null", dir + "/null.service") == 0)
+        #expect(mkdir(dir + "/dir.service", 0o755) == 0)
+        let big = String(repeating: "# a comment line of forty bytes or so..\n", count: 100)
+        let fd = open(dir + "/big.service", O_CREAT | O_WRONLY, 0o644)
+        _ = big.withCString { write(fd, $0, strlen($0)) }
+        close(fd)
+        let fs = LocalFileSystem(maximumBytes: 1024)
+        func kind(_ name: String) -> ConfigFileError.Kind? {
+            do {
+                _ = try fs.readFile(dir + "/" + name)
+                return nil
+            } catch {
+                return error.kind
+            }
+        }
+        #expect(kind("fifo.service") == .notRegular)
+        #expect(kind("zero.service") == .device)
+        #expect(kind("null.service") == .device)
+        #expect(kind("dir.service") == .notRegular)
+        #expect(kind("big.service") == .tooLarge)
+        #expect(kind("missing.service") == .unreadable)
+        // /proc files say size 0 and are read to the end.
+        #expect(try LocalFileSystem().readFile("/proc/self/status").contains("Pid:"))
+
+        // The loader: the masked ones are notes, the rest skipped with a warning, none an
+        // error, and nothing blocked on the FIFO.
+        let loader = UnitLoader(fileSystem: LocalFileSystem(maximumBytes: 1024), specifiers: SpecifierContext(hostname: "test"))
+        let (units, diagnostics) = loader.loadDirectory(dir)
+        #expect(units.isEmpty)
+        let byFile = Dictionary(diagnostics.map { ($0.location.file.split(separator: "/").last.map(String.init) ?? "", $0) }) { a, _ in a }
+        #expect(byFile["zero.service"]?.severity == .note)
+        #expect(byFile["null.service"]?.message.contains("masked") == true)
+        #expect(byFile["fifo.service"]?.severity == .warning)
+        #expect(byFile["fifo.service"]?.message.contains("FIFO") == true)
+        #expect(byFile["big.service"]?.severity == .warning)
+        #expect(byFile["dir.service"]?.severity == .warning)
+        #expect(!diagnostics.contains { $0.severity == .error }, "\(diagnostics)")
+    }
 }

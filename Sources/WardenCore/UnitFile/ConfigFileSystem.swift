@@ -10,13 +10,28 @@ public protocol ConfigFileSystem: Sendable {
 }
 
 public struct ConfigFileError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// What kind of failure: the unit loader treats a device as a masked unit, as systemd
+    /// does, and skips what is no regular file or too large to be one.
+    public enum Kind: Hashable, Sendable {
+        /// Missing, unreadable, not UTF-8.
+        case unreadable
+        /// A character or block device (`/dev/null`: a masked unit).
+        case device
+        /// A FIFO, socket or directory: reading it could block or never end.
+        case notRegular
+        /// Larger than the reader's cap.
+        case tooLarge
+    }
+
     public var path: String
     /// What went wrong, in words (`No such file or directory`, `not valid UTF-8`).
     public var reason: String
+    public var kind: Kind
 
-    public init(path: String, reason: String) {
+    public init(path: String, reason: String, kind: Kind = .unreadable) {
         self.path = path
         self.reason = reason
+        self.kind = kind
     }
 
     public var description: String { "\(path): \(reason)" }

@@ -109,7 +109,7 @@ public struct UnitLoader: Sendable {
     /// Loads a single file as the unit `name` (used for warden.conf too). Drop-ins come
     /// only from `PATH.d/*.conf`, in lexical order.
     public func loadFile(path: String, as name: UnitName) -> (UnitFile?, [Diagnostic]) {
-        loadUnit(mainPath: path, name: name, dropInDirectories: [path + ".d"])
+        loadUnit(mainPath: path, name: name, dropInDirectories: [path + ".d"], maskable: false)
     }
 
     /// The drop-in directories for `name` in `directory`, most specific first.
@@ -131,16 +131,35 @@ public struct UnitLoader: Sendable {
         return names.filter { seen.insert($0).inserted }.map { joinPath(directory, $0 + ".d") }
     }
 
+    /// systemd's reading of a unit file that is a device (a symlink to `/dev/null`) or
+    /// empty: the unit is masked and cannot be started.
+    static func maskedNote(_ name: UnitName) -> String {
+        "\(name) is masked (its file is empty or a link to /dev/null): not loaded, as under systemd"
+    }
+
     private func exists(_ path: String) -> Bool {
         (try? fileSystem.readFile(path)) != nil
     }
 
-    private func loadUnit(mainPath: String, name: UnitName, dropInDirectories: [String]) -> (UnitFile?, [Diagnostic]) {
+    private func loadUnit(
+        mainPath: String, name: UnitName, dropInDirectories: [String], maskable: Bool = true
+    ) -> (UnitFile?, [Diagnostic]) {
         let text: String
+        let location = SourceLocation(file: mainPath, line: 0)
         do {
             text = try fileSystem.readFile(mainPath)
         } catch {
-            return (nil, [.error(SourceLocation(file: mainPath, line: 0), key: nil, "cannot read the unit file: \(error.reason)")])
+            switch error.kind {
+            case .device where maskable:
+                return (nil, [.note(location, key: nil, Self.maskedNote(name))])
+            case .notRegular, .tooLarge:
+                return (nil, [.warning(location, key: nil, "skipped: \(error.reason); a unit file must be a regular file")])
+            case .unreadable, .device:
+                return (nil, [.error(location, key: nil, "cannot read the unit file: \(error.reason)")])
+            }
+        }
+        if maskable && text.isEmpty {
+            return (nil, [.note(location, key: nil, Self.maskedNote(name))])
         }
         var (sections, diagnostics) = UnitFileParser.parse(text: text, file: mainPath)
 
@@ -160,7 +179,16 @@ public struct UnitLoader: Sendable {
                 sections += dropInSections
                 diagnostics += dropInDiagnostics
             } catch {
-                diagnostics.append(.error(SourceLocation(file: path, line: 0), key: nil, "cannot read the drop-in: \(error.reason)"))
+                let location = SourceLocation(file: path, line: 0)
+                switch error.kind {
+                case .device:
+                    // A drop-in linked to /dev/null masks that drop-in alone (systemd).
+                    continue
+                case .notRegular, .tooLarge:
+                    diagnostics.append(.warning(location, key: nil, "skipped: \(error.reason); a drop-in must be a regular file"))
+                case .unreadable:
+                    diagnostics.append(.error(location, key: nil, "cannot read the drop-in: \(error.reason)"))
+                }
             }
         }
 
