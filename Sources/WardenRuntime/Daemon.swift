@@ -71,7 +71,7 @@ public struct DaemonArguments: Hashable, Sendable {
     public static func loadConfiguration(configPath: String?, unitDirectories: [String], host: HostFacts?)
         -> ConfigurationLoader.Result
     {
-        let fs = LocalFileSystem()
+        let fs = LocalFileSystem(maximumBytes: LocalFileSystem.configurationMaximumBytes)
         var configPath = configPath
         if configPath == nil, (try? fs.readFile("/etc/warden/warden.conf")) != nil {
             configPath = "/etc/warden/warden.conf"

@@ -37,8 +37,25 @@ public struct Diagnostic: Hashable, Sendable, CustomStringConvertible {
     public init(_ severity: Severity, _ location: SourceLocation, key: String?, _ message: String) {
         self.severity = severity
         self.location = location
-        self.key = key
-        self.message = message
+        self.key = key.map { Self.bounded($0, to: Self.longestKey) }
+        self.message = Self.bounded(message, to: Self.longestMessage)
+    }
+
+    /// What a diagnostic quotes of the input is bounded: a 1 MiB "key" in a unit file
+    /// must not become a 1 MiB line in the log or on the terminal.
+    public static let longestKey = 96
+    public static let longestMessage = 480
+
+    static func bounded(_ text: String, to limit: Int) -> String {
+        let bytes = text.utf8.count
+        guard bytes > limit else { return text }
+        let suffix = "… (\(bytes) bytes in all)"
+        var kept = ""
+        for character in text {
+            if kept.utf8.count + character.utf8.count + suffix.utf8.count > limit { break }
+            kept.append(character)
+        }
+        return kept + suffix
     }
 
     public static func error(_ location: SourceLocation, key: String?, _ message: String) -> Diagnostic {

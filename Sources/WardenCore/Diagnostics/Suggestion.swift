@@ -4,15 +4,19 @@ public enum Suggestion {
     /// enough to be a plausible typo (at most a third of the word, and at most 3 edits).
     public static func closest(to word: String, in candidates: some Sequence<String>) -> String? {
         let lowered = Array(word.lowercased().utf8)
+        let limit = min(3, max(1, lowered.count / 3))
         var best: (String, Int)?
         for candidate in candidates {
+            // The distance is at least the difference in length: a candidate that far off
+            // cannot be the answer, and skipping it keeps a 1 MiB "key" linear to check.
+            let length = candidate.utf8.count
+            guard abs(length - lowered.count) <= limit else { continue }
             let distance = editDistance(lowered, Array(candidate.lowercased().utf8))
             if best == nil || distance < best!.1 {
                 best = (candidate, distance)
             }
         }
         guard let (candidate, distance) = best else { return nil }
-        let limit = min(3, max(1, lowered.count / 3))
         return distance <= limit ? candidate : nil
     }
 

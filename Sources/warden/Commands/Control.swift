@@ -14,7 +14,7 @@ struct ControlSocketOptions: ParsableArguments {
 
     var socketPath: String {
         if let socket { return socket }
-        let fs = LocalFileSystem()
+        let fs = LocalFileSystem(maximumBytes: LocalFileSystem.configurationMaximumBytes)
         var path = config
         if path == nil, (try? fs.readFile("/etc/warden/warden.conf")) != nil { path = "/etc/warden/warden.conf" }
         guard let path else { return WardenSettings.defaultStateDirectory + "/control.sock" }
