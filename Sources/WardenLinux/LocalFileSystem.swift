@@ -11,9 +11,10 @@ public struct LocalFileSystem: ConfigFileSystem {
     /// 16 MiB: far above any unit file, and above every /proc file Warden reads
     /// (`cmdline` is bounded by ARG_MAX, 2 MiB here).
     public static let defaultMaximumBytes = 16 << 20
-    /// 1 MiB for configuration: systemd's longest line, and ten times the largest unit
-    /// file Debian ships. A reload parses on the loop thread, and 1 MiB parses in about
-    /// a tenth of a second even when it is one unknown key.
+    /// 1 MiB for configuration: systemd's longest line (LONG_LINE_MAX), and hundreds of
+    /// times the size of a real unit file (systemd's own are a few KiB). A reload parses
+    /// on the loop thread, and 1 MiB of one unknown key takes `check-config` about a
+    /// tenth of a second.
     public static let configurationMaximumBytes = 1 << 20
     public var maximumBytes: Int
 
