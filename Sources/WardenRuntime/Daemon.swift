@@ -198,7 +198,18 @@ public enum Daemon {
             _ = try? cgroups?.manager.removeAll()
             throw DaemonExit(code: SupervisorExitCode.failure)
         }
-        supervisor.startControl(settings: configuration.settings, outputBuffer: outputBuffer)
+        if let reason = supervisor.startControl(settings: configuration.settings, outputBuffer: outputBuffer) {
+            if configuration.settings.controlSocketOptional == true {
+                logger.warning(
+                    "control socket not opened: \(reason); running on without it (ControlSocketOptional=yes): only signals reach this Warden")
+            } else {
+                writeStderr(
+                    "warden: the control socket cannot be opened: \(reason); refusing to start, since no one could stop or inspect this Warden but by signals (ControlSocketOptional=yes runs on without it)")
+                supervisor.close()
+                _ = try? cgroups?.manager.removeAll()
+                throw DaemonExit(code: SupervisorExitCode.controlSocketUnavailable)
+            }
+        }
         supervisor.startGovernor(wiring: try Self.governorWiring(testRoot: arguments.governorCgroupRoot))
         supervisor.startMetrics(settings: configuration.settings)
         let code = supervisor.run()

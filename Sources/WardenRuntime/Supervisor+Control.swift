@@ -17,7 +17,11 @@ extension Supervisor {
     /// and the daemon runs on without a control socket (a bad value must not take the
     /// supervised stack down). `outputBuffer` is what `logs` answers from; without one,
     /// `logs` answers `unavailable`.
-    public func startControl(settings: WardenSettings, outputBuffer: ComponentOutputBuffer? = nil) {
+    /// Opens the control socket. Returns why it could not be opened, or nil: without it
+    /// an operator can neither stop nor inspect Warden, so the daemon refuses to start
+    /// unless `ControlSocketOptional=yes`.
+    @discardableResult
+    public func startControl(settings: WardenSettings, outputBuffer: ComponentOutputBuffer? = nil) -> String? {
         let path = settings.controlSocket ?? options.stateDirectory + "/control.sock"
         var groupID: UInt32?
         var readOnlyGroupID: UInt32?
@@ -25,8 +29,7 @@ extension Supervisor {
             if let name = settings.controlSocketGroup { groupID = try UserDatabase.groupID(name) }
             if let name = settings.readOnlyGroup { readOnlyGroupID = try UserDatabase.groupID(name) }
         } catch {
-            logger.error("control socket not opened: ControlSocketGroup=/ReadOnlyGroup=: \(error)")
-            return
+            return "ControlSocketGroup=/ReadOnlyGroup=: \(error)"
         }
         do {
             _ = try startControlServer(
@@ -34,8 +37,9 @@ extension Supervisor {
                 policy: ControlAccessPolicy(controlGroupID: groupID, readOnlyGroupID: readOnlyGroupID),
                 outputBuffer: outputBuffer)
             logger.info("control socket at \(path)")
+            return nil
         } catch {
-            logger.error("control socket not opened: \(error)")
+            return "\(error)"
         }
     }
 

@@ -77,6 +77,9 @@ public enum SupervisorExitCode {
     public static let failure: Int32 = 1
     /// The configuration was invalid at start (`EX_CONFIG`).
     public static let configurationInvalid: Int32 = 78
+    /// The control socket could not be created (`EX_CANTCREAT`), and
+    /// `ControlSocketOptional=` did not allow running on without it.
+    public static let controlSocketUnavailable: Int32 = 73
 }
 
 /// The supervisor: starts the configured components in dependency order, keeps them

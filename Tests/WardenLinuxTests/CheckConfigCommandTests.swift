@@ -37,6 +37,23 @@ struct CheckConfigCommandTests {
         #expect(outcome.stderr.contains("configuration invalid: 3 error(s)"))
     }
 
+    /// Without its control socket no one could stop or inspect the daemon: `warden run`
+    /// refuses to start, says why, and starts nothing.
+    @Test func runRefusesToStartWithoutItsControlSocket() throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let marker = "7\(getpid() % 10_000)13"
+        try FileManager.default.createDirectory(atPath: directory + "/units", withIntermediateDirectories: true)
+        try "[Service]\nExecStart=/bin/sleep \(marker)\n".write(toFile: directory + "/units/a.service", atomically: true, encoding: .utf8)
+        try "[Warden]\nUnitDirectories=\(directory)/units\nStateDirectory=\(directory)/state\nControlSocket=\(directory)/missing/control.sock\nLogTarget=stderr\n"
+            .write(toFile: directory + "/warden.conf", atomically: true, encoding: .utf8)
+        let outcome = try run(["run", "--config", directory + "/warden.conf"])
+        #expect(outcome.status == .exited(code: 73), "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("the control socket cannot be opened"), "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("ControlSocketOptional=yes"))
+        #expect(!outcome.stderr.contains("a.service: started"), "a component ran: \(outcome.stderr)")
+    }
+
     @Test func jsonReportIsParseable() throws {
         let outcome = try run(["check-config", "--json", "--config", DocumentationTests.repositoryRoot + "/config/demo/warden.conf"])
         #expect(outcome.status == .exited(code: 0))

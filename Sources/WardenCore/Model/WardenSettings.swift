@@ -27,6 +27,7 @@ public struct WardenSettings: Hashable, Sendable {
     public var stateDirectory: String?
     public var controlSocket: String?
     public var controlSocketGroup: String?
+    public var controlSocketOptional: Bool?
     public var readOnlyGroup: String?
     public var logTarget: LogTarget?
     public var logLevel: LogLevel?
@@ -163,6 +164,12 @@ extension WardenSettings {
                 "Unix socket of `warden status`, `warden stop`, … .", syntax: "path",
                 default: "STATE/control.sock", mapsTo: "AF_UNIX socket, mode 0660", systemd: .wardenOnly),
             parse: PlainValue.string),
+        .value(
+            "ControlSocketOptional", in: wardenSection, \.controlSocketOptional,
+            KeyDoc(
+                "Run on when the control socket cannot be opened, instead of refusing to start (an operator then cannot stop or inspect Warden but by signals).",
+                syntax: "boolean", default: "no", mapsTo: "start-up check", systemd: .wardenOnly),
+            parse: parseBoolean),
         .value(
             "ControlSocketGroup", in: wardenSection, \.controlSocketGroup,
             KeyDoc(
