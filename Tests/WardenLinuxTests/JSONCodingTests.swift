@@ -134,4 +134,18 @@ import WardenCore
         let line = Array(#" {"v":1,"id":3,"op":"restart","unit":"feed","future":{"x":[1,2.5e3,null,true]}} "#.utf8)
         #expect(try ControlCodec.decodeRequest(line).get() == ControlRequest(id: 3, op: .restart, unit: "feed"))
     }
+
+    /// A key given twice is refused (Foundation takes the last), at any depth.
+    @Test(arguments: [
+        #"{"v":1,"op":"status","op":"stop","unit":"feed"}"#,
+        #"{"v":1,"op":"status","emergency":{"targets":["a"],"targets":["b"]}}"#,
+    ])
+    func aKeyGivenTwiceIsRefused(_ line: String) {
+        guard case .failure(let error) = ControlCodec.decodeRequest(Array(line.utf8)) else {
+            Issue.record("\(line) decoded")
+            return
+        }
+        #expect(error.code == .malformed)
+        #expect(error.message == "not a control request: invalid JSON")
+    }
 }

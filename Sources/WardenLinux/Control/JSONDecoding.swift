@@ -102,6 +102,9 @@ struct JSONParser {
             guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw corrupted("expected ':'") }
             position += 1
             skipWhitespace()
+            // A key given twice is refused rather than resolved: two readers of the same
+            // request (a proxy, an audit log) could otherwise each act on another value.
+            guard members[key] == nil else { throw corrupted("the key '\(key.prefix(64))' is given twice") }
             members[key] = try parseValue(depth: depth + 1)
             skipWhitespace()
             guard position < bytes.count else { throw corrupted("unexpected end") }

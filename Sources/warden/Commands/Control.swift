@@ -56,6 +56,14 @@ enum ControlExit {
     static let forbidden: Int32 = 77
     static let failure: Int32 = 1
 
+    /// The exit statuses of a control command, for its help.
+    static let help = """
+        Exit status: 0 when done; 1 when the daemon refused or the operation failed (also \
+        'busy' when the daemon already serves its maximum of clients); 5 for an unknown \
+        component; 69 when no daemon answers or the connection broke before the answer \
+        (EX_UNAVAILABLE); 77 when the caller may not do this (EX_NOPERM).
+        """
+
     static func code(for error: ControlErrorCode) -> Int32 {
         switch error {
         case .unknownUnit: unknownUnit
@@ -84,20 +92,23 @@ struct UnitVerb: ParsableArguments {
 }
 
 struct Start: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Start a component through the running daemon.")
+    static let configuration = CommandConfiguration(
+        abstract: "Start a component through the running daemon.", discussion: ControlExit.help)
     @OptionGroup var verb: UnitVerb
     func run() throws { try verb.run(.start) }
 }
 
 struct Stop: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Stop a component through the running daemon (it stays stopped until started).")
+        abstract: "Stop a component through the running daemon (it stays stopped until started).",
+        discussion: ControlExit.help)
     @OptionGroup var verb: UnitVerb
     func run() throws { try verb.run(.stop) }
 }
 
 struct Restart: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Restart a component through the running daemon.")
+    static let configuration = CommandConfiguration(
+        abstract: "Restart a component through the running daemon.", discussion: ControlExit.help)
     @OptionGroup var verb: UnitVerb
     func run() throws { try verb.run(.restart) }
 }
@@ -105,7 +116,8 @@ struct Restart: ParsableCommand {
 struct ResetFailed: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reset-failed",
-        abstract: "Forget a component's failure and start-limit count (systemctl reset-failed).")
+        abstract: "Forget a component's failure and start-limit count (systemctl reset-failed).",
+        discussion: ControlExit.help)
     @OptionGroup var verb: UnitVerb
     func run() throws { try verb.run(.resetFailed) }
 }
@@ -113,7 +125,7 @@ struct ResetFailed: ParsableCommand {
 struct Reload: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Re-read warden.conf and the units in the running daemon (as SIGHUP does).",
-        discussion: "Unlike SIGHUP, errors in the configuration are printed here; nothing changes then.")
+        discussion: "Unlike SIGHUP, errors in the configuration are printed here; nothing changes then.\n\n" + ControlExit.help)
     @OptionGroup var socket: ControlSocketOptions
 
     func run() throws {
@@ -124,7 +136,8 @@ struct Reload: ParsableCommand {
 
 struct Logs: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show a component's recent output, kept by the daemon in a bounded buffer.")
+        abstract: "Show a component's recent output, kept by the daemon in a bounded buffer.",
+        discussion: ControlExit.help)
     @OptionGroup var socket: ControlSocketOptions
 
     @Argument(help: "The component (NAME or NAME.service).")

@@ -12,9 +12,8 @@ struct Status: ParsableCommand {
             CPU is the share of one CPU since the previous refresh with --watch, else the \
             average since the main process started; with CPUQuota= the quota follows. \
             Without a cgroup the figures are those of the main process. --json prints the \
-            daemon's answer in the stable shape of docs/control-protocol.md. Exit status: \
-            0, 5 for an unknown component, 69 when no daemon answers, 77 when not allowed.
-            """)
+            daemon's answer in the stable shape of docs/control-protocol.md.
+            """ + "\n\n" + ControlExit.help)
 
     @OptionGroup var socket: ControlSocketOptions
 
