@@ -1,3 +1,4 @@
+import CWardenShims
 import Glibc
 import Testing
 @testable import WardenCore
@@ -159,6 +160,93 @@ import Testing
         #expect(response.id == 9)
         #expect(response.error?.code == .forbidden)
         #expect(response.error?.message.contains("uid 65534") == true)
+    }
+}
+
+/// Nobody but root or Warden's own user can stand in for the daemon: the server refuses a
+/// directory others may write to, and the client believes only a root (or same-user) server.
+@Suite struct ControlSocketTrustTests {
+    func directory(mode: mode_t, owner: uid_t = 0) -> String {
+        var template = Array("/tmp/warden-trust-XXXXXX".utf8CString)
+        let path = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
+        chmod(path, mode)
+        if owner != 0 { chown(path, owner, gid_t(owner)) }
+        return path
+    }
+
+    @Test func aDirectoryOthersMayWriteToIsRefused() throws {
+        guard getuid() == 0 else {
+            print("skipped: directories of other owners need root")
+            return
+        }
+        let cases: [(mode_t, uid_t, Bool)] = [
+            (0o755, 0, true), (0o700, 0, true), (0o1777, 0, true), (0o750, 0, true),
+            (0o777, 0, false), (0o757, 0, false), (0o775, 0, true),  // group root may write
+            (0o755, 65534, false),
+        ]
+        for (mode, owner, trusted) in cases {
+            let dir = directory(mode: mode, owner: owner)
+            defer { rmdir(dir) }
+            if owner == 0 && mode == 0o775 { chown(dir, 0, 0) }
+            let problem = ControlServer.untrustedDirectory(of: dir + "/control.sock")
+            #expect((problem == nil) == trusted, "mode \(String(mode, radix: 8)) owner \(owner): \(problem ?? "trusted")")
+        }
+        // The daemon's socket is not created there at all.
+        let open = directory(mode: 0o777)
+        defer { rmdir(open) }
+        let loop = try EventLoop()
+        defer { loop.shutdown() }
+        #expect(throws: ProcessControlError.self) {
+            _ = try ControlServer(path: open + "/control.sock", policy: ControlAccessPolicy(), loop: loop) { request, _, _ in
+                ControlResponse(id: request.id)
+            }
+        }
+        #expect(access(open + "/control.sock", F_OK) != 0)
+    }
+
+    /// An unprivileged user's socket at the daemon's path answers "stopped": the client
+    /// does not believe it.
+    @Test func theClientBelievesNoImpostor() throws {
+        guard getuid() == 0, access("/usr/bin/python3", X_OK) == 0 else {
+            print("skipped: needs root and /usr/bin/python3 (the impostor runs as nobody)")
+            return
+        }
+        let dir = directory(mode: 0o755, owner: 65534)
+        defer { _ = system("rm -rf '\(dir)'") }
+        let path = dir + "/control.sock"
+        let script = """
+            import socket, sys
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.bind(sys.argv[1]); s.listen(1)
+            print("ready", flush=True)
+            c, _ = s.accept()
+            c.makefile().readline()
+            c.sendall(b'{"v":1,"id":1,"message":"stop of a.service requested; now inactive (dead)"}\\n')
+            """
+        var pipeFDs: [Int32] = [0, 0]
+        #expect(pipe(&pipeFDs) == 0)
+        let impostor = try spawnProcess(
+            SpawnRequest(
+                executablePath: "/usr/bin/python3", arguments: ["python3", "-c", script, path], environment: [],
+                workingDirectory: "/", userID: 65534, groupID: 65534, supplementaryGroups: [],
+                stdout: .fd(pipeFDs[1])))
+        close(pipeFDs[1])
+        defer {
+            _ = warden_pidfd_send_signal(impostor.pidfd, SIGKILL)
+            var status: Int32 = 0
+            _ = waitpid(impostor.pid, &status, 0)
+            close(impostor.pidfd)
+        }
+        var ready = [UInt8](repeating: 0, count: 6)
+        #expect(read(pipeFDs[0], &ready, 6) == 6)
+        close(pipeFDs[0])
+        switch ControlClient(path: path, timeoutSeconds: 5).send(ControlRequest(id: 1, op: .stop, unit: "a")) {
+        case .success(let response):
+            Issue.record("believed an impostor: \(response)")
+        case .failure(let error):
+            #expect(error.description.contains("served by uid 65534"), "\(error)")
+            #expect(error.description.contains("neither root nor you"))
+        }
     }
 }
 

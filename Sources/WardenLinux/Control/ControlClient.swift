@@ -75,6 +75,19 @@ public struct ControlClient: Sendable {
             close(fd)
             return .failure(ControlClientError(operation: "connect to \(path)", errno: code))
         }
+        // Believe only a daemon run by root or by this user: anyone else who managed to
+        // bind this path could answer "stopped" while the component runs on.
+        guard let server = ControlServer.peer(of: fd) else {
+            let code = errno
+            close(fd)
+            return .failure(ControlClientError(operation: "read the credentials of the daemon at \(path)", errno: code))
+        }
+        guard server.userID == 0 || server.userID == geteuid() else {
+            close(fd)
+            return .failure(ControlClientError(
+                operation: "connect to \(path)",
+                detail: "the socket is served by uid \(server.userID) (\(server)), neither root nor you: not a Warden to believe"))
+        }
         return .success(fd)
     }
 

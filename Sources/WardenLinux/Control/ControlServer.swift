@@ -67,6 +67,9 @@ public final class ControlServer: @unchecked Sendable {
         guard path.utf8.count < 108 else {
             throw ProcessControlError(operation: "control socket path \(path) (longer than 107 bytes)", errno: ENAMETOOLONG)
         }
+        if let problem = Self.untrustedDirectory(of: path) {
+            throw ProcessControlError(operation: "control socket \(path): \(problem)", errno: EPERM)
+        }
         if ControlClient.answers(path) {
             throw ProcessControlError(operation: "bind control socket \(path) (another daemon answers there)", errno: EADDRINUSE)
         }
@@ -112,6 +115,31 @@ public final class ControlServer: @unchecked Sendable {
             unlink(path)
             throw error
         }
+    }
+
+    /// Why the directory holding the socket cannot be trusted with it, or nil. Whoever
+    /// may create and remove files there can unlink the socket and bind one of their own
+    /// in its place (ssh's StrictModes reasons the same way about ~/.ssh): the directory
+    /// must be owned by root or by Warden's user, and not writable by other users, unless
+    /// its sticky bit keeps them from removing what is not theirs (`/tmp`). The client
+    /// checks the server's credentials besides (`ControlClient`).
+    public static func untrustedDirectory(of path: String) -> String? {
+        let directory = path.lastIndex(of: "/").map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        var info = stat()
+        guard stat(directory, &info) == 0 else { return nil }  // bind reports the missing directory
+        guard info.st_mode & S_IFMT == S_IFDIR else { return "\(directory) is not a directory" }
+        let owner = info.st_uid
+        if owner != 0 && owner != geteuid() {
+            return "its directory \(directory) belongs to uid \(owner), neither root nor Warden's user: that user could replace the socket"
+        }
+        let sticky = info.st_mode & S_ISVTX != 0
+        let otherWritable = info.st_mode & S_IWOTH != 0
+        let groupWritable = info.st_mode & S_IWGRP != 0 && info.st_gid != 0
+        if (otherWritable || groupWritable) && !sticky {
+            let who = otherWritable ? "every user" : "group \(info.st_gid)"
+            return "its directory \(directory) (mode \(String(info.st_mode & 0o7777, radix: 8))) is writable by \(who), who could replace the socket with their own; make it writable by its owner only (chmod go-w) or choose another ControlSocket="
+        }
+        return nil
     }
 
     /// Open connections (tests and metrics).
