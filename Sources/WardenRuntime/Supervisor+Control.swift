@@ -31,15 +31,28 @@ extension Supervisor {
         } catch {
             return "ControlSocketGroup=/ReadOnlyGroup=: \(error)"
         }
+        let (fileGroup, mode) = Self.controlSocketAccess(controlGroupID: groupID, readOnlyGroupID: readOnlyGroupID)
         do {
             _ = try startControlServer(
-                path: path, groupID: groupID,
+                path: path, mode: mode, groupID: fileGroup,
                 policy: ControlAccessPolicy(controlGroupID: groupID, readOnlyGroupID: readOnlyGroupID),
                 outputBuffer: outputBuffer)
-            logger.info("control socket at \(path)")
+            logger.info("control socket at \(path) (mode \(String(mode, radix: 8))\(fileGroup.map { ", group \($0)" } ?? ""))")
             return nil
         } catch {
             return "\(error)"
+        }
+    }
+
+    /// The socket file's group and mode: every configured group must be able to connect,
+    /// and the daemon's own check (`ControlAccessPolicy`, from SO_PEERCRED) decides what
+    /// each may do. A file has one group, so with two different groups it is open to
+    /// every user (0666) and the check alone refuses the rest.
+    static func controlSocketAccess(controlGroupID: UInt32?, readOnlyGroupID: UInt32?) -> (group: UInt32?, mode: mode_t) {
+        switch (controlGroupID, readOnlyGroupID) {
+        case (nil, nil): (nil, 0o660)
+        case (let group?, nil), (nil, let group?): (group, 0o660)
+        case (let control?, let readOnly?): control == readOnly ? (control, 0o660) : (nil, 0o666)
         }
     }
 
@@ -47,11 +60,12 @@ extension Supervisor {
     /// gets `groupID` as its group when given; `policy` decides who may do what.
     @discardableResult
     public func startControlServer(
-        path: String, groupID: UInt32? = nil, policy: ControlAccessPolicy, outputBuffer: ComponentOutputBuffer? = nil,
+        path: String, mode: mode_t = 0o660, groupID: UInt32? = nil, policy: ControlAccessPolicy,
+        outputBuffer: ComponentOutputBuffer? = nil,
         requestTimeout: TimeSpan = ControlProtocol.requestTimeout
     ) throws(ProcessControlError) -> ControlServer {
         let server = try ControlServer(
-            path: path, groupID: groupID, policy: policy, loop: loop, requestTimeout: requestTimeout,
+            path: path, mode: mode, groupID: groupID, policy: policy, loop: loop, requestTimeout: requestTimeout,
             handler: { [unowned self] request, operation, peer in
                 self.answerControl(request, operation, peer: peer)
             })

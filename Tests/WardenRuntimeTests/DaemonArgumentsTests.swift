@@ -1,5 +1,5 @@
 import Testing
-import WardenRuntime
+@testable import WardenRuntime
 
 /// `warden-daemon`'s own reading of `warden run`'s options, and the command line
 /// `warden run` hands it.
@@ -35,5 +35,22 @@ import WardenRuntime
             configPath: "/c f.conf", unitDirectories: ["u1", "--units"], stateDirectory: "/s", governorCgroupRoot: "/g")
         #expect(try DaemonArguments.parse(["run"] + arguments.commandLine).get() == arguments)
         #expect(DaemonArguments().commandLine.isEmpty)
+    }
+}
+
+/// The control socket file lets every configured group connect; the daemon's check
+/// decides what each may do.
+@Suite struct ControlSocketAccessTests {
+    @Test(arguments: [
+        (nil, nil, nil, 0o660),
+        (50, nil, 50, 0o660),
+        (nil, 60, 60, 0o660),
+        (50, 50, 50, 0o660),
+        (50, 60, nil, 0o666),
+    ] as [(UInt32?, UInt32?, UInt32?, UInt32)])
+    func groupAndMode(control: UInt32?, readOnly: UInt32?, group: UInt32?, mode: UInt32) {
+        let access = Supervisor.controlSocketAccess(controlGroupID: control, readOnlyGroupID: readOnly)
+        #expect(access.group == group)
+        #expect(UInt32(access.mode) == mode)
     }
 }

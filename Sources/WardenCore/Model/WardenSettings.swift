@@ -162,7 +162,9 @@ extension WardenSettings {
             "ControlSocket", in: wardenSection, \.controlSocket,
             KeyDoc(
                 "Unix socket of `warden status`, `warden stop`, … .", syntax: "path",
-                default: "STATE/control.sock", mapsTo: "AF_UNIX socket, mode 0660", systemd: .wardenOnly),
+                default: "STATE/control.sock",
+                mapsTo: "AF_UNIX socket, mode 0660 with the configured group (0666 when ControlSocketGroup= and ReadOnlyGroup= differ; SO_PEERCRED decides)",
+                systemd: .wardenOnly),
             parse: PlainValue.string),
         .value(
             "ControlSocketOptional", in: wardenSection, \.controlSocketOptional,
