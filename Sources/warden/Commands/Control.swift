@@ -32,6 +32,10 @@ struct ControlSocketOptions: ParsableArguments {
         case .failure(let error):
             if error.daemonNotRunning {
                 printError("no Warden daemon at \(path): \(error) (is `warden run` running? --socket or --config name another)")
+            } else if error.errno == EACCES {
+                // The socket file's mode keeps this user out: as refused as the daemon's own check.
+                printError("warden: \(error) (only root and the groups of ControlSocketGroup= and ReadOnlyGroup= may connect)")
+                throw ExitCode(ControlExit.forbidden)
             } else {
                 printError("warden: \(error)")
             }
