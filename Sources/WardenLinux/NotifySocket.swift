@@ -52,8 +52,13 @@ public final class NotifySocket: @unchecked Sendable {
     /// `loop`. A path socket is made writable by everyone (`0666`), as systemd's own is:
     /// services run as other users, and who may speak for a component is decided by
     /// the sender pid, not by file permissions. The directory's mode still applies.
+    ///
+    /// `admits` is asked first, with the kernel's credentials only: a datagram from a
+    /// sender it turns away is dropped before anything is parsed, so that a flood from
+    /// outside the stack costs a receive and a lookup per datagram.
     public init(
         path: String, loop: EventLoop, maximumDatagramBytes: Int = NotifySocket.defaultMaximumDatagramBytes,
+        admits: @escaping (_ senderPID: Int32, _ senderUID: UInt32) -> Bool = { _, _ in true },
         handler: @escaping (Notification) -> Void,
         refused: @escaping (_ senderPID: Int32, _ reason: Refusal) -> Void = { _, _ in }
     ) throws(ProcessControlError) {
@@ -73,7 +78,7 @@ public final class NotifySocket: @unchecked Sendable {
         self.buffer = [UInt8](repeating: 0, count: maximumDatagramBytes + 1)
         do {
             registration = try loop.register(fd: fd, for: .readable) { [unowned self] _ in
-                self.receiveAll(handler: handler, refused: refused)
+                self.receiveAll(admits: admits, handler: handler, refused: refused)
             }
         } catch {
             Glibc.close(fd)
@@ -90,7 +95,7 @@ public final class NotifySocket: @unchecked Sendable {
         if !path.hasPrefix("@") { unlink(path) }
     }
 
-    private func receiveAll(handler: (Notification) -> Void, refused: (Int32, Refusal) -> Void) {
+    private func receiveAll(admits: (Int32, UInt32) -> Bool, handler: (Notification) -> Void, refused: (Int32, Refusal) -> Void) {
         // Bounded per wakeup so a flooding child cannot starve the rest of the loop;
         // level-triggered epoll brings us back for the remainder.
         for _ in 0..<64 {
@@ -103,6 +108,7 @@ public final class NotifySocket: @unchecked Sendable {
                 warden_notify_receive(fd, $0.baseAddress, $0.count, &pid, &uid, &gid, &passed, &truncated)
             }
             if count < 0 { return }  // EAGAIN: drained (other errors: nothing to do here)
+            guard admits(pid, uid) else { continue }
             if passed > 0 {
                 refused(pid, .passedDescriptors(count: Int(passed)))
                 continue

@@ -45,6 +45,14 @@ public enum ProcessTable {
         return result
     }
 
+    /// One process's entry (`/proc/PID/stat`), or nil when it is gone.
+    public static func entry(of pid: Int32, procRoot: String = "/proc") -> ProcessEntry? {
+        var buffer = [UInt8](repeating: 0, count: 1024)
+        let count = readSmallFile("\(procRoot)/\(pid)/stat", into: &buffer)
+        guard count > 0 else { return nil }
+        return parseStat(buffer[0..<count], pid: pid)
+    }
+
     /// The processes of the subtrees below `roots`, each root included, found by
     /// following `/proc/PID/task/TID/children` down from the roots instead of reading
     /// every process of the host: for a supervisor whose components are a few of the

@@ -136,6 +136,7 @@ extension Supervisor {
         if let cgroups { moveTakenOver(pid, of: c, into: cgroups) }
         let pidfd = takeover.takeDescriptor()
         c.main = WatchedProcess(pid: pid, pidfd: pidfd)
+        notifyStrangers[pid] = nil
         watched.insert(pid)
         do {
             try loop.watchExit(SpawnedProcess(pid: pid, pidfd: pidfd)) { [unowned self] status in

@@ -114,6 +114,9 @@ public final class Supervisor: @unchecked Sendable {
     /// Removed by a reload, still stopping.
     var retired: [Component] = []
     var notifySocket: NotifySocket?
+    /// Senders found to belong to no component, until when their datagrams are dropped
+    /// unread (`admitsNotificationSender`). Loop thread.
+    var notifyStrangers: [Int32: MonotonicInstant] = [:]
     var phase = Phase.idle
     var exitCode = SupervisorExitCode.clean
     var queue: [(Component, ComponentEvent)] = []
@@ -172,7 +175,9 @@ public final class Supervisor: @unchecked Sendable {
                 do throws(ProcessControlError) {
                     return .success(
                         try NotifySocket(
-                            path: socketPath, loop: self.loop, handler: { [unowned self] in self.notified($0) },
+                            path: socketPath, loop: self.loop,
+                            admits: { [unowned self] pid, _ in self.admitsNotificationSender(pid) },
+                            handler: { [unowned self] in self.notified($0) },
                             refused: { [unowned self] pid, reason in
                                 // systemd-notify's BARRIER=1 passes a descriptor whose
                                 // closing is the answer: routine, hence debug.
@@ -434,6 +439,8 @@ public final class Supervisor: @unchecked Sendable {
         prepared.childOnlyFDs.forEach(RuntimeDescriptors.close)
         if let readFD = prepared.outputReadFD { attachOutput(readFD, to: c) }
         let handle = WatchedProcess(pid: process.pid, pidfd: process.pidfd)
+        // A recycled pid is no stranger: its first READY=1 must be read.
+        if !notifyStrangers.isEmpty { notifyStrangers[process.pid] = nil }
         let isMain = kind == .start
         if isMain { c.main = handle } else { c.control = handle }
         watched.insert(process.pid)
@@ -789,6 +796,7 @@ public final class Supervisor: @unchecked Sendable {
         let sender = notification.senderPID
         guard let c = owner(of: sender) else {
             logger.debug("notification from pid \(sender), which belongs to no component; ignored")
+            rememberNotifyStranger(sender)
             return
         }
         let message = notification.message
@@ -810,19 +818,37 @@ public final class Supervisor: @unchecked Sendable {
 
     /// systemd's `NotifyAccess=main`, extended to the main process's descendants (a
     /// wrapper script's child may speak for it): the component whose main process is the
-    /// sender or an ancestor of it.
+    /// sender or an ancestor of it. The walk up reads one `/proc/PID/stat` per ancestor,
+    /// never the whole process table.
     func owner(of pid: Int32) -> Component? {
         let candidates = allComponents.filter { $0.main != nil }
         if let exact = candidates.first(where: { $0.main?.pid == pid }) { return exact }
-        var table: [Int32: ProcessEntry]?
         var current = pid
         for _ in 0..<64 {
-            if table == nil { table = ProcessTable.snapshot() }
-            guard let entry = table?[current], entry.parentPID > 1 else { return nil }
+            guard let entry = ProcessTable.entry(of: current), entry.parentPID > 1 else { return nil }
             current = entry.parentPID
             if let owner = candidates.first(where: { $0.main?.pid == current }) { return owner }
         }
         return nil
+    }
+
+    /// Whether a notification from `pid` is worth parsing: not when the pid was found,
+    /// within the last second, to belong to no component. Anyone on the host may write
+    /// to the notify socket (services run as other users, as under systemd); a flood
+    /// from outside the stack then costs one lookup per datagram, and a second later the
+    /// pid is looked at again (it may have become a component's, or been recycled).
+    func admitsNotificationSender(_ pid: Int32) -> Bool {
+        guard let until = notifyStrangers[pid] else { return true }
+        if MonotonicInstant(usec: EventLoop.monotonicNanoseconds() / 1_000) < until { return false }
+        notifyStrangers[pid] = nil
+        return true
+    }
+
+    /// Remembers a sender that spoke for no component (`admitsNotificationSender`); the
+    /// memory is bounded, and forgetting early only costs another look.
+    func rememberNotifyStranger(_ pid: Int32) {
+        if notifyStrangers.count >= 4096 { notifyStrangers.removeAll(keepingCapacity: true) }
+        notifyStrangers[pid] = MonotonicInstant(usec: EventLoop.monotonicNanoseconds() / 1_000).advanced(by: .seconds(1))
     }
 
     // MARK: Reload

@@ -117,4 +117,33 @@ enum NotifyClient {
         var byte: UInt8 = 0
         #expect(read(r, &byte, 1) == 0, "the passed descriptor is still open somewhere")
     }
+
+    /// A sender turned away by `admits` costs no parsing and no refusal: its datagram is
+    /// dropped as it arrives, with nothing but the kernel's credentials looked at.
+    @Test func aSenderItDoesNotAdmitIsDroppedUnread() throws {
+        guard case .success = NotifyClient.built else {
+            print("skipped: \(NotifyClient.built)")
+            return
+        }
+        let loop = try EventLoop()
+        defer { loop.shutdown() }
+        let received = Received()
+        let arrived = TestSignal()
+        var asked: [(Int32, UInt32)] = []
+        let socket = try NotifySocket(
+            path: "@warden-test-admits-\(getpid())-\(UInt32.random(in: 0...UInt32.max))", loop: loop,
+            admits: { pid, uid in
+                asked.append((pid, uid))
+                return asked.count > 1
+            },
+            handler: { received.notifications.append($0); arrived.post() },
+            refused: { received.refusals.append(($0, $1)); arrived.post() })
+        let sender = try NotifyClient.send(socket.path, ["STATUS=first", "STATUS=second"])
+        #expect(arrived.wait())
+        loop.executeAndWait { socket.close() }
+        #expect(received.notifications.map(\.message.status) == ["second"])
+        #expect(received.refusals.isEmpty)
+        #expect(asked.map(\.0) == [sender, sender])
+        #expect(asked.allSatisfy { $0.1 == getuid() })
+    }
 }
