@@ -196,16 +196,47 @@ struct HTTPTestClient {
         #expect(eventually { loop.executeAndWait { server.connectionCount } == 0 })
     }
 
-    @Test func connectionsBeyondTheLimitGet503() throws {
+    /// Idle and trickling clients fill every slot; a scrape still gets its answer, and
+    /// the client that waited longest without a request is the one closed.
+    @Test func idleConnectionsMakeRoomForAScrape() throws {
         defer { tearDown() }
         var idle: [Int32] = []
         defer { idle.forEach { close($0) } }
-        for _ in 0..<4 { idle.append(HTTPTestClient.connect(port: server.port)) }
-        #expect(eventually { connectionCount == 4 })
+        for _ in 0..<4 {
+            idle.append(HTTPTestClient.connect(port: server.port))
+            HTTPTestClient.send(idle.last!, Array("G".utf8))
+            #expect(eventually { connectionCount == idle.count })
+        }
+        let scrape = try #require(HTTPTestClient.exchange(port: server.port, "GET /metrics HTTP/1.1\r\n\r\n"))
+        #expect(scrape.statusCode == 200)
+        var byte: UInt8 = 0
+        #expect(recv(idle[0], &byte, 1, 0) == 0, "the oldest idle connection was not the one closed")
+        #expect(eventually { connectionCount == 0 })
+    }
+
+    /// Only when every slot holds a client being answered is a newcomer refused.
+    @Test func connectionsBeyondTheLimitWhileAllAreAnsweredGet503() throws {
+        let loop = try EventLoop()
+        let big = [UInt8](repeating: UInt8(ascii: "#"), count: 8 << 20)
+        let server = try MetricsServer(
+            host: "127.0.0.1", port: 0, loop: loop, requestTimeout: .milliseconds(500), maximumConnections: 2
+        ) { _ in big }
+        defer {
+            loop.executeAndWait { server.close() }
+            loop.shutdown()
+        }
+        var stuck: [Int32] = []
+        defer { stuck.forEach { close($0) } }
+        for _ in 0..<2 {
+            stuck.append(HTTPTestClient.connect(port: server.port))
+            // Never read: the answers cannot leave the server's socket buffers.
+            HTTPTestClient.send(stuck.last!, Array("GET /metrics HTTP/1.1\r\n\r\n".utf8))
+        }
+        #expect(eventually { loop.executeAndWait { server.answeringCount } == 2 })
         let refused = try #require(HTTPTestClient.exchange(port: server.port, "GET /metrics HTTP/1.1\r\n\r\n"))
         #expect(refused.statusCode == 503)
-        // Once the idle ones timed out, scrapes are answered again.
-        #expect(eventually { connectionCount == 0 })
+        // Once the stuck ones timed out, scrapes are answered again.
+        #expect(eventually { loop.executeAndWait { server.connectionCount } == 0 })
         #expect(HTTPTestClient.exchange(port: server.port, "GET /metrics HTTP/1.1\r\n\r\n")?.statusCode == 200)
     }
 

@@ -24,8 +24,10 @@ public struct MetricsScrape: Hashable, Sendable {
 /// every descriptor is non-blocking; the request head is capped at `maximumRequestBytes`
 /// (431, then close); a request not complete within `requestTimeout` of the connection
 /// gets 408; a response not taken by the client within `requestTimeout` is dropped;
-/// connections beyond `maximumConnections` get 503 at once. Every answer carries
-/// `Connection: close`: one request per connection, as Prometheus scrapes.
+/// at `maximumConnections` the oldest connection still sending its request is closed to
+/// make room, and only when every connection is being answered does a newcomer get 503.
+/// Every answer carries `Connection: close`: one request per connection, as Prometheus
+/// scrapes.
 ///
 /// After an answer the server half-closes and reads (and discards) whatever the client
 /// still sends, for a short while, before closing: closing a socket with unread input
@@ -60,6 +62,7 @@ public final class MetricsServer: @unchecked Sendable {
     private let handler: Handler
     private var registration: EventLoop.RegistrationID?
     private var connections: [ObjectIdentifier: Connection] = [:]
+    private var acceptedCount: UInt64 = 0
     private var closed = false
 
     /// Binds `host:port` (numeric IPv4 or IPv6, or a name resolved once, here) and starts
@@ -115,6 +118,8 @@ public final class MetricsServer: @unchecked Sendable {
 
     /// Open connections (tests).
     public var connectionCount: Int { connections.count }
+    /// Open connections past their request: being answered or closing (tests).
+    public var answeringCount: Int { connections.values.filter { $0.phase != .reading }.count }
 
     /// Stops accepting and drops every connection. Loop thread.
     public func close() {
@@ -197,13 +202,21 @@ public final class MetricsServer: @unchecked Sendable {
             guard client >= 0 else { return }
             _ = fcntl(client, F_SETFD, FD_CLOEXEC)
             _ = fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK)
+            // At capacity, the connection that has waited longest without a complete
+            // request makes room: idle or trickling clients (a slowloris) cannot keep a
+            // scrape or a kubelet probe out. Only when every connection is being
+            // answered is the newcomer turned away.
+            if connections.count >= maximumConnections, let stalled = oldestStillReading() {
+                drop(stalled)
+            }
             guard connections.count < maximumConnections else {
                 var answer = Self.response(status: "503 Service Unavailable", body: Array("too many scrapes at once\n".utf8))
                 _ = send(client, &answer, answer.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
                 Glibc.close(client)
                 continue
             }
-            let connection = Connection(fd: client)
+            acceptedCount &+= 1
+            let connection = Connection(fd: client, sequence: acceptedCount)
             connections[ObjectIdentifier(connection)] = connection
             guard watch(connection, for: .readable) else {
                 connections[ObjectIdentifier(connection)] = nil
@@ -229,8 +242,22 @@ public final class MetricsServer: @unchecked Sendable {
         var watchingOutput = false
         var registration: EventLoop.RegistrationID?
         var timer: EventLoop.TimerID?
+        /// Accept order: the lowest is the oldest.
+        let sequence: UInt64
 
-        init(fd: Int32) { self.fd = fd }
+        init(fd: Int32, sequence: UInt64) {
+            self.fd = fd
+            self.sequence = sequence
+        }
+    }
+
+    /// The connection accepted first of those whose request is not complete yet.
+    private func oldestStillReading() -> Connection? {
+        var oldest: Connection?
+        for c in connections.values where c.phase == .reading {
+            if oldest == nil || c.sequence < oldest!.sequence { oldest = c }
+        }
+        return oldest
     }
 
     private func watch(_ c: Connection, for events: EventLoop.Events) -> Bool {
