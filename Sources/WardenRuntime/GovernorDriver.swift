@@ -369,7 +369,7 @@ public final class GovernorDriver: @unchecked Sendable {
         for trigger in judged.dropped {
             sayOnce(
                 "unconfirmed \(trigger)",
-                "governor: a \(trigger) fired, but the stall total did not bear it out over \(evidence.shortestSpan.systemdString()); ignored (said once per trigger)")
+                "governor: \(trigger) fired, but the stall total did not bear it out over \(evidence.shortestSpan.systemdString()); ignored (said once per trigger)")
         }
         return judged.confirmed
     }

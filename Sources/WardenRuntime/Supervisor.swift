@@ -567,16 +567,20 @@ public final class Supervisor: @unchecked Sendable {
         case .controlProcess:
             if let control = c.control { try? ProcessControl.sendSignal(signal, toPidfd: control.pidfd) }
         case .allProcesses:
-            // Main and control first, through their pidfds, then everything else found.
+            // Everything found first, then the main and control processes once more
+            // through their pidfds (which no pid reuse can misdirect). The order matters
+            // without cgroups: once the main process dies, its children are reparented
+            // to Warden, and a scan in that moment can miss them (the dead parent's
+            // children list is empty, Warden's not yet filled), leaving a child to run
+            // until the shutdown budget is spent.
+            var signalled = 0
+            if let run = c.run { signalled = tracker.signalAll(signal, of: run) }
             if let main = c.main { try? ProcessControl.sendSignal(signal, toPidfd: main.pidfd) }
             if let control = c.control { try? ProcessControl.sendSignal(signal, toPidfd: control.pidfd) }
-            if let run = c.run {
-                let signalled = tracker.signalAll(signal, of: run)
-                // Nothing was left to signal and the main and control processes are
-                // reaped: the gone check of this turn needs no second scan (a /proc scan
-                // per restart is most of a restart's cost on hosts without cgroups).
-                c.knownEmpty = signalled == 0 && c.main == nil && c.control == nil
-            }
+            // Nothing was left to signal and the main and control processes are reaped:
+            // the gone check of this turn needs no second scan (a /proc scan per restart
+            // is most of a restart's cost on hosts without cgroups).
+            if c.run != nil { c.knownEmpty = signalled == 0 && c.main == nil && c.control == nil }
             c.needsGoneCheck = true
         }
     }
