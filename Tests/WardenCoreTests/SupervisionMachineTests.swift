@@ -223,6 +223,25 @@ import WardenCore
         #expect(h.state == .failed(.timeout))
     }
 
+    /// An adopted main process's end has no status: a crash while running (restarted as
+    /// one), but the stop's own doing while Warden stops it (an operator's stop of an
+    /// adopted critical component is no failure).
+    @Test func anUnknownEndIsAFailureWhileRunningAndTheStopsDoingWhileStopping() {
+        var crashed = Harness(RestartPolicy(restart: .onFailure))
+        crashed.startToRunning()
+        let after = crashed.send(.mainExited(.unknown))
+        #expect(after.contains { if case .recordExit(_, .unknown, result: .signal) = $0 { true } else { false } })
+        crashed.send(.allProcessesGone)
+        if case .autoRestartWait = crashed.state {} else { Issue.record("no restart after an unknown end: \(crashed.state)") }
+
+        var stopped = Harness(RestartPolicy(restart: .onFailure, timeoutStopUSec: .seconds(5)))
+        stopped.startToRunning()
+        stopped.send(.stopRequested)
+        stopped.send(.mainExited(.unknown))
+        stopped.send(.allProcessesGone)
+        #expect(stopped.state == .inactive)
+    }
+
     @Test func sendSIGKILLNoSkipsTheFinalKill() {
         var h = Harness(RestartPolicy(timeoutStopUSec: .seconds(5), sendSIGKILL: false))
         h.startToRunning()

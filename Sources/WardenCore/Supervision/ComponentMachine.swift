@@ -670,6 +670,14 @@ public struct ComponentMachine: Sendable {
         let index = mainCommandIndex
         var judged = ServiceResult(
             status, judgedAs: policy.mainProcessJudgement, successExitStatus: policy.successExitStatus)
+        // An adopted main process that ends while Warden stops it ended, as far as anyone
+        // can tell, of the stop: judged as the stop signal would be (clean), not as a crash.
+        if status == .unknown, case .stopping(let phase) = state {
+            switch phase {
+            case .stopSignal, .stopCommand, .finalKill: judged = .success
+            default: break
+            }
+        }
         if judged != .success, index < commands.start.count, commands.start[index].ignoresFailure {
             log("failure-ignored", "\(CommandKind.start.rawValue) failed (\(judged.rawValue)); ignored ('-' prefix)")
             judged = .success
