@@ -45,6 +45,17 @@ public enum ProcessTable {
         return result
     }
 
+    /// Whether `procRoot` shows this process's own PID namespace: `/proc/self` names the
+    /// pid `getpid()` returns. Not so under `unshare --pid` without `--mount-proc`, or in
+    /// a container given the host's /proc: every pid read there names another process.
+    public static func showsOwnNamespace(procRoot: String = "/proc") -> Bool {
+        var buffer = [CChar](repeating: 0, count: 32)
+        let length = readlink(procRoot + "/self", &buffer, buffer.count - 1)
+        guard length > 0 else { return false }
+        let text = String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return Int32(text) == getpid()
+    }
+
     /// One process's entry (`/proc/PID/stat`), or nil when it is gone.
     public static func entry(of pid: Int32, procRoot: String = "/proc") -> ProcessEntry? {
         var buffer = [UInt8](repeating: 0, count: 1024)

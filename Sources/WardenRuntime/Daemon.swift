@@ -191,6 +191,7 @@ public enum Daemon {
             supervisor = try Supervisor(
                 configuration: configuration, options: options, logger: logger,
                 reloadSource: { Self.enforceable(arguments.load(host: HostProbe.facts()), logger: logger) },
+                tracker: Self.processTracker(logger: logger, needed: cgroups == nil && scopes == nil),
                 cgroups: cgroups, healthProber: LoopHealthProber(), scopes: scopes)
         } catch {
             writeStderr("warden: \(error)")
@@ -214,6 +215,15 @@ public enum Daemon {
         supervisor.startMetrics(settings: configuration.settings)
         let code = supervisor.run()
         if code != 0 { throw DaemonExit(code: code) }
+    }
+
+    /// How a component's processes are found without cgroups: through /proc when it
+    /// shows Warden's own PID namespace, else by process group (said once).
+    static func processTracker(logger: Logger, needed: Bool) -> ProcessTracker {
+        if !needed || ProcessTable.showsOwnNamespace() { return ProcfsProcessTracker() }
+        logger.warning(
+            "/proc does not show this PID namespace (/proc/self is not pid \(getpid()); mount a /proc of its own, e.g. unshare --mount-proc): a component's processes are found by process group, and one that leaves its group is not stopped with it; duplicate scans and re-adoption read other processes there")
+        return ProcessGroupTracker()
     }
 
     static func governorWiring(testRoot: String?) throws -> GovernorWiring {

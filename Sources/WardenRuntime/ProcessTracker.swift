@@ -153,3 +153,43 @@ public final class ProcfsProcessTracker: ProcessTracker {
         known[run.unit] = nil
     }
 }
+
+/// The tracker when /proc cannot be read for this PID namespace (`unshare --pid` without
+/// `--mount-proc`, a container given the host's /proc, or no /proc at all): every pid
+/// read there would name some other process, and a stop would wait for processes that
+/// are not the component's. Each process Warden starts leads a session and a process
+/// group of its own (`setsid` in the spawn), so the group reaches it and whatever it
+/// forks that stays in the group, and `kill(-group, 0)` tells whether any is left. A
+/// process that leaves its group (a daemon's `setsid`) escapes, as it escapes systemd's
+/// process-group fallback; cgroups close that hole. Exited members are reaped by Warden
+/// as PID 1 or subreaper, never here: reaping a group could take the main process's
+/// status from its own watcher.
+public final class ProcessGroupTracker: ProcessTracker {
+    /// Per unit: the process groups of its runs' root processes, kept after the roots
+    /// are reaped (their groups may live on).
+    private var groups: [String: Set<Int32>] = [:]
+
+    public init() {}
+
+    private func groups(of run: TrackedRun) -> Set<Int32> {
+        var known = groups[run.unit] ?? []
+        known.formUnion(run.rootPIDs.filter { $0 > 1 })
+        groups[run.unit] = known
+        return known
+    }
+
+    /// One stand-in per group that still has a member: the group's number.
+    public func liveProcesses(of run: TrackedRun) -> [Int32] {
+        groups(of: run).filter { Glibc.kill(-$0, 0) == 0 || errno == EPERM }.sorted()
+    }
+
+    public func signalAll(_ signal: Int32, of run: TrackedRun) -> Int {
+        groups(of: run).filter { Glibc.kill(-$0, signal) == 0 }.count
+    }
+
+    public func reapExited(of run: TrackedRun, watched: Set<Int32>) {}
+
+    public func forget(_ run: TrackedRun) {
+        groups[run.unit] = nil
+    }
+}

@@ -43,6 +43,51 @@ struct RunShutdownTests {
     }
 }
 
+extension RunShutdownTests {
+    /// PID 1 of a PID namespace whose /proc is the host's (`unshare --pid --fork` without
+    /// `--mount-proc`): every pid read in /proc names another process, so Warden finds a
+    /// component's processes by process group, says so, and still stops in moments.
+    @Test func pid1WithAForeignProcStillStops() throws {
+        guard getuid() == 0, access("/usr/bin/unshare", X_OK) == 0, let warden = DemoBinary.wardenPath else {
+            print("skipped: needs root and /usr/bin/unshare")
+            return
+        }
+        var template = Array("/tmp/warden-pid1-XXXXXX".utf8CString)
+        let directory = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let background = "73\(getpid() % 1000)11"
+        let foreground = "74\(getpid() % 1000)11"
+        try FileManager.default.createDirectory(atPath: directory + "/units", withIntermediateDirectories: true)
+        try "[Service]\nExecStart=/bin/sh -c \"/bin/sleep \(background) & exec /bin/sleep \(foreground)\"\n"
+            .write(toFile: directory + "/units/a.service", atomically: true, encoding: .utf8)
+        try "[Warden]\nUnitDirectories=\(directory)/units\nStateDirectory=\(directory)/state\nShutdownBudgetSec=20s\nLogTarget=stderr\n"
+            .write(toFile: directory + "/warden.conf", atomically: true, encoding: .utf8)
+        let unshare = try DemoProcess(
+            ["--pid", "--fork", warden, "run", "--config", directory + "/warden.conf"], binary: "/usr/bin/unshare")
+        let started = eventually(within: 20) {
+            !CgroupKernelTests.processesRunning(argument: background).isEmpty
+                && !CgroupKernelTests.processesRunning(argument: foreground).isEmpty
+        }
+        #expect(started)
+        // Warden is unshare's only child (host pid); the signal goes to it, as a runtime's would.
+        let children = (try? LocalFileSystem().readFile("/proc/\(unshare.pid)/task/\(unshare.pid)/children")) ?? ""
+        let wardenPID = try #require(Int32(children.split(separator: " ").first ?? ""))
+        let sent = monotonicSeconds()
+        kill(wardenPID, SIGTERM)
+        let status = unshare.exitStatus(within: 15)
+        let took = monotonicSeconds() - sent
+        if status == nil { kill(wardenPID, SIGKILL) }
+        let log = unshare.standardError()
+        #expect(status == .exited(code: 0), "\(log)")
+        #expect(took < 5, "the stop took \(took) s")
+        #expect(log.contains("/proc does not show this PID namespace"))
+        #expect(CgroupKernelTests.processesRunning(argument: background).isEmpty)
+        for pid in CgroupKernelTests.processesRunning(argument: background) + CgroupKernelTests.processesRunning(argument: foreground) {
+            kill(pid, SIGKILL)
+        }
+    }
+}
+
 private func eventually(within seconds: Double, _ condition: () -> Bool) -> Bool {
     let deadline = monotonicSeconds() + seconds
     while monotonicSeconds() < deadline {
