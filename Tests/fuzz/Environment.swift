@@ -1,0 +1,5 @@
+import Glibc
+
+func getEnvironment(_ name: String) -> String? {
+    getenv(name).map { String(cString: $0) }
+}
