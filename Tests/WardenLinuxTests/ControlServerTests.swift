@@ -1,4 +1,3 @@
-import CWardenShims
 import Glibc
 import Testing
 @testable import WardenCore
@@ -232,7 +231,7 @@ import Testing
                 stdout: .fd(pipeFDs[1])))
         close(pipeFDs[1])
         defer {
-            _ = warden_pidfd_send_signal(impostor.pidfd, SIGKILL)
+            try? ProcessControl.sendSignal(SIGKILL, toPidfd: impostor.pidfd)
             var status: Int32 = 0
             _ = waitpid(impostor.pid, &status, 0)
             close(impostor.pidfd)
