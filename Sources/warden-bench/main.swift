@@ -1,6 +1,6 @@
 // warden-bench: prints the supervision figures of docs/benchmarks.md.
 //
-//   warden-bench [restart|ready|startup|idle|all] [--count N] [--components N] [--seconds S]
+//   warden-bench [restart|ready|startup|idle|surface|flood|all] [--count N] [--components N] [--seconds S]
 //
 // It runs the real `warden run` (found next to this binary) on generated unit files
 // whose component is `warden-bench-child`, a small C program that appends one
@@ -439,6 +439,98 @@ func pssByMapping(_ pid: pid_t) -> [(name: String, kb: Double, rssKB: Double)] {
     return totals.map { (name: $0.key, kb: $0.value, rssKB: rss[$0.key] ?? 0) }.sorted { $0.kb > $1.kb }
 }
 
+/// A notify flood from a local user with no business with the stack (uid 65534, one
+/// sender, as fast as Warden takes the datagrams) against Warden's notify socket, which
+/// every user may write to: the restart latency of a crashing component and the time of
+/// `warden status`, without and with the flood, and the ratios. One sender that blocks
+/// while the queue is full measures what the flood costs Warden; senders spinning on
+/// every CPU would measure the scheduler instead.
+func benchmarkFlood(count: Int, seconds: Int) {
+    let directory = NSTemporaryDirectory() + "warden-bench-flood-\(getpid())"
+    let run = WardenRun(
+        name: "flood",
+        units: [
+            "crasher.service": """
+            [Unit]
+            StartLimitIntervalSec=0
+            [Service]
+            ExecStart=\(childBinary) crash \(directory)/events
+            Restart=always
+            RestartSec=0
+            """
+        ])
+    _ = run.start()
+    _ = run.waitFor(timeoutSeconds: 60, "the first start") { $0.contains { $0.kind == "start" } }
+    let socket = run.directory + "/state/control.sock"
+
+    /// The next `n` restarts: from each exit to the next start.
+    func restarts(_ n: Int) -> Summary {
+        let before = readEvents(run.events).count
+        let events = run.waitFor(timeoutSeconds: 120, "\(n) restarts") { $0.dropFirst(before).filter { $0.kind == "start" }.count > n }
+        var latencies: [Double] = []
+        var lastExit: Int64?
+        for event in events.dropFirst(before) {
+            if event.kind == "exit" { lastExit = event.nanoseconds }
+            if event.kind == "start", let exit = lastExit {
+                latencies.append(Double(event.nanoseconds - exit) / 1e6)
+                lastExit = nil
+            }
+        }
+        return Summary(values: Array(latencies.prefix(n)))
+    }
+    /// `warden status` run `n` times, each from its start to its exit.
+    func statuses(_ n: Int) -> Summary {
+        var times: [Double] = []
+        for _ in 0..<n {
+            let started = monotonicNanoseconds()
+            let pid = spawn([wardenBinary, "status", "--socket", socket], output: "/dev/null")
+            guard let status = waitExit(pid, timeoutSeconds: 30), status == 0 else {
+                run.stop()
+                fail("warden status failed during the flood benchmark")
+            }
+            times.append(Double(monotonicNanoseconds() - started) / 1e6)
+        }
+        return Summary(values: times)
+    }
+
+    let quietRestart = restarts(count)
+    let quietStatus = statuses(20)
+    let floodSeconds = max(seconds, 10)
+    let notifySocket = run.directory + "/state/notify.sock"
+    let flooders = (0..<1).map { index in
+        spawn([childBinary, "flood", notifySocket, String(floodSeconds)], output: run.directory + "/flood.\(index)")
+    }
+    usleep(500_000)
+    let cpuBefore = cpuSeconds(of: run.pid)
+    let started = monotonicNanoseconds()
+    let floodRestart = restarts(count)
+    let floodStatus = statuses(20)
+    let measured = Double(monotonicNanoseconds() - started) / 1e9
+    let cpu = cpuSeconds(of: run.pid) - cpuBefore
+    var sent = 0
+    for (index, pid) in flooders.enumerated() {
+        if waitExit(pid, timeoutSeconds: Double(floodSeconds) + 30) == nil { kill(pid, SIGKILL) }
+        let text = (try? String(contentsOfFile: run.directory + "/flood.\(index)", encoding: .utf8)) ?? ""
+        sent += Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+    }
+    if measured >= Double(floodSeconds) - 0.5 {
+        print("warden-bench: note: the measurement outlasted the flood (\(floodSeconds) s); pass --seconds for a longer one")
+    }
+    run.stop()
+    report("restart, quiet", quietRestart.line)
+    report("restart, notify flood (uid 65534)", floodRestart.line)
+    report(
+        "restart ratio flood / quiet",
+        String(format: "p50 %.2fx  p99 %.2fx", floodRestart.percentile(50) / quietRestart.percentile(50),
+               floodRestart.percentile(99) / quietRestart.percentile(99)))
+    report("warden status, quiet", quietStatus.line)
+    report("warden status, notify flood", floodStatus.line)
+    report(
+        "flood: datagrams sent",
+        String(format: "%d in %d s by one sender (%.0f/s); Warden's CPU while measured %.0f%% of one CPU",
+               sent, floodSeconds, Double(sent) / Double(floodSeconds), cpu / measured * 100))
+}
+
 // MARK: - Main
 
 let commandLine = Array(CommandLine.arguments.dropFirst())
@@ -460,6 +552,7 @@ case "restart": benchmarkRestart(count: count)
 case "ready": benchmarkReady(runs: 30)
 case "startup": benchmarkStartupAndIdle(components: components, idleSeconds: 0, measureIdle: false)
 case "idle": benchmarkStartupAndIdle(components: components, idleSeconds: Double(seconds), measureIdle: true)
+case "flood": benchmarkFlood(count: commandLine.contains("--count") ? count : 300, seconds: seconds)
 case "surface":
     // `--components N` measures one size instead of 10, 100 and 1000.
     let sizes = commandLine.contains("--components") ? [components] : [10, 100, 1000]
@@ -470,5 +563,5 @@ case "all":
     benchmarkStartupAndIdle(components: components, idleSeconds: Double(seconds), measureIdle: true)
     benchmarkOperatorSurface(sizes: [10, 100, 1000], requests: option("--requests", default: 200))
 default:
-    fail("unknown benchmark '\(mode)'; expected restart, ready, startup, idle, surface or all")
+    fail("unknown benchmark '\(mode)'; expected restart, ready, startup, idle, surface, flood or all")
 }

@@ -6,7 +6,12 @@
  *   exit PID NS     about to _exit(1) (mode crash)
  *   ready PID NS    READY=1 sent (mode notify)
  *
- * NS is CLOCK_MONOTONIC, which every process on the machine shares. */
+ * NS is CLOCK_MONOTONIC, which every process on the machine shares.
+ *
+ * `flood SOCKET SECONDS`: as uid/gid 65534, sends sd_notify datagrams to SOCKET as fast
+ * as Warden takes them for SECONDS (a blocking send waits while the socket's queue is
+ * full, so the sender spins no CPU of its own), then prints how many it sent: a local
+ * user with no business with the stack, loading Warden's notify socket. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stddef.h>
@@ -15,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <grp.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -48,10 +54,33 @@ static int notify_ready(void) {
     return sent < 0 ? -1 : 0;
 }
 
+static int flood(const char *path, const char *seconds_text) {
+    if (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0) return 5;
+    struct sockaddr_un address = {.sun_family = AF_UNIX};
+    size_t length = strlen(path);
+    if (length >= sizeof address.sun_path) return 2;
+    memcpy(address.sun_path, path, length);
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return 3;
+    static const char message[] = "READY=1\nSTATUS=flooding\nWATCHDOG=1";
+    long long until = now_ns() + (long long)(atof(seconds_text) * 1e9);
+    long long sent = 0;
+    while (now_ns() < until) {
+        for (int i = 0; i < 256; i++) {
+            if (sendto(fd, message, sizeof message - 1, 0, (struct sockaddr *)&address,
+                       (socklen_t)(offsetof(struct sockaddr_un, sun_path) + length)) > 0)
+                sent++;
+        }
+    }
+    printf("%lld\n", sent);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     long long started = now_ns();
+    if (argc == 4 && strcmp(argv[1], "flood") == 0) return flood(argv[2], argv[3]);
     if (argc != 3) {
-        fprintf(stderr, "usage: warden-bench-child crash|sleep|notify FILE\n");
+        fprintf(stderr, "usage: warden-bench-child crash|sleep|notify FILE, or flood SOCKET SECONDS\n");
         return 2;
     }
     int fd = open(argv[2], O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
