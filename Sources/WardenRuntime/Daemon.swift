@@ -120,8 +120,11 @@ public enum Daemon {
 
     private static func runThrowing(_ arguments: DaemonArguments) throws {
         // Before any other thread exists: these signals must reach the loop's signalfd,
-        // never a thread's default action (SIGTERM's kills the whole process).
-        EventLoop.blockSignalsInCallingThread([SIGCHLD, SIGTERM, SIGINT, SIGHUP])
+        // never a thread's default action (SIGTERM's kills the whole process). SIGPIPE is
+        // ignored: a write to a closed pipe or socket fails with EPIPE instead (children
+        // get their own disposition back at spawn).
+        EventLoop.blockSignalsInCallingThread(SignalContract.handled)
+        Glibc.signal(SIGPIPE, SIG_IGN)
         let loaded = arguments.load(host: HostProbe.facts())
 
         // Log to the journal when configured, or when systemd connected stderr to it.

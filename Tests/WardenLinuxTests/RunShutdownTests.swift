@@ -44,6 +44,37 @@ struct RunShutdownTests {
 }
 
 extension RunShutdownTests {
+    /// No signal from outside ends a supervising Warden: each is taken and logged, the
+    /// component runs on, and TERM still stops everything cleanly.
+    @Test func strayedSignalsAreTakenNotFatal() throws {
+        var template = Array("/tmp/warden-sig-XXXXXX".utf8CString)
+        let directory = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let marker = "75\(getpid() % 1000)11"
+        try FileManager.default.createDirectory(atPath: directory + "/units", withIntermediateDirectories: true)
+        try "[Service]\nExecStart=/bin/sleep \(marker)\n".write(toFile: directory + "/units/a.service", atomically: true, encoding: .utf8)
+        try "[Warden]\nUnitDirectories=\(directory)/units\nStateDirectory=\(directory)/state\nLogTarget=stderr\n"
+            .write(toFile: directory + "/warden.conf", atomically: true, encoding: .utf8)
+        let warden = try DemoProcess(["run", "--config", directory + "/warden.conf"], binary: DemoBinary.wardenPath)
+        #expect(eventually(within: 20) { !CgroupKernelTests.processesRunning(argument: marker).isEmpty })
+        let component = CgroupKernelTests.processesRunning(argument: marker)
+        let signals = [SIGUSR1, SIGUSR2, SIGALRM, SIGPIPE, SIGQUIT, SIGVTALRM, SIGPROF, SIGXCPU, SIGXFSZ, SIGIO, SIGPWR, SIGWINCH, SIGRTMIN_VALUE + 3]
+        for signal in signals {
+            warden.send(signal)
+            usleep(20_000)
+        }
+        usleep(300_000)
+        #expect(warden.exitStatus(within: 0.2) == nil, "a signal ended Warden")
+        #expect(CgroupKernelTests.processesRunning(argument: marker) == component, "the component did not run on")
+        warden.send(SIGTERM)
+        let status = warden.exitStatus(within: 15)
+        let log = warden.standardError()
+        #expect(status == .exited(code: 0), "\(log)")
+        #expect(log.contains("SIGUSR1 from pid \(getpid()) ignored"), "\(log)")
+        #expect(!log.contains("SIGPIPE from"), "SIGPIPE is ignored outright")
+        #expect(CgroupKernelTests.processesRunning(argument: marker).isEmpty)
+    }
+
     /// PID 1 of a PID namespace whose /proc is the host's (`unshare --pid --fork` without
     /// `--mount-proc`): every pid read in /proc names another process, so Warden finds a
     /// component's processes by process group, says so, and still stops in moments.
@@ -87,6 +118,8 @@ extension RunShutdownTests {
         }
     }
 }
+
+private let SIGRTMIN_VALUE = Int32(__libc_current_sigrtmin())
 
 private func eventually(within seconds: Double, _ condition: () -> Bool) -> Bool {
     let deadline = monotonicSeconds() + seconds
