@@ -214,7 +214,7 @@ extension Supervisor {
                 memoryMaxBytes: resources.memoryMax.flatMap { $0.limitBytes(physicalMemoryBytes: physical) },
                 slice: c.config.effectiveSlice, ready: c.isUp, lastExit: c.lastExit.map(ControlExitStatus.init),
                 statusText: c.statusText, dependencyFailure: c.dependencyFailure, invocationID: c.invocationID,
-                blockedReason: c.blockedReason)
+                blockedReason: c.blockedReason, priority: configuration.effectivePriority(of: c.config).rawValue)
             if let pid = c.main?.pid, let usage = ProcessUsageReader.read(pid: pid), hz > 0 {
                 snapshot.usageSource = "process"
                 snapshot.cpuUsageSeconds = Double(usage.cpuTicks) / hz

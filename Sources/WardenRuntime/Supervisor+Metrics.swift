@@ -40,7 +40,8 @@ extension Supervisor {
         let attachment = metricsAttachment()
         let server = try MetricsServer(
             host: host, port: port, loop: loop, requestTimeout: requestTimeout,
-            handler: { [unowned self] scrape in self.renderMetrics(scrape) })
+            handler: { [unowned self] scrape in self.renderMetrics(scrape) },
+            probe: { [unowned self] which in self.answerProbe(which) })
         let previous = metricsSideTable.withLock { _ in
             let old = attachment.server
             attachment.server = server
@@ -48,6 +49,20 @@ extension Supervisor {
         }
         if let previous { loop.execute { previous.close() } }
         return server
+    }
+
+    /// `/healthz`: the loop answered, so Warden supervises. `/readyz`: `StackReadiness`.
+    /// Loop thread.
+    func answerProbe(_ probe: HTTPRequestHead.Probe) -> (ok: Bool, text: String) {
+        switch probe {
+        case .health:
+            // Alive whenever the loop answers, shutting down included: a liveness probe
+            // that failed during a graceful stop would have the container killed mid-stop.
+            return (true, phase == .running || phase == .idle ? "ok" : "ok (shutting down)")
+        case .readiness:
+            let readiness = StackReadiness(snapshots(of: allComponentsByName), shuttingDown: phase != .running)
+            return (readiness.ready, readiness.text)
+        }
     }
 
     /// Closes the endpoint and forgets the series and the governor's source. `close()`

@@ -148,3 +148,36 @@ import Testing
         #expect(MainProcessUsage.parse(stat: "garbage", status: "") == nil)
     }
 }
+
+/// What `/readyz` and `warden status --check` answer.
+@Suite struct StackReadinessTests {
+    static func c(_ name: String, _ state: String, ready: Bool, priority: String = "normal", result: String = "success") -> ComponentSnapshot {
+        ComponentSnapshot(name: name, activeState: state, subState: "-", result: result, slice: "s", ready: ready, priority: priority)
+    }
+
+    @Test(arguments: [
+        ("every critical component up: ready, whatever the others do",
+         [c("a", "active", ready: true, priority: "critical"), c("b", "failed", ready: false, result: "exit-code")], true, "ready"),
+        ("a critical component not ready yet",
+         [c("a", "active", ready: false, priority: "critical"), c("b", "active", ready: true)], false, "not ready: a (not ready)"),
+        ("a critical component starting and one failed",
+         [c("x", "activating", ready: false, priority: "critical"), c("y", "failed", ready: false, priority: "critical", result: "signal")],
+         false, "not ready: x (activating), y (failed)"),
+        ("no critical component: every component judged; a finished oneshot counts as up",
+         [c("a", "active", ready: true), c("once", "inactive", ready: false)], true, "ready"),
+        ("no critical component: one failed", [c("a", "active", ready: true), c("b", "failed", ready: false, result: "exit-code")],
+         false, "not ready: b (failed)"),
+        ("nothing configured", [], true, "ready"),
+    ] as [(String, [ComponentSnapshot], Bool, String)])
+    func verdict(_ name: String, _ components: [ComponentSnapshot], _ ready: Bool, _ text: String) {
+        let readiness = StackReadiness(components)
+        #expect(readiness.ready == ready, "\(name)")
+        #expect(readiness.text == text, "\(name)")
+    }
+
+    @Test func shuttingDownIsNeverReady() {
+        let readiness = StackReadiness([Self.c("a", "active", ready: true, priority: "critical")], shuttingDown: true)
+        #expect(!readiness.ready)
+        #expect(readiness.text == "not ready: Warden is shutting down")
+    }
+}

@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 import Testing
 @testable import WardenCore
 @testable import WardenLinux
@@ -273,6 +274,10 @@ struct HTTPTestClient {
         ("HEAD /metrics HTTP/1.0\r\n\r\n", .scrape(headOnly: true)),
         ("PUT /metrics HTTP/1.1\r\n\r\n", .methodNotAllowed),
         ("GET /metrics/ HTTP/1.1\r\n\r\n", .notFound),
+        ("GET /healthz HTTP/1.1\r\n\r\n", .probe(.health, headOnly: false)),
+        ("HEAD /readyz?verbose HTTP/1.1\r\n\r\n", .probe(.readiness, headOnly: true)),
+        ("POST /readyz HTTP/1.1\r\n\r\n", .methodNotAllowed),
+        ("POST /other HTTP/1.1\r\n\r\n", .notFound),
         ("GET metrics HTTP/1.1\r\n\r\n", .malformed),
         ("GET /metrics\r\n\r\n", .malformed),
         ("", .malformed),
@@ -280,6 +285,36 @@ struct HTTPTestClient {
     func requestLines(head: String, route: HTTPRequestHead.Route) {
         defer { tearDown() }
         #expect(HTTPRequestHead.route(Array(head.utf8)) == route)
+    }
+
+    /// The probes are answered from a turn of the loop, 200 or 503 with the reason; a
+    /// listener without them says 404.
+    @Test func probesAnswerFromTheLoop() throws {
+        defer { tearDown() }
+        let loop = try EventLoop()
+        let ready = Mutex(false)
+        let server = try MetricsServer(
+            host: "127.0.0.1", port: 0, loop: loop, requestTimeout: .milliseconds(500), handler: { _ in [] },
+            probe: { which in
+                precondition(loop.isOnLoopThread)
+                switch which {
+                case .health: return (true, "ok")
+                case .readiness: return ready.withLock { $0 } ? (true, "ready") : (false, "not ready: feed.service (activating)")
+                }
+            })
+        defer {
+            loop.executeAndWait { server.close() }
+            loop.shutdown()
+        }
+        let health = try #require(HTTPTestClient.exchange(port: server.port, "GET /healthz HTTP/1.1\r\n\r\n"))
+        #expect(health.statusCode == 200 && health.body == Array("ok\n".utf8))
+        let waiting = try #require(HTTPTestClient.exchange(port: server.port, "GET /readyz HTTP/1.1\r\n\r\n"))
+        #expect(waiting.statusCode == 503)
+        #expect(String(decoding: waiting.body, as: UTF8.self) == "not ready: feed.service (activating)\n")
+        ready.withLock { $0 = true }
+        #expect(HTTPTestClient.exchange(port: server.port, "GET /readyz HTTP/1.1\r\n\r\n")?.statusCode == 200)
+        // The fixture's listener has no probes.
+        #expect(HTTPTestClient.exchange(port: self.server.port, "GET /readyz HTTP/1.1\r\n\r\n")?.statusCode == 404)
     }
 
     @Test(arguments: [

@@ -2,8 +2,16 @@
 /// what its request line asks for. Header fields are not interpreted (a request body,
 /// if any, is never read: the connection closes after the answer).
 public enum HTTPRequestHead {
+    /// The probes a kubelet (or any orchestrator) asks.
+    public enum Probe: String, Hashable, Sendable {
+        case health = "/healthz"
+        case readiness = "/readyz"
+    }
+
     public enum Route: Hashable, Sendable {
         case scrape(headOnly: Bool)
+        /// `/healthz` (the loop answers) or `/readyz` (the stack is ready).
+        case probe(Probe, headOnly: Bool)
         case notFound
         case methodNotAllowed
         case malformed
@@ -28,8 +36,8 @@ public enum HTTPRequestHead {
 
     /// `GET /metrics HTTP/1.1` → scrape. The path is compared without its query string
     /// (`/metrics?name[]=…` from Prometheus' federation-style scrapes still gets
-    /// everything). Unknown paths are 404 whatever the method; `/metrics` with another
-    /// method than GET or HEAD is 405.
+    /// everything). `/healthz` and `/readyz` are the probes. Unknown paths are 404 whatever
+    /// the method; a known path with another method than GET or HEAD is 405.
     public static func route(_ head: [UInt8]) -> Route {
         let lineEnd = head.firstIndex(of: UInt8(ascii: "\n")) ?? head.count
         var line = head[0..<lineEnd]
@@ -41,11 +49,16 @@ public enum HTTPRequestHead {
         else { return .malformed }
         let target = parts[1]
         let path = target[target.startIndex..<(target.firstIndex(of: UInt8(ascii: "?")) ?? target.endIndex)]
-        guard path.elementsEqual("/metrics".utf8) else { return .notFound }
-        switch String(decoding: parts[0], as: UTF8.self) {
-        case "GET": return .scrape(headOnly: false)
-        case "HEAD": return .scrape(headOnly: true)
-        default: return .methodNotAllowed
+        let method = String(decoding: parts[0], as: UTF8.self)
+        guard method == "GET" || method == "HEAD" else {
+            let known = path.elementsEqual("/metrics".utf8) || [Probe.health, .readiness].contains { path.elementsEqual($0.rawValue.utf8) }
+            return known ? .methodNotAllowed : .notFound
         }
+        let headOnly = method == "HEAD"
+        if path.elementsEqual("/metrics".utf8) { return .scrape(headOnly: headOnly) }
+        for probe in [Probe.health, .readiness] where path.elementsEqual(probe.rawValue.utf8) {
+            return .probe(probe, headOnly: headOnly)
+        }
+        return .notFound
     }
 }

@@ -18,7 +18,9 @@ public struct MetricsScrape: Hashable, Sendable {
 
 /// The `MetricsListen=` endpoint: a minimal HTTP/1.1 server for Prometheus scrapes on the
 /// supervisor's `EventLoop`. `GET /metrics` (and `HEAD`) answers 200 with the text
-/// exposition format; any other path 404, any other method on `/metrics` 405.
+/// exposition format; `/healthz` and `/readyz` answer 200 or 503 from `probe` (run on the
+/// loop, so an answer also says the loop turns); any other path 404, any other method on
+/// a known path 405.
 ///
 /// Like `ControlServer`, nothing a client does can block the loop or exhaust the daemon:
 /// every descriptor is non-blocking; the request head is capped at `maximumRequestBytes`
@@ -39,6 +41,7 @@ public struct MetricsScrape: Hashable, Sendable {
 public final class MetricsServer: @unchecked Sendable {
     /// Renders the body of one scrape; runs on the loop thread.
     public typealias Handler = (MetricsScrape) -> [UInt8]
+    private let probe: ((HTTPRequestHead.Probe) -> (ok: Bool, text: String))?
 
     /// The Prometheus text exposition format, version 0.0.4.
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
@@ -71,11 +74,13 @@ public final class MetricsServer: @unchecked Sendable {
     public init(
         host: String, port: UInt16, loop: EventLoop, requestTimeout: TimeSpan = MetricsServer.defaultRequestTimeout,
         maximumRequestBytes: Int = MetricsServer.defaultMaximumRequestBytes, maximumConnections: Int = 32,
-        lingerTimeout: TimeSpan = .seconds(1), handler: @escaping Handler
+        lingerTimeout: TimeSpan = .seconds(1), handler: @escaping Handler,
+        probe: ((HTTPRequestHead.Probe) -> (ok: Bool, text: String))? = nil
     ) throws(ProcessControlError) {
         self.host = host
         self.loop = loop
         self.handler = handler
+        self.probe = probe
         self.requestTimeout = requestTimeout
         self.maximumRequestBytes = maximumRequestBytes
         self.maximumConnections = maximumConnections
@@ -349,14 +354,29 @@ public final class MetricsServer: @unchecked Sendable {
         switch HTTPRequestHead.route(head) {
         case .malformed:
             respond(c, Self.response(status: "400 Bad Request", body: Array("not an HTTP/1.x request line\n".utf8)))
-        case .notFound:
-            respond(c, Self.response(status: "404 Not Found", body: Array("only /metrics is served here\n".utf8)))
+        case .notFound, .probe where probe == nil:
+            let served = probe == nil ? "only /metrics is served here" : "/metrics, /healthz and /readyz are served here"
+            respond(c, Self.response(status: "404 Not Found", body: Array((served + "\n").utf8)))
         case .methodNotAllowed:
             respond(
                 c,
                 Self.response(
                     status: "405 Method Not Allowed", extraHeaders: "Allow: GET, HEAD\r\n",
-                    body: Array("/metrics answers GET and HEAD\n".utf8)))
+                    body: Array("only GET and HEAD are answered\n".utf8)))
+        case .probe(let which, let headOnly):
+            c.phase = .rendering
+            if let registration = c.registration { loop.unregister(registration) }
+            c.registration = nil
+            // Answered from a turn of the loop, like a scrape: a wedged loop answers nothing.
+            loop.execute { [weak self, c] in
+                guard let self, self.connections[ObjectIdentifier(c)] != nil, let probe = self.probe else { return }
+                let (ok, text) = probe(which)
+                self.respond(
+                    c,
+                    Self.response(
+                        status: ok ? "200 OK" : "503 Service Unavailable", body: Array((text + "\n").utf8),
+                        headOnly: headOnly))
+            }
         case .scrape(let headOnly):
             c.phase = .rendering
             if let registration = c.registration { loop.unregister(registration) }

@@ -26,11 +26,15 @@ struct Status: ParsableCommand {
     @Flag(help: "Refresh until interrupted.")
     var watch = false
 
+    @Flag(help: "Print only whether the stack is ready (every Priority=critical component active and ready; without one, every component) and exit 0 when it is, 1 when not: for exec probes and deploy scripts.")
+    var check = false
+
     @Option(name: [.customShort("n"), .long], help: ArgumentHelp("Seconds between refreshes with --watch.", valueName: "SECONDS"))
     var interval: Double = 2
 
     func validate() throws {
         guard interval >= 0.1 else { throw ValidationError("--interval must be at least 0.1 seconds") }
+        if check && (watch || json) { throw ValidationError("--check prints one line and exits; it takes neither --watch nor --json") }
     }
 
     /// `Governor: tier critical (manual, expires in 9min), 2 change(s)`; nil when the daemon
@@ -50,6 +54,13 @@ struct Status: ParsableCommand {
     }
 
     func run() throws {
+        if check {
+            let response = try socket.call(ControlRequest(id: 1, op: .status, unit: name))
+            let readiness = StackReadiness(response.components ?? [])
+            print(readiness.text)
+            if !readiness.ready { throw ExitCode(1) }
+            return
+        }
         let interval: Double? = watch ? self.interval : nil
         var previous: [String: ComponentSnapshot] = [:]
         let tty = isatty(STDOUT_FILENO) == 1
