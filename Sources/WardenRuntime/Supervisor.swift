@@ -768,7 +768,7 @@ public final class Supervisor: @unchecked Sendable {
             return
         }
         phase = .shuttingDown
-        let budget = configuration.settings.shutdownBudgetSec ?? WardenSettings.defaultShutdownBudget
+        let budget = configuration.settings.effectiveShutdownBudget(isPID1: ProcessControl.isPID1)
         logger.info("shutting down (budget \(budget.usec / 1_000_000)s)")
         serviceManagerStopping(budget: budget)
         for c in allComponents {

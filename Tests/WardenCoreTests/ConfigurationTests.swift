@@ -443,3 +443,14 @@ extension ConfigurationLoader.Result {
         #expect(tree.load().errors.first?.description == "/u/a.service:4: ExecStart: missing; expected the command that runs the component")
     }
 }
+
+@Suite struct ShutdownBudgetTests {
+    @Test func theDefaultFitsInsideAContainerRuntimesGracePeriodAsPID1() {
+        var settings = WardenSettings(location: SourceLocation(file: "warden.conf", line: 0))
+        #expect(settings.effectiveShutdownBudget(isPID1: false) == .seconds(90))
+        #expect(settings.effectiveShutdownBudget(isPID1: true) == .seconds(25))
+        settings.shutdownBudgetSec = .seconds(7)
+        #expect(settings.effectiveShutdownBudget(isPID1: true) == .seconds(7))
+        #expect(settings.effectiveShutdownBudget(isPID1: false) == .seconds(7))
+    }
+}

@@ -41,6 +41,16 @@ public struct WardenSettings: Hashable, Sendable {
     public static let defaultStateDirectory = "/run/warden"
     public static let defaultUnitDirectory = "/etc/warden/units"
     public static let defaultShutdownBudget = TimeSpan.seconds(90)
+    /// As PID 1 (a container's init) the budget must end before the runtime's SIGKILL:
+    /// Kubernetes waits 30 s after SIGTERM (`terminationGracePeriodSeconds`), Docker and
+    /// podman 10 s unless `--stop-timeout`/`-t` says more. 25 s leaves Kubernetes' default
+    /// 5 s for the last kills and the exit; under Docker pass `--stop-timeout 30`.
+    public static let defaultShutdownBudgetAsPID1 = TimeSpan.seconds(25)
+
+    /// `ShutdownBudgetSec=`, or the default for where Warden runs.
+    public func effectiveShutdownBudget(isPID1: Bool) -> TimeSpan {
+        shutdownBudgetSec ?? (isPID1 ? Self.defaultShutdownBudgetAsPID1 : Self.defaultShutdownBudget)
+    }
 
     public init(location: SourceLocation) {
         self.location = location
@@ -205,7 +215,8 @@ extension WardenSettings {
             "ShutdownBudgetSec", in: wardenSection, \.shutdownBudgetSec,
             KeyDoc(
                 "Total time allowed for stopping every component at shutdown; past it the rest is killed.",
-                syntax: "time span", default: "90s", mapsTo: "shutdown timer", systemd: .wardenOnly),
+                syntax: "time span", default: "90s; 25s as PID 1 (inside Kubernetes' 30 s grace period)", mapsTo: "shutdown timer",
+                systemd: .wardenOnly),
             parse: timeSpan),
         .choice(
             "CgroupBackend", in: wardenSection, \.cgroupBackend,
