@@ -40,7 +40,10 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 /// drop-in of it and warden.conf: every diagnostic must point into the file it names.
 func unitFile(_ bytes: [UInt8]) {
     let text = String(decoding: bytes, as: UTF8.self)
-    let lines = text.split(separator: "\n", omittingEmptySubsequences: false).count
+    // Lines as the parser counts them: ended by LF bytes (a String's "\r\n" is one
+    // Character, so splitting on "\n" would count fewer).
+    let utf8 = Array(text.utf8)
+    let lines = utf8.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) } + (utf8.last.map { $0 == 0x0A ? 0 : 1 } ?? 0)
     let (_, diagnostics) = UnitFileParser.parse(text: text, file: "f.service")
     for diagnostic in diagnostics where diagnostic.location.line > lines {
         fatalError("diagnostic past the end: \(diagnostic)")
