@@ -521,6 +521,11 @@ public final class GovernorDriver: @unchecked Sendable {
         for name in request.targets {
             let candidates = name.contains(".") ? [name] : [name, name + ".service", name + ".slice"]
             guard let match = candidates.first(where: { n in targets.contains { $0.name == n } }) else {
+                if let reason = effects.slicesUnavailableReason,
+                    let slice = candidates.first(where: { settings.effectiveThrottleSlices.contains($0) })
+                {
+                    return .failure(ControlError(.unavailable, "\(slice) is a systemd slice (ThrottleSlices=), and it cannot be throttled here: \(reason)"))
+                }
                 let known = Set(targets.filter { $0.priority != .critical }.map(\.name)).sorted()
                 var message = "no slice or component named '\(name)'"
                 // `backtset` is closest to `backtest`: compare without the unit type too.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Glibc
 import WardenCore
 import WardenLinux
 import WardenRuntime
@@ -100,5 +101,24 @@ struct ConfigLocation: ParsableArguments {
 
     func load(host: HostFacts?) -> ConfigurationLoader.Result {
         DaemonArguments.loadConfiguration(configPath: config, unitDirectories: units, host: host)
+    }
+
+    /// Nothing names a configuration and none is where Warden looks by default: a host
+    /// where Warden was never set up, and an operator following the runbook.
+    var isUnconfigured: Bool {
+        var info = stat()
+        return config == nil && units.isEmpty && stat("/etc/warden/warden.conf", &info) != 0
+            && stat(WardenSettings.defaultUnitDirectory, &info) != 0
+    }
+
+    /// The configuration, or on an unconfigured host Warden's defaults with no component
+    /// (`ThrottleSlices=` the host's system.slice and user.slice): the operator commands
+    /// act on those instead of refusing for want of a file.
+    func loadOrDefaults(host: HostFacts?) -> (result: ConfigurationLoader.Result, defaults: Bool) {
+        guard isUnconfigured else { return (load(host: host), false) }
+        let loader = ConfigurationLoader(
+            fileSystem: LocalFileSystem(maximumBytes: LocalFileSystem.configurationMaximumBytes),
+            specifiers: SpecifierContext(hostname: HostProbe.hostname()), host: host)
+        return (loader.load(configPath: nil, unitDirectories: []), true)
     }
 }

@@ -45,8 +45,11 @@ struct EmergencyOptions: ParsableArguments {
     @Flag(name: .long, help: .hidden)
     var cgroupRootIsPlainDirectory = false
 
+    /// The configuration; on a host with none, Warden's defaults (no component, the
+    /// host's slices as `ThrottleSlices=`), as the runbook's `systemctl set-property`
+    /// needs no file either.
     func load() -> ConfigurationLoader.Result {
-        ConfigLocation(config: config, units: units).load(host: HostProbe.facts())
+        ConfigLocation(config: config, units: units).loadOrDefaults(host: HostProbe.facts()).result
     }
 
     func socketPath(_ loaded: ConfigurationLoader.Result) -> String {

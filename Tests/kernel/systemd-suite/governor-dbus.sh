@@ -112,6 +112,31 @@ change_json() { # written previous
         "$slice" "$2" "$slice" "$1"
 }
 
+# --- 0. no configuration at all: the runbook's `systemctl set-property` needs no file, and
+# neither does `warden emergency` (defaults: no component, ThrottleSlices= system.slice
+# user.slice, state in /run/warden).
+if [ ! -e /etc/warden ]; then
+    if out=$("$warden" emergency on --cpu-quota 30% --target "$slice" 2>&1) && [ "$(quota)" = 300ms ]; then
+        pass "unconfigured: warden emergency on --cpu-quota 30% --target $slice with no /etc/warden: CPUQuotaPerSecUSec=300ms"
+    else
+        fail "unconfigured: emergency on" "exit $?, quota '$(quota)': $out"
+    fi
+    out=$("$warden" emergency status 2>&1)
+    if echo "$out" | grep -q "$slice"; then
+        pass "unconfigured: emergency status lists $slice"
+    else
+        fail "unconfigured: emergency status" "$out"
+    fi
+    if out=$("$warden" emergency off 2>&1) && [ "$(quota)" = infinity ]; then
+        pass "unconfigured: emergency off puts infinity back"
+    else
+        fail "unconfigured: emergency off" "exit $?, quota '$(quota)': $out"
+    fi
+    systemctl set-property --runtime "$slice" CPUQuota= >/dev/null 2>&1
+else
+    echo "governor-dbus: /etc/warden exists in this guest: the unconfigured checks are left out"
+fi
+
 # --- 1. direct mode: on, status, off ------------------------------------------------------
 direct=$work/direct
 write_config "$direct"
