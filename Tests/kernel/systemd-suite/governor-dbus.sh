@@ -114,7 +114,13 @@ change_json() { # written previous
 
 # --- 0. no configuration at all: the runbook's `systemctl set-property` needs no file, and
 # neither does `warden emergency` (defaults: no component, ThrottleSlices= system.slice
-# user.slice, state in /run/warden).
+# user.slice, state in /run/warden). The guest's /etc is its own: the configuration an
+# earlier part installed is set aside for this part and put back.
+aside=
+if [ -e /etc/warden ]; then
+    aside=/etc/warden.aside-$$
+    mv /etc/warden "$aside" || aside=
+fi
 if [ ! -e /etc/warden ]; then
     if out=$("$warden" emergency on --cpu-quota 30% --target "$slice" 2>&1) && [ "$(quota)" = 300ms ]; then
         pass "unconfigured: warden emergency on --cpu-quota 30% --target $slice with no /etc/warden: CPUQuotaPerSecUSec=300ms"
@@ -134,8 +140,9 @@ if [ ! -e /etc/warden ]; then
     fi
     systemctl set-property --runtime "$slice" CPUQuota= >/dev/null 2>&1
 else
-    echo "governor-dbus: /etc/warden exists in this guest: the unconfigured checks are left out"
+    fail "unconfigured" "/etc/warden could not be set aside in this guest"
 fi
+[ -n "$aside" ] && mv "$aside" /etc/warden
 
 # --- 1. direct mode: on, status, off ------------------------------------------------------
 direct=$work/direct
