@@ -187,6 +187,11 @@ public final class GovernorDriver: @unchecked Sendable {
         }
         if let reason = effects.slicesUnavailableReason {
             note("ThrottleSlices= (\(settings.effectiveThrottleSlices.joined(separator: " "))) not throttled: \(reason)")
+        } else if let own = effects.wardenCgroup {
+            for slice in settings.effectiveThrottleSlices where GovernorTarget.holds(slice: slice, cgroup: own) {
+                note(
+                    "ThrottleSlices= \(slice) is never throttled: it holds Warden itself (\(own)), and with it the stack Warden protects; run Warden in a slice of its own (scripts/install-systemd puts it in trading.slice) to throttle \(slice)")
+            }
         }
         if !settings.alertWebhooks.isEmpty {
             let names = settings.alertWebhooks.map { WebhookAlertSink(url: $0).name }.joined(separator: ", ")

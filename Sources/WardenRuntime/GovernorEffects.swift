@@ -205,11 +205,16 @@ public final class GovernorEffects {
     public let groupsUnavailableReason: String?
     /// Called just before each action is carried out (tests check the state file there).
     public var beforeAction: ((GovernorAction) -> Void)?
+    /// The daemon's own cgroup (`0::` of /proc/self/cgroup): a `ThrottleSlices=` slice that
+    /// holds it is never throttled. Nil for `warden emergency` without a daemon, whose own
+    /// process is the operator's shell, not the stack.
+    public let wardenCgroup: String?
 
     public init(
         manager: CgroupManager?, groupsUnavailableReason: String? = nil, slices: GovernorSliceControl?,
-        slicesUnavailableReason: String?
+        slicesUnavailableReason: String?, wardenCgroup: String? = nil
     ) {
+        self.wardenCgroup = wardenCgroup
         self.manager = manager
         self.reader = manager.map { GovernorCgroupReader(cgroupRoot: $0.rootPath) }
         self.groupsUnavailableReason = manager == nil ? (groupsUnavailableReason ?? "no cgroup subtree") : nil
@@ -224,7 +229,7 @@ public final class GovernorEffects {
         if slices != nil {
             targets += GovernorTarget.systemdSlices(
                 configuration.settings.governor.effectiveThrottleSlices, configuration: configuration,
-                componentsAreSystemdUnits: configuration.settings.cgroupBackend == .systemd)
+                componentsAreSystemdUnits: configuration.settings.cgroupBackend == .systemd, wardenCgroup: wardenCgroup)
         }
         return targets
     }

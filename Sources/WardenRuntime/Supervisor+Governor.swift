@@ -75,10 +75,11 @@ extension Supervisor {
 
     func defaultGovernorEffects() -> GovernorEffects {
         let (slices, reason) = SystemdSliceControl.connect()
+        let own = (try? LocalFileSystem().readFile("/proc/self/cgroup")).flatMap(ProcessCgroup.unifiedPath)
         return GovernorEffects(
             manager: cgroups?.manager,
             groupsUnavailableReason: "Warden runs without a cgroup subtree of its own (see the start-up log)",
-            slices: slices, slicesUnavailableReason: reason)
+            slices: slices, slicesUnavailableReason: reason, wardenCgroup: own)
     }
 
     func defaultSampleSource(_ effects: GovernorEffects) -> GovernorSampleSource {

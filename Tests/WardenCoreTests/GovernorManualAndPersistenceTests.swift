@@ -251,6 +251,25 @@ import Testing
         let moved = try #require(tree.load().configuration)
         #expect(GovernorTarget.systemdSlices(["system.slice"], configuration: moved, componentsAreSystemdUnits: true).map(\.priority) == [.critical])
         #expect(GovernorTarget.systemdSlices(["system.slice"], configuration: moved, componentsAreSystemdUnits: false).map(\.priority) == [.normal])
+        // The slice that holds the Warden daemon itself is never throttled: it holds the
+        // stack (every component runs in Warden's cgroup without a subtree of its own).
+        let own = GovernorTarget.systemdSlices(
+            ["system.slice", "user.slice", "trading-critical.slice"], configuration: configuration, componentsAreSystemdUnits: false,
+            wardenCgroup: "/system.slice/warden.service")
+        #expect(own.map(\.priority) == [.critical, .normal, .normal])
+        let nested = GovernorTarget.systemdSlices(
+            ["trading.slice", "trading-critical.slice", "system.slice"], configuration: configuration, componentsAreSystemdUnits: false,
+            wardenCgroup: "/trading.slice/trading-critical.slice/warden.service")
+        #expect(nested.map(\.priority) == [.critical, .critical, .normal])
+        #expect(!GovernorTarget.holds(slice: "system.slice", cgroup: "/system.slice-not/x.service"))
+        // And a manual emergency naming it is refused, as for any critical group.
+        switch Governor.manualOn(
+            state: .initial(at: MonotonicInstant(usec: 1), bootID: nil), request: ManualEmergencyRequest(targets: ["system.slice"]),
+            at: MonotonicInstant(usec: 1), targets: own, thresholds: GovernorThresholds(GovernorSettings()))
+        {
+        case .success: Issue.record("the slice holding Warden was throttled")
+        case .failure(let error): #expect(error.message.contains("never throttles"))
+        }
     }
 
     @Test(arguments: [(3879, "38.79%"), (7000, "70%"), (1250, "12.5%"), (5, "0.05%"), (0, "0%")])

@@ -80,11 +80,17 @@ public struct GovernorTarget: Hashable, Sendable {
 
     /// The `ThrottleSlices=` as systemd-slice targets. With the systemd backend, Warden's
     /// components are units in those very slices: a slice holding a critical component is
-    /// marked critical, so the governor never throttles it.
+    /// marked critical, so the governor never throttles it. So is a slice that holds the
+    /// Warden daemon itself (`wardenCgroup`, its `0::` path): Warden and every component it
+    /// runs without a cgroup subtree of its own live in Warden's cgroup, and throttling
+    /// the slice around it would throttle the stack it protects.
     public static func systemdSlices(
-        _ names: [String], configuration: Configuration, componentsAreSystemdUnits: Bool
+        _ names: [String], configuration: Configuration, componentsAreSystemdUnits: Bool, wardenCgroup: String? = nil
     ) -> [GovernorTarget] {
         names.map { name in
+            if let wardenCgroup, holds(slice: name, cgroup: wardenCgroup) {
+                return GovernorTarget(name: name, kind: .systemdSlice, path: name, priority: .critical)
+            }
             var priority = Priority.normal
             if componentsAreSystemdUnits {
                 let holdsCritical = configuration.services.contains { service in
@@ -95,6 +101,15 @@ public struct GovernorTarget: Hashable, Sendable {
             }
             return GovernorTarget(name: name, kind: .systemdSlice, path: name, priority: priority)
         }
+    }
+}
+
+extension GovernorTarget {
+    /// Whether the systemd slice `slice` contains the cgroup at `cgroup`
+    /// (`/system.slice/warden.service` is in `system.slice`; systemd nests slices as path
+    /// components: `/trading.slice/trading-critical.slice/…`).
+    public static func holds(slice: String, cgroup: String) -> Bool {
+        cgroup.split(separator: "/").contains { $0 == slice }
     }
 }
 
