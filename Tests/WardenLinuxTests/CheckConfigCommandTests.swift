@@ -40,11 +40,9 @@ struct CheckConfigCommandTests {
     /// Without its control socket no one could stop or inspect the daemon: `warden run`
     /// refuses to start, says why, and starts nothing.
     @Test func runRefusesToStartWithoutItsControlSocket() throws {
-        let directory = temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
         let marker = "7\(getpid() % 10_000)13"
-        try FileManager.default.createDirectory(atPath: directory + "/units", withIntermediateDirectories: true)
-        try "[Service]\nExecStart=/bin/sleep \(marker)\n".write(toFile: directory + "/units/a.service", atomically: true, encoding: .utf8)
+        let directory = try runStack("check", service: "ExecStart=/bin/sleep \(marker)")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         try "[Warden]\nUnitDirectories=\(directory)/units\nStateDirectory=\(directory)/state\nControlSocket=\(directory)/missing/control.sock\nLogTarget=stderr\n"
             .write(toFile: directory + "/warden.conf", atomically: true, encoding: .utf8)
         let outcome = try run(["run", "--config", directory + "/warden.conf"])

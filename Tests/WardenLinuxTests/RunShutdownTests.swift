@@ -12,16 +12,12 @@ struct RunShutdownTests {
     /// until the shutdown budget was spent (one run in four here). Twenty rounds.
     @Test func aBackgroundChildStopsWithItsParent() throws {
         for round in 0..<20 {
-            var template = Array("/tmp/warden-stop-XXXXXX".utf8CString)
-            let directory = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
-            defer { try? FileManager.default.removeItem(atPath: directory) }
             let background = "71\(getpid() % 1000)\(round + 10)"
             let foreground = "72\(getpid() % 1000)\(round + 10)"
-            try FileManager.default.createDirectory(atPath: directory + "/units", withIntermediateDirectories: true)
-            try "[Service]\nExecStart=/bin/sh -c \"/bin/sleep \(background) & exec /bin/sleep \(foreground)\"\n"
-                .write(toFile: directory + "/units/b.service", atomically: true, encoding: .utf8)
-            try "[Warden]\nUnitDirectories=\(directory)/units\nStateDirectory=\(directory)/state\nShutdownBudgetSec=20s\nLogTarget=stderr\n"
-                .write(toFile: directory + "/warden.conf", atomically: true, encoding: .utf8)
+            let directory = try runStack(
+                "stop", service: "ExecStart=/bin/sh -c \"/bin/sleep \(background) & exec /bin/sleep \(foreground)\"",
+                warden: "ShutdownBudgetSec=20s\n")
+            defer { try? FileManager.default.removeItem(atPath: directory) }
             let warden = try DemoProcess(["run", "--config", directory + "/warden.conf"], binary: DemoBinary.wardenPath)
             let started = eventually(within: 20) {
                 !CgroupKernelTests.processesRunning(argument: background).isEmpty
@@ -47,14 +43,9 @@ extension RunShutdownTests {
     /// No signal from outside ends a supervising Warden: each is taken and logged, the
     /// component runs on, and TERM still stops everything cleanly.
     @Test func strayedSignalsAreTakenNotFatal() throws {
-        var template = Array("/tmp/warden-sig-XXXXXX".utf8CString)
-        let directory = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
-        defer { try? FileManager.default.removeItem(atPath: directory) }
         let marker = "75\(getpid() % 1000)11"
-        try FileManager.default.createDirectory(atPath: directory + "/units", withIntermediateDirectories: true)
-        try "[Service]\nExecStart=/bin/sleep \(marker)\n".write(toFile: directory + "/units/a.service", atomically: true, encoding: .utf8)
-        try "[Warden]\nUnitDirectories=\(directory)/units\nStateDirectory=\(directory)/state\nLogTarget=stderr\n"
-            .write(toFile: directory + "/warden.conf", atomically: true, encoding: .utf8)
+        let directory = try runStack("sig", service: "ExecStart=/bin/sleep \(marker)")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let warden = try DemoProcess(["run", "--config", directory + "/warden.conf"], binary: DemoBinary.wardenPath)
         #expect(eventually(within: 20) { !CgroupKernelTests.processesRunning(argument: marker).isEmpty })
         let component = CgroupKernelTests.processesRunning(argument: marker)
@@ -83,16 +74,12 @@ extension RunShutdownTests {
             print("skipped: needs root and /usr/bin/unshare")
             return
         }
-        var template = Array("/tmp/warden-pid1-XXXXXX".utf8CString)
-        let directory = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
-        defer { try? FileManager.default.removeItem(atPath: directory) }
         let background = "73\(getpid() % 1000)11"
         let foreground = "74\(getpid() % 1000)11"
-        try FileManager.default.createDirectory(atPath: directory + "/units", withIntermediateDirectories: true)
-        try "[Service]\nExecStart=/bin/sh -c \"/bin/sleep \(background) & exec /bin/sleep \(foreground)\"\n"
-            .write(toFile: directory + "/units/a.service", atomically: true, encoding: .utf8)
-        try "[Warden]\nUnitDirectories=\(directory)/units\nStateDirectory=\(directory)/state\nShutdownBudgetSec=20s\nLogTarget=stderr\n"
-            .write(toFile: directory + "/warden.conf", atomically: true, encoding: .utf8)
+        let directory = try runStack(
+            "pid1", service: "ExecStart=/bin/sh -c \"/bin/sleep \(background) & exec /bin/sleep \(foreground)\"",
+            warden: "ShutdownBudgetSec=20s\n")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let unshare = try DemoProcess(
             ["--pid", "--fork", warden, "run", "--config", directory + "/warden.conf"], binary: "/usr/bin/unshare")
         let started = eventually(within: 20) {
@@ -120,6 +107,18 @@ extension RunShutdownTests {
 }
 
 private let SIGRTMIN_VALUE = Int32(__libc_current_sigrtmin())
+
+/// A temporary directory with `units/a.service` holding `service` (the `[Service]` lines)
+/// and a `warden.conf` naming it, with `warden` lines added; removed by the caller.
+func runStack(_ prefix: String, service: String, warden: String = "") throws -> String {
+    var template = Array("/tmp/warden-\(prefix)-XXXXXX".utf8CString)
+    let directory = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
+    try FileManager.default.createDirectory(atPath: directory + "/units", withIntermediateDirectories: true)
+    try "[Service]\n\(service)\n".write(toFile: directory + "/units/a.service", atomically: true, encoding: .utf8)
+    try "[Warden]\nUnitDirectories=\(directory)/units\nStateDirectory=\(directory)/state\nLogTarget=stderr\n\(warden)"
+        .write(toFile: directory + "/warden.conf", atomically: true, encoding: .utf8)
+    return directory
+}
 
 private func eventually(within seconds: Double, _ condition: () -> Bool) -> Bool {
     let deadline = monotonicSeconds() + seconds
