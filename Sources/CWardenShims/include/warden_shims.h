@@ -125,6 +125,22 @@ int warden_notify_socket_bind(const char *path);
 ssize_t warden_notify_receive(int fd, void *buffer, size_t capacity, pid_t *pid, uid_t *uid,
                               gid_t *gid, int *passed_fds, int *truncated);
 
+/* What warden_notify_receive says of one datagram, for a batch. */
+struct warden_notify_datagram {
+    ssize_t length;
+    pid_t pid;
+    uid_t uid;
+    gid_t gid;
+    int passed_fds;
+    int truncated;
+};
+
+/* Up to count datagrams in one recvmmsg(2): datagram i's payload at buffers + i * capacity.
+ * Returns how many were received (0 when nothing is queued), or -1 with errno. Passed
+ * descriptors are closed and counted, as by warden_notify_receive. */
+int warden_notify_receive_batch(int fd, void *buffers, size_t capacity, int count,
+                                struct warden_notify_datagram *datagrams);
+
 /* ---- Small helpers (process.c) --------------------------------------------------- */
 
 /* waitid(P_PIDFD, pidfd, WEXITED | extra). Fills code (CLD_*) and status. */
