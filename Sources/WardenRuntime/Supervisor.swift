@@ -27,6 +27,10 @@ public struct SupervisorOptions: Sendable {
     /// After `ShutdownBudgetSec=` everything left gets SIGKILL; this is how long Warden
     /// then waits for the kills to be seen before giving up.
     public var shutdownKillGrace: TimeSpan
+    /// The main program's unit (`warden run -- CMD`): when it ends, everything stops and
+    /// Warden exits with its status (`MainProgram.exitCode`); `SignalContract.forwarded`
+    /// signals go to it.
+    public var mainProgram: String?
 
     public init(
         stateDirectory: String, executableSearchPath: [String] = ConfigurationLoader.systemdExecutableSearchPath,
@@ -83,12 +87,16 @@ public enum SignalContract {
         [SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF, SIGXCPU, SIGXFSZ, SIGIO, SIGPWR, SIGSTKFLT]
             + Array(SIGRTMIN_VALUE...SIGRTMAX_VALUE)
     }
+    /// With a main program (`warden run -- CMD`): passed on to it, as tini passes every
+    /// signal on, instead of being ignored (WINCH is otherwise left at its default,
+    /// ignored).
+    public static let forwarded: [Int32] = [SIGUSR1, SIGUSR2, SIGWINCH]
     /// The real-time signals glibc leaves to programs (it keeps 32 and 33 for itself).
     static var SIGRTMIN_VALUE: Int32 { Int32(__libc_current_sigrtmin()) }
     static var SIGRTMAX_VALUE: Int32 { Int32(__libc_current_sigrtmax()) }
     /// Every signal the loop takes through its signalfd: blocked in the main thread
     /// before any other thread exists, so no thread ever runs a default action.
-    public static var handled: [Int32] { [SIGCHLD] + stop + reload + ignoredWithALogLine }
+    public static var handled: [Int32] { [SIGCHLD, SIGWINCH] + stop + reload + ignoredWithALogLine }
 }
 
 public enum SupervisorExitCode {
@@ -136,6 +144,8 @@ public final class Supervisor: @unchecked Sendable {
     /// Removed by a reload, still stopping.
     var retired: [Component] = []
     var notifySocket: NotifySocket?
+    /// The main program's exit status once it ended (`SupervisorOptions.mainProgram`).
+    var mainProgramExit: Int32?
     /// Senders found to belong to no component, until when their datagrams are dropped
     /// unread (`admitsNotificationSender`). Loop thread.
     var notifyStrangers: [Int32: MonotonicInstant] = [:]
@@ -191,11 +201,8 @@ public final class Supervisor: @unchecked Sendable {
                     }
                 }
                 try loop.signal(SIGHUP) { [unowned self] _ in self.reloadFromSource() }
-                for signal in SignalContract.ignoredWithALogLine {
-                    try loop.signal(signal) { [unowned self] info in
-                        self.logger.notice(
-                            "\(ProcessControl.signalName(info.signal)) from pid \(info.senderPID) ignored (Warden stops on TERM or INT, reloads on HUP)")
-                    }
+                for signal in SignalContract.ignoredWithALogLine + [SIGWINCH] {
+                    try loop.signal(signal) { [unowned self] info in self.outsideSignal(info) }
                 }
             }
             let socketPath = options.stateDirectory + "/notify.sock"
@@ -674,6 +681,15 @@ public final class Supervisor: @unchecked Sendable {
     func wentDown(_ c: Component) {
         let wasExplicit = c.explicitStop
         c.explicitStop = false
+        if c.name == options.mainProgram, mainProgramExit == nil, !c.removed {
+            let code = MainProgram.exitCode(lastExit: c.lastExit)
+            mainProgramExit = code
+            if phase == .running {
+                logger.notice("the main program ended (\(c.lastExit.map(describe) ?? "it never ran")); stopping the rest, then exiting \(code)", metadata: unit(c))
+                beginShutdown()
+                return
+            }
+        }
         guard phase == .running else { return }
 
         // Stop propagation (systemd: Requires=/BindsTo= on explicit stop, BindsTo= on
@@ -793,6 +809,23 @@ public final class Supervisor: @unchecked Sendable {
         pump()
     }
 
+    /// A signal with no effect of its own on Warden: passed on to the main program when
+    /// there is one and it is one of `SignalContract.forwarded`, else logged.
+    func outsideSignal(_ info: EventLoop.SignalInfo) {
+        let name = ProcessControl.signalName(info.signal)
+        if SignalContract.forwarded.contains(info.signal), let main = options.mainProgram.flatMap({ components[$0] }) {
+            if let process = main.main {
+                try? ProcessControl.sendSignal(info.signal, toPidfd: process.pidfd)
+                logger.info("\(name) from pid \(info.senderPID) passed on to the main program (pid \(process.pid))", metadata: unit(main))
+            } else {
+                logger.notice("\(name) from pid \(info.senderPID) not passed on: the main program does not run", metadata: unit(main))
+            }
+            return
+        }
+        guard info.signal != SIGWINCH else { return }
+        logger.notice("\(name) from pid \(info.senderPID) ignored (Warden stops on TERM or INT, reloads on HUP)")
+    }
+
     func finish() {
         guard phase != .finished else { return }
         for timer in shutdownTimers { loop.cancelTimer(timer) }
@@ -816,6 +849,9 @@ public final class Supervisor: @unchecked Sendable {
         if let cgroups { removeSubtree(cgroups) }
         if let scopes { releaseScopes(scopes) }
         takeoversFinished()
+        // The main program's status is Warden's, unless it ended cleanly and the rest
+        // did not (something left behind, a critical failure).
+        if let code = mainProgramExit, code != 0 || exitCode == SupervisorExitCode.clean { exitCode = code }
         phase = .finished
         logger.info("all components stopped; exit status \(exitCode)")
         finished.signal(exitCode)

@@ -106,6 +106,30 @@ extension RunShutdownTests {
     }
 }
 
+extension RunShutdownTests {
+    /// `warden run -- CMD`: the stack starts around CMD, SIGUSR1 is passed on to it, and
+    /// when it ends everything stops and Warden exits with its status.
+    @Test func theMainProgramsStatusIsWardens() throws {
+        let marker = "76\(getpid() % 1000)11"
+        let directory = try runStack("main", service: "ExecStart=/bin/sleep \(marker)")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let ready = directory + "/main-ready"
+        let warden = try DemoProcess(
+            ["run", "--config", directory + "/warden.conf", "--", "/bin/sh", "-c",
+             "trap 'exit 42' USR1; touch \(ready); while :; do sleep 0.05; done"],
+            binary: DemoBinary.wardenPath)
+        #expect(eventually(within: 20) { access(ready, F_OK) == 0 && !CgroupKernelTests.processesRunning(argument: marker).isEmpty })
+        warden.send(SIGUSR1)
+        let status = warden.exitStatus(within: 15)
+        if status == nil { warden.send(SIGKILL) }
+        let log = warden.standardError()
+        #expect(status == .exited(code: 42), "\(log)")
+        #expect(log.contains("passed on to the main program"), "\(log)")
+        #expect(log.contains("the main program ended (exited with status 42)"), "\(log)")
+        #expect(CgroupKernelTests.processesRunning(argument: marker).isEmpty, "the stack around it was not stopped")
+    }
+}
+
 private let SIGRTMIN_VALUE = Int32(__libc_current_sigrtmin())
 
 /// A temporary directory with `units/a.service` holding `service` (the `[Service]` lines)

@@ -35,6 +35,12 @@ import Testing
             configPath: "/c f.conf", unitDirectories: ["u1", "--units"], stateDirectory: "/s", governorCgroupRoot: "/g")
         #expect(try DaemonArguments.parse(["run"] + arguments.commandLine).get() == arguments)
         #expect(DaemonArguments().commandLine.isEmpty)
+        // The main program: everything after `--` is its, options included.
+        let main = DaemonArguments(configPath: "/c", mainProgram: ["/bin/sh", "-c", "exit 7", "--config", "x"], mainName: "bot")
+        #expect(main.commandLine == ["--config", "/c", "--main-name", "bot", "--", "/bin/sh", "-c", "exit 7", "--config", "x"])
+        #expect(try DaemonArguments.parse(["run"] + main.commandLine).get() == main)
+        #expect(main.mainUnit == "bot.service")
+        #expect(DaemonArguments.parse(["run", "--"]).map { _ in true } == .failure(DaemonUsageError(message: "'--' without a program after it")))
     }
 }
 

@@ -107,8 +107,11 @@ public struct ConfigurationLoader: Sendable {
     }
 
     /// Reads `configPath` (when given) and the unit directories it names, or
-    /// `unitDirectories` when given (they take precedence over the file's).
-    public func load(configPath: String?, unitDirectories override: [String]? = nil) -> Result {
+    /// `unitDirectories` when given (they take precedence over the file's). `extraUnits`
+    /// (file name → text) are units given on the command line (`warden run -- CMD`), read
+    /// as if from a directory named `(command line)`; one may not share a name with a
+    /// unit file.
+    public func load(configPath: String?, unitDirectories override: [String]? = nil, extraUnits: [String: String] = [:]) -> Result {
         var diagnostics: [Diagnostic] = []
         var settings = WardenSettings(location: SourceLocation(file: configPath ?? "(defaults)", line: 0))
         if let configPath {
@@ -134,6 +137,22 @@ public struct ConfigurationLoader: Sendable {
             }
             for name in fileSystem.listDirectory(directory) ?? [] where name.containsBytes("@.") {
                 if templateDirectory[name] == nil { templateDirectory[name] = directory }
+            }
+        }
+        if !extraUnits.isEmpty {
+            let directory = "(command line)"
+            let files = Dictionary(uniqueKeysWithValues: extraUnits.map { (joinPath(directory, $0.key), $0.value) })
+            let loaded = UnitLoader(fileSystem: InMemoryFileSystem(files: files), specifiers: specifiers).loadDirectory(directory)
+            diagnostics += loaded.diagnostics
+            for unit in loaded.units {
+                if let clash = units[unit.name.description] {
+                    diagnostics.append(
+                        .error(
+                            SourceLocation(file: unit.path, line: 0), key: nil,
+                            "\(unit.name) is also the unit file \(clash.path): name the command line's program otherwise (--main-name)"))
+                } else {
+                    units[unit.name.description] = unit
+                }
             }
         }
 

@@ -17,8 +17,14 @@ struct Run: ParsableCommand {
             component in reverse dependency order and exits; SIGHUP reloads the \
             configuration. As PID 1 (a container's init) Warden also reaps orphans. \
             Exit status: 0 when everything stopped cleanly, 1 when a Priority=critical \
-            component failed for good or the shutdown was not clean, 78 when the \
-            configuration is invalid.
+            component failed for good or the shutdown was not clean, 73 when the control \
+            socket cannot be opened, 78 when the configuration is invalid.
+
+            With -- CMD [ARGS...], CMD is the main program: a component of its own (named \
+            by --main-name), the configured stack started around it; when it ends, \
+            everything stops and Warden exits with its status (128+N when signal N \
+            killed it), as tini does. SIGUSR1, SIGUSR2 and SIGWINCH are then passed on \
+            to it.
             """)
 
     @OptionGroup var location: ConfigLocation
@@ -30,10 +36,16 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: .hidden)
     var governorCgroupRoot: String?
 
+    @Option(name: .long, help: "The main program's component name, without .service (default main).")
+    var mainName: String = "main"
+
+    @Argument(parsing: .postTerminator, help: "After --: the main program and its arguments.")
+    var command: [String] = []
+
     func run() throws {
         let arguments = DaemonArguments(
             configPath: location.config, unitDirectories: location.units, stateDirectory: stateDir,
-            governorCgroupRoot: governorCgroupRoot)
+            governorCgroupRoot: governorCgroupRoot, mainProgram: command, mainName: mainName)
         Self.executeDaemon(arguments)
         let code = Daemon.run(arguments)
         if code != 0 { throw ExitCode(code) }
