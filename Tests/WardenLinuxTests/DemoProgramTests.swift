@@ -51,6 +51,8 @@ final class DemoProcess {
     private let stdoutFD: Int32
     private let stderrFD: Int32
     private var pending: [UInt8] = []
+    private var errorOutput: [UInt8] = []
+    private var errorClosed = false
     private var reaped = false
     /// Every stdout line read so far, for failure messages.
     private(set) var transcript: [String] = []
@@ -147,10 +149,18 @@ final class DemoProcess {
             }
             let remaining = deadline - monotonicSeconds()
             guard remaining > 0 else { return nil }
-            var poller = pollfd(fd: stdoutFD, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&poller, 1, Int32(remaining * 1_000) + 1)
+            // Both streams: a process whose stderr nobody reads blocks once the socket's
+            // buffer is full, which tiny writes (one per character) reach within a few
+            // hundred bytes.
+            var pollers = [
+                pollfd(fd: stdoutFD, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: errorClosed ? -1 : stderrFD, events: Int16(POLLIN), revents: 0),
+            ]
+            let ready = poll(&pollers, 2, Int32(remaining * 1_000) + 1)
             if ready < 0 && errno == EINTR { continue }
             guard ready > 0 else { return nil }
+            if pollers[1].revents != 0 { drainStandardError() }
+            guard pollers[0].revents != 0 else { continue }
             var chunk = [UInt8](repeating: 0, count: 4_096)
             let count = read(stdoutFD, &chunk, chunk.count)
             if count < 0 && errno == EINTR { continue }
@@ -159,18 +169,23 @@ final class DemoProcess {
         }
     }
 
-    /// Whatever the process wrote to stderr (call after it exited).
+    /// Whatever the process wrote to stderr (all of it once it exited).
     func standardError() -> String {
-        var collected: [UInt8] = []
+        drainStandardError()
+        return String(decoding: errorOutput, as: UTF8.self)
+    }
+
+    /// Reads what stderr holds now, without waiting.
+    private func drainStandardError() {
         var chunk = [UInt8](repeating: 0, count: 4_096)
         while true {
             var poller = pollfd(fd: stderrFD, events: Int16(POLLIN), revents: 0)
             guard poll(&poller, 1, 0) > 0 else { break }
             let count = read(stderrFD, &chunk, chunk.count)
+            if count == 0 { errorClosed = true }
             guard count > 0 else { break }
-            collected += chunk[..<count]
+            errorOutput += chunk[..<count]
         }
-        return String(decoding: collected, as: UTF8.self)
     }
 
     func send(_ signal: Int32) {
@@ -191,6 +206,7 @@ final class DemoProcess {
                     : .killed(signal: signal, coreDumped: status & 0x80 != 0)
             }
             if result < 0 && errno != EINTR { return nil }
+            drainStandardError()
             usleep(10_000)
         }
         return nil
