@@ -77,10 +77,9 @@ public final class NotifySocket: @unchecked Sendable {
         // One byte more than accepted per datagram, so an oversized one is seen as such;
         // room for a whole burst.
         self.buffer = [UInt8](repeating: 0, count: (maximumDatagramBytes + 1) * Self.burst)
+        self.deliver = { [unowned self] in self.receiveAll(admits: admits, handler: handler, refused: refused) }
         do {
-            registration = try loop.register(fd: fd, for: .readable) { [unowned self] _ in
-                self.receiveAll(admits: admits, handler: handler, refused: refused)
-            }
+            try watch()
         } catch {
             Glibc.close(fd)
             if !path.hasPrefix("@") { unlink(path) }
@@ -88,10 +87,40 @@ public final class NotifySocket: @unchecked Sendable {
         }
     }
 
+    private var deliver: () -> Void = {}
+    private var pauseTimer: EventLoop.TimerID?
+    private var closed = false
+
+    private func watch() throws(EventLoop.Error) {
+        registration = try loop.register(fd: fd, for: .readable) { [unowned self] _ in self.deliver() }
+    }
+
+    /// A whole burst from senders `admits` turned away is a flood from outside the stack:
+    /// the socket is not read for `floodPause`. Its queue fills and the flooding senders
+    /// block in their sends (or fail with EAGAIN) instead of taking a CPU at Warden's
+    /// pace; a component's own notification waits behind them for at most the queue's
+    /// length in pauses. One burst of strangers among components' datagrams does not pause.
+    private func pauseForFlood() {
+        guard let registration, pauseTimer == nil else { return }
+        loop.unregister(registration)
+        self.registration = nil
+        pauseTimer = loop.addTimer(after: Self.floodPause) { [unowned self] in
+            self.pauseTimer = nil
+            guard !self.closed else { return }
+            try? self.watch()
+        }
+    }
+
+    /// How long a flood of strangers' datagrams keeps the socket unread.
+    public static let floodPause = TimeSpan.milliseconds(5)
+
     /// Stops delivery, closes the socket and removes a path socket's file.
     public func close() {
+        closed = true
         if let registration { loop.unregister(registration) }
         registration = nil
+        if let pauseTimer { loop.cancelTimer(pauseTimer) }
+        pauseTimer = nil
         Glibc.close(fd)
         if !path.hasPrefix("@") { unlink(path) }
     }
@@ -108,9 +137,13 @@ public final class NotifySocket: @unchecked Sendable {
             }
         }
         guard received > 0 else { return }  // nothing queued (errors: nothing to do here)
+        var strangers = 0
         for index in 0..<Int(received) {
             let d = datagrams[index]
-            guard admits(d.pid, d.uid) else { continue }
+            guard admits(d.pid, d.uid) else {
+                strangers += 1
+                continue
+            }
             let count = Int(d.length)
             if d.passed_fds > 0 {
                 refused(d.pid, .passedDescriptors(count: Int(d.passed_fds)))
@@ -128,6 +161,7 @@ public final class NotifySocket: @unchecked Sendable {
                 refused(d.pid, .unparsable(error))
             }
         }
+        if strangers == Self.burst { pauseForFlood() }
     }
 
     /// Datagrams taken per wakeup.

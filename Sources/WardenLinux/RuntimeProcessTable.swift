@@ -209,6 +209,23 @@ public enum ProcessTable {
     /// Whether the initial environment of `pid` (`/proc/PID/environ`, what it was exec'd
     /// with) holds exactly `assignment` (`INVOCATION_ID=…`). False when unreadable, e.g.
     /// for a zombie or a process of another user when not root.
+    /// The initial environment of `pid` (`/proc/PID/environ`), one `NAME=value` each; nil
+    /// when it cannot be read. Bounded at 1 MiB, as `environment(of:contains:)`.
+    public static func environmentVariables(of pid: Int32, procRoot: String = "/proc") -> [String]? {
+        let fd = open("\(procRoot)/\(pid)/environ", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16384)
+        while bytes.count < 1 << 20 {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            bytes.append(contentsOf: chunk[0..<n])
+        }
+        return bytes.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+    }
+
     public static func environment(of pid: Int32, contains assignment: String, procRoot: String = "/proc") -> Bool {
         let fd = open("\(procRoot)/\(pid)/environ", O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return false }

@@ -202,11 +202,12 @@ public enum Daemon {
             writeStderr("warden: \(error)")
             throw DaemonExit(code: SupervisorExitCode.failure)
         }
-        defer { lock.release() }
+        defer { lock.release(clean: true) }
         var options = SupervisorOptions(
             stateDirectory: stateDirectory,
             executableSearchPath: searchPath, handleSignals: true, reapAllOrphans: true)
         options.mainProgram = arguments.mainUnit
+        options.previousRunEndedUncleanly = lock.previousHolderEndedUncleanly
         // CgroupBackend=systemd: transient scopes through systemd instead of a subtree.
         var scopes: SystemdScopeBackend?
         if configuration.settings.cgroupBackend == .systemd {

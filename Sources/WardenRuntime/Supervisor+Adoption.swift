@@ -248,6 +248,36 @@ extension Supervisor {
         logger.info("\(adopted) of \(records.count) recorded component process(es) still run; re-adopting them")
     }
 
+    /// After a Warden of this state directory was killed or crashed: the processes it had
+    /// started but not yet recorded (it records after each spawn, so a kill in between
+    /// leaves one) would run on beside the copies this Warden starts. They are known by
+    /// the environment Warden gives every process it starts, which their descendants
+    /// inherit: this state directory's `NOTIFY_SOCKET=` with a `WARDEN_UNIT=`. Those whose
+    /// `INVOCATION_ID=` is not a recorded run's are killed (pid and start time checked)
+    /// before anything starts, and said; the component then starts afresh.
+    func stopUnrecordedLeftovers() {
+        let socket = "NOTIFY_SOCKET=" + options.stateDirectory + "/notify.sock"
+        let recorded = Set(components.values.compactMap { $0.takeover?.invocationID })
+        var stopped: [String: [Int32]] = [:]
+        let own = getpid()
+        for entry in ProcessTable.snapshot().values where entry.pid != own && !entry.isZombie {
+            guard let environment = ProcessTable.environmentVariables(of: entry.pid), environment.contains(socket),
+                let unit = environment.first(where: { $0.hasPrefix("WARDEN_UNIT=") })?.dropFirst("WARDEN_UNIT=".count)
+            else { continue }
+            let invocation = environment.first { $0.hasPrefix("INVOCATION_ID=") }.map { String($0.dropFirst("INVOCATION_ID=".count)) }
+            if let invocation, recorded.contains(invocation) { continue }
+            if ProcessTable.signal(SIGKILL, pid: entry.pid, startTime: entry.startTime) {
+                stopped[String(unit), default: []].append(entry.pid)
+            }
+        }
+        for (name, pids) in stopped.sorted(by: { $0.key < $1.key }) {
+            let metadata: Logger.Metadata = components[name].map { unit($0) } ?? [WardenLogHandler.unitKey: "\(name)"]
+            logger.notice(
+                "killed PID \(pids.sorted().map(String.init).joined(separator: ", ")), started by the previous Warden but not recorded before it was killed; the component starts afresh",
+                metadata: metadata)
+        }
+    }
+
     /// At the end of each pump: rewrites the records when a main process started,
     /// changed or exited. A pending re-adoption keeps its record, so a crash before the
     /// takeover does not lose it.

@@ -31,6 +31,9 @@ public struct SupervisorOptions: Sendable {
     /// Warden exits with its status (`MainProgram.exitCode`); `SignalContract.forwarded`
     /// signals go to it.
     public var mainProgram: String?
+    /// The previous Warden of this state directory was killed or crashed: processes it
+    /// started but had not recorded yet are looked for at start (`stopUnrecordedLeftovers`).
+    public var previousRunEndedUncleanly = false
 
     public init(
         stateDirectory: String, executableSearchPath: [String] = ConfigurationLoader.systemdExecutableSearchPath,
@@ -250,6 +253,7 @@ public final class Supervisor: @unchecked Sendable {
                 components[component.name] = component
             }
             restoreComponentRecords()
+            if options.previousRunEndedUncleanly { stopUnrecordedLeftovers() }
             pump()
         }
     }

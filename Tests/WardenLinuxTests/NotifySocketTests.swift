@@ -146,4 +146,31 @@ enum NotifyClient {
         #expect(asked.map(\.0) == [sender, sender])
         #expect(asked.allSatisfy { $0.1 == getuid() })
     }
+
+    /// A flood of datagrams from turned-away senders pauses the reading, never the
+    /// delivery: what an admitted sender sends after it still arrives.
+    @Test func aFloodOfStrangersPausesTheReadingButLosesNothingAdmitted() throws {
+        guard case .success = NotifyClient.built else {
+            print("skipped: \(NotifyClient.built)")
+            return
+        }
+        let loop = try EventLoop()
+        defer { loop.shutdown() }
+        let received = Received()
+        let arrived = TestSignal()
+        var asked = 0
+        let socket = try NotifySocket(
+            path: "@warden-test-flood-\(getpid())-\(UInt32.random(in: 0...UInt32.max))", loop: loop,
+            admits: { _, _ in
+                asked += 1
+                return asked > 130
+            },
+            handler: { received.notifications.append($0); arrived.post() })
+        _ = try NotifyClient.send(socket.path, (0..<130).map { "STATUS=flood \($0)" })
+        _ = try NotifyClient.send(socket.path, ["READY=1"])
+        #expect(arrived.wait())
+        loop.executeAndWait { socket.close() }
+        #expect(received.notifications.map(\.message.ready) == [true])
+        #expect(asked == 131)
+    }
 }

@@ -23,9 +23,14 @@ import WardenCore
 
         lock.release()
         #expect(StateLock.holder(stateDirectory: directory) == nil)
-        // A stale file with a PID in it does not block the next holder.
+        // A stale file with a PID in it does not block the next holder, which learns the
+        // previous one did not end cleanly; after a clean release the next one knows.
         let again = try StateLock.acquire(stateDirectory: directory)
-        again.release()
+        #expect(again.previousHolderEndedUncleanly)
+        again.release(clean: true)
+        let third = try StateLock.acquire(stateDirectory: directory)
+        #expect(!third.previousHolderEndedUncleanly)
+        third.release()
     }
 
     @Test(.enabled(if: access("/usr/bin/flock", X_OK) == 0, "/usr/bin/flock (util-linux) is not installed"))

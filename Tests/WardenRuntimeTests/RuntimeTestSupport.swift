@@ -159,7 +159,7 @@ final class Harness {
     let supervisor: Supervisor
     private var exitCode: Int32?
 
-    init(_ workspace: Workspace, start: Bool = true, healthProber: HealthProber? = nil) throws {
+    init(_ workspace: Workspace, start: Bool = true, healthProber: HealthProber? = nil, previousRunEndedUncleanly: Bool = false) throws {
         self.workspace = workspace
         let result = workspace.load()
         guard let configuration = result.configuration else {
@@ -169,13 +169,15 @@ final class Harness {
         if let directory = BuiltBinary.directory { searchPath.append(directory) }
         let capture = self.capture
         let logger = Logger(label: "warden") { _ in CapturingLogHandler(capture: capture) }
+        // Never a subreaper inside the test process: orphans of concurrently running tests
+        // would become its zombies, and Swift Testing's exit-test monitor spins on children
+        // it does not own. Tests that need a subreaper run `warden run`.
+        var options = SupervisorOptions(
+            stateDirectory: workspace.root + "/state", executableSearchPath: searchPath, becomeSubreaper: false)
+        options.previousRunEndedUncleanly = previousRunEndedUncleanly
         supervisor = try Supervisor(
             configuration: configuration,
-            // Never a subreaper inside the test process: orphans of concurrently running
-            // tests would become its zombies, and Swift Testing's exit-test monitor spins
-            // on children it does not own. Tests that need a subreaper run `warden run`.
-            options: SupervisorOptions(
-                stateDirectory: workspace.root + "/state", executableSearchPath: searchPath, becomeSubreaper: false),
+            options: options,
             logger: logger, reloadSource: { [workspace] in workspace.load() }, healthProber: healthProber)
         if start { supervisor.start() }
     }

@@ -111,6 +111,37 @@ struct SupervisorAdoptionTests {
         #expect(harness.shutdown() == 0)
     }
 
+    /// A Warden killed between a spawn and its record leaves a process no record names: the
+    /// next Warden knows it by the environment it gave it and kills it before starting the
+    /// component, so exactly one copy runs.
+    @Test("a process the killed Warden started but had not recorded is stopped, not doubled")
+    func unrecordedLeftoverIsStopped() throws {
+        let seconds = uniqueSleepSeconds()
+        let workspace = Workspace()
+        workspace.unit("bot.service", "[Service]\nExecStart=/bin/sleep \(seconds)\n")
+        mkdir(workspace.root + "/state", 0o755)
+        var request = SpawnRequest(executablePath: "/bin/sleep", arguments: ["/bin/sleep", seconds])
+        request.environment = [
+            "NOTIFY_SOCKET=\(workspace.root)/state/notify.sock", "WARDEN_UNIT=bot.service",
+            "INVOCATION_ID=0badc0de0badc0de0badc0de0badc0de",
+        ]
+        let leftover = try spawnProcess(request)
+        defer {
+            try? ProcessControl.sendSignal(SIGKILL, toPidfd: leftover.pidfd)
+            var code: Int32 = 0
+            var status: Int32 = 0
+            var reaped: pid_t = 0
+            _ = warden_wait_pidfd(leftover.pidfd, 0, &code, &status, &reaped)
+            close(leftover.pidfd)
+        }
+        let harness = try Harness(workspace, previousRunEndedUncleanly: true)
+        let status = harness.wait("bot.service") { $0.subState == "running" && $0.mainPID != nil }
+        #expect(status?.mainPID != leftover.pid)
+        #expect(eventually { processes(withCommandLine: ["/bin/sleep", seconds]).count == 1 })
+        #expect(harness.capture.firstIndex("killed PID \(leftover.pid), started by the previous Warden but not recorded") != nil)
+        #expect(harness.shutdown() == 0)
+    }
+
     @Test("a record whose PID now names another process is dropped; that process is left alone")
     func reusedPIDNotAdopted() throws {
         let seconds = uniqueSleepSeconds()

@@ -32,10 +32,14 @@ public final class StateLock {
 
     public let path: String
     private var fd: Int32
+    /// The file still named a PID when the lock was taken: the previous holder did not
+    /// end through `release(clean: true)` (it was killed, or crashed).
+    public let previousHolderEndedUncleanly: Bool
 
-    private init(path: String, fd: Int32) {
+    private init(path: String, fd: Int32, previousHolderEndedUncleanly: Bool) {
         self.path = path
         self.fd = fd
+        self.previousHolderEndedUncleanly = previousHolderEndedUncleanly
     }
 
     deinit { release() }
@@ -58,6 +62,9 @@ public final class StateLock {
             }
             throw .failed(operation: "flock(LOCK_EX|LOCK_NB)", path: path, errno: code)
         }
+        var previous = [UInt8](repeating: 0, count: 32)
+        let previousLength = previous.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        let unclean = previousLength > 0 && Int32(String(decoding: previous[0..<previousLength], as: UTF8.self).trimmingCharacters()) != nil
         let text = Array("\(getpid())\n".utf8)
         guard ftruncate(fd, 0) == 0 else {
             let code = errno
@@ -70,7 +77,7 @@ public final class StateLock {
             close(fd)
             throw .failed(operation: "write PID to", path: path, errno: code)
         }
-        return StateLock(path: path, fd: fd)
+        return StateLock(path: path, fd: fd, previousHolderEndedUncleanly: unclean)
     }
 
     /// Drops the lock. The file stays (removing it would race with a new holder that
@@ -80,6 +87,14 @@ public final class StateLock {
         guard fd >= 0 else { return }
         close(fd)
         fd = -1
+    }
+
+    /// Drops the lock after a clean end: the file is emptied first, so the next holder
+    /// knows this one left nothing unaccounted for.
+    public func release(clean: Bool) {
+        guard fd >= 0 else { return }
+        if clean { _ = ftruncate(fd, 0) }
+        release()
     }
 
     /// The PID of the process holding the lock of `stateDirectory`, nil when nobody does.
