@@ -95,11 +95,12 @@ public final class NotifySocket: @unchecked Sendable {
         registration = try loop.register(fd: fd, for: .readable) { [unowned self] _ in self.deliver() }
     }
 
-    /// A whole burst from senders `admits` turned away is a flood from outside the stack:
-    /// the socket is not read for `floodPause`. Its queue fills and the flooding senders
+    /// A burst that held nothing but datagrams `admits` turned away is a sign of a flood
+    /// from outside the stack: the socket is not read for `floodPause`. Its queue (10
+    /// datagrams by default, `net.unix.max_dgram_qlen`) fills and the flooding senders
     /// block in their sends (or fail with EAGAIN) instead of taking a CPU at Warden's
-    /// pace; a component's own notification waits behind them for at most the queue's
-    /// length in pauses. One burst of strangers among components' datagrams does not pause.
+    /// pace; a component's own notification waits behind them for a few pauses at most.
+    /// A burst with one admitted datagram in it does not pause.
     private func pauseForFlood() {
         guard let registration, pauseTimer == nil else { return }
         loop.unregister(registration)
@@ -161,7 +162,7 @@ public final class NotifySocket: @unchecked Sendable {
                 refused(d.pid, .unparsable(error))
             }
         }
-        if strangers == Self.burst { pauseForFlood() }
+        if strangers == Int(received) { pauseForFlood() }
     }
 
     /// Datagrams taken per wakeup.
