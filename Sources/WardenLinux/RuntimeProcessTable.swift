@@ -210,8 +210,18 @@ public enum ProcessTable {
     /// with) holds exactly `assignment` (`INVOCATION_ID=…`). False when unreadable, e.g.
     /// for a zombie or a process of another user when not root.
     /// The initial environment of `pid` (`/proc/PID/environ`), one `NAME=value` each; nil
-    /// when it cannot be read. Bounded at 1 MiB, as `environment(of:contains:)`.
+    /// when it cannot be read. The environment of a service is small; 1 MiB bounds a
+    /// hostile one.
     public static func environmentVariables(of pid: Int32, procRoot: String = "/proc") -> [String]? {
+        environmentEntries(of: pid, procRoot: procRoot)?.map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    public static func environment(of pid: Int32, contains assignment: String, procRoot: String = "/proc") -> Bool {
+        let wanted = Array(assignment.utf8)
+        return environmentEntries(of: pid, procRoot: procRoot)?.contains { $0.count == wanted.count && $0.elementsEqual(wanted) } ?? false
+    }
+
+    private static func environmentEntries(of pid: Int32, procRoot: String) -> [ArraySlice<UInt8>]? {
         let fd = open("\(procRoot)/\(pid)/environ", O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -223,27 +233,7 @@ public enum ProcessTable {
             if n <= 0 { break }
             bytes.append(contentsOf: chunk[0..<n])
         }
-        return bytes.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
-    }
-
-    public static func environment(of pid: Int32, contains assignment: String, procRoot: String = "/proc") -> Bool {
-        let fd = open("\(procRoot)/\(pid)/environ", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16384)
-        // The environment of a service is small; 1 MiB bounds a hostile one.
-        while bytes.count < 1 << 20 {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            bytes.append(contentsOf: chunk[0..<n])
-        }
-        let wanted = Array(assignment.utf8)
-        for entry in bytes.split(separator: 0, omittingEmptySubsequences: true) where entry.count == wanted.count {
-            if entry.elementsEqual(wanted) { return true }
-        }
-        return false
+        return bytes.split(separator: 0, omittingEmptySubsequences: true)
     }
 
     /// A pidfd for `pid` (`pidfd_open`), close-on-exec.

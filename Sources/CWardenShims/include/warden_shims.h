@@ -119,13 +119,7 @@ void warden_spawn_cancel(struct warden_spawn_result *result);
  * Returns the fd, or -1 with errno set. */
 int warden_notify_socket_bind(const char *path);
 
-/* One datagram. Returns the payload length (may exceed capacity: then *truncated is
- * set and the payload is cut), or -1 with errno (EAGAIN when nothing is queued).
- * Any descriptors passed along are closed and counted in *passed_fds. */
-ssize_t warden_notify_receive(int fd, void *buffer, size_t capacity, pid_t *pid, uid_t *uid,
-                              gid_t *gid, int *passed_fds, int *truncated);
-
-/* What warden_notify_receive says of one datagram, for a batch. */
+/* What is known of one received datagram. */
 struct warden_notify_datagram {
     ssize_t length;
     pid_t pid;
@@ -135,9 +129,10 @@ struct warden_notify_datagram {
     int truncated;
 };
 
-/* Up to count datagrams in one recvmmsg(2): datagram i's payload at buffers + i * capacity.
- * Returns how many were received (0 when nothing is queued), or -1 with errno. Passed
- * descriptors are closed and counted, as by warden_notify_receive. */
+/* Up to count datagrams in one recvmmsg(2): datagram i's payload at buffers + i * capacity
+ * (length >= capacity, or truncated set: the payload was cut). Returns how many were
+ * received (0 when nothing is queued), or -1 with errno. Descriptors passed along are
+ * closed and counted in passed_fds. */
 int warden_notify_receive_batch(int fd, void *buffers, size_t capacity, int count,
                                 struct warden_notify_datagram *datagrams);
 
