@@ -56,7 +56,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
-        // Prometheus text exposition for `MetricsListen=` (issue 7); pure Swift, no NIO.
+        // Prometheus text exposition for `MetricsListen=`: pure Swift, no NIO.
         .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
     ],
     targets: [

@@ -1,4 +1,4 @@
-// The operator's surface under load (issue 7): `status` over the control socket and a
+// The operator's surface under load: `status` over the control socket and a
 // `/metrics` scrape over TCP, with 10, 100 and 1000 components running.
 //
 //   warden-bench surface [--requests N]
