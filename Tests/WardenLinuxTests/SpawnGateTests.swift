@@ -40,7 +40,14 @@ import WardenCore
         // Reaped: no zombie left under this pid (it may only have been reused).
         let state = TestProcess.statusField(pid, "State")
         #expect(state == nil || !state!.hasPrefix("Z"), "pid \(pid): \(state ?? "")")
-        #expect(fcntl(gated.pidfd, F_GETFD) == -1, "the pidfd is closed")
+        // Closed. Tests run in parallel, so the number may already name another test's
+        // descriptor: only a pidfd for this child, or for a reaped one, means it stayed open.
+        var target = [CChar](repeating: 0, count: 64)
+        let length = readlink("/proc/self/fd/\(gated.pidfd)", &target, target.count - 1)
+        if length > 0, String(decoding: target[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self) == "anon_inode:[pidfd]" {
+            let info = TestProcess.read("/proc/self/fdinfo/\(gated.pidfd)") ?? ""
+            #expect(!info.contains("Pid:\t\(pid)\n") && !info.contains("Pid:\t-1\n"), "the pidfd is still open: \(info)")
+        }
     }
 
     @Test func failureAfterTheGateIsReportedWithItsStep() throws {
