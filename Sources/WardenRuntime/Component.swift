@@ -29,26 +29,12 @@ final class Component {
 
     var lastExit: ExitStatus?
     var statusText: String?
-    /// `markReady` was seen since the last start Warden asked for (automatic restarts
-    /// keep it): the start succeeded, for the units ordered after this one, even when a
-    /// `Type=oneshot` unit is down again by now.
-    var readySinceStart = false
     /// Up and ready now: `markReady` seen, `markStopped` not yet.
     var isUp = false
-    /// Warden asked for a start at least once in this configuration.
-    var startAttempted = false
-    /// Waiting for the units it is ordered after before starting.
-    var wantsStart = false
-    /// A start request is queued but the machine has not seen it yet.
-    var startQueued = false
-    /// Not started because a `Requires=`/`BindsTo=` unit ordered before it failed.
-    var dependencyFailure: String?
-    /// A stop Warden asked for (shutdown, reload, propagation) is under way.
-    var explicitStop = false
-    /// A reload changed the unit: once down, swap the configuration in and start.
+    /// Where it stands in the start and stop of the stack (`StackPlanner`).
+    var stack: StackMember
+    /// A reload changed the unit: once down, this configuration is swapped in.
     var pendingConfig: ServiceConfig?
-    /// The unit is gone from the configuration; dropped once down.
-    var removed = false
     /// The process scan is due at the end of this loop turn.
     var needsGoneCheck = false
     /// A scan of this turn found nothing left (see `Supervisor.send`).
@@ -77,6 +63,7 @@ final class Component {
         self.config = config
         self.machine = ComponentMachine(policy: config.restartPolicy, commands: config.serviceCommands)
         self.priority = priority
+        self.stack = StackMember(name: name, priority: priority, requiredUnits: config.requiredUnits)
     }
 
     var tag: String { config.logTag }
@@ -113,14 +100,12 @@ final class Component {
         }
     }
 
-    /// The start finished one way or the other, for units ordered after this one.
-    var startSettled: Bool {
-        readySinceStart || dependencyFailure != nil || (startAttempted && !startQueued && isDown)
-    }
-
-    /// The start failed (for `Requires=`/`BindsTo=` dependents).
-    var startFailed: Bool {
-        dependencyFailure != nil || (startAttempted && !startQueued && isDown && !readySinceStart)
+    /// The stack member with the machine's state as it is now, for a plan.
+    var plannedStack: StackMember {
+        var member = stack
+        member.isDown = isDown
+        member.isFailed = isFailed
+        return member
     }
 
     var run: TrackedRun? {
@@ -135,15 +120,13 @@ final class Component {
         machine.handle(event, now: now, rng: &rng)
     }
 
-    /// Swaps a reloaded configuration in; only while down.
+    /// Swaps a reloaded configuration in; only while down (the plan has reset the
+    /// member's start bookkeeping).
     func replaceConfiguration(_ new: ServiceConfig, priority: Priority) {
         precondition(isDown, "configuration replaced while \(machine.subState)")
         config = new
         self.priority = priority
         machine = ComponentMachine(policy: new.restartPolicy, commands: new.serviceCommands)
-        startAttempted = false
-        readySinceStart = false
-        dependencyFailure = nil
         health = HealthState()
     }
 
@@ -151,6 +134,7 @@ final class Component {
     func refreshLocations(_ new: ServiceConfig, priority: Priority) {
         config = new
         self.priority = priority
+        stack.priority = priority
     }
 }
 

@@ -133,24 +133,18 @@ extension Supervisor {
         switch operation {
         case .start:
             logger.info("start \(who)", metadata: unit(c))
-            c.explicitStop = false
-            c.dependencyFailure = nil
-            c.startAttempted = true
-            c.readySinceStart = false
-            c.startQueued = true
+            c.stack.operatorStart()
             post(c, .startRequested)
             return ControlResponse(id: id, message: "start of \(c.name) requested; now \(c.machine.activeState) (\(c.machine.subState))")
         case .stop:
             logger.info("stop \(who)", metadata: unit(c))
-            c.wantsStart = false
-            if !c.isDown { c.explicitStop = true }
+            c.stack.isDown = c.isDown
+            c.stack.operatorStop()
             post(c, .stopRequested)
             return ControlResponse(id: id, message: "stop of \(c.name) requested; now \(c.machine.activeState) (\(c.machine.subState))")
         case .restart:
             logger.info("restart \(who)", metadata: unit(c))
-            c.wantsStart = false
-            c.dependencyFailure = nil
-            c.startAttempted = true
+            c.stack.operatorRestart()
             post(c, .restartRequested)
             return ControlResponse(id: id, message: "restart of \(c.name) requested; now \(c.machine.activeState) (\(c.machine.subState))")
         case .resetFailed:
@@ -213,7 +207,7 @@ extension Supervisor {
                 memoryHighBytes: resources.memoryHigh.flatMap { $0.limitBytes(physicalMemoryBytes: physical) },
                 memoryMaxBytes: resources.memoryMax.flatMap { $0.limitBytes(physicalMemoryBytes: physical) },
                 slice: c.config.effectiveSlice, ready: c.isUp, lastExit: c.lastExit.map(ControlExitStatus.init),
-                statusText: c.statusText, dependencyFailure: c.dependencyFailure, invocationID: c.invocationID,
+                statusText: c.statusText, dependencyFailure: c.stack.dependencyFailure, invocationID: c.invocationID,
                 blockedReason: c.blockedReason, priority: configuration.effectivePriority(of: c.config).rawValue)
             if let pid = c.main?.pid, let usage = ProcessUsageReader.read(pid: pid), hz > 0 {
                 snapshot.usageSource = "process"

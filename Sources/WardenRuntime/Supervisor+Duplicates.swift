@@ -53,7 +53,7 @@ extension Supervisor {
                 // copies already signalled are left to their fate.
                 logger.info("start cancelled while its duplicates are being stopped", metadata: unit(c))
                 kill.heldEvent = nil
-                c.startQueued = false
+                c.stack.startQueued = false
                 return [event]
             case .startRequested, .restartRequested:
                 // A start is already held for this component.
@@ -150,7 +150,7 @@ extension Supervisor {
         var scratch = SystemRandomNumberGenerator()
         let actions = copy.handle(event, now: Self.now(), rng: &scratch)
         return actions.contains { action in
-            if case .log(let name, _) = action { return name == "starting" }
+            if case .log(.starting, _) = action { return true }
             return false
         }
     }
@@ -158,7 +158,7 @@ extension Supervisor {
     /// `event` replaced by what leaves the component blocked with `reason`.
     private func refusing(_ event: ComponentEvent, _ reason: String, for c: Component) -> [ComponentEvent] {
         c.duplicateKillRounds = 0
-        if event == .startRequested { c.startQueued = false }
+        if event == .startRequested { c.stack.startQueued = false }
         // A stop whose end would start again: cancel the pending start first, let the
         // stop end, then block.
         if case .stopping = c.machine.state { return [.stopRequested, event, .startBlocked(reason: reason)] }
@@ -254,7 +254,7 @@ extension Supervisor {
         let run = DuplicateKillRun(heldEvent: event, description: description)
         c.duplicateKill = run
         // Keep units ordered after this one waiting: its start is still to come.
-        c.startQueued = true
+        c.stack.startQueued = true
         let termTimeout = duplicateTermTimeout(for: c)
         logger.warning(
             "\(description) running outside Warden; stopping it before the start (Duplicates=kill: SIGTERM, SIGKILL after \(termTimeout.usec / 1000) ms)",
@@ -356,7 +356,7 @@ extension Supervisor {
         guard let event = run.heldEvent else { return }
         run.heldEvent = nil
         guard phase == .running else {
-            c.startQueued = false
+            c.stack.startQueued = false
             return
         }
         if !survivors.isEmpty {

@@ -70,7 +70,7 @@ extension Component {
     /// Up, or down for good (failed, a finished oneshot, not started for a dependency):
     /// nothing is pending for it at start-up.
     var hasSettled: Bool {
-        if wantsStart || startQueued { return false }
+        if stack.wantsStart || stack.startQueued { return false }
         return isUp || isDown
     }
 }

@@ -127,8 +127,6 @@ public final class Supervisor: @unchecked Sendable {
     /// Re-reads the configuration for a reload.
     public typealias ConfigurationSource = @Sendable () -> ConfigurationLoader.Result
 
-    enum Phase { case idle, running, shuttingDown, finished }
-
     let loop: EventLoop
     let options: SupervisorOptions
     let logger: Logger
@@ -142,7 +140,9 @@ public final class Supervisor: @unchecked Sendable {
     let healthProber: HealthProber?
 
     var configuration: Configuration
-    var graph: DependencyGraph
+    /// The stack-level decisions: phase, start order, stop propagation, shutdown.
+    var planner: StackPlanner
+    var phase: StackPlanner.Phase { planner.phase }
     var components: [String: Component] = [:]
     /// Removed by a reload, still stopping.
     var retired: [Component] = []
@@ -152,7 +152,6 @@ public final class Supervisor: @unchecked Sendable {
     /// Senders found to belong to no component, until when their datagrams are dropped
     /// unread (`admitsNotificationSender`). Loop thread.
     var notifyStrangers: [Int32: MonotonicInstant] = [:]
-    var phase = Phase.idle
     var exitCode = SupervisorExitCode.clean
     var queue: [(Component, ComponentEvent)] = []
     var pumping = false
@@ -176,7 +175,7 @@ public final class Supervisor: @unchecked Sendable {
         cgroups: CgroupProcessTracker? = nil, healthProber: HealthProber? = nil, scopes: SystemdScopeBackend? = nil
     ) throws(SupervisorError) {
         self.configuration = configuration
-        self.graph = DependencyGraph(configuration: configuration)
+        self.planner = StackPlanner(graph: DependencyGraph(configuration: configuration), mainProgram: options.mainProgram)
         self.options = options
         self.logger = logger
         self.reloadSource = reloadSource
@@ -237,19 +236,19 @@ public final class Supervisor: @unchecked Sendable {
     public func start() {
         loop.execute { [self] in
             guard phase == .idle else { return }
-            phase = .running
+            planner.beginRunning()
             if let procfs = tracker as? ProcfsProcessTracker {
                 procfs.watchedRoots = { [unowned self] in self.watched }
             }
             let mode = ProcessControl.isPID1 ? "as PID 1" : "pid \(getpid())"
             logger.info("starting \(configuration.services.count) component(s) (\(mode))")
             startServiceManagerLink()
-            if case .failure(let cycle) = graph.startLevels() {
+            if case .failure(let cycle) = planner.graph.startLevels() {
                 logger.error("\(cycle); starting without ordering")
             }
             for service in configuration.services {
                 let component = Component(config: service, priority: configuration.effectivePriority(of: service))
-                component.wantsStart = true
+                component.stack.wantsStart = true
                 components[component.name] = component
             }
             restoreComponentRecords()
@@ -282,7 +281,7 @@ public final class Supervisor: @unchecked Sendable {
                     name: c.name, activeState: c.machine.activeState, subState: c.machine.subState,
                     result: c.machine.result, mainPID: c.main?.pid, controlPID: c.control?.pid,
                     restartCount: c.machine.restartCount, lastExit: c.lastExit, statusText: c.statusText,
-                    isReady: c.isUp, dependencyFailure: c.dependencyFailure,
+                    isReady: c.isUp, dependencyFailure: c.stack.dependencyFailure,
                     invocationID: c.invocationID)
             }
         }
@@ -342,7 +341,7 @@ public final class Supervisor: @unchecked Sendable {
         repeat {
             while !queue.isEmpty {
                 let (component, queued) = queue.removeFirst()
-                if queued == .startRequested { component.startQueued = false }
+                if queued == .startRequested { component.stack.startQueued = false }
                 for event in admit(queued, for: component) {
                     let wasDown = component.isDown
                     let actions = component.handle(event, now: Self.now(), rng: &rng)
@@ -393,7 +392,7 @@ public final class Supervisor: @unchecked Sendable {
         case .cancelTimer(let kind):
             if let old = c.timers.removeValue(forKey: kind) { loop.cancelTimer(old) }
         case .markReady:
-            c.readySinceStart = true
+            c.stack.readySinceStart = true
             c.isUp = true
             logger.info("ready", metadata: unit(c))
             startHealthChecks(c)
@@ -416,13 +415,7 @@ public final class Supervisor: @unchecked Sendable {
         case .updateStatusText(let text):
             c.statusText = text
         case .log(let event, let message):
-            switch event {
-            case "failed", "start-limit-hit", "spawn-failed", "watchdog", "start-timeout", "stop-timeout",
-                "health-check-failed", "oom-kill", "start-blocked":
-                logger.warning("\(message)", metadata: unit(c))
-            default:
-                logger.info("\(message)", metadata: unit(c))
-            }
+            logger.log(level: Logger.Level(event.level), "\(message)", metadata: unit(c))
         }
     }
 
@@ -680,38 +673,16 @@ public final class Supervisor: @unchecked Sendable {
     }
 
     /// The component went down for good (not into a restart pause): stop propagation,
-    /// and the end of Warden when a critical component failed. Also reached without
-    /// `markStopped` when an automatic restart hits the start limit.
+    /// and the end of Warden when a critical component failed or the main program ended.
+    /// Also reached without `markStopped` when an automatic restart hits the start limit.
     func wentDown(_ c: Component) {
-        let wasExplicit = c.explicitStop
-        c.explicitStop = false
-        if c.name == options.mainProgram, mainProgramExit == nil, !c.removed {
-            let code = MainProgram.exitCode(lastExit: c.lastExit)
-            mainProgramExit = code
-            if phase == .running {
-                logger.notice("the main program ended (\(c.lastExit.map(describe) ?? "it never ran")); stopping the rest, then exiting \(code)", metadata: unit(c))
-                beginShutdown()
-                return
-            }
+        let endedBefore = planner.mainProgramEnded
+        plan { planner, members, list in
+            guard let index = list.firstIndex(where: { $0 === c }) else { return [] }
+            return planner.wentDown(index, &members)
         }
-        guard phase == .running else { return }
-
-        // Stop propagation (systemd: Requires=/BindsTo= on explicit stop, BindsTo= on
-        // exit or failure). Not for a stop that restarts the unit after a reload.
-        if c.pendingConfig == nil && !c.removed || wasExplicit {
-            let cause: StopCause = wasExplicit ? .explicitStop : .exitedOrFailed
-            for name in graph.unitsToStop(when: c.name, stopsBecause: cause) {
-                guard let other = components[name], !other.isDown else { continue }
-                logger.info("stopping: \(c.name) stopped (Requires=/BindsTo=)", metadata: unit(other))
-                other.explicitStop = true
-                queue.append((other, .stopRequested))
-            }
-        }
-        if c.isFailed && c.priority == .critical && c.pendingConfig == nil && !c.removed {
-            logger.error(
-                "critical component failed for good (\(c.machine.result.rawValue)); shutting down", metadata: unit(c))
-            exitCode = SupervisorExitCode.failure
-            beginShutdown()
+        if !endedBefore && planner.mainProgramEnded {
+            mainProgramExit = MainProgram.exitCode(lastExit: c.lastExit)
         }
     }
 
@@ -719,84 +690,87 @@ public final class Supervisor: @unchecked Sendable {
 
     /// Starts what may start, swaps reloaded configurations in, and drives a shutdown.
     func orchestrate() {
-        switch phase {
-        case .idle, .finished:
-            return
-        case .running:
-            retired.removeAll { $0.isDown }
-            for c in components.values where c.pendingConfig != nil && c.isDown {
-                let new = c.pendingConfig!
-                c.pendingConfig = nil
-                c.replaceConfiguration(new, priority: configuration.effectivePriority(of: new))
-                c.wantsStart = true
-            }
-            for c in components.values.sorted(by: { $0.name < $1.name }) where c.wantsStart {
-                considerStart(c)
-            }
-        case .shuttingDown:
-            // Names, not a filter over every component per component: a shutdown of N
-            // components runs this at each of its ~3N pumps.
-            let all = allComponents
-            let running = Set(all.lazy.filter { !$0.isDown }.map(\.name))
-            for c in all where !c.isDown && !c.explicitStop {
-                let dependents = graph.startsBefore[c.name] ?? []
-                guard dependents.isDisjoint(with: running) else { continue }
-                c.explicitStop = true
-                queue.append((c, .stopRequested))
-            }
-            if queue.isEmpty && allComponents.allSatisfy(\.isDown) { finish() }
-        }
+        guard phase == .running || phase == .shuttingDown else { return }
+        let queueIsEmpty = queue.isEmpty
+        plan { planner, members, _ in planner.orchestrate(&members, queueIsEmpty: queueIsEmpty) }
     }
 
-    func considerStart(_ c: Component) {
-        let before = graph.startsAfter[c.name] ?? []
-        for name in before {
-            guard let other = components[name] else { continue }
-            if !other.startSettled { return }
-        }
-        let required = Set(c.config.requires + c.config.bindsTo)
-        if let failed = before.sorted().first(where: { required.contains($0) && components[$0]?.startFailed == true }) {
-            c.wantsStart = false
-            c.dependencyFailure = failed
-            logger.warning("not started: dependency \(failed) failed (result 'dependency')", metadata: unit(c))
-            if c.priority == .critical {
-                logger.error("critical component cannot start; shutting down", metadata: unit(c))
-                exitCode = SupervisorExitCode.failure
-                beginShutdown()
+    /// Runs one step of the planner over every component (current, then retired), keeps
+    /// the members it changed and carries out its decisions.
+    func plan(_ step: (inout StackPlanner, inout [StackMember], [Component]) -> [StackDecision]) {
+        let list = allComponents
+        var members = list.map(\.plannedStack)
+        let decisions = step(&planner, &members, list)
+        for (c, member) in zip(list, members) { c.stack = member }
+        for decision in decisions { carryOut(decision, list) }
+    }
+
+    func carryOut(_ decision: StackDecision, _ list: [Component]) {
+        switch decision {
+        case .forget(let i):
+            retired.removeAll { $0 === list[i] }
+        case .replaceConfiguration(let i):
+            let c = list[i]
+            guard let new = c.pendingConfig else { return }
+            c.pendingConfig = nil
+            c.replaceConfiguration(new, priority: configuration.effectivePriority(of: new))
+        case .start(let i):
+            queue.append((list[i], .startRequested))
+        case .dependencyFailed(let i, let dependency):
+            logger.warning("not started: dependency \(dependency) failed (result 'dependency')", metadata: unit(list[i]))
+        case .stop(let i, let reason):
+            if case .stopsWith(let name) = reason {
+                logger.info("stopping: \(name) stopped (Requires=/BindsTo=)", metadata: unit(list[i]))
             }
-            return
+            queue.append((list[i], .stopRequested))
+        case .shutDown(let cause):
+            switch cause {
+            case .criticalFailed(let name):
+                let c = list.first { $0.name == name && !$0.stack.removed }
+                logger.error(
+                    "critical component failed for good (\(c?.machine.result.rawValue ?? "failed")); shutting down",
+                    metadata: c.map(unit) ?? [:])
+                exitCode = SupervisorExitCode.failure
+            case .criticalCannotStart(let name):
+                let c = list.first { $0.name == name && !$0.stack.removed }
+                logger.error("critical component cannot start; shutting down", metadata: c.map(unit) ?? [:])
+                exitCode = SupervisorExitCode.failure
+            case .mainProgramEnded(let name):
+                let c = list.first { $0.name == name && !$0.stack.removed }
+                let code = MainProgram.exitCode(lastExit: c?.lastExit)
+                logger.notice(
+                    "the main program ended (\(c?.lastExit.map(describe) ?? "it never ran")); stopping the rest, then exiting \(code)",
+                    metadata: c.map(unit) ?? [:])
+            }
+            shutdownBegan()
+        case .finish:
+            finish()
         }
-        c.wantsStart = false
-        c.startAttempted = true
-        c.readySinceStart = false
-        c.dependencyFailure = nil
-        c.startQueued = true
-        queue.append((c, .startRequested))
     }
 
     // MARK: Shutdown
 
     func beginShutdown() {
-        switch phase {
-        case .idle:
-            phase = .shuttingDown
-            finish()
-            return
-        case .running:
-            break
-        case .shuttingDown, .finished:
-            return
+        let wasIdle = phase == .idle
+        var began = false
+        plan { planner, members, _ in
+            began = planner.beginShutdown(&members)
+            return []
         }
-        phase = .shuttingDown
+        if began {
+            shutdownBegan()
+            pump()
+        } else if wasIdle {
+            finish()
+        }
+    }
+
+    /// The effects of a shutdown the plan has begun: the budget, the log line, systemd.
+    func shutdownBegan() {
         let budget = configuration.settings.effectiveShutdownBudget(isPID1: ProcessControl.isPID1)
         logger.info("shutting down (budget \(budget.usec / 1_000_000)s)")
         serviceManagerStopping(budget: budget)
-        for c in allComponents {
-            c.wantsStart = false
-            c.pendingConfig = nil
-        }
         shutdownTimers.append(loop.addTimer(after: budget) { [unowned self] in self.budgetExpired() })
-        pump()
     }
 
     func budgetExpired() {
@@ -856,7 +830,7 @@ public final class Supervisor: @unchecked Sendable {
         // The main program's status is Warden's, unless it ended cleanly and the rest
         // did not (something left behind, a critical failure).
         if let code = mainProgramExit, code != 0 || exitCode == SupervisorExitCode.clean { exitCode = code }
-        phase = .finished
+        planner.markFinished()
         logger.info("all components stopped; exit status \(exitCode)")
         finished.signal(exitCode)
     }
@@ -951,51 +925,40 @@ public final class Supervisor: @unchecked Sendable {
         if new.settings.settingsOnlyChangesNeedRestart(comparedTo: configuration.settings) {
             logger.notice("changes to [Warden] settings take effect at the next start of warden")
         }
-        var added: [String] = []
-        var changed: [String] = []
-        var removed: [String] = []
-        let newNames = Set(new.services.map(\.name.description))
-        for (name, c) in components where !newNames.contains(name) {
-            removed.append(name)
-            c.removed = true
-            c.wantsStart = false
+        let changes = ReloadChanges(current: components.mapValues(\.config), new: new)
+        for name in changes.removed {
+            guard let c = components.removeValue(forKey: name) else { continue }
             c.pendingConfig = nil
-            components[name] = nil
             retired.append(c)
-            if !c.isDown {
-                c.explicitStop = true
-                queue.append((c, .stopRequested))
-            }
+            if c.stack.retire() { queue.append((c, .stopRequested)) }
         }
         for service in new.services {
             let name = service.name.description
             let priority = new.effectivePriority(of: service)
             if let c = components[name] {
-                if c.config.differsInSettings(from: service) {
-                    changed.append(name)
+                if changes.changed.contains(name) {
                     c.pendingConfig = service
-                    c.wantsStart = false
-                    if !c.isDown { queue.append((c, .stopRequested)) }
+                    let replacement = StackMember.Replacement(priority: priority, requiredUnits: service.requiredUnits)
+                    if c.stack.await(replacement) { queue.append((c, .stopRequested)) }
                 } else {
                     c.refreshLocations(service, priority: priority)
                 }
             } else {
-                added.append(name)
                 let c = Component(config: service, priority: priority)
-                c.wantsStart = true
+                c.stack.wantsStart = true
                 components[name] = c
             }
         }
         scopes?.configurationReloaded(from: configuration, to: new, logger: logger)
         configuration = new
-        graph = DependencyGraph(configuration: new)
+        planner.graph = DependencyGraph(configuration: new)
         if let cgroups {
             for problem in cgroups.replacePlan(CgroupPlan.plan(for: new, host: HostProbe.facts())) {
                 logger.warning("not enforced after reload: \(problem)")
             }
         }
         func list(_ names: [String]) -> String { names.isEmpty ? "none" : names.sorted().joined(separator: ", ") }
-        logger.info("reloaded: added \(list(added)); changed \(list(changed)); removed \(list(removed))")
+        logger.info("reloaded: added \(list(changes.added)); changed \(list(changes.changed)); removed \(list(changes.removed))")
         pump()
     }
 }

@@ -91,7 +91,7 @@ func noJitter(_ p: RestartPolicy) -> RestartPolicy {
 }
 
 func logEvents(_ actions: [ComponentAction]) -> [String] {
-    actions.compactMap { if case .log(let event, _) = $0 { event } else { nil } }
+    actions.compactMap { if case .log(let event, _) = $0 { event.rawValue } else { nil } }
 }
 
 func withoutLogs(_ actions: [ComponentAction]) -> [ComponentAction] {

@@ -74,10 +74,7 @@ extension Harness {
         let supervisor = self.supervisor
         supervisor.loop.executeAndWait {
             guard let c = supervisor.components[name] else { return }
-            c.explicitStop = false
-            c.startAttempted = true
-            c.readySinceStart = false
-            c.startQueued = true
+            c.stack.operatorStart()
             supervisor.post(c, .startRequested)
         }
     }
@@ -252,7 +249,7 @@ struct SupervisorDuplicateTests {
         let supervisor = harness.supervisor
         supervisor.loop.executeAndWait {
             guard let c = supervisor.components["bot.service"] else { return }
-            c.explicitStop = true
+            c.stack.explicitStop = true
             supervisor.post(c, .stopRequested)
         }
         _ = harness.wait("bot.service") { $0.subState == "dead" }
@@ -264,7 +261,7 @@ struct SupervisorDuplicateTests {
         let newcomerPID = newcomer.pid
         supervisor.loop.executeAndWait {
             guard let c = supervisor.components["bot.service"] else { return }
-            c.startAttempted = true
+            c.stack.startAttempted = true
             supervisor.beginDuplicateKill(
                 [scanned], holding: .startRequested, description: "duplicate PID \(newcomerPID) (test)", for: c)
         }

@@ -169,8 +169,44 @@ public enum ComponentAction: Hashable, Sendable {
     case watchMainPID(Int32)
     /// `STATUS=` text to show in `warden status`.
     case updateStatusText(String)
-    /// A line for the journal. `event` is a stable machine name (`start-limit-hit`).
-    case log(event: String, message: String)
+    /// A line for the journal; the event names what happened and carries its level.
+    case log(ComponentLogEvent, message: String)
+}
+
+/// What a component's log line reports. The raw value is a stable machine name; the
+/// level is part of the event, so every line about a failure is a warning wherever it is
+/// written.
+public enum ComponentLogEvent: String, CaseIterable, Hashable, Sendable {
+    case startQueued = "start-queued"
+    case restartCancelled = "restart-cancelled"
+    case startBlocked = "start-blocked"
+    case starting
+    case started
+    case finalKillSkipped = "final-kill-skipped"
+    case stopped
+    case failed
+    case spawnFailed = "spawn-failed"
+    case failureIgnored = "failure-ignored"
+    case oomKill = "oom-kill"
+    case healthCheckFailed = "health-check-failed"
+    case reloaded
+    case watchdog
+    case startLimitHit = "start-limit-hit"
+    case restartScheduled = "restart-scheduled"
+    case startTimeout = "start-timeout"
+    case reloadTimeout = "reload-timeout"
+    case stopTimeout = "stop-timeout"
+
+    public var level: LogLevel {
+        switch self {
+        case .failed, .startLimitHit, .spawnFailed, .watchdog, .startTimeout, .stopTimeout, .healthCheckFailed, .oomKill,
+            .startBlocked:
+            .warning
+        case .startQueued, .restartScheduled, .restartCancelled, .starting, .started, .finalKillSkipped, .stopped, .failureIgnored,
+            .reloaded, .reloadTimeout:
+            .info
+        }
+    }
 }
 
 /// The state machine of one component. Value type: copy it to explore "what if".
@@ -308,7 +344,7 @@ public struct ComponentMachine: Sendable {
             beginStart(automatic: false)
         case .stopping:
             pendingStart = true
-            log("start-queued", "start requested while stopping; starting once stopped")
+            log(.startQueued, "start requested while stopping; starting once stopped")
         case .starting, .running, .reloading, .exited:
             break
         }
@@ -333,7 +369,7 @@ public struct ComponentMachine: Sendable {
             // systemd: a stop during the restart pause ends in `dead`.
             cancelTimer(.restartDelay)
             state = .inactive
-            log("restart-cancelled", "automatic restart cancelled by stop request")
+            log(.restartCancelled, "automatic restart cancelled by stop request")
         case .starting, .reloading:
             forbidRestart = true
             pendingStart = thenStart
@@ -364,11 +400,11 @@ public struct ComponentMachine: Sendable {
         switch state {
         case .inactive, .failed, .blocked:
             state = .blocked(reason: reason)
-            log("start-blocked", reason)
+            log(.startBlocked, reason)
         case .autoRestartWait:
             cancelTimer(.restartDelay)
             state = .blocked(reason: reason)
-            log("start-blocked", reason)
+            log(.startBlocked, reason)
         case .starting, .running, .reloading, .exited, .stopping:
             break
         }
@@ -382,7 +418,7 @@ public struct ComponentMachine: Sendable {
                 result = .startLimitHit
                 state = .failed(.startLimitHit)
                 log(
-                    "start-limit-hit",
+                    .startLimitHit,
                     "start request repeated too quickly: more than \(policy.startLimitBurst) starts "
                         + "within \(policy.startLimitIntervalUSec.usec)us; staying down until "
                         + "an explicit start or reset-failed")
@@ -402,7 +438,7 @@ public struct ComponentMachine: Sendable {
         forbidRestart = false
         pendingStart = false
         cleanupSignalSent = false
-        log("starting", automatic ? "automatic restart #\(restartCount)" : "starting")
+        log(.starting, automatic ? "automatic restart #\(restartCount)" : "starting")
         enterStartPre(0)
     }
 
@@ -462,7 +498,7 @@ public struct ComponentMachine: Sendable {
         out.append(.markReady)
         if mainAlive {
             state = .running
-            log("started", "started")
+            log(.started, "started")
         } else {
             mainGoneWhileUp(.success)
         }
@@ -535,7 +571,7 @@ public struct ComponentMachine: Sendable {
     private mutating func enterFinalKill(_ cause: ServiceResult) {
         setResult(cause)
         guard policy.sendSIGKILL else {
-            log("final-kill-skipped", "SendSIGKILL=no: leaving remaining processes alone")
+            log(.finalKillSkipped, "SendSIGKILL=no: leaving remaining processes alone")
             enterStopPost(.success)
             return
         }
@@ -569,7 +605,7 @@ public struct ComponentMachine: Sendable {
         out.append(.markStopped(result))
         if pendingStart {
             pendingStart = false
-            log("stopped", "stopped (\(result.rawValue)); starting again as requested")
+            log(.stopped, "stopped (\(result.rawValue)); starting again as requested")
             beginStart(automatic: false)
             return
         }
@@ -581,14 +617,14 @@ public struct ComponentMachine: Sendable {
             state = .autoRestartWait(until: until)
             setTimer(.restartDelay, at: until)
             log(
-                "restart-scheduled",
+                .restartScheduled,
                 "\(result.rawValue); restarting in \(delay.usec)us (restart #\(restartCount + 1))")
         } else if result == .success {
             state = .inactive
-            log("stopped", "stopped")
+            log(.stopped, "stopped")
         } else {
             state = .failed(result)
-            log("failed", "failed with result '\(result.rawValue)'")
+            log(.failed, "failed with result '\(result.rawValue)'")
         }
     }
 
@@ -640,19 +676,19 @@ public struct ComponentMachine: Sendable {
         switch state {
         case .starting(.main):
             mainAlive = false
-            log("spawn-failed", "\(CommandKind.start.rawValue): \(reason)")
+            log(.spawnFailed, "\(CommandKind.start.rawValue): \(reason)")
             enterStopSignal(.resources)
         case .starting(.preCommand), .starting(.postCommand):
             controlAlive = false
-            log("spawn-failed", "\(currentControlKind?.rawValue ?? "command"): \(reason)")
+            log(.spawnFailed, "\(currentControlKind?.rawValue ?? "command"): \(reason)")
             enterStopSignal(.resources)
         case .stopping(.stopCommand):
             controlAlive = false
-            log("spawn-failed", "\(CommandKind.stop.rawValue): \(reason)")
+            log(.spawnFailed, "\(CommandKind.stop.rawValue): \(reason)")
             enterStopSignal(.resources)
         case .stopping(.postCommand):
             controlAlive = false
-            log("spawn-failed", "\(CommandKind.stopPost.rawValue): \(reason)")
+            log(.spawnFailed, "\(CommandKind.stopPost.rawValue): \(reason)")
             finish(.resources)
         default:
             break
@@ -679,7 +715,7 @@ public struct ComponentMachine: Sendable {
             }
         }
         if judged != .success, index < commands.start.count, commands.start[index].ignoresFailure {
-            log("failure-ignored", "\(CommandKind.start.rawValue) failed (\(judged.rawValue)); ignored ('-' prefix)")
+            log(.failureIgnored, "\(CommandKind.start.rawValue) failed (\(judged.rawValue)); ignored ('-' prefix)")
             judged = .success
         }
         out.append(.recordExit(.main(index: index), status, result: judged))
@@ -742,7 +778,7 @@ public struct ComponentMachine: Sendable {
         var judged = ServiceResult(status, judgedAs: .controlCommand, successExitStatus: ExitStatusSet())
         if let (kind, index) = position {
             if judged != .success, commands[kind][index].ignoresFailure {
-                log("failure-ignored", "\(kind.rawValue) failed (\(judged.rawValue)); ignored ('-' prefix)")
+                log(.failureIgnored, "\(kind.rawValue) failed (\(judged.rawValue)); ignored ('-' prefix)")
                 judged = .success
             }
             out.append(.recordExit(.control(kind, index: index), status, result: judged))
@@ -795,7 +831,7 @@ public struct ComponentMachine: Sendable {
         case .inactive, .blocked, .autoRestartWait, .failed:
             return
         default:
-            log("oom-kill", "a process of the component was killed by the OOM killer")
+            log(.oomKill, "a process of the component was killed by the OOM killer")
         }
         // systemd OOMPolicy=stop (the default for services).
         switch state {
@@ -817,7 +853,7 @@ public struct ComponentMachine: Sendable {
         case .running, .reloading:
             // Treated like a watchdog expiry for Restart= (result `watchdog`), but stopped
             // gracefully: the process is alive and may still clean up.
-            log("health-check-failed", reason)
+            log(.healthCheckFailed, reason)
             enterStop(.watchdog)
         default:
             break
@@ -835,7 +871,7 @@ public struct ComponentMachine: Sendable {
             case .reloading:
                 cancelTimer(.reloadTimeout)
                 state = .running
-                log("reloaded", "reload finished")
+                log(.reloaded, "reload finished")
             default:
                 break
             }
@@ -862,7 +898,7 @@ public struct ComponentMachine: Sendable {
         case .watchdogTrigger:
             switch state {
             case .starting, .running, .reloading, .exited:
-                log("watchdog", "watchdog triggered by the service (WATCHDOG=trigger)")
+                log(.watchdog, "watchdog triggered by the service (WATCHDOG=trigger)")
                 enterWatchdogSignal()
             default:
                 break
@@ -907,18 +943,18 @@ public struct ComponentMachine: Sendable {
         switch kind {
         case .startTimeout:
             guard case .starting = state else { return }
-            log("start-timeout", "\(subState) operation timed out; terminating")
+            log(.startTimeout, "\(subState) operation timed out; terminating")
             enterStopSignal(.timeout)
         case .reloadTimeout:
             guard state == .reloading else { return }
-            log("reload-timeout", "reload operation timed out")
+            log(.reloadTimeout, "reload operation timed out")
             state = .running
         case .stopTimeout:
             stopTimedOut()
         case .watchdog:
             switch state {
             case .starting, .running, .reloading, .exited:
-                log("watchdog", "watchdog timeout: no WATCHDOG=1 within \(policy.watchdogUSec?.usec ?? 0)us")
+                log(.watchdog, "watchdog timeout: no WATCHDOG=1 within \(policy.watchdogUSec?.usec ?? 0)us")
                 enterWatchdogSignal()
             default:
                 break
@@ -931,23 +967,23 @@ public struct ComponentMachine: Sendable {
     private mutating func stopTimedOut() {
         switch state {
         case .stopping(.stopCommand):
-            log("stop-timeout", "stopping timed out; terminating")
+            log(.stopTimeout, "stopping timed out; terminating")
             enterStopSignal(.timeout)
         case .stopping(.stopSignal):
-            log("stop-timeout", "stop-sigterm timed out; killing")
+            log(.stopTimeout, "stop-sigterm timed out; killing")
             enterFinalKill(.timeout)
         case .stopping(.watchdogSignal):
-            log("stop-timeout", "stop-watchdog timed out; killing")
+            log(.stopTimeout, "stop-watchdog timed out; killing")
             enterFinalKill(.timeout)
         case .stopping(.finalKill):
             // systemd: "Processes still around after SIGKILL. Ignoring." (e.g. stuck in D state)
-            log("stop-timeout", "processes still around after the final kill signal; ignoring")
+            log(.stopTimeout, "processes still around after the final kill signal; ignoring")
             mainAlive = false
             controlAlive = false
             processesRemain = false
             enterStopPost(.timeout)
         case .stopping(.postCommand):
-            log("stop-timeout", "\(CommandKind.stopPost.rawValue) timed out; killing it")
+            log(.stopTimeout, "\(CommandKind.stopPost.rawValue) timed out; killing it")
             out.append(
                 .sendSignal(policy.sendSIGKILL ? policy.finalKillSignal : policy.killSignal, to: .controlProcess))
             controlAlive = false
@@ -1001,7 +1037,7 @@ public struct ComponentMachine: Sendable {
         out.append(.cancelTimer(kind))
     }
 
-    private mutating func log(_ event: String, _ message: String) {
-        out.append(.log(event: event, message: message))
+    private mutating func log(_ event: ComponentLogEvent, _ message: String) {
+        out.append(.log(event, message: message))
     }
 }

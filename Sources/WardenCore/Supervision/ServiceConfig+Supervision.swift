@@ -1,5 +1,3 @@
-import WardenCore
-
 extension ServiceConfig {
     /// The unit's supervision settings with systemd's defaults for what it leaves unset.
     public var restartPolicy: RestartPolicy {
@@ -32,6 +30,9 @@ extension ServiceConfig {
             startPre: slots(execStartPre), start: slots(execStart), startPost: slots(execStartPost),
             stop: slots(execStop), stopPost: slots(execStopPost))
     }
+
+    /// `Requires=` and `BindsTo=`: the units whose failed start fails this one's.
+    public var requiredUnits: Set<String> { Set(requires + bindsTo) }
 
     /// The configured command lines of one kind.
     public func commands(_ kind: CommandKind) -> [ConfiguredCommand] {
