@@ -233,7 +233,11 @@ public enum Daemon {
             _ = try? cgroups?.manager.removeAll()
             throw DaemonExit(code: SupervisorExitCode.failure)
         }
-        if let reason = supervisor.startControl(settings: configuration.settings, outputBuffer: outputBuffer) {
+        var control: ControlEndpoint?
+        switch ControlEndpoint.open(settings: configuration.settings, supervisor: supervisor, outputBuffer: outputBuffer) {
+        case .success(let endpoint):
+            control = endpoint
+        case .failure(let reason):
             if configuration.settings.controlSocketOptional == true {
                 logger.warning(
                     "control socket not opened: \(reason); running on without it (ControlSocketOptional=yes): only signals reach this Warden")
@@ -245,9 +249,16 @@ public enum Daemon {
                 throw DaemonExit(code: SupervisorExitCode.controlSocketUnavailable)
             }
         }
-        supervisor.startGovernor(wiring: try Self.governorWiring(testRoot: arguments.governorCgroupRoot))
-        supervisor.startMetrics(settings: configuration.settings)
-        let code = supervisor.run()
+        let governor = GovernorDriver.start(
+            for: supervisor, wiring: try Self.governorWiring(testRoot: arguments.governorCgroupRoot))
+        control?.answerEmergencies(with: governor)
+        let metrics = MetricsEndpoint.open(settings: configuration.settings, supervisor: supervisor, governor: governor)
+        supervisor.start()
+        let code = supervisor.waitForExit() ?? SupervisorExitCode.failure
+        // The control socket's file goes with the daemon, while the loop still runs.
+        control?.close()
+        metrics?.close()
+        supervisor.close()
         if code != 0 { throw DaemonExit(code: code) }
     }
 

@@ -166,6 +166,9 @@ public final class Supervisor: @unchecked Sendable {
     var announcedStatus: String?
     /// Duplicates and adoption (Supervisor+Duplicates, Supervisor+Adoption).
     let takeoverState = TakeoverState()
+    /// Run by `finish()` on the loop thread before the cgroup subtree goes and Warden
+    /// exits: the governor undoes (and records) its throttles here.
+    var beforeExit: [() -> Void] = []
 
     /// Prepares the supervisor: the loop thread, the state directory, the notify socket,
     /// signal handling, subreaper and orphan reaping. Starts nothing; call `start()`.
@@ -305,9 +308,6 @@ public final class Supervisor: @unchecked Sendable {
     /// supervisor in a test after killing its components).
     public func close() {
         guard !loop.isOnLoopThread else { return }
-        // The control socket's file goes with the daemon, while the loop still runs.
-        stopControlServer()
-        stopMetricsServer()
         loop.executeAndWait { [self] in
             notifySocket?.close()
             notifySocket = nil
@@ -823,7 +823,8 @@ public final class Supervisor: @unchecked Sendable {
             exitCode = SupervisorExitCode.failure
         }
         // Throttles undone (and recorded) before the groups go and Warden exits.
-        shutDownGovernor()
+        for step in beforeExit { step() }
+        beforeExit.removeAll()
         if let cgroups { removeSubtree(cgroups) }
         if let scopes { releaseScopes(scopes) }
         takeoversFinished()

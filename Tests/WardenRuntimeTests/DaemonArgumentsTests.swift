@@ -55,7 +55,7 @@ import Testing
         (50, 60, nil, 0o666),
     ] as [(UInt32?, UInt32?, UInt32?, UInt32)])
     func groupAndMode(control: UInt32?, readOnly: UInt32?, group: UInt32?, mode: UInt32) {
-        let access = Supervisor.controlSocketAccess(controlGroupID: control, readOnlyGroupID: readOnly)
+        let access = ControlEndpoint.socketAccess(controlGroupID: control, readOnlyGroupID: readOnly)
         #expect(access.group == group)
         #expect(UInt32(access.mode) == mode)
     }

@@ -446,9 +446,10 @@ struct SupervisorMetricsTests {
 
     func control(_ harness: Harness, _ operation: ControlOperation, _ unit: String) {
         let supervisor = harness.supervisor
-        let response = supervisor.loop.executeAndWait {
-            supervisor.answerControl(
-                ControlRequest(op: operation, unit: unit), operation, peer: ControlPeer(pid: getpid(), userID: 0, groupIDs: [0]))
+        let response = supervisor.loop.executeAndWait { () -> ControlResponse in
+            guard let c = supervisor.lookUp(unit, includingRetired: false) else { return supervisor.unknown(unit, nil) }
+            return supervisor.operatorRequest(
+                operation, for: c, id: nil, peer: ControlPeer(pid: getpid(), userID: 0, groupIDs: [0]))
         }
         #expect(response.error == nil, "\(operation.rawValue) \(unit): \(String(describing: response.error))")
     }
@@ -469,8 +470,8 @@ struct SupervisorMetricsTests {
             """)
         workspace.unit("batch.slice", "[Slice]\n")
         let harness = try Harness(workspace)
-        let server = try harness.supervisor.startMetricsServer(host: "127.0.0.1", port: 0)
-        let port = server.port
+        let endpoint = try MetricsEndpoint(host: "127.0.0.1", port: 0, supervisor: harness.supervisor)
+        let port = endpoint.port
         let steady = try #require(harness.wait("steady.service") { $0.activeState == "active" && $0.mainPID != nil })
         _ = harness.wait("batch.service") { $0.activeState == "active" }
         _ = harness.wait("esc\\x2dape.service") { $0.activeState == "active" }
@@ -529,7 +530,7 @@ struct SupervisorMetricsTests {
         // Its counter stays (a stopped component's CPU time does not vanish).
         #expect(second.count("warden_component_cpu_seconds_total", ["component": "batch.service"]) == 1)
         #expect(second.value("warden_metrics_render_seconds") != nil)
-        harness.supervisor.stopMetricsServer()
+        endpoint.close()
         #expect(harness.shutdown() == 0)
     }
 
@@ -537,9 +538,10 @@ struct SupervisorMetricsTests {
         let workspace = Workspace()
         workspace.unit("one.service", "[Service]\nExecStart=/bin/sleep 600\n")
         let harness = try Harness(workspace)
-        let port = try harness.supervisor.startMetricsServer(host: "127.0.0.1", port: 0).port
+        let endpoint = try MetricsEndpoint(host: "127.0.0.1", port: 0, supervisor: harness.supervisor)
+        let port = endpoint.port
         let box = GovernorBox()
-        harness.supervisor.governorMetricsSource = { box.snapshot }
+        endpoint.setGovernorSource { box.snapshot }
         box.snapshot = GovernorMetricsSnapshot(tier: .critical, actionCounts: ["apply": 2, "alert": 1])
         let first = try #require(scrape(port))
         #expect(first.value("warden_governor_tier") == 2)
@@ -559,7 +561,7 @@ struct SupervisorMetricsTests {
         #expect(third.count("warden_governor_actions_total") == 0)
         #expect(GovernorAction.restoreSystemdSlice(name: "system.slice", quotaPerSecUSec: nil).metricsKind == "restore_systemd_slice")
         #expect(GovernorAction.reclaimMemory(target: "t", path: "t", bytes: 1).metricsKind == "reclaim_memory")
-        harness.supervisor.stopMetricsServer()
+        endpoint.close()
         #expect(harness.shutdown() == 0)
     }
 
@@ -568,19 +570,19 @@ struct SupervisorMetricsTests {
         workspace.unit("one.service", "[Service]\nExecStart=/bin/sleep 600\n")
         let harness = try Harness(workspace)
         // Someone else holds the port.
-        let blocker = try harness.supervisor.startMetricsServer(host: "127.0.0.1", port: 0)
+        let blocker = try MetricsEndpoint(host: "127.0.0.1", port: 0, supervisor: harness.supervisor)
         let port = blocker.port
         let other = try Harness(Workspace())
         var settings = other.supervisor.configuration.settings
         settings.metricsListen = try ListenAddress.parse("127.0.0.1:\(port)").get()
-        other.supervisor.startMetrics(settings: settings)
+        #expect(MetricsEndpoint.open(settings: settings, supervisor: other.supervisor) == nil)
         #expect(
             other.capture.firstIndex("metrics endpoint not opened", "MetricsListen=127.0.0.1:\(port)", "errno \(EADDRINUSE)") != nil,
             "\(other.capture.lines)")
         #expect(other.supervisor.status().isEmpty)  // alive and answering
         #expect(harness.wait("one.service") { $0.activeState == "active" } != nil)
         #expect(scrape(port) != nil)
-        harness.supervisor.stopMetricsServer()
+        blocker.close()
         #expect(other.shutdown() == 0)
         #expect(harness.shutdown() == 0)
     }

@@ -1,138 +1,136 @@
 import Glibc
 import Logging
-import Synchronization
 import WardenCore
 import WardenLinux
 
-/// The Prometheus endpoint of a supervisor (`MetricsListen=`): the `MetricsServer` runs on
-/// the supervisor's loop, and every figure is gathered at scrape time on the loop thread,
-/// from the supervisor's state as it is, the components' cgroups (or main processes) and
-/// `/proc/self`. Nothing is sampled in the background: an idle Warden stays idle.
-///
-/// The server, the series kept between scrapes and the governor's source live in a side
-/// table keyed by the supervisor's identity, as the control socket's do.
-extension Supervisor {
-    /// Opens the endpoint as `warden.conf` says (`MetricsListen=`; nothing when unset).
-    /// A failure to bind is logged with the address and the errno and the daemon runs on
-    /// without metrics: an occupied port must not take the supervised stack down. A
-    /// non-loopback address is used, with a warning (the key's documentation: keep it on
-    /// loopback; the endpoint has no authentication).
-    public func startMetrics(settings: WardenSettings) {
-        guard let address = settings.metricsListen else { return }
+/// The Prometheus endpoint (`MetricsListen=`) with the probes a kubelet asks
+/// (`/healthz`, `/readyz`): a `MetricsServer` on the supervisor's loop. Every figure is
+/// gathered at scrape time on the loop thread, from the stack as it is, the components'
+/// cgroups (or main processes) and `/proc/self`. Nothing is sampled in the background:
+/// an idle Warden stays idle.
+public final class MetricsEndpoint: @unchecked Sendable {
+    let supervisor: Supervisor
+    /// The series kept between scrapes, so counters survive a restart of their source.
+    let exporter = MetricsExporter()
+    /// Where the governor's tier and action counts come from; nil, or a source that
+    /// returns nil, leaves the governor's series out. Loop thread.
+    var governorSource: (() -> GovernorMetricsSnapshot?)?
+    private var server: MetricsServer?
+    private var lastRenderSeconds: Double?
+    private var lastBodyBytes = 0
+    /// The port the endpoint listens on (the kernel's pick for port 0).
+    public private(set) var port: UInt16 = 0
+    public private(set) var isLoopback = true
+
+    /// Opens the endpoint on `host:port` (port 0: the kernel picks one).
+    public init(
+        host: String, port: UInt16, supervisor: Supervisor,
+        requestTimeout: TimeSpan = MetricsServer.defaultRequestTimeout
+    ) throws(ProcessControlError) {
+        self.supervisor = supervisor
+        let server = try MetricsServer(
+            host: host, port: port, loop: supervisor.loop, requestTimeout: requestTimeout,
+            handler: { [unowned self] scrape in self.render(scrape) },
+            probe: { [unowned self] which in self.answerProbe(which) })
+        self.port = server.port
+        self.isLoopback = server.isLoopback
+        self.server = server
+    }
+
+    /// Opens the endpoint as `warden.conf` says (`MetricsListen=`; nothing when unset),
+    /// fed by `governor` when there is one. A failure to bind is logged with the address
+    /// and the errno and the daemon runs on without metrics: an occupied port must not
+    /// take the supervised stack down. A non-loopback address is used, with a warning
+    /// (the key's documentation: keep it on loopback; the endpoint has no
+    /// authentication).
+    public static func open(settings: WardenSettings, supervisor: Supervisor, governor: GovernorDriver? = nil)
+        -> MetricsEndpoint?
+    {
+        guard let address = settings.metricsListen else { return nil }
+        let logger = supervisor.logger
         do {
-            let server = try startMetricsServer(host: address.host, port: address.port)
-            if !server.isLoopback {
+            let endpoint = try MetricsEndpoint(host: address.host, port: address.port, supervisor: supervisor)
+            if let governor { endpoint.readGovernor(governor) }
+            if !endpoint.isLoopback {
                 logger.warning(
                     "MetricsListen=\(address) is not a loopback address: whoever reaches it can read the metrics (there is no authentication)")
             }
             logger.info("metrics at http://\(address)/metrics")
+            return endpoint
         } catch {
             logger.error("metrics endpoint not opened; running without it: MetricsListen=\(address): \(error)")
+            return nil
         }
     }
 
-    /// Opens the endpoint on `host:port` (port 0: the kernel picks one; see
-    /// `MetricsServer.port`). Replaces an endpoint opened before.
-    @discardableResult
-    public func startMetricsServer(
-        host: String, port: UInt16, requestTimeout: TimeSpan = MetricsServer.defaultRequestTimeout
-    ) throws(ProcessControlError) -> MetricsServer {
-        let attachment = metricsAttachment()
-        let server = try MetricsServer(
-            host: host, port: port, loop: loop, requestTimeout: requestTimeout,
-            handler: { [unowned self] scrape in self.renderMetrics(scrape) },
-            probe: { [unowned self] which in self.answerProbe(which) })
-        let previous = metricsSideTable.withLock { _ in
-            let old = attachment.server
-            attachment.server = server
-            return old
-        }
-        if let previous { loop.execute { previous.close() } }
-        return server
+    /// Reports `governor`'s tier and action counts from now on.
+    public func readGovernor(_ governor: GovernorDriver) {
+        setGovernorSource { [weak governor] in governor?.metricsSnapshot }
     }
+
+    /// Sets where the governor's series come from (called at each scrape, on the loop).
+    public func setGovernorSource(_ source: (() -> GovernorMetricsSnapshot?)?) {
+        let box = UncheckedBox(source)
+        supervisor.loop.executeAndWait { [self] in governorSource = box.value }
+    }
+
+    /// Closes the endpoint; before the supervisor's `close()`.
+    public func close() {
+        let loop = supervisor.loop
+        if loop.isOnLoopThread {
+            closeOnLoop()
+        } else {
+            loop.executeAndWait { [self] in closeOnLoop() }
+        }
+    }
+
+    private func closeOnLoop() {
+        server?.close()
+        server = nil
+    }
+
+    /// The exposition as a scrape would get it now (tests, benchmarks). The loop lag is
+    /// measured the same way, from this thread's hand-over to the loop.
+    public func exposition() -> String {
+        let requested = EventLoop.monotonicNanoseconds()
+        let bytes = supervisor.loop.executeAndWait { [self] in
+            render(MetricsScrape(loopLagSeconds: Double(EventLoop.monotonicNanoseconds() &- requested) / 1e9))
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    // MARK: Answers (loop thread)
 
     /// `/healthz`: the loop answered, so Warden supervises. `/readyz`: `StackReadiness`.
-    /// Loop thread.
     func answerProbe(_ probe: HTTPRequestHead.Probe) -> (ok: Bool, text: String) {
+        let phase = supervisor.phase
         switch probe {
         case .health:
             // Alive whenever the loop answers, shutting down included: a liveness probe
             // that failed during a graceful stop would have the container killed mid-stop.
             return (true, phase == .running || phase == .idle ? "ok" : "ok (shutting down)")
         case .readiness:
-            let readiness = StackReadiness(snapshots(of: allComponentsByName), shuttingDown: phase != .running)
+            let readiness = StackReadiness(
+                supervisor.snapshots(of: supervisor.allComponentsByName), shuttingDown: phase != .running)
             return (readiness.ready, readiness.text)
         }
     }
 
-    /// Closes the endpoint and forgets the series and the governor's source. `close()`
-    /// calls it.
-    public func stopMetricsServer() {
-        let key = ObjectIdentifier(self)
-        guard let attachment = metricsSideTable.withLock({ $0.removeValue(forKey: key) }),
-            let server = attachment.server
-        else { return }
-        if loop.isOnLoopThread {
-            server.close()
-        } else {
-            loop.executeAndWait { server.close() }
-        }
-    }
-
-    /// Where `/metrics` gets the governor's tier and action counts; nil (the default),
-    /// or a source that returns nil, leaves the governor's series out. Called on the
-    /// loop thread at each scrape. Set it before `start()`, or from the loop thread.
-    public var governorMetricsSource: (() -> GovernorMetricsSnapshot?)? {
-        get {
-            let attachment = metricsAttachment()
-            return metricsSideTable.withLock { _ in attachment.governorSource }
-        }
-        set {
-            let attachment = metricsAttachment()
-            metricsSideTable.withLock { _ in attachment.governorSource = newValue }
-        }
-    }
-
-    /// The exposition as a scrape would get it now (tests, benchmarks). The loop lag is
-    /// measured the same way, from this thread's hand-over to the loop.
-    public func metricsExposition() -> String {
-        let requested = EventLoop.monotonicNanoseconds()
-        let bytes = loop.executeAndWait { [self] in
-            renderMetrics(MetricsScrape(loopLagSeconds: Double(EventLoop.monotonicNanoseconds() &- requested) / 1e9))
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
-    // MARK: Rendering (loop thread)
-
-    func metricsAttachment() -> MetricsAttachment {
-        let key = ObjectIdentifier(self)
-        return metricsSideTable.withLock { table in
-            if let existing = table[key] { return existing }
-            let created = MetricsAttachment()
-            table[key] = created
-            return created
-        }
-    }
-
-    func renderMetrics(_ scrape: MetricsScrape) -> [UInt8] {
+    func render(_ scrape: MetricsScrape) -> [UInt8] {
         let started = EventLoop.monotonicNanoseconds()
-        let attachment = metricsAttachment()
-        let governorSource = metricsSideTable.withLock { _ in attachment.governorSource }
-        let exporter = attachment.exporter
         exporter.beginScrape()
         var reader = ProcessStatReader()
-        let list = allComponents
+        let list = supervisor.allComponents
         for c in list { exportComponent(c, exporter, &reader) }
         exportSlices(exporter)
         if let snapshot = governorSource?() { exportGovernor(snapshot, exporter) }
-        exportSelf(scrape, attachment, componentCount: list.count, &reader)
+        exportSelf(scrape, componentCount: list.count, &reader)
         exporter.endScrape()
         var body: [UInt8] = []
-        body.reserveCapacity(attachment.lastBodyBytes + 4096)
+        body.reserveCapacity(lastBodyBytes + 4096)
         exporter.render(into: &body)
-        attachment.lastBodyBytes = body.count
-        attachment.lastRenderSeconds = Double(EventLoop.monotonicNanoseconds() &- started) / 1e9
+        lastBodyBytes = body.count
+        lastRenderSeconds = Double(EventLoop.monotonicNanoseconds() &- started) / 1e9
         return body
     }
 
@@ -157,14 +155,14 @@ extension Supervisor {
         case .unknown?, nil: break
         }
         var usage: UsageReading?
-        if let cgroups, let path = cgroups.path(of: c.name) {
+        if let cgroups = supervisor.cgroups, let path = cgroups.path(of: c.name) {
             usage = CgroupUsageReader.read(cgroups.manager, path: path)
         }
         if usage == nil, let pid = c.main?.pid {
             usage = reader.usage(pid: pid)
         }
         guard let usage else { return }
-        exportUsage(usage, group, exporter, families: Self.componentUsageFamilies)
+        exportUsage(usage, group, exporter, families: MetricsEndpoint.componentUsageFamilies)
     }
 
     static let componentUsageFamilies = UsageFamilies(
@@ -181,15 +179,15 @@ extension Supervisor {
 
     private func exportSlices(_ exporter: MetricsExporter) {
         var counts: [String: Int] = [:]
-        for c in components.values { counts[c.config.effectiveSlice, default: 0] += 1 }
+        for c in supervisor.components.values { counts[c.config.effectiveSlice, default: 0] += 1 }
         for (slice, count) in counts { exporter.gauge(MetricsFamilies.sliceComponents, [("slice", slice)], Double(count)) }
-        guard let cgroups else { return }
+        guard let cgroups = supervisor.cgroups else { return }
         for plan in cgroups.plan where plan.unit.hasSuffix(".slice") {
             let group = exporter.group(owner: "slice\u{0}\(plan.unit)", labels: [("slice", plan.unit)])
             // A slice with no running component may have been removed; it comes back
             // with the next start in it.
             guard let usage = CgroupUsageReader.read(cgroups.manager, path: plan.path) else { continue }
-            exportUsage(usage, group, exporter, families: Self.sliceUsageFamilies)
+            exportUsage(usage, group, exporter, families: MetricsEndpoint.sliceUsageFamilies)
         }
     }
 
@@ -203,11 +201,8 @@ extension Supervisor {
         }
     }
 
-    private func exportSelf(
-        _ scrape: MetricsScrape, _ attachment: MetricsAttachment, componentCount: Int, _ reader: inout ProcessStatReader
-    ) {
+    private func exportSelf(_ scrape: MetricsScrape, componentCount: Int, _ reader: inout ProcessStatReader) {
         typealias F = MetricsFamilies
-        let exporter = attachment.exporter
         exporter.keep(owner: "process")
         if let own = reader.read(pid: nil) {
             exporter.gauge(F.residentMemory, [], Double(own.residentPages &* ProcessStatReader.pageBytes))
@@ -219,7 +214,7 @@ extension Supervisor {
             }
         }
         exporter.gauge(F.loopLag, [], scrape.loopLagSeconds)
-        if let previous = attachment.lastRenderSeconds { exporter.gauge(F.renderDuration, [], previous) }
+        if let previous = lastRenderSeconds { exporter.gauge(F.renderDuration, [], previous) }
         exporter.gauge(F.components, [], Double(componentCount))
         exporter.gauge(F.buildInfo, [("version", wardenVersion)], 1)
     }
@@ -267,6 +262,12 @@ extension Supervisor {
     }
 }
 
+/// Hands a non-Sendable value to the loop thread, which alone uses it from then on.
+struct UncheckedBox<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
+
 /// Slots of a component's or slice's series in its `SeriesGroup`.
 enum MetricsSlot {
     static let state = 0  // + index in MetricsFamilies.activeStates (6)
@@ -290,17 +291,3 @@ enum MetricsSlot {
 struct UsageFamilies {
     var cpu, throttled, memoryCurrent, memoryPeak, memoryEvents, tasks, pressureAverage, pressureTotal: MetricFamilyName
 }
-
-/// What a supervisor's metrics endpoint keeps. The exporter and the render figures are
-/// touched on the loop thread only; `server` and `governorSource` under the side table's
-/// lock.
-final class MetricsAttachment: @unchecked Sendable {
-    var server: MetricsServer?
-    var governorSource: (() -> GovernorMetricsSnapshot?)?
-    let exporter = MetricsExporter()
-    var lastRenderSeconds: Double?
-    var lastBodyBytes = 0
-}
-
-/// Side table: supervisor identity → its metrics endpoint (see the extension's comment).
-let metricsSideTable = Mutex<[ObjectIdentifier: MetricsAttachment]>([:])

@@ -1,0 +1,122 @@
+import Glibc
+import Logging
+import WardenCore
+import WardenLinux
+
+/// The operator's verbs on the stack, as the control socket hands them over (loop
+/// thread), and the component snapshots `status` answers with.
+extension Supervisor {
+    /// The snapshots `status` answers with, sorted by name (for tests and benchmarks).
+    public func controlSnapshots() -> [ComponentSnapshot] {
+        loop.executeAndWait { [self] in snapshots(of: allComponentsByName) }
+    }
+
+    // MARK: Answers (loop thread)
+
+    var allComponentsByName: [Component] { allComponents.sorted { $0.name < $1.name } }
+
+    /// `start`, `stop`, `restart`, `reset-failed` of one component, requested by `peer`.
+    func operatorRequest(_ operation: ControlOperation, for c: Component, id: Int?, peer: ControlPeer) -> ControlResponse {
+        let who = "requested by \(peer)"
+        switch operation {
+        case .start:
+            logger.info("start \(who)", metadata: unit(c))
+            c.stack.operatorStart()
+            post(c, .startRequested)
+            return ControlResponse(id: id, message: "start of \(c.name) requested; now \(c.machine.activeState) (\(c.machine.subState))")
+        case .stop:
+            logger.info("stop \(who)", metadata: unit(c))
+            c.stack.isDown = c.isDown
+            c.stack.operatorStop()
+            post(c, .stopRequested)
+            return ControlResponse(id: id, message: "stop of \(c.name) requested; now \(c.machine.activeState) (\(c.machine.subState))")
+        case .restart:
+            logger.info("restart \(who)", metadata: unit(c))
+            c.stack.operatorRestart()
+            post(c, .restartRequested)
+            return ControlResponse(id: id, message: "restart of \(c.name) requested; now \(c.machine.activeState) (\(c.machine.subState))")
+        case .resetFailed:
+            logger.info("reset-failed \(who)", metadata: unit(c))
+            post(c, .resetFailedRequested)
+            return ControlResponse(id: id, message: "\(c.name) is now \(c.machine.activeState) (\(c.machine.subState))")
+        case .status, .logs, .reload, .emergencyOn, .emergencyOff, .emergencyStatus:
+            return .failure(id: id, ControlError(.unsupportedOperation, "'\(operation.rawValue)' reached the wrong branch"))
+        }
+    }
+
+    /// Reads the configuration and reports its errors to the operator who asked, rather
+    /// than only to the log as SIGHUP does.
+    func reloadForControl(id: Int?, peer: ControlPeer) -> ControlResponse {
+        guard let reloadSource else {
+            return .failure(id: id, ControlError(.unavailable, "this daemon was started without a configuration source to reload"))
+        }
+        logger.info("reloading the configuration (requested by \(peer))")
+        let result = reloadSource()
+        guard result.configuration != nil else {
+            let errors = result.diagnostics.filter { $0.severity == .error }
+            applyReload(result)  // logs the diagnostics, changes nothing
+            return .failure(
+                id: id,
+                ControlError(
+                    .invalidConfiguration,
+                    "\(errors.count) error(s); nothing changed:\n" + errors.map(\.description).joined(separator: "\n")))
+        }
+        applyReload(result)
+        return ControlResponse(id: id, message: "configuration reloaded")
+    }
+
+    /// `feed` finds `feed.service`.
+    func lookUp(_ unit: String, includingRetired: Bool) -> Component? {
+        for name in ControlRequest.candidateNames(unit) {
+            if let c = components[name] { return c }
+            if includingRetired, let c = retired.first(where: { $0.name == name }) { return c }
+        }
+        return nil
+    }
+
+    func unknown(_ name: String, _ id: Int?) -> ControlResponse {
+        let known = components.keys.sorted()
+        var message = "no component '\(name)'"
+        if let close = Suggestion.closest(to: name, in: known) { message += "; did you mean '\(close)'?" }
+        return .failure(id: id, ControlError(.unknownUnit, message))
+    }
+
+    func snapshots(of list: [Component]) -> [ComponentSnapshot] {
+        let uptime = ProcessUsageReader.systemUptimeSeconds()
+        let hz = ProcessUsageReader.clockTicksPerSecond
+        let physical = UInt64(max(0, sysconf(Int32(_SC_PHYS_PAGES)))) * UInt64(max(0, sysconf(Int32(_SC_PAGESIZE))))
+        return list.map { c in
+            let resources = c.config.resources
+            var snapshot = ComponentSnapshot(
+                name: c.name, activeState: c.machine.activeState, subState: c.machine.subState,
+                result: c.machine.result.rawValue, mainPID: c.main?.pid, controlPID: c.control?.pid,
+                restarts: c.machine.restartCount,
+                cpuQuotaPercent: resources.cpuQuota.map { Double($0.perSecondUSec) / 10_000 },
+                memoryHighBytes: resources.memoryHigh.flatMap { $0.limitBytes(physicalMemoryBytes: physical) },
+                memoryMaxBytes: resources.memoryMax.flatMap { $0.limitBytes(physicalMemoryBytes: physical) },
+                slice: c.config.effectiveSlice, ready: c.isUp, lastExit: c.lastExit.map(ControlExitStatus.init),
+                statusText: c.statusText, dependencyFailure: c.stack.dependencyFailure, invocationID: c.invocationID,
+                blockedReason: c.blockedReason, priority: configuration.effectivePriority(of: c.config).rawValue)
+            if let pid = c.main?.pid, let usage = ProcessUsageReader.read(pid: pid), hz > 0 {
+                snapshot.usageSource = "process"
+                snapshot.cpuUsageSeconds = Double(usage.cpuTicks) / hz
+                if let uptime { snapshot.uptimeSeconds = max(0, uptime - Double(usage.startTicks) / hz) }
+                snapshot.memoryCurrentBytes = usage.residentBytes
+                snapshot.memoryPeakBytes = usage.residentPeakBytes
+                snapshot.tasks = usage.threads
+            }
+            return snapshot
+        }
+    }
+}
+
+extension MemoryLimit {
+    /// The limit in bytes; nil for `infinity`.
+    func limitBytes(physicalMemoryBytes: UInt64) -> UInt64? {
+        switch self {
+        case .bytes(let n): n
+        case .percentOfPhysical(let permyriad): physicalMemoryBytes / 10_000 * UInt64(permyriad)
+        case .infinity: nil
+        }
+    }
+}
