@@ -1,0 +1,263 @@
+import Glibc
+import Logging
+import WardenCore
+import WardenLinux
+
+/// Spawning, watching and signalling the components' processes (loop thread).
+extension Supervisor {
+    // MARK: Spawning
+
+    func runCommand(_ kind: CommandKind, index: Int, resultEnvironment: ServiceResultEnvironment?, for c: Component) {
+        let commands = c.config.commands(kind)
+        guard index < commands.count else {
+            post(c, .spawnFailed(reason: "\(kind.rawValue) has no command \(index)"))
+            return
+        }
+        if takeOverInsteadOfSpawning(kind, index: index, for: c) { return }
+        if c.invocationID == nil { c.invocationID = Self.newInvocationID(&rng) }
+        let context = LaunchContext(
+            notifySocketPath: notifySocket?.path, invocationID: c.invocationID!,
+            executableSearchPath: options.executableSearchPath,
+            mainPID: c.main?.pid, resultEnvironment: resultEnvironment)
+        var prepared: PreparedLaunch
+        do {
+            prepared = try Launcher.prepare(c.config, command: commands[index], kind: kind, context: context)
+        } catch {
+            post(c, .spawnFailed(reason: error.description))
+            return
+        }
+        if let cgroups {
+            do {
+                prepared.request.cgroupDirectoryFD = try placeInGroup(c, cgroups)
+            } catch {
+                prepared.closeAll()
+                post(c, .spawnFailed(reason: "cgroup: \(error)"))
+                return
+            }
+        }
+        let process: SpawnedProcess
+        do {
+            process = try spawnPlaced(prepared.request, for: c)
+        } catch {
+            prepared.closeAll()
+            post(c, .spawnFailed(reason: error.description))
+            return
+        }
+        prepared.childOnlyFDs.forEach(RuntimeDescriptors.close)
+        if let readFD = prepared.outputReadFD { attachOutput(readFD, to: c) }
+        let handle = WatchedProcess(pid: process.pid, pidfd: process.pidfd)
+        // A recycled pid is no stranger: its first READY=1 must be read.
+        if !notifyStrangers.isEmpty { notifyStrangers[process.pid] = nil }
+        let isMain = kind == .start
+        if isMain { c.main = handle } else { c.control = handle }
+        watched.insert(process.pid)
+        do {
+            try loop.watchExit(process) { [unowned self] status in
+                self.processExited(pid: process.pid, status: status, main: isMain, of: c)
+            }
+        } catch {
+            // The loop cannot watch it: it would run unsupervised. Kill it; the pidfd
+            // is still ours, so the exit is reaped through it.
+            try? ProcessControl.sendSignal(SIGKILL, toPidfd: process.pidfd)
+            _ = ProcessTable.reapIfExited(process.pid)
+            RuntimeDescriptors.close(process.pidfd)
+            watched.remove(process.pid)
+            if isMain { c.main = nil } else { c.control = nil }
+            post(c, .spawnFailed(reason: "watching the process: \(error)"))
+            return
+        }
+        post(c, .spawned(pid: process.pid))
+        if isMain && c.machine.policy.type == .exec {
+            // spawnProcess returns only once the child has exec'd.
+            post(c, .execSucceeded)
+        }
+    }
+
+    static func newInvocationID(_ rng: inout BufferedSystemRandom) -> String {
+        let digits = Array("0123456789abcdef")
+        var text = ""
+        for _ in 0..<2 {
+            var value = rng.next()
+            for _ in 0..<16 {
+                text.append(digits[Int(value & 0xF)])
+                value >>= 4
+            }
+        }
+        return text
+    }
+
+    func attachOutput(_ fd: Int32, to c: Component) {
+        let tag = c.tag
+        var key: ObjectIdentifier?
+        do {
+            let reader = try OutputReader(
+                fd: fd, tag: tag, loop: loop,
+                handler: { [unowned self] line in
+                    self.logger.info(
+                        "\(line.text)", metadata: [WardenLogHandler.unitKey: "\(tag)", WardenLogHandler.outputKey: "1"])
+                },
+                onEnd: { [weak c] in
+                    if let c, let key { c.readers[key] = nil }
+                })
+            key = ObjectIdentifier(reader)
+            c.readers[key!] = reader
+        } catch {
+            RuntimeDescriptors.close(fd)
+            logger.warning("cannot read output: \(error)", metadata: unit(c))
+        }
+    }
+
+    func processExited(pid: Int32, status: ExitStatus?, main: Bool, of c: Component) {
+        watched.remove(pid)
+        c.needsGoneCheck = true
+        if main {
+            guard c.main?.pid == pid else {
+                // The original main process after MAINPID= named another: not the main.
+                pump()
+                return
+            }
+            c.main = nil
+            // nil: an adopted main process that is not our child; its status is unknown,
+            // and unknown is never read as success.
+            let known = status ?? .unknown
+            c.lastExit = known
+            // As systemd does, the cgroup's OOM kills are looked at before the exit is
+            // judged, so a main process the OOM killer took ends in result 'oom-kill'.
+            if case .killed(SIGKILL, _) = known, let cgroups {
+                let kills = cgroups.newOOMKills(of: c.name)
+                if kills > 0 {
+                    logger.warning(
+                        "OOM kill: main process \(pid) was killed by the kernel's OOM killer (memory.events oom_kill +\(kills))",
+                        metadata: unit(c))
+                    queue.append((c, .oomKilled))
+                }
+            }
+            post(c, .mainExited(known))
+        } else {
+            guard c.control?.pid == pid else {
+                pump()
+                return
+            }
+            c.control = nil
+            post(c, .hookExited(status ?? .unknown))
+        }
+    }
+
+    func adoptMainPID(_ pid: Int32, for c: Component) {
+        if c.main?.pid == pid { return }
+        do {
+            let pidfd = try ProcessTable.openPidfd(pid)
+            c.main = WatchedProcess(pid: pid, pidfd: pidfd)
+            watched.insert(pid)
+            try loop.watchExit(SpawnedProcess(pid: pid, pidfd: pidfd)) { [unowned self] status in
+                self.processExited(pid: pid, status: status, main: true, of: c)
+            }
+            logger.info("main process is now pid \(pid) (MAINPID=)", metadata: unit(c))
+        } catch {
+            logger.warning("cannot watch MAINPID=\(pid): \(error)", metadata: unit(c))
+            if let main = c.main, main.pid == pid {
+                RuntimeDescriptors.close(main.pidfd)
+                watched.remove(pid)
+            }
+            c.main = nil
+            c.needsGoneCheck = true
+            post(c, .mainExited(.unknown))
+        }
+    }
+
+    // MARK: Signals and leftovers
+
+    func send(_ signal: Int32, to target: SignalTarget, of c: Component) {
+        switch target {
+        case .mainProcess:
+            if let main = c.main { try? ProcessControl.sendSignal(signal, toPidfd: main.pidfd) }
+        case .controlProcess:
+            if let control = c.control { try? ProcessControl.sendSignal(signal, toPidfd: control.pidfd) }
+        case .allProcesses:
+            // Everything found first, then the main and control processes once more
+            // through their pidfds (which no pid reuse can misdirect). The order matters
+            // without cgroups: once the main process dies, its children are reparented
+            // to Warden, and a scan in that moment can miss them (the dead parent's
+            // children list is empty, Warden's not yet filled), leaving a child to run
+            // until the shutdown budget is spent.
+            var signalled = 0
+            if let run = c.run { signalled = tracker.signalAll(signal, of: run) }
+            if let main = c.main { try? ProcessControl.sendSignal(signal, toPidfd: main.pidfd) }
+            if let control = c.control { try? ProcessControl.sendSignal(signal, toPidfd: control.pidfd) }
+            // Nothing was left to signal and the main and control processes are reaped:
+            // the gone check of this turn needs no second scan (a /proc scan per restart
+            // is most of a restart's cost on hosts without cgroups).
+            if c.run != nil { c.knownEmpty = signalled == 0 && c.main == nil && c.control == nil }
+            c.needsGoneCheck = true
+        }
+    }
+
+    /// The no-cgroup stand-in for `cgroup.events` `populated 0`: scans for the run's
+    /// processes; when none is left, tells the machine; while a stop waits for them,
+    /// looks again shortly.
+    func checkProcessesGone(_ c: Component) {
+        guard let run = c.run else { return }
+        if !options.reapAllOrphans { tracker.reapExited(of: run, watched: watched) }
+        let live = c.knownEmpty ? [] : tracker.liveProcesses(of: run)
+        c.knownEmpty = false
+        if live.isEmpty {
+            if let timer = c.goneCheckTimer {
+                loop.cancelTimer(timer)
+                c.goneCheckTimer = nil
+            }
+            queue.append((c, .allProcessesGone))
+            return
+        }
+        guard c.isWaitingForProcesses, c.goneCheckTimer == nil else { return }
+        // With cgroup.events watched the kernel says when the group empties; the timer
+        // is then only a safety net.
+        let interval =
+            cgroups?.isWatched(c.name) == true
+            ? TimeSpan(usec: max(options.leftoverPollInterval.usec, 500_000)) : options.leftoverPollInterval
+        c.goneCheckTimer = loop.addTimer(after: interval) { [unowned self] in
+            c.goneCheckTimer = nil
+            guard c.isWaitingForProcesses else { return }
+            c.needsGoneCheck = true
+            self.pump()
+        }
+    }
+
+    func orphanReaped(_ pid: Int32, _ status: ExitStatus) {
+        logger.debug("reaped orphan \(pid): \(describe(status))")
+        for c in allComponents where c.isWaitingForProcesses { c.needsGoneCheck = true }
+        pump()
+    }
+
+    // MARK: Stopped
+
+    func stopped(_ c: Component, result: ServiceResult) {
+        c.isUp = false
+        stopHealthChecks(c)
+        if let timer = c.goneCheckTimer {
+            loop.cancelTimer(timer)
+            c.goneCheckTimer = nil
+        }
+        if let run = c.run {
+            c.lastRun = run
+            if !options.reapAllOrphans { tracker.reapExited(of: run, watched: watched) }
+            tracker.forget(run)
+        }
+        c.invocationID = nil
+        if let cgroups { cleanUpGroup(c, cgroups) }
+        if let scopes { releaseScope(c, scopes) }
+    }
+
+    /// The component went down for good (not into a restart pause): stop propagation,
+    /// and the end of Warden when a critical component failed or the main program ended.
+    /// Also reached without `markStopped` when an automatic restart hits the start limit.
+    func wentDown(_ c: Component) {
+        let endedBefore = planner.mainProgramEnded
+        plan { planner, members, list in
+            guard let index = list.firstIndex(where: { $0 === c }) else { return [] }
+            return planner.wentDown(index, &members)
+        }
+        if !endedBefore && planner.mainProgramEnded {
+            mainProgramExit = MainProgram.exitCode(lastExit: c.lastExit)
+        }
+    }
+}

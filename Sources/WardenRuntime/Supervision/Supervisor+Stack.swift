@@ -1,0 +1,158 @@
+import Glibc
+import Logging
+import WardenCore
+import WardenLinux
+
+/// The stack's start, stop propagation and shutdown: the planner's decisions carried out
+/// (loop thread).
+extension Supervisor {
+    // MARK: Orchestration
+
+    /// Starts what may start, swaps reloaded configurations in, and drives a shutdown.
+    func orchestrate() {
+        guard phase == .running || phase == .shuttingDown else { return }
+        let queueIsEmpty = queue.isEmpty
+        plan { planner, members, _ in planner.orchestrate(&members, queueIsEmpty: queueIsEmpty) }
+    }
+
+    /// Runs one step of the planner over every component (current, then retired), keeps
+    /// the members it changed and carries out its decisions.
+    func plan(_ step: (inout StackPlanner, inout [StackMember], [Component]) -> [StackDecision]) {
+        let list = allComponents
+        var members = list.map(\.plannedStack)
+        let decisions = step(&planner, &members, list)
+        for (c, member) in zip(list, members) { c.stack = member }
+        for decision in decisions { carryOut(decision, list) }
+    }
+
+    func carryOut(_ decision: StackDecision, _ list: [Component]) {
+        switch decision {
+        case .forget(let i):
+            retired.removeAll { $0 === list[i] }
+        case .replaceConfiguration(let i):
+            let c = list[i]
+            guard let new = c.pendingConfig else { return }
+            c.pendingConfig = nil
+            c.replaceConfiguration(new, priority: configuration.effectivePriority(of: new))
+        case .start(let i):
+            queue.append((list[i], .startRequested))
+        case .dependencyFailed(let i, let dependency):
+            logger.warning("not started: dependency \(dependency) failed (result 'dependency')", metadata: unit(list[i]))
+        case .stop(let i, let reason):
+            if case .stopsWith(let name) = reason {
+                logger.info("stopping: \(name) stopped (Requires=/BindsTo=)", metadata: unit(list[i]))
+            }
+            queue.append((list[i], .stopRequested))
+        case .shutDown(let cause):
+            switch cause {
+            case .criticalFailed(let name):
+                let c = list.first { $0.name == name && !$0.stack.removed }
+                logger.error(
+                    "critical component failed for good (\(c?.machine.result.rawValue ?? "failed")); shutting down",
+                    metadata: c.map(unit) ?? [:])
+                exitCode = SupervisorExitCode.failure
+            case .criticalCannotStart(let name):
+                let c = list.first { $0.name == name && !$0.stack.removed }
+                logger.error("critical component cannot start; shutting down", metadata: c.map(unit) ?? [:])
+                exitCode = SupervisorExitCode.failure
+            case .mainProgramEnded(let name):
+                let c = list.first { $0.name == name && !$0.stack.removed }
+                let code = MainProgram.exitCode(lastExit: c?.lastExit)
+                logger.notice(
+                    "the main program ended (\(c?.lastExit.map(describe) ?? "it never ran")); stopping the rest, then exiting \(code)",
+                    metadata: c.map(unit) ?? [:])
+            }
+            shutdownBegan()
+        case .finish:
+            finish()
+        }
+    }
+
+    // MARK: Shutdown
+
+    func beginShutdown() {
+        let wasIdle = phase == .idle
+        var began = false
+        plan { planner, members, _ in
+            began = planner.beginShutdown(&members)
+            return []
+        }
+        if began {
+            shutdownBegan()
+            pump()
+        } else if wasIdle {
+            finish()
+        }
+    }
+
+    /// The effects of a shutdown the plan has begun: the budget, the log line, systemd.
+    func shutdownBegan() {
+        let budget = configuration.settings.effectiveShutdownBudget(isPID1: ProcessControl.isPID1)
+        logger.info("shutting down (budget \(budget.usec / 1_000_000)s)")
+        serviceManagerStopping(budget: budget)
+        shutdownTimers.append(loop.addTimer(after: budget) { [unowned self] in self.budgetExpired() })
+    }
+
+    func budgetExpired() {
+        guard phase == .shuttingDown else { return }
+        exitCode = SupervisorExitCode.failure
+        let left = allComponents.filter { !$0.isDown }
+        logger.error("shutdown budget used up; killing what is left: \(left.map(\.name).joined(separator: ", "))")
+        for c in left { send(SIGKILL, to: .allProcesses, of: c) }
+        shutdownTimers.append(loop.addTimer(after: options.shutdownKillGrace) { [unowned self] in
+            guard self.phase == .shuttingDown else { return }
+            self.logger.error("components still not down after SIGKILL; exiting anyway")
+            self.finish()
+        })
+        pump()
+    }
+
+    /// A signal with no effect of its own on Warden: passed on to the main program when
+    /// there is one and it is one of `SignalContract.forwarded`, else logged.
+    func outsideSignal(_ info: EventLoop.SignalInfo) {
+        let name = ProcessControl.signalName(info.signal)
+        if SignalContract.forwarded.contains(info.signal), let main = options.mainProgram.flatMap({ components[$0] }) {
+            if let process = main.main {
+                try? ProcessControl.sendSignal(info.signal, toPidfd: process.pidfd)
+                logger.info("\(name) from pid \(info.senderPID) passed on to the main program (pid \(process.pid))", metadata: unit(main))
+            } else {
+                logger.notice("\(name) from pid \(info.senderPID) not passed on: the main program does not run", metadata: unit(main))
+            }
+            return
+        }
+        guard info.signal != SIGWINCH else { return }
+        logger.notice("\(name) from pid \(info.senderPID) ignored (Warden stops on TERM or INT, reloads on HUP)")
+    }
+
+    func finish() {
+        guard phase != .finished else { return }
+        for timer in shutdownTimers { loop.cancelTimer(timer) }
+        shutdownTimers.removeAll()
+        var leftovers: [String] = []
+        for c in allComponents {
+            for run in [c.run, c.lastRun].compactMap({ $0 }) {
+                let live = tracker.liveProcesses(of: run)
+                if !live.isEmpty {
+                    leftovers.append("\(c.name): \(live.map(String.init).joined(separator: " "))")
+                    _ = tracker.signalAll(SIGKILL, of: run)
+                }
+            }
+        }
+        if !leftovers.isEmpty {
+            logger.error("processes left behind (killed now): \(leftovers.joined(separator: "; "))")
+            exitCode = SupervisorExitCode.failure
+        }
+        // Throttles undone (and recorded) before the groups go and Warden exits.
+        for step in beforeExit { step() }
+        beforeExit.removeAll()
+        if let cgroups { removeSubtree(cgroups) }
+        if let scopes { releaseScopes(scopes) }
+        takeoversFinished()
+        // The main program's status is Warden's, unless it ended cleanly and the rest
+        // did not (something left behind, a critical failure).
+        if let code = mainProgramExit, code != 0 || exitCode == SupervisorExitCode.clean { exitCode = code }
+        planner.markFinished()
+        logger.info("all components stopped; exit status \(exitCode)")
+        finished.signal(exitCode)
+    }
+}
