@@ -16,23 +16,25 @@ let sizeOptimized: [SwiftSetting] = [.unsafeFlags(["-Osize"], .when(configuratio
 // part of it, and the dynamic loader resolves its symbols at every start
 // (docs/benchmarks.md, "Memory"; `warden run` is a start of the command line, then of the
 // daemon). Swift's static link asks for `-lstdc++` with no way to say "static": the
-// linker script Sources/warden-daemon/link/libstdc++.so answers it with the archive.
+// linker script link/libstdc++.so answers it with the archive.
 // Linked by lld with packed relative relocations (glibc 2.36 reads them) and without
 // exporting every symbol: the relocation table and dynamic symbols a static runtime
 // brings would otherwise be read, so resident, at each start.
 let staticRuntime = [
     "-static-stdlib", "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
     "-Xlinker", "--no-export-dynamic",
-    "-L", Context.packageDirectory + "/Sources/warden-daemon/link", "-Xclang-linker", "-static-libgcc",
+    "-L", Context.packageDirectory + "/link", "-Xclang-linker", "-static-libgcc",
 ]
 // The functions the daemon runs are placed first, side by side, in the order of
-// Sources/warden-daemon/link/hot-functions.txt (scripts/hot-functions makes it): the
-// kernel maps cached pages around every fault, so running code spread over all of the
-// text would keep most of the text resident.
+// link/hot-functions.txt (scripts/hot-functions records them under callgrind): the kernel
+// maps cached pages around every fault, so running code spread over all of the text would
+// keep most of the text resident. scripts/check-link (a tier of `make test`) fails when
+// the list no longer names the daemon's functions; the figures with and without it are in
+// docs/benchmarks.md ("Memory").
 let selfContained: [LinkerSetting] = [
     .unsafeFlags(
         staticRuntime + [
-            "-Xlinker", "--symbol-ordering-file=" + Context.packageDirectory + "/Sources/warden-daemon/link/hot-functions.txt",
+            "-Xlinker", "--symbol-ordering-file=" + Context.packageDirectory + "/link/hot-functions.txt",
             "-Xlinker", "--no-warn-symbol-ordering",
         ], .when(configuration: .release))
 ]
