@@ -42,17 +42,7 @@ func controlStatus(socketPath: String) -> [UInt8]? {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
     }
     guard connected == 0 else { return nil }
-    let request = Array("{\"v\":1,\"id\":1,\"op\":\"status\"}\n".utf8)
-    guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == request.count else { return nil }
-    var answer: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 1 << 16)
-    while true {
-        let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-        if n < 0 && errno == EINTR { continue }
-        if n <= 0 { return nil }
-        answer += buffer[0..<n]
-        if buffer[n - 1] == UInt8(ascii: "\n") { return answer }
-    }
+    return exchange(fd, "{\"v\":1,\"id\":1,\"op\":\"status\"}\n", endsWithNewline: true)
 }
 
 /// One `GET /metrics` on a fresh connection; the whole response, or nil.
@@ -68,7 +58,14 @@ func scrapeMetrics(port: UInt16) -> [UInt8]? {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
     guard connected == 0 else { return nil }
-    let request = Array("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8)
+    return exchange(fd, "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", endsWithNewline: false)
+}
+
+/// Sends `request` on a connected socket and reads the answer: up to the first read that
+/// ends in a newline (a control answer is one line), or to the end of the stream (HTTP
+/// with the server closing). nil on an error or an early end.
+private func exchange(_ fd: Int32, _ text: String, endsWithNewline: Bool) -> [UInt8]? {
+    let request = Array(text.utf8)
     guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == request.count else { return nil }
     var answer: [UInt8] = []
     var buffer = [UInt8](repeating: 0, count: 1 << 16)
@@ -76,8 +73,9 @@ func scrapeMetrics(port: UInt16) -> [UInt8]? {
         let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
         if n < 0 && errno == EINTR { continue }
         if n < 0 { return nil }
-        if n == 0 { return answer }
+        if n == 0 { return endsWithNewline ? nil : answer }
         answer += buffer[0..<n]
+        if endsWithNewline && buffer[n - 1] == UInt8(ascii: "\n") { return answer }
     }
 }
 

@@ -50,19 +50,9 @@ public struct ExecCommand: Hashable, Sendable {
     public var needsPathSearch: Bool { !path.hasPrefix("/") }
 }
 
-/// A command line that cannot be used, with what was expected.
-public struct ExecCommandError: Error, Hashable, Sendable, CustomStringConvertible {
-    /// The value that was parsed.
-    public var value: String
-    public var message: String
-
-    public init(value: String, message: String) {
-        self.value = value
-        self.message = message
-    }
-
-    public var description: String { message }
-}
+/// A command line that cannot be used: the value and what was expected (the same shape as
+/// a value that cannot be split into words).
+public typealias ExecCommandError = SystemdWords.SplitError
 
 extension ExecCommand {
     /// Parses one command line. A lone `;` separating several commands is refused here:

@@ -136,67 +136,53 @@ public enum SystemdWords {
         var quote: UInt8 = 0
         let backslashIsEscape = !flags.contains(.retainEscape)
 
+        // One loop for both modes: outside quotes whitespace ends the word and a quote
+        // (with `.unquote`) opens one; inside, only the same quote closes it, and the end
+        // of the value is an error unless `.relax`.
         while true {
-            if quote != 0 {
-                while true {
-                    if i == count {
-                        if flags.contains(.relax) {
-                            index = count
-                            return .word(word)
-                        }
-                        return .invalid
-                    }
-                    let c = bytes[i]
-                    if c == quote {
-                        quote = 0
-                        i += 1
-                        break
-                    }
-                    if c == UInt8(ascii: "\\"), backslashIsEscape {
-                        i += 1
-                        var finished = false
-                        guard unescape(bytes, &i, into: &word, inQuote: quote != 0, flags: flags, finished: &finished) else { return .invalid }
-                        if finished {
-                            index = count
-                            return .word(word)
-                        }
-                        continue
-                    }
-                    word.append(c)
-                    i += 1
-                }
-            } else {
-                while true {
-                    if i == count {
-                        index = count
-                        return .word(word)
-                    }
-                    let c = bytes[i]
-                    if flags.contains(.unquote), c == UInt8(ascii: "'") || c == UInt8(ascii: "\"") {
-                        quote = c
-                        i += 1
-                        break
-                    }
-                    if c == UInt8(ascii: "\\"), backslashIsEscape {
-                        i += 1
-                        var finished = false
-                        guard unescape(bytes, &i, into: &word, inQuote: quote != 0, flags: flags, finished: &finished) else { return .invalid }
-                        if finished {
-                            index = count
-                            return .word(word)
-                        }
-                        continue
-                    }
-                    if isWhitespace(c) {
-                        while i < count, isWhitespace(bytes[i]) { i += 1 }
-                        index = i
-                        return .word(word)
-                    }
-                    word.append(c)
-                    i += 1
+            if i == count {
+                if quote != 0 && !flags.contains(.relax) { return .invalid }
+                index = count
+                return .word(word)
+            }
+            let c = bytes[i]
+            if quote != 0, c == quote {
+                quote = 0
+                i += 1
+                continue
+            }
+            if quote == 0, flags.contains(.unquote), c == UInt8(ascii: "'") || c == UInt8(ascii: "\"") {
+                quote = c
+                i += 1
+                continue
+            }
+            if c == UInt8(ascii: "\\"), backslashIsEscape {
+                switch unescapeAfterBackslash(bytes, &i, into: &word, inQuote: quote != 0, flags: flags) {
+                case nil: return .invalid
+                case false?: index = count; return .word(word)
+                case true?: continue
                 }
             }
+            if quote == 0, isWhitespace(c) {
+                while i < count, isWhitespace(bytes[i]) { i += 1 }
+                index = i
+                return .word(word)
+            }
+            word.append(c)
+            i += 1
         }
+    }
+
+    /// Steps over the backslash at `bytes[i]` and appends the character it escapes; nil for
+    /// `-EINVAL`, false when the value ended with the backslash (the word ends there).
+    @inline(__always)
+    static func unescapeAfterBackslash(
+        _ bytes: [UInt8], _ i: inout Int, into word: inout [UInt8], inQuote: Bool, flags: Flags
+    ) -> Bool? {
+        i += 1
+        var finished = false
+        guard unescape(bytes, &i, into: &word, inQuote: inQuote, flags: flags, finished: &finished) else { return nil }
+        return !finished
     }
 
     /// The character after a backslash at `bytes[i]`, appended to `word`; false for

@@ -81,17 +81,10 @@ public final class ControlEndpoint: @unchecked Sendable {
 
     /// Closes the socket and removes its file; before the supervisor's `close()`.
     public func close() {
-        let loop = supervisor.loop
-        if loop.isOnLoopThread {
-            closeOnLoop()
-        } else {
-            loop.executeAndWait { [self] in closeOnLoop() }
+        supervisor.loop.executeAndWait { [self] in
+            server?.close()
+            server = nil
         }
-    }
-
-    private func closeOnLoop() {
-        server?.close()
-        server = nil
     }
 
     // MARK: Answers (loop thread)

@@ -76,17 +76,10 @@ public final class MetricsEndpoint: @unchecked Sendable {
 
     /// Closes the endpoint; before the supervisor's `close()`.
     public func close() {
-        let loop = supervisor.loop
-        if loop.isOnLoopThread {
-            closeOnLoop()
-        } else {
-            loop.executeAndWait { [self] in closeOnLoop() }
+        supervisor.loop.executeAndWait { [self] in
+            server?.close()
+            server = nil
         }
-    }
-
-    private func closeOnLoop() {
-        server?.close()
-        server = nil
     }
 
     /// The exposition as a scrape would get it now (tests, benchmarks). The loop lag is

@@ -303,12 +303,7 @@ public final class CgroupProcessTracker: ProcessTracker {
                 return pids.count
             }
         }
-        let own = getpid()
-        var count = 0
-        for pid in pids where pid > 1 && pid != own {
-            if Glibc.kill(pid, signal) == 0 { count += 1 }
-        }
-        return count
+        return signalEach(pids, signal)
     }
 
     public func reapExited(of run: TrackedRun, watched: Set<Int32>) {

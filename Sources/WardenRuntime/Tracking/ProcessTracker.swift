@@ -193,3 +193,11 @@ public final class ProcessGroupTracker: ProcessTracker {
         groups[run.unit] = nil
     }
 }
+
+extension ProcessTracker {
+    /// Sends `signal` to each of `pids` but PID 1 and Warden itself; how many it reached.
+    func signalEach(_ pids: [Int32], _ signal: Int32) -> Int {
+        let own = getpid()
+        return pids.filter { $0 > 1 && $0 != own && Glibc.kill($0, signal) == 0 }.count
+    }
+}

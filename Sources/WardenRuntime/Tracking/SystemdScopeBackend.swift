@@ -315,12 +315,7 @@ public final class SystemdScopeBackend: ProcessTracker {
     }
 
     public func signalAll(_ signal: Int32, of run: TrackedRun) -> Int {
-        let own = getpid()
-        var count = 0
-        for pid in processes(ofScope: scopeName(of: run.unit)) ?? [] where pid > 1 && pid != own {
-            if Glibc.kill(pid, signal) == 0 { count += 1 }
-        }
-        return count
+        signalEach(processes(ofScope: scopeName(of: run.unit)) ?? [], signal)
     }
 
     public func reapExited(of run: TrackedRun, watched: Set<Int32>) {

@@ -41,11 +41,7 @@ struct ControlSocketOptions: ParsableArguments {
             }
             throw ExitCode(ControlExit.noDaemon)
         case .success(let response):
-            if let error = response.error {
-                printError("warden: \(error.code): \(error.message)")
-                throw ExitCode(ControlExit.code(for: error.code))
-            }
-            return response
+            return try ControlExit.succeeded(response)
         }
     }
 }
@@ -67,6 +63,14 @@ enum ControlExit {
         component; 69 when no daemon answers or the connection broke before the answer \
         (EX_UNAVAILABLE); 77 when the caller may not do this (EX_NOPERM).
         """
+
+    /// The response when it carries no error; else the error is printed and the command
+    /// exits with its status.
+    static func succeeded(_ response: ControlResponse) throws -> ControlResponse {
+        guard let error = response.error else { return response }
+        printError("warden: \(error.code): \(error.message)")
+        throw ExitCode(code(for: error.code))
+    }
 
     static func code(for error: ControlErrorCode) -> Int32 {
         switch error {

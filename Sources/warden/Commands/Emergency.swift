@@ -92,11 +92,7 @@ enum EmergencyRun {
             printError("warden: \(error)")
             throw ExitCode(ControlExit.noDaemon)
         case .success(let response):
-            if let error = response.error {
-                printError("warden: \(error.code): \(error.message)")
-                throw ExitCode(ControlExit.code(for: error.code))
-            }
-            return response
+            return try ControlExit.succeeded(response)
         }
     }
 
