@@ -8,9 +8,9 @@
 #include <unistd.h>
 
 /* libsystemd is loaded with dlopen at first use, not linked: with what it links
- * (libgcrypt, libgpg-error, liblz4, libzstd, liblzma) it is about 0.8 MB of PSS in a
- * daemon that is not under systemd and never calls it (docs/benchmarks.md). Only these
- * functions are looked up; RTLD_LOCAL keeps them out of the global namespace. */
+ * (libgcrypt, libgpg-error, liblz4, libzstd, liblzma) it would be resident in every
+ * daemon, also one that is not under systemd and never calls it. Only these functions
+ * are looked up; RTLD_LOCAL keeps them out of the global namespace. */
 static struct {
     int (*notify)(int, const char *);
     int (*watchdog_enabled)(int, uint64_t *);

@@ -6,8 +6,8 @@ import WardenLinux
 
 /// libsystemd is loaded with dlopen at first use (Sources/CSystemd/systemd.c), not linked:
 /// a daemon that is not under systemd (no `$NOTIFY_SOCKET`, no `$WATCHDOG_USEC`, not
-/// logging to the journal) must never map it, nor what it pulls in (about 0.8 MB of PSS,
-/// docs/benchmarks.md). Read from the running daemon's /proc/PID/maps; the control case,
+/// logging to the journal) must never map it, nor what it pulls in (libgcrypt, liblz4,
+/// libzstd, liblzma). Read from the running daemon's /proc/PID/maps; the control case,
 /// `LogTarget=journal`, shows that the check sees the library once something needs it.
 @Suite(.enabled(if: DemoBinary.wardenPath != nil, "warden is not built next to the test bundle: run `swift build --build-tests`"))
 struct SystemdLibraryLoadTests {

@@ -157,8 +157,8 @@ public struct MainProcessUsage: Hashable, Sendable {
     /// hold spaces and parentheses, so fields are counted after the *last* `)`.
     ///
     /// Scans bytes rather than splitting Strings: `status` parses this for every
-    /// component, and Character-level splitting of the ~55 lines of `status` cost about
-    /// 0.4 ms a component (most of a 1000-component answer; docs/benchmarks.md).
+    /// component, and Character-level splitting of the ~55 lines of `status` was most of
+    /// the time of a large answer (`warden-bench surface`).
     public static func parse(stat: String, status: String) -> MainProcessUsage? {
         var stat = stat
         var status = status
