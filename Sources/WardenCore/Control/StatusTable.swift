@@ -157,7 +157,7 @@ public struct MainProcessUsage: Hashable, Sendable {
     /// hold spaces and parentheses, so fields are counted after the *last* `)`.
     ///
     /// Scans bytes rather than splitting Strings: `status` parses this for every
-    /// component, and Character-level splitting of the ~55 lines of `status` was most of
+    /// component, and Character-level splitting of the ~55 lines of `status` would be most of
     /// the time of a large answer (`warden-bench surface`).
     public static func parse(stat: String, status: String) -> MainProcessUsage? {
         var stat = stat
