@@ -142,6 +142,8 @@ public final class Supervisor: @unchecked Sendable {
     let healthProber: HealthProber?
 
     var configuration: Configuration
+    /// The machine the cgroup plan was resolved against; `status` resolves limits the same.
+    var host: HostFacts
     var graph: DependencyGraph
     var components: [String: Component] = [:]
     /// Removed by a reload, still stopping.
@@ -173,9 +175,11 @@ public final class Supervisor: @unchecked Sendable {
     public init(
         configuration: Configuration, options: SupervisorOptions, logger: Logger,
         reloadSource: ConfigurationSource? = nil, tracker: ProcessTracker = ProcfsProcessTracker(),
-        cgroups: CgroupProcessTracker? = nil, healthProber: HealthProber? = nil, scopes: SystemdScopeBackend? = nil
+        cgroups: CgroupProcessTracker? = nil, healthProber: HealthProber? = nil, scopes: SystemdScopeBackend? = nil,
+        host: HostFacts = HostProbe.facts()
     ) throws(SupervisorError) {
         self.configuration = configuration
+        self.host = host
         self.graph = DependencyGraph(configuration: configuration)
         self.options = options
         self.logger = logger
@@ -989,8 +993,9 @@ public final class Supervisor: @unchecked Sendable {
         scopes?.configurationReloaded(from: configuration, to: new, logger: logger)
         configuration = new
         graph = DependencyGraph(configuration: new)
+        host = HostProbe.facts()
         if let cgroups {
-            for problem in cgroups.replacePlan(CgroupPlan.plan(for: new, host: HostProbe.facts())) {
+            for problem in cgroups.replacePlan(CgroupPlan.plan(for: new, host: host)) {
                 logger.warning("not enforced after reload: \(problem)")
             }
         }

@@ -71,39 +71,32 @@ extension ResourceLimitKind {
 extension MemoryLimit {
     /// Bytes for comparing two limits; nil when a percentage cannot be resolved without
     /// knowing the machine, `UInt64.max` for infinity.
-    func comparableBytes(physicalMemoryBytes: UInt64?) -> UInt64? {
-        switch self {
-        case .bytes(let bytes): return bytes
-        case .infinity: return .max
-        case .percentOfPhysical:
-            guard let physicalMemoryBytes else { return nil }
-            return resolve(physicalMemoryBytes: physicalMemoryBytes) ?? .max
+    func comparableBytes(on host: HostFacts?) -> UInt64? {
+        switch resolved(on: host) {
+        case .value(let bytes): bytes
+        case .unlimited: .max
+        case nil: nil
         }
     }
 
     /// The value written to `memory.*`: bytes or `max`. A percentage that cannot be
     /// resolved (no machine to check against) is shown as such.
-    func cgroupValue(physicalMemoryBytes: UInt64?) -> String {
-        switch self {
-        case .bytes(let bytes): return String(bytes)
-        case .infinity: return "max"
-        case .percentOfPhysical:
-            guard let physicalMemoryBytes else { return "\(self) of RAM" }
-            return resolve(physicalMemoryBytes: physicalMemoryBytes).map { String($0) } ?? "max"
+    func cgroupValue(on host: HostFacts?) -> String {
+        switch resolved(on: host) {
+        case .value(let bytes): String(bytes)
+        case .unlimited: "max"
+        case nil: "\(self) of RAM"
         }
     }
 }
 
 extension TasksMax {
-    /// The value written to `pids.max`. systemd resolves a percentage against the
-    /// smaller of pid_max and threads-max; Warden uses pid_max.
-    func cgroupValue(pidMax: UInt64?) -> String {
-        switch self {
-        case .count(let count): return String(count)
-        case .infinity: return "max"
-        case .percentOfSystem:
-            guard let pidMax else { return "\(self) of pid_max" }
-            return resolve(systemTasksMax: pidMax).map { String($0) } ?? "max"
+    /// The value written to `pids.max`.
+    func cgroupValue(on host: HostFacts?) -> String {
+        switch resolved(on: host) {
+        case .value(let count): String(count)
+        case .unlimited: "max"
+        case nil: "\(self) of pid_max"
         }
     }
 }

@@ -46,16 +46,15 @@ public enum CgroupPlan {
             writes.append(CgroupWrite("cpu.max", "max \(period.usec)"))
         }
         if let weight = resources.ioWeight { writes.append(CgroupWrite("io.weight", "default \(weight)")) }
-        let memory = host?.physicalMemoryBytes
         let memoryFiles: [(String, MemoryLimit?)] = [
             ("memory.min", resources.memoryMin), ("memory.low", resources.memoryLow),
             ("memory.high", resources.memoryHigh), ("memory.max", resources.memoryMax),
             ("memory.swap.max", resources.memorySwapMax),
         ]
         for (file, limit) in memoryFiles {
-            if let limit { writes.append(CgroupWrite(file, limit.cgroupValue(physicalMemoryBytes: memory))) }
+            if let limit { writes.append(CgroupWrite(file, limit.cgroupValue(on: host))) }
         }
-        if let tasks = resources.tasksMax { writes.append(CgroupWrite("pids.max", tasks.cgroupValue(pidMax: host?.pidMax))) }
+        if let tasks = resources.tasksMax { writes.append(CgroupWrite("pids.max", tasks.cgroupValue(on: host))) }
         return writes
     }
 

@@ -106,28 +106,17 @@ public enum SystemdUnitPlan {
         ]
         for (name, limit) in memory {
             guard let limit else { continue }
-            switch limit {
-            case .bytes(let bytes): properties.append(SystemdProperty(name, .uint64(bytes)))
-            case .infinity: properties.append(SystemdProperty(name, .uint64(unset)))
-            case .percentOfPhysical(let permyriad):
-                if let physical = host?.physicalMemoryBytes {
-                    properties.append(
-                        SystemdProperty(name, .uint64(limit.resolve(physicalMemoryBytes: physical) ?? unset)))
-                } else {
-                    properties.append(SystemdProperty(name + "Scale", .uint32(scale(permyriad: permyriad))))
-                }
+            if case .percentOfPhysical(let permyriad) = limit, host?.physicalMemoryBytes == nil {
+                properties.append(SystemdProperty(name + "Scale", .uint32(scale(permyriad: permyriad))))
+            } else {
+                properties.append(SystemdProperty(name, .uint64(limit.resolved(on: host)?.value ?? unset)))
             }
         }
         if let tasks = resources.tasksMax {
-            switch tasks {
-            case .count(let count): properties.append(SystemdProperty("TasksMax", .uint64(count)))
-            case .infinity: properties.append(SystemdProperty("TasksMax", .uint64(unset)))
-            case .percentOfSystem(let permyriad):
-                if let pidMax = host?.pidMax {
-                    properties.append(SystemdProperty("TasksMax", .uint64(tasks.resolve(systemTasksMax: pidMax) ?? unset)))
-                } else {
-                    properties.append(SystemdProperty("TasksMaxScale", .uint32(scale(permyriad: permyriad))))
-                }
+            if case .percentOfSystem(let permyriad) = tasks, host?.pidMax == nil {
+                properties.append(SystemdProperty("TasksMaxScale", .uint32(scale(permyriad: permyriad))))
+            } else {
+                properties.append(SystemdProperty("TasksMax", .uint64(tasks.resolved(on: host)?.value ?? unset)))
             }
         }
         return properties
