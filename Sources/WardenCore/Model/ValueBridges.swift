@@ -1,5 +1,4 @@
-// Small adaptors between the value parsers and the model's key tables, and the
-// renderings the cgroup plan needs.
+// Small adaptors between the value parsers and the model's key tables.
 
 /// Turns a parser that returns nil for an empty value (systemd's reset) into one for
 /// non-empty text; the key table handles the empty value itself before parsing.
@@ -76,37 +75,6 @@ extension MemoryLimit {
         case .value(let bytes): bytes
         case .unlimited: .max
         case nil: nil
-        }
-    }
-
-    /// The value written to `memory.*`: bytes or `max`. A percentage that cannot be
-    /// resolved (no machine to check against) is shown as such.
-    func cgroupValue(on host: HostFacts?) -> String {
-        switch resolved(on: host) {
-        case .value(let bytes): String(bytes)
-        case .unlimited: "max"
-        case nil: "\(self) of RAM"
-        }
-    }
-}
-
-extension TasksMax {
-    /// The value written to `pids.max`.
-    func cgroupValue(on host: HostFacts?) -> String {
-        switch resolved(on: host) {
-        case .value(let count): String(count)
-        case .unlimited: "max"
-        case nil: "\(self) of pid_max"
-        }
-    }
-}
-
-extension CPUWeight {
-    /// `idle` is its own file (`cpu.idle`, kernel 5.15+) and leaves the weight alone.
-    var cgroupWrites: [CgroupWrite] {
-        switch self {
-        case .weight(let weight): [CgroupWrite("cpu.weight", String(weight))]
-        case .idle: [CgroupWrite("cpu.idle", "1")]
         }
     }
 }
