@@ -4,7 +4,7 @@ import WardenCore
 /// Reads the facts about this machine that configuration checks need.
 public enum HostProbe {
     /// CPUs, memory and pid_max of this machine, read from `/sys` and `/proc` below `root`
-    /// (a parameter so tests can point it at a seeded directory).
+    /// (a parameter so tests can point it at a seeded directory), and its page size.
     public static func facts(root: String = "") -> HostFacts {
         let fs = LocalFileSystem()
         var facts = HostFacts()
@@ -19,6 +19,8 @@ public enum HostProbe {
         if let pidMax = try? fs.readFile(root + "/proc/sys/kernel/pid_max") {
             facts.pidMax = UInt64(pidMax.trimmingCharacters())
         }
+        let pageSize = sysconf(Int32(_SC_PAGESIZE))
+        if pageSize > 0 { facts.pageSizeBytes = UInt64(pageSize) }
         return facts
     }
 

@@ -98,7 +98,7 @@ import WardenCore
     @Test(arguments: [[], [0], [1, 3], [0, 7, 8, 15, 64]])
     func cpuBitmaskRoundTrips(cpus: [Int]) {
         let set = CPUSet(cpus)
-        #expect(SystemdUnitPlan.cpuSet(bitmask: SystemdUnitPlan.bitmask(set)) == set)
+        #expect(CPUSet(systemdBitmask: set.systemdBitmask) == set)
     }
 
     static func loader(_ fs: InMemoryFileSystem) -> ConfigurationLoader {

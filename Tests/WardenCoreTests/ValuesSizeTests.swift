@@ -73,14 +73,25 @@ import Testing
         expectValueError(MemoryLimit.parse(text, for: key), mentions: ["'\(text)'", reason])
     }
 
+    /// Percentages in whole pages, as the kernel stores a limit; 100% too.
     @Test(arguments: [
-        (MemoryLimit.bytes(5), UInt64(8 << 30), UInt64?(5)), (.infinity, 8 << 30, nil),
-        (.percentOfPhysical(permyriad: 5000), 8 << 30, 4 << 30), (.percentOfPhysical(permyriad: 0), 8 << 30, 0),
-        (.percentOfPhysical(permyriad: 10_000), 1_000_000_007, 1_000_000_007),
-        (.percentOfPhysical(permyriad: 3333), 1_000_000_000, 333_295_616),
+        (MemoryLimit.bytes(5), UInt64(8 << 30), UInt64(4096), ResolvedLimit?.some(.value(5))),
+        (.infinity, 8 << 30, 4096, .unlimited),
+        (.percentOfPhysical(permyriad: 5000), 8 << 30, 4096, .value(4 << 30)),
+        (.percentOfPhysical(permyriad: 0), 8 << 30, 4096, .value(0)),
+        (.percentOfPhysical(permyriad: 10_000), 1_000_000_007, 4096, .value(999_997_440)),
+        (.percentOfPhysical(permyriad: 3333), 1_000_000_000, 4096, .value(333_295_616)),
+        (.percentOfPhysical(permyriad: 3333), 1_000_000_000, 65_536, .value(333_250_560)),
     ])
-    func resolvesAgainstPhysicalMemory(limit: MemoryLimit, physical: UInt64, bytes: UInt64?) {
-        #expect(limit.resolve(physicalMemoryBytes: physical) == bytes)
+    func resolvesAgainstPhysicalMemory(limit: MemoryLimit, physical: UInt64, page: UInt64, resolved: ResolvedLimit?) {
+        #expect(limit.resolved(on: HostFacts(physicalMemoryBytes: physical, pageSizeBytes: page)) == resolved)
+    }
+
+    @Test func aPercentageNeedsTheHostsMemory() {
+        #expect(MemoryLimit.percentOfPhysical(permyriad: 5000).resolved(on: nil) == nil)
+        #expect(MemoryLimit.percentOfPhysical(permyriad: 5000).resolved(on: HostFacts(pidMax: 100)) == nil)
+        #expect(MemoryLimit.bytes(4096).resolved(on: nil) == .value(4096))
+        #expect(MemoryLimit.infinity.resolved(on: nil) == .unlimited)
     }
 
     @Test(arguments: [
@@ -94,9 +105,8 @@ import Testing
         #expect(MemoryLimit.parse(text) == .success(limit))
     }
 
-    @Test func memoryKeysNameTheirCgroupFiles() {
-        #expect(MemoryLimitKey.memoryMax.cgroupFile == "memory.max")
-        #expect(MemoryLimitKey.memorySwapMax.cgroupFile == "memory.swap.max")
+    @Test func memoryKeysAreNamedAsInUnitFiles() {
         #expect(MemoryLimitKey(rawValue: "MemoryLow") == .memoryLow)
+        #expect(MemoryLimitKey.memorySwapMax.rawValue == "MemorySwapMax")
     }
 }

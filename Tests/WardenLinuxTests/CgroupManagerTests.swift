@@ -138,6 +138,42 @@ import Testing
         #expect(tree.read("batch.slice/backtest.service/cpu.weight") == "1")
     }
 
+    /// `IOWeight=`: the `io` controller is enabled as cpu and memory are, and a host
+    /// without it, or without blk-iocost's `io.weight`, gets the same "not enforced".
+    @Test func ioWeightEnablesTheIOControllerAndDegradesWithoutIt() throws {
+        var resources = ResourceControl()
+        resources.ioWeight = IOWeight(value: 300)
+        let writes = CgroupPlan.writes(for: resources, host: nil)
+        let plan = [
+            CgroupGroupPlan(
+                path: "batch.slice", unit: "batch.slice", controllers: CgroupPlan.plannedControllers(for: writes), writes: writes)
+        ]
+        #expect(plan[0].controllers == ["cpu", "io"])
+
+        let tree = umlTree()
+        tree.write("batch.slice/io.weight", CgroupFixture.text("io.weight"))
+        let report = try CgroupManager(rootPath: tree.root, options: Self.plainTree).setUp(plan)
+        #expect(report.steps.map(\.description).contains("./cgroup.subtree_control += io"))
+        #expect(report.steps.map(\.description).contains("batch.slice/io.weight = default 300"))
+        #expect(report.unenforced.isEmpty)
+        #expect(tree.read("batch.slice/io.weight") == "default 300")
+
+        let withoutIOCost = umlTree()
+        let degraded = try CgroupManager(rootPath: withoutIOCost.root, options: Self.plainTree).setUp(plan)
+        #expect(
+            degraded.unenforced.map(\.description) == [
+                "IOWeight= on batch.slice: io.weight does not exist (io.weight needs a weight-based IO controller (blk-iocost))"
+            ])
+
+        let withoutIO = umlTree()
+        withoutIO.write("cgroup.controllers", "cpu memory pids\n")
+        let missing = try CgroupManager(rootPath: withoutIO.root, options: Self.plainTree).setUp(plan)
+        #expect(!missing.steps.map(\.description).contains("./cgroup.subtree_control += io"))
+        #expect(
+            CgroupEnforcement.messages(missing.unenforced)
+                == ["IOWeight= on batch.slice: io controller not available in \(withoutIO.root)/cgroup.controllers"])
+    }
+
     @Test func freshGroupsAreCreatedAndErrorsNameFileValueAndErrno() throws {
         let tree = SeededCgroupTree()
         tree.group("", ["cgroup.controllers": "cpu memory pids\n", "cgroup.subtree_control": "\n"])

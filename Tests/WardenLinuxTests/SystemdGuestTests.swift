@@ -49,23 +49,27 @@ struct SystemdGuestTests {
         let bus = try SystemdBus()
         let original = try bus.readUnitProperties(unit: slice)
         #expect(
-            original
-                == UnitResourceSettings(
-                    cpuQuotaPerSecUSec: nil, cpuWeight: 42, allowedCPUs: .empty, memoryHighBytes: 512 << 20))
-
-        try bus.setUnitProperties(
-            unit: slice, runtime: true,
-            properties: [
-                .cpuQuotaPerSecUSec(500_000), .cpuWeight(7), .allowedCPUs(CPUSet([0])), .memoryHighBytes(256 << 20),
+            original == [
+                SystemdProperty("CPUWeight", .uint64(42)), SystemdProperty("CPUQuotaPerSecUSec", .uint64(.max)),
+                SystemdProperty("MemoryHigh", .uint64(512 << 20)),
             ])
+
+        try bus.setProperties(
+            [
+                ResourceKeys.cpuQuota.systemd.property(CPUQuota(perSecondUSec: 500_000), host: nil),
+                ResourceKeys.cpuWeight.systemd.property(.weight(7), host: nil),
+                ResourceKeys.allowedCPUs.systemd.property(CPUSet([0]), host: nil),
+                ResourceKeys.memoryHigh.systemd.property(.bytes(256 << 20), host: nil),
+            ], of: slice, runtime: true)
         #expect(try GuestShell.show(slice, "CPUQuotaPerSecUSec") == "500ms")
         #expect(try GuestShell.show(slice, "CPUWeight") == "7")
         #expect(try GuestShell.show(slice, "AllowedCPUs") == "0")
         #expect(try GuestShell.show(slice, "MemoryHigh") == "268435456")
         #expect(
-            try bus.readUnitProperties(unit: slice)
-                == UnitResourceSettings(
-                    cpuQuotaPerSecUSec: 500_000, cpuWeight: 7, allowedCPUs: CPUSet([0]), memoryHighBytes: 256 << 20))
+            try bus.readUnitProperties(unit: slice) == [
+                SystemdProperty("CPUWeight", .uint64(7)), SystemdProperty("CPUQuotaPerSecUSec", .uint64(500_000)),
+                SystemdProperty("MemoryHigh", .uint64(256 << 20)),
+            ])
         // The kernel sees it: systemd wrote the slice's cpu.max.
         let cgroup = try GuestShell.show(slice, "ControlGroup")
         let cpuMax = try GuestShell.run("cat /sys/fs/cgroup\(cgroup)/cpu.max").output
@@ -74,7 +78,7 @@ struct SystemdGuestTests {
         let dropIns = try GuestShell.run("ls /run/systemd/system.control/\(slice).d/").output
         #expect(dropIns.contains("CPUQuota"), "\(dropIns)")
 
-        try bus.setUnitProperties(unit: slice, runtime: true, properties: original.properties)
+        try bus.setProperties(original + [ResourceKeys.allowedCPUs.systemd.property(nil, host: nil)], of: slice, runtime: true)
         #expect(try bus.readUnitProperties(unit: slice) == original)
         #expect(try GuestShell.show(slice, "CPUQuotaPerSecUSec") == "infinity")
         #expect(try GuestShell.show(slice, "CPUWeight") == "42")
@@ -89,10 +93,10 @@ struct SystemdGuestTests {
     @Test func emergencyThrottleOnSystemSliceIsVisibleAndRemoved() throws {
         let bus = try SystemdBus()
         let before = try bus.readUnitProperties(unit: "system.slice")
-        #expect(before.cpuQuotaPerSecUSec == nil)
-        try bus.setUnitProperties(unit: "system.slice", properties: [.cpuQuotaPerSecUSec(500_000)])
+        #expect(before.contains(SystemdProperty("CPUQuotaPerSecUSec", .uint64(.max))))
+        try bus.setProperties([ResourceKeys.cpuQuota.systemd.property(CPUQuota(perSecondUSec: 500_000), host: nil)], of: "system.slice")
         #expect(try GuestShell.show("system.slice", "CPUQuotaPerSecUSec") == "500ms")
-        try bus.setUnitProperties(unit: "system.slice", properties: before.properties)
+        try bus.setProperties(before, of: "system.slice")
         #expect(try GuestShell.show("system.slice", "CPUQuotaPerSecUSec") == "infinity")
         #expect(try bus.readUnitProperties(unit: "system.slice") == before)
     }
@@ -100,9 +104,9 @@ struct SystemdGuestTests {
     @Test func refusedValueNamesUnitPropertyAndTheDBusError() throws {
         let bus = try SystemdBus()
         let before = try bus.readUnitProperties(unit: "system.slice")
-        defer { try? bus.setUnitProperties(unit: "system.slice", properties: before.properties) }
+        defer { try? bus.setProperties(before, of: "system.slice") }
         #expect {
-            try bus.setUnitProperties(unit: "system.slice", properties: [.cpuQuotaPerSecUSec(0)])
+            try bus.setProperties([SystemdProperty("CPUQuotaPerSecUSec", .uint64(0))], of: "system.slice")
         } throws: { error in
             let error = error as? SystemdBusError
             return error?.unit == "system.slice" && error?.property == "CPUQuotaPerSecUSec=0"

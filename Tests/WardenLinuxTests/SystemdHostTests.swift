@@ -215,30 +215,23 @@ extension Array where Element == JournalField {
         ([0, 9, 17], [0x01, 0x02, 0x02]),
     ])
     func allowedCPUsBitmask(cpus: [Int], bytes: [UInt8]) {
-        #expect(UnitResourceProperty.bitmask(CPUSet(cpus)) == bytes)
-        #expect(UnitResourceProperty.cpuSet(bitmask: bytes) == CPUSet(cpus))
+        #expect(CPUSet(cpus).systemdBitmask == bytes)
+        #expect(CPUSet(systemdBitmask: bytes) == CPUSet(cpus))
     }
 
+    /// The governor's properties as the bus client sends them: the rows' own encoders.
     @Test(arguments: [
-        (UnitResourceProperty.cpuQuotaPerSecUSec(500_000), "CPUQuotaPerSecUSec=500000", UInt64(500_000) as UInt64?),
-        (.cpuQuotaPerSecUSec(nil), "CPUQuotaPerSecUSec=infinity", UInt64.max),
-        (.cpuWeight(20), "CPUWeight=20", 20),
-        (.cpuWeight(nil), "CPUWeight=[not set]", UInt64.max),
-        (.memoryHighBytes(1 << 30), "MemoryHigh=1073741824", 1 << 30),
-        (.memoryHighBytes(nil), "MemoryHigh=infinity", UInt64.max),
-        (.allowedCPUs(CPUSet([0, 1, 3])), "AllowedCPUs=0-1,3", nil),
+        (ResourceKeys.cpuQuota.systemd.property(CPUQuota(perSecondUSec: 500_000), host: nil), "CPUQuotaPerSecUSec=500000", SystemdPropertyValue.uint64(500_000)),
+        (ResourceKeys.cpuQuota.systemd.property(nil, host: nil), "CPUQuotaPerSecUSec=infinity", .uint64(.max)),
+        (ResourceKeys.cpuWeight.systemd.property(.weight(20), host: nil), "CPUWeight=20", .uint64(20)),
+        (ResourceKeys.cpuWeight.systemd.property(nil, host: nil), "CPUWeight=infinity", .uint64(.max)),
+        (ResourceKeys.memoryHigh.systemd.property(.bytes(1 << 30), host: nil), "MemoryHigh=1073741824", .uint64(1 << 30)),
+        (ResourceKeys.memoryHigh.systemd.property(nil, host: nil), "MemoryHigh=infinity", .uint64(.max)),
+        (ResourceKeys.allowedCPUs.systemd.property(CPUSet([0, 1, 3]), host: nil), "AllowedCPUs=0-1,3", .bytes([0x0b])),
     ])
-    func propertiesOnTheWire(property: UnitResourceProperty, description: String, wire: UInt64?) {
+    func propertiesOnTheWire(property: SystemdProperty, description: String, wire: SystemdPropertyValue) {
         #expect(property.description == description)
-        #expect(property.wireUInt64 == wire)
-    }
-
-    @Test func snapshotRestoresEveryProperty() {
-        let settings = UnitResourceSettings(
-            cpuQuotaPerSecUSec: nil, cpuWeight: 100, allowedCPUs: .empty, memoryHighBytes: 1 << 20)
-        #expect(
-            settings.properties == [.cpuQuotaPerSecUSec(nil), .cpuWeight(100), .allowedCPUs(.empty), .memoryHighBytes(1 << 20)])
-        #expect(settings.description == "CPUQuotaPerSecUSec=infinity CPUWeight=100 AllowedCPUs= MemoryHigh=1048576")
+        #expect(property.value == wire)
     }
 
     @Test(arguments: [

@@ -47,26 +47,12 @@ public struct CgroupPathError: Error, Hashable, Sendable, CustomStringConvertibl
 
 /// One name per setting: the interface file back to the operator's key.
 public enum CgroupSettingName {
-    /// `cpu.max` → `CPUQuota=`; `cpu.max` with an unlimited quota → `CPUQuotaPeriodSec=`.
+    /// The key of the `ResourceKeys` row that writes the file: `cpu.max` → `CPUQuota=`,
+    /// `cpu.max` with an unlimited quota → `CPUQuotaPeriodSec=`, `cpu.idle` →
+    /// `CPUWeight=idle`; the file itself when no key writes it (the governor's
+    /// `cgroup.freeze`).
     public static func key(for write: CgroupWrite) -> String {
-        switch write.file {
-        case "cpu.max": write.value.hasPrefix("max") ? "CPUQuotaPeriodSec=" : "CPUQuota="
-        case "cpu.max.burst": "CPUQuota= (burst)"
-        case "cpu.weight": "CPUWeight="
-        case "cpu.idle": "CPUWeight=idle"
-        case "cpuset.cpus": "AllowedCPUs="
-        case "cpuset.mems": "AllowedMemoryNodes="
-        case "cpuset.cpus.partition": "AllowedCPUs= (partition)"
-        case "memory.min": "MemoryMin="
-        case "memory.low": "MemoryLow="
-        case "memory.high": "MemoryHigh="
-        case "memory.max": "MemoryMax="
-        case "memory.swap.max": "MemorySwapMax="
-        case "memory.oom.group": "OOMPolicy=kill (memory.oom.group)"
-        case "pids.max": "TasksMax="
-        case "io.weight": "IOWeight="
-        default: write.file
-        }
+        ResourceKeys.all.lazy.compactMap { $0.name(of: write) }.first ?? write.file
     }
 
     /// The controller a file belongs to: `memory.swap.max` → `memory`.

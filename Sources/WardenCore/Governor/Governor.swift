@@ -241,7 +241,7 @@ public enum Governor {
 
     static func cpuDesired(_ target: GovernorTarget, quota: CPUQuota, _ t: GovernorThresholds) -> [Desired] {
         var desired = [Desired(target: target, file: "cpu.max", value: quota.cpuMaxValue(periodUSec: target.cpuQuotaPeriodUSec))]
-        for write in t.emergencyCPUWeight.cgroupWrites {
+        for write in ResourceKeys.cpuWeight.writes(of: t.emergencyCPUWeight) {
             desired.append(Desired(target: target, file: write.file, value: write.value))
         }
         return desired

@@ -45,10 +45,11 @@ public struct GovernorTarget: Hashable, Sendable {
         self.memoryCurrentBytes = memoryCurrentBytes
     }
 
-    /// The cgroup files of a `.group` target whose values the runtime reads into `current`.
-    public static let observedFiles = ["cpu.max", "cpu.weight", "cpu.idle", "cgroup.freeze", "memory.high"]
+    /// The cgroup files of a `.group` target whose values the runtime reads into `current`:
+    /// those of the keys the governor may change, and `cgroup.freeze`.
+    public static let observedFiles = ResourceKeys.governed.flatMap(\.cgroupFiles) + ["cgroup.freeze"]
     /// The D-Bus property of a `.systemdSlice` target read into `current`.
-    public static let systemdQuotaProperty = "CPUQuotaPerSecUSec"
+    public static let systemdQuotaProperty = ResourceKeys.cpuQuota.systemd.name
 
     /// True when `other` is this group or lies beneath it.
     func contains(_ other: GovernorTarget) -> Bool {

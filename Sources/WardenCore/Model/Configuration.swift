@@ -5,11 +5,20 @@ public struct HostFacts: Hashable, Sendable {
     public var physicalMemoryBytes: UInt64?
     /// `/proc/sys/kernel/pid_max`, the base of `TasksMax=N%`.
     public var pidMax: UInt64?
+    /// The page size: the kernel keeps memory limits in whole pages.
+    public var pageSizeBytes: UInt64
 
-    public init(onlineCPUs: CPUSet? = nil, physicalMemoryBytes: UInt64? = nil, pidMax: UInt64? = nil) {
+    /// The page size of x86-64 and of most arm64 kernels.
+    public static let defaultPageSizeBytes: UInt64 = 4096
+
+    public init(
+        onlineCPUs: CPUSet? = nil, physicalMemoryBytes: UInt64? = nil, pidMax: UInt64? = nil,
+        pageSizeBytes: UInt64 = HostFacts.defaultPageSizeBytes
+    ) {
         self.onlineCPUs = onlineCPUs
         self.physicalMemoryBytes = physicalMemoryBytes
         self.pidMax = pidMax
+        self.pageSizeBytes = pageSizeBytes
     }
 }
 

@@ -1,6 +1,7 @@
 // The keys of `NAME.service` and `NAME.slice` units. Meaning and syntax follow
 // systemd.unit(5), systemd.service(5), systemd.exec(5), systemd.kill(5) and
-// systemd.resource-control(5); where Warden differs, the doc says so.
+// systemd.resource-control(5); where Warden differs, the doc says so. The
+// resource-control keys, shared by both unit types, are the rows of `ResourceKeys`.
 
 private let unitSection: Set<String> = ["Unit"]
 private let serviceSection: Set<String> = ["Service"]
@@ -22,87 +23,6 @@ private func unitName(kind: UnitName.Kind?) -> @Sendable (String) -> ValueError?
         }
         return nil
     }
-}
-
-extension ResourceControl {
-    /// Resource-control keys, shared by `[Service]` and `[Slice]`.
-    static let rules: [KeyRule<ResourceControl>] = [
-        .value(
-            "CPUQuota", in: ["Service", "Slice"], \.cpuQuota,
-            KeyDoc(
-                "Hard cap on CPU time, as a share of one CPU per second of wall time; 150% lets the group use 1.5 CPUs.",
-                syntax: "percentage > 0, e.g. 20%, 150%", default: "no cap (max)",
-                mapsTo: "cpu.max = QUOTA PERIOD"),
-            parse: nonEmpty(CPUQuota.parse)),
-        .value(
-            "CPUQuotaPeriodSec", in: ["Service", "Slice"], \.cpuQuotaPeriod,
-            KeyDoc(
-                "Period over which CPUQuota= is enforced; shorter periods smooth latency, longer ones cost less.",
-                syntax: "time span, 1ms…1s", default: "100ms", mapsTo: "cpu.max (second field)"),
-            parse: nonEmpty(CPUQuotaPeriod.parse)),
-        .value(
-            "CPUWeight", in: ["Service", "Slice"], \.cpuWeight,
-            KeyDoc(
-                "Relative share of CPU time against sibling groups when the CPUs are contended.",
-                syntax: "integer 1…10000, or idle", default: "100 (kernel default)", mapsTo: "cpu.weight (idle: cpu.idle = 1)"),
-            parse: nonEmpty(CPUWeight.parse)),
-        .value(
-            "AllowedCPUs", in: ["Service", "Slice"], \.allowedCPUs,
-            KeyDoc(
-                "CPUs the group's processes may run on.", syntax: "CPU list, e.g. 0-3,6",
-                default: "all CPUs of the parent", mapsTo: "cpuset.cpus"),
-            parse: CPUSet.parse),
-        .value(
-            "AllowedMemoryNodes", in: ["Service", "Slice"], \.allowedMemoryNodes,
-            KeyDoc(
-                "NUMA memory nodes the group may allocate from.", syntax: "node list, e.g. 0 or 0-1",
-                default: "all nodes of the parent", mapsTo: "cpuset.mems"),
-            parse: CPUSet.parse),
-        .value(
-            "MemoryMin", in: ["Service", "Slice"], \.memoryMin,
-            KeyDoc(
-                "Memory that is never reclaimed from the group (hard protection).",
-                syntax: "bytes with K/M/G/T suffix (base 1024), N% of RAM, or infinity", default: "0",
-                mapsTo: "memory.min"),
-            parse: { MemoryLimit.parse($0, for: .memoryMin) }),
-        .value(
-            "MemoryLow", in: ["Service", "Slice"], \.memoryLow,
-            KeyDoc(
-                "Memory that is reclaimed from the group only when nothing unprotected is left (soft protection).",
-                syntax: "bytes, N%, or infinity", default: "0", mapsTo: "memory.low"),
-            parse: { MemoryLimit.parse($0, for: .memoryLow) }),
-        .value(
-            "MemoryHigh", in: ["Service", "Slice"], \.memoryHigh,
-            KeyDoc(
-                "Throttle point: above it the group's allocations are slowed and reclaimed hard.",
-                syntax: "bytes, N%, or infinity", default: "infinity", mapsTo: "memory.high"),
-            parse: { MemoryLimit.parse($0, for: .memoryHigh) }),
-        .value(
-            "MemoryMax", in: ["Service", "Slice"], \.memoryMax,
-            KeyDoc(
-                "Hard limit: above it the kernel's OOM killer acts inside the group.",
-                syntax: "bytes, N%, or infinity", default: "infinity", mapsTo: "memory.max"),
-            parse: { MemoryLimit.parse($0, for: .memoryMax) }),
-        .value(
-            "MemorySwapMax", in: ["Service", "Slice"], \.memorySwapMax,
-            KeyDoc(
-                "Limit on the group's swap use; 0 keeps a latency-critical process out of swap.",
-                syntax: "bytes, N%, or infinity", default: "infinity", mapsTo: "memory.swap.max"),
-            parse: { MemoryLimit.parse($0, for: .memorySwapMax) }),
-        .value(
-            "TasksMax", in: ["Service", "Slice"], \.tasksMax,
-            KeyDoc(
-                "Maximum number of tasks (processes and threads) in the group; stops fork bombs.",
-                syntax: "integer, N% of the kernel's pid_max, or infinity", default: "infinity",
-                mapsTo: "pids.max", systemd: .differs("systemd defaults to 15% of pid_max (DefaultTasksMax=); Warden leaves it unlimited unless set")),
-            parse: nonEmpty(TasksMax.parse)),
-        .value(
-            "IOWeight", in: ["Service", "Slice"], \.ioWeight,
-            KeyDoc(
-                "Relative share of block I/O against sibling groups.", syntax: "integer 1…10000",
-                default: "100 (kernel default)", mapsTo: "io.weight"),
-            parse: nonEmpty(IOWeight.parse)),
-    ]
 }
 
 extension KeyRule {
@@ -520,7 +440,7 @@ extension ServiceConfig {
                     systemd: .wardenOnly),
                 parse: nonEmpty(CPUQuota.parse)),
         ]
-        rules += ResourceControl.rules.map { $0.lifted(\ServiceConfig.resources) }
+        rules += ResourceKeys.rules(in: "Service", of: \ServiceConfig.resources)
         for kind in ResourceLimitKind.allCases {
             rules.append(
                 KeyRule(
@@ -564,7 +484,7 @@ extension SliceConfig {
                     default: "[Governor] EmergencyCPUQuota=", mapsTo: "cpu.max", systemd: .wardenOnly),
                 parse: nonEmpty(CPUQuota.parse)),
         ]
-        rules += ResourceControl.rules.map { $0.lifted(\SliceConfig.resources) }
+        rules += ResourceKeys.rules(in: "Slice", of: \SliceConfig.resources)
         return rules
     }()
 }

@@ -65,6 +65,13 @@ enum SystemdOnlyKeys {
         "RestrictNetworkInterfaces", "MemoryOOMGroup",
     ]
 
+    /// Keys of `service` (and systemd's slice defaults) whose values may be percentages:
+    /// used verbatim, as systemd reads them, so a `%` in them is not taken for a specifier.
+    static let percentValued: Set<String> = [
+        "MemoryZSwapMax", "StartupMemoryLow", "StartupMemoryHigh", "StartupMemoryMax", "StartupMemorySwapMax",
+        "StartupMemoryZSwapMax", "ManagedOOMMemoryPressureLimit", "DefaultMemoryLow", "DefaultMemoryMin",
+    ]
+
     /// Sections systemd defines that Warden accepts and ignores.
     static let ignoredSections: Set<String> = ["Install"]
 }

@@ -107,10 +107,9 @@ struct Validator {
     private func checkResources(
         _ resources: ResourceControl, unit: String, at location: SourceLocation, _ diagnostics: inout [Diagnostic]
     ) {
-        let memory = host?.physicalMemoryBytes
         if let high = resources.memoryHigh, let max = resources.memoryMax,
-            let highBytes = high.comparableBytes(physicalMemoryBytes: memory),
-            let maxBytes = max.comparableBytes(physicalMemoryBytes: memory), highBytes > maxBytes
+            let highBytes = high.comparableBytes(on: host),
+            let maxBytes = max.comparableBytes(on: host), highBytes > maxBytes
         {
             diagnostics.append(
                 .error(
@@ -118,8 +117,8 @@ struct Validator {
                     "\(high) is above MemoryMax=\(max); expected MemoryHigh ≤ MemoryMax (the throttle point must come before the OOM kill)"))
         }
         if let low = resources.memoryLow, let min = resources.memoryMin,
-            let lowBytes = low.comparableBytes(physicalMemoryBytes: memory),
-            let minBytes = min.comparableBytes(physicalMemoryBytes: memory), minBytes > lowBytes
+            let lowBytes = low.comparableBytes(on: host),
+            let minBytes = min.comparableBytes(on: host), minBytes > lowBytes
         {
             diagnostics.append(
                 .warning(location, key: "MemoryMin", "\(min) is above MemoryLow=\(low); MemoryLow has no effect"))

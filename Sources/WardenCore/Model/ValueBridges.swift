@@ -1,5 +1,4 @@
-// Small adaptors between the value parsers and the model's key tables, and the
-// renderings the cgroup plan needs.
+// Small adaptors between the value parsers and the model's key tables.
 
 /// Turns a parser that returns nil for an empty value (systemd's reset) into one for
 /// non-empty text; the key table handles the empty value itself before parsing.
@@ -71,49 +70,11 @@ extension ResourceLimitKind {
 extension MemoryLimit {
     /// Bytes for comparing two limits; nil when a percentage cannot be resolved without
     /// knowing the machine, `UInt64.max` for infinity.
-    func comparableBytes(physicalMemoryBytes: UInt64?) -> UInt64? {
-        switch self {
-        case .bytes(let bytes): return bytes
-        case .infinity: return .max
-        case .percentOfPhysical:
-            guard let physicalMemoryBytes else { return nil }
-            return resolve(physicalMemoryBytes: physicalMemoryBytes) ?? .max
-        }
-    }
-
-    /// The value written to `memory.*`: bytes or `max`. A percentage that cannot be
-    /// resolved (no machine to check against) is shown as such.
-    func cgroupValue(physicalMemoryBytes: UInt64?) -> String {
-        switch self {
-        case .bytes(let bytes): return String(bytes)
-        case .infinity: return "max"
-        case .percentOfPhysical:
-            guard let physicalMemoryBytes else { return "\(self) of RAM" }
-            return resolve(physicalMemoryBytes: physicalMemoryBytes).map { String($0) } ?? "max"
-        }
-    }
-}
-
-extension TasksMax {
-    /// The value written to `pids.max`. systemd resolves a percentage against the
-    /// smaller of pid_max and threads-max; Warden uses pid_max.
-    func cgroupValue(pidMax: UInt64?) -> String {
-        switch self {
-        case .count(let count): return String(count)
-        case .infinity: return "max"
-        case .percentOfSystem:
-            guard let pidMax else { return "\(self) of pid_max" }
-            return resolve(systemTasksMax: pidMax).map { String($0) } ?? "max"
-        }
-    }
-}
-
-extension CPUWeight {
-    /// `idle` is its own file (`cpu.idle`, kernel 5.15+) and leaves the weight alone.
-    var cgroupWrites: [CgroupWrite] {
-        switch self {
-        case .weight(let weight): [CgroupWrite("cpu.weight", String(weight))]
-        case .idle: [CgroupWrite("cpu.idle", "1")]
+    func comparableBytes(on host: HostFacts?) -> UInt64? {
+        switch resolved(on: host) {
+        case .value(let bytes): bytes
+        case .unlimited: .max
+        case nil: nil
         }
     }
 }

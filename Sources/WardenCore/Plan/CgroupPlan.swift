@@ -30,33 +30,10 @@ public enum CgroupPlan {
     /// systemd's default `CPUQuotaPeriodSec=`.
     public static let defaultCPUPeriod = TimeSpan.milliseconds(100)
 
-    /// The writes for one group. Order matters to the kernel: cpuset before the rest (a
-    /// task must have CPUs to run on), and memory protections before limits.
+    /// The writes for one group, one `ResourceKeys` row after the other: order matters
+    /// to the kernel (see `ResourceKeys.all`).
     public static func writes(for resources: ResourceControl, host: HostFacts?) -> [CgroupWrite] {
-        var writes: [CgroupWrite] = []
-        if let cpus = resources.allowedCPUs { writes.append(CgroupWrite("cpuset.cpus", cpus.description)) }
-        if let nodes = resources.allowedMemoryNodes { writes.append(CgroupWrite("cpuset.mems", nodes.description)) }
-        if let weight = resources.cpuWeight {
-            writes += weight.cgroupWrites
-        }
-        if let quota = resources.cpuQuota {
-            let period = resources.cpuQuotaPeriod ?? defaultCPUPeriod
-            writes.append(CgroupWrite("cpu.max", quota.cpuMaxValue(periodUSec: period.usec)))
-        } else if let period = resources.cpuQuotaPeriod {
-            writes.append(CgroupWrite("cpu.max", "max \(period.usec)"))
-        }
-        if let weight = resources.ioWeight { writes.append(CgroupWrite("io.weight", "default \(weight)")) }
-        let memory = host?.physicalMemoryBytes
-        let memoryFiles: [(String, MemoryLimit?)] = [
-            ("memory.min", resources.memoryMin), ("memory.low", resources.memoryLow),
-            ("memory.high", resources.memoryHigh), ("memory.max", resources.memoryMax),
-            ("memory.swap.max", resources.memorySwapMax),
-        ]
-        for (file, limit) in memoryFiles {
-            if let limit { writes.append(CgroupWrite(file, limit.cgroupValue(physicalMemoryBytes: memory))) }
-        }
-        if let tasks = resources.tasksMax { writes.append(CgroupWrite("pids.max", tasks.cgroupValue(pidMax: host?.pidMax))) }
-        return writes
+        ResourceKeys.all.flatMap { $0.writes(for: resources, host: host) }
     }
 
     /// Controllers the writes need.

@@ -21,14 +21,10 @@ public struct UnitLoader: Sendable {
     public var verbatimKeys: Set<String>
 
     /// Keys that systemd parses without `%` specifiers and that may carry a literal `%`
-    /// (percentages). Expanding them would be harmless for a trailing `%`, but keeping
-    /// them verbatim matches systemd exactly.
-    public static let defaultVerbatimKeys: Set<String> = [
-        "CPUQuota", "MemoryMin", "MemoryLow", "MemoryHigh", "MemoryMax", "MemorySwapMax",
-        "MemoryZSwapMax", "StartupMemoryLow", "StartupMemoryHigh", "StartupMemoryMax",
-        "StartupMemorySwapMax", "StartupMemoryZSwapMax", "TasksMax", "ManagedOOMMemoryPressureLimit",
-        "DefaultMemoryLow", "DefaultMemoryMin",
-    ]
+    /// (percentages): Warden's own (`ResourceKeys`) and systemd's that Warden reads past.
+    /// Expanding them would be harmless for a trailing `%`, but keeping them verbatim
+    /// matches systemd exactly.
+    public static let defaultVerbatimKeys: Set<String> = ResourceKeys.verbatimKeys.union(SystemdOnlyKeys.percentValued)
 
     public init(
         fileSystem: some ConfigFileSystem, specifiers: SpecifierContext,

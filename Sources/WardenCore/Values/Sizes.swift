@@ -153,18 +153,6 @@ public enum MemoryLimitKey: String, CaseIterable, Hashable, Sendable {
     /// systemd refuses 0 for `MemoryHigh=`/`MemoryMax=` (it would make the unit
     /// unrunnable) and allows it for the protections and the swap limits.
     var allowsZero: Bool { self != .memoryHigh && self != .memoryMax }
-
-    /// The kernel file the value is written to.
-    public var cgroupFile: String {
-        switch self {
-        case .memoryMin: "memory.min"
-        case .memoryLow: "memory.low"
-        case .memoryHigh: "memory.high"
-        case .memoryMax: "memory.max"
-        case .memorySwapMax: "memory.swap.max"
-        case .memoryZSwapMax: "memory.zswap.max"
-        }
-    }
 }
 
 /// `MemoryMin=`, `MemoryLow=`, `MemoryHigh=`, `MemoryMax=`, `MemorySwapMax=`.
@@ -212,16 +200,29 @@ public enum MemoryLimit: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// The limit in bytes for a host with this much memory, nil meaning no limit
-    /// (`max`). Percentages are computed in whole pages as systemd's
-    /// `physical_memory_scale()` does; an overflow means no limit.
-    public func resolve(physicalMemoryBytes: UInt64, pageSizeBytes: UInt64 = 4096) -> UInt64? {
+    /// The limit on `host`: what is written to `memory.*`, sent to systemd, checked by
+    /// validation and shown by `warden status`, all through this one function. Nil for a
+    /// percentage when the host's memory is unknown.
+    public func resolved(on host: HostFacts?) -> ResolvedLimit? {
+        switch self {
+        case .bytes(let bytes): return .value(bytes)
+        case .infinity: return .unlimited
+        case .percentOfPhysical:
+            guard let physical = host?.physicalMemoryBytes else { return nil }
+            return resolve(physicalMemoryBytes: physical, pageSizeBytes: host?.pageSizeBytes ?? HostFacts.defaultPageSizeBytes)
+                .map(ResolvedLimit.value) ?? .unlimited
+        }
+    }
+
+    /// The arithmetic of `resolved(on:)`, nil meaning no limit. A percentage is taken in
+    /// whole pages, as systemd's `physical_memory_scale()` does and as the kernel stores
+    /// a limit (`page_counter_memparse()` rounds down to a page); an overflow means no
+    /// limit.
+    func resolve(physicalMemoryBytes: UInt64, pageSizeBytes: UInt64 = HostFacts.defaultPageSizeBytes) -> UInt64? {
         switch self {
         case .bytes(let b): return b
         case .infinity: return nil
         case .percentOfPhysical(let v):
-            if v == 0 { return 0 }
-            if v == 10_000 { return physicalMemoryBytes }
             let pages = physicalMemoryBytes / pageSizeBytes
             let (m, o) = pages.multipliedReportingOverflow(by: UInt64(v))
             if o { return nil }
@@ -237,5 +238,19 @@ public enum MemoryLimit: Hashable, Sendable, CustomStringConvertible {
         case .percentOfPhysical(let v): Permyriad.format(UInt64(v))
         case .infinity: "infinity"
         }
+    }
+}
+
+/// A relative limit (`MemoryMax=50%`, `TasksMax=15%`) resolved against one host.
+public enum ResolvedLimit: Hashable, Sendable {
+    /// Bytes or tasks.
+    case value(UInt64)
+    /// `max` in the cgroup file, `infinity` in the unit file.
+    case unlimited
+
+    /// The number, nil when unlimited.
+    public var value: UInt64? {
+        if case .value(let number) = self { return number }
+        return nil
     }
 }

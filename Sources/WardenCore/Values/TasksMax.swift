@@ -42,6 +42,19 @@ public enum TasksMax: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The limit on `host`, for `pids.max` and systemd's `TasksMax`; nil for a percentage
+    /// when pid_max is unknown. systemd resolves a percentage against the smaller of
+    /// pid_max and threads-max; Warden uses pid_max.
+    public func resolved(on host: HostFacts?) -> ResolvedLimit? {
+        switch self {
+        case .count(let count): return .value(count)
+        case .infinity: return .unlimited
+        case .percentOfSystem:
+            guard let pidMax = host?.pidMax else { return nil }
+            return resolve(systemTasksMax: pidMax).map(ResolvedLimit.value) ?? .unlimited
+        }
+    }
+
     /// `512`, `15%`, `infinity`.
     public var description: String {
         switch self {

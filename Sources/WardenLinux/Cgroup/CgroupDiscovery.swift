@@ -75,7 +75,7 @@ public struct CgroupDiscovery: Hashable, Sendable {
         let available = Set(CgroupControllerList.parse((try? group.read("cgroup.controllers")) ?? ""))
         let inKernel = Set(CgroupControllerList.parse((try? CgroupDirectory(openingPath: mountPath).read("cgroup.controllers")) ?? ""))
         var notes: [String: String] = [:]
-        for controller in ["cpu", "cpuset", "io", "memory", "pids"] where !available.contains(controller) {
+        for controller in ResourceKeys.controllers where !available.contains(controller) {
             notes[controller] =
                 inKernel.contains(controller)
                 ? "not delegated to \(groupPath): enable it in the parent's cgroup.subtree_control (systemd: Delegate=yes)"

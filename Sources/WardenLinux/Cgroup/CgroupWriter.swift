@@ -28,15 +28,14 @@ enum CgroupWriteOutcome {
 }
 
 /// The one place that turns a planned write into file I/O; controllers add their
-/// quirks around it (see `CgroupCPU`, `CgroupMemory`, `CgroupCpuset`).
+/// quirks around it (see `CgroupCPU`, `CgroupCpuset`, `CgroupIO`, `CgroupMemory`).
 enum CgroupFileWriter {
     static func set(_ write: CgroupWrite, in group: CgroupDirectory, policy: CgroupWriteFailurePolicy) throws(CgroupError) -> CgroupWriteOutcome {
         switch CgroupSettingName.controller(of: write.file) {
         case "cpu": try CgroupCPU.set(write, in: group, policy: policy)
         case "cpuset": try CgroupCpuset.set(write, in: group, policy: policy)
         case "memory": try CgroupMemory.set(write, in: group, policy: policy)
-        case "io":
-            try plain(write, in: group, policy: policy, absentHint: "io.weight needs a weight-based IO controller (blk-iocost)")
+        case "io": try CgroupIO.set(write, in: group, policy: policy)
         default: try plain(write, in: group, policy: policy, absentHint: nil)
         }
     }

@@ -43,95 +43,6 @@ public struct SystemdBusError: Error, Hashable, Sendable, CustomStringConvertibl
     }
 }
 
-/// A resource-control property Warden sets on units it does not own (`system.slice`,
-/// `user.slice`, a named slice), by its D-Bus name. `nil` is systemd's "unset": no
-/// quota, default weight, no `MemoryHigh=` limit.
-public enum UnitResourceProperty: Hashable, Sendable, CustomStringConvertible {
-    /// `CPUQuota=` as CPU time per second of wall time (`t`); nil: no quota.
-    case cpuQuotaPerSecUSec(UInt64?)
-    /// `CPUWeight=` 1…10000 (`t`); nil: not set (the kernel's default, 100).
-    case cpuWeight(UInt64?)
-    /// `AllowedCPUs=` (`ay`, a bitmask); empty: not set (all CPUs).
-    case allowedCPUs(CPUSet)
-    /// `MemoryHigh=` in bytes (`t`); nil: `infinity`.
-    case memoryHighBytes(UInt64?)
-
-    /// The D-Bus property name.
-    public var name: String {
-        switch self {
-        case .cpuQuotaPerSecUSec: "CPUQuotaPerSecUSec"
-        case .cpuWeight: "CPUWeight"
-        case .allowedCPUs: "AllowedCPUs"
-        case .memoryHighBytes: "MemoryHigh"
-        }
-    }
-
-    /// `NAME=value` as `systemctl show` prints it, for messages.
-    public var description: String {
-        switch self {
-        case .cpuQuotaPerSecUSec(let usec): name + "=" + (usec.map { "\($0)" } ?? "infinity")
-        case .cpuWeight(let weight): name + "=" + (weight.map { "\($0)" } ?? "[not set]")
-        case .allowedCPUs(let cpus): name + "=" + cpus.description
-        case .memoryHighBytes(let bytes): name + "=" + (bytes.map { "\($0)" } ?? "infinity")
-        }
-    }
-
-    /// systemd's encoding of "unset" for the `t` properties: `USEC_INFINITY`,
-    /// `CGROUP_WEIGHT_INVALID` and `CGROUP_LIMIT_MAX` are all `UINT64_MAX`.
-    static let unset = UInt64.max
-
-    /// The `t` value on the wire, nil for `AllowedCPUs`.
-    var wireUInt64: UInt64? {
-        switch self {
-        case .cpuQuotaPerSecUSec(let value), .cpuWeight(let value), .memoryHighBytes(let value): value ?? Self.unset
-        case .allowedCPUs: nil
-        }
-    }
-
-    /// `AllowedCPUs` as systemd's `cpu_set_to_dbus()`: byte i, bit j is CPU 8i+j.
-    public static func bitmask(_ cpus: CPUSet) -> [UInt8] {
-        guard let last = cpus.indices.last else { return [] }
-        var bytes = [UInt8](repeating: 0, count: last / 8 + 1)
-        for cpu in cpus.indices { bytes[cpu / 8] |= 1 << UInt8(cpu % 8) }
-        return bytes
-    }
-
-    /// The inverse of `bitmask`.
-    public static func cpuSet(bitmask bytes: [UInt8]) -> CPUSet {
-        var cpus: [Int] = []
-        for (index, byte) in bytes.enumerated() {
-            for bit in 0..<8 where byte & (1 << UInt8(bit)) != 0 { cpus.append(index * 8 + bit) }
-        }
-        return CPUSet(cpus)
-    }
-}
-
-/// The four governed properties of one unit as systemd has them now: what the governor
-/// reads before throttling, so it can put back exactly what it found.
-public struct UnitResourceSettings: Hashable, Sendable, CustomStringConvertible {
-    public var cpuQuotaPerSecUSec: UInt64?
-    public var cpuWeight: UInt64?
-    public var allowedCPUs: CPUSet
-    public var memoryHighBytes: UInt64?
-
-    public init(cpuQuotaPerSecUSec: UInt64?, cpuWeight: UInt64?, allowedCPUs: CPUSet, memoryHighBytes: UInt64?) {
-        self.cpuQuotaPerSecUSec = cpuQuotaPerSecUSec
-        self.cpuWeight = cpuWeight
-        self.allowedCPUs = allowedCPUs
-        self.memoryHighBytes = memoryHighBytes
-    }
-
-    /// Every property with its current value: pass to `setUnitProperties` to restore.
-    public var properties: [UnitResourceProperty] {
-        [
-            .cpuQuotaPerSecUSec(cpuQuotaPerSecUSec), .cpuWeight(cpuWeight), .allowedCPUs(allowedCPUs),
-            .memoryHighBytes(memoryHighBytes),
-        ]
-    }
-
-    public var description: String { properties.map(\.description).joined(separator: " ") }
-}
-
 /// One row of `ListUnitsFiltered` (`a(ssssssouso)`), as `systemctl list-units` shows it.
 public struct UnitListing: Hashable, Sendable, Codable {
     public var name: String
@@ -237,72 +148,33 @@ public final class SystemdBus: @unchecked Sendable {
 
     // MARK: Resource properties
 
-    /// `SetUnitProperties(name, runtime, [(property, value)])`, one call per property so
-    /// that a refusal names the property systemd refused. Properties before the
-    /// refused one stay applied: restore from the `readUnitProperties` snapshot.
-    ///
-    /// `runtime: true` is what `systemctl set-property --runtime` does: the change
-    /// lives in `/run/systemd/system.control/UNIT.d/` and is gone after a reboot,
-    /// which is what an emergency throttle must be.
-    public func setUnitProperties(
-        unit: String, runtime: Bool = true, properties: [UnitResourceProperty]
-    ) throws(SystemdBusError) {
-        for property in properties {
-            try lock.withLock { () throws(SystemdBusError) in
-                let message = try newMethodCall(
-                    path: Self.managerPath, interface: Self.managerInterface, member: "SetUnitProperties",
-                    unit: unit, property: property.description)
-                defer { warden_sd_bus_message_unref(message) }
-                var runtimeFlag: Int32 = runtime ? 1 : 0
-                var status = appendString(message, "s", unit)
-                if status >= 0 { status = warden_sd_bus_message_append_basic(message, Self.type("b"), &runtimeFlag) }
-                if status >= 0 { status = warden_sd_bus_message_open_container(message, Self.type("a"), "(sv)") }
-                if status >= 0 { status = warden_sd_bus_message_open_container(message, Self.type("r"), "sv") }
-                if status >= 0 { status = appendString(message, "s", property.name) }
-                if status >= 0 {
-                    if var value = property.wireUInt64 {
-                        status = warden_sd_bus_message_open_container(message, Self.type("v"), "t")
-                        if status >= 0 { status = warden_sd_bus_message_append_basic(message, Self.type("t"), &value) }
-                    } else if case .allowedCPUs(let cpus) = property {
-                        status = warden_sd_bus_message_open_container(message, Self.type("v"), "ay")
-                        let bytes = UnitResourceProperty.bitmask(cpus)
-                        if status >= 0 {
-                            status = bytes.withUnsafeBytes {
-                                warden_sd_bus_message_append_array(message, Self.type("y"), $0.baseAddress, $0.count)
-                            }
-                        }
-                    }
-                }
-                for _ in 0..<3 where status >= 0 { status = warden_sd_bus_message_close_container(message) }
-                if status < 0 {
-                    throw SystemdBusError(
-                        operation: "SetUnitProperties (building the message)", unit: unit,
-                        property: property.description, errno: -status)
-                }
-                _ = warden_sd_bus_message_unref(
-                    try call(message, operation: "SetUnitProperties", unit: unit, property: property.description))
-            }
-        }
-    }
-
-    /// The governed properties of `unit` as they are now: `LoadUnit` (loads the unit if
-    /// systemd has not yet; a slice with no unit file is still a valid, empty unit),
-    /// then `Properties.Get` on the unit type's interface.
-    public func readUnitProperties(unit: String) throws(SystemdBusError) -> UnitResourceSettings {
-        try lock.withLock { () throws(SystemdBusError) -> UnitResourceSettings in
+    /// The properties of the keys the governor may change (`ResourceKeys.governed`) as
+    /// `unit` has them now: what the governor reads before throttling a unit it does not
+    /// own (`system.slice`, a named slice), so it can put back exactly what it found by
+    /// passing them to `setProperties`. `LoadUnit` first (loads the unit if systemd has
+    /// not yet; a slice with no unit file is still a valid, empty unit), then
+    /// `Properties.Get` on the unit type's interface, by each property's D-Bus type.
+    public func readUnitProperties(unit: String) throws(SystemdBusError) -> [SystemdProperty] {
+        try lock.withLock { () throws(SystemdBusError) -> [SystemdProperty] in
             let path = try loadUnit(unit)
             let interface = try Self.cgroupInterface(unit: unit)
-            func number(_ name: String) throws(SystemdBusError) -> UInt64? {
-                let value = try getUInt64(path: path, interface: interface, property: name, unit: unit)
-                return value == UnitResourceProperty.unset ? nil : value
+            var properties: [SystemdProperty] = []
+            for key in ResourceKeys.governed {
+                let name = key.systemdPropertyName
+                switch key.systemdSignature {
+                case "t":
+                    properties.append(
+                        SystemdProperty(name, .uint64(try getUInt64(path: path, interface: interface, property: name, unit: unit))))
+                case "ay":
+                    properties.append(
+                        SystemdProperty(name, .bytes(try getByteArray(path: path, interface: interface, property: name, unit: unit))))
+                default:
+                    throw SystemdBusError(
+                        operation: "read resource properties", unit: unit, property: name,
+                        errorMessage: "no reader for D-Bus type \(key.systemdSignature)", errno: EINVAL)
+                }
             }
-            let quota = try number("CPUQuotaPerSecUSec")
-            let weight = try number("CPUWeight")
-            let memoryHigh = try number("MemoryHigh")
-            let cpus = try getByteArray(path: path, interface: interface, property: "AllowedCPUs", unit: unit)
-            return UnitResourceSettings(
-                cpuQuotaPerSecUSec: quota, cpuWeight: weight, allowedCPUs: UnitResourceProperty.cpuSet(bitmask: cpus),
-                memoryHighBytes: memoryHigh)
+            return properties
         }
     }
 

@@ -37,7 +37,9 @@ public enum Daemon {
         // get their own disposition back at spawn).
         EventLoop.blockSignalsInCallingThread(SignalContract.handled)
         Glibc.signal(SIGPIPE, SIG_IGN)
-        let loaded = arguments.load(host: HostProbe.facts())
+        // One probe of the machine for the checks, both cgroup backends and `status`.
+        let host = HostProbe.facts()
+        let loaded = arguments.load(host: host)
 
         // Log to the journal when configured, or when systemd connected stderr to it.
         let outputBuffer = ComponentOutputBuffer()
@@ -95,21 +97,21 @@ public enum Daemon {
         var scopes: SystemdScopeBackend?
         if configuration.settings.cgroupBackend == .systemd {
             do {
-                scopes = try SystemdScopeBackend.connect(host: HostProbe.facts())
+                scopes = try SystemdScopeBackend.connect(host: host)
                 logger.info("cgroups: CgroupBackend=systemd, each component in a transient warden-NAME.scope")
             } catch {
                 writeStderr("warden: \(error)")
                 throw DaemonExit(code: SupervisorExitCode.configurationInvalid)
             }
         }
-        let cgroups = scopes == nil ? try Self.cgroupSubtree(for: configuration, logger: logger) : nil
+        let cgroups = scopes == nil ? try Self.cgroupSubtree(for: configuration, host: host, logger: logger) : nil
         let supervisor: Supervisor
         do {
             supervisor = try Supervisor(
                 configuration: configuration, options: options, logger: logger,
                 reloadSource: { Self.enforceable(arguments.load(host: HostProbe.facts()), logger: logger) },
                 tracker: Self.processTracker(logger: logger, needed: cgroups == nil && scopes == nil),
-                cgroups: cgroups, healthProber: LoopHealthProber(), scopes: scopes)
+                cgroups: cgroups, healthProber: LoopHealthProber(), scopes: scopes, host: host)
         } catch {
             writeStderr("warden: \(error)")
             // Nothing ran yet: take the groups made for this run away again.
@@ -184,9 +186,9 @@ public enum Daemon {
     /// `Delegate=yes` service, a container's root); nil otherwise, after saying once
     /// which settings will not be enforced. With `FailOnUnenforceable=yes` any such
     /// setting refuses the start instead.
-    static func cgroupSubtree(for configuration: Configuration, logger: Logger) throws -> CgroupProcessTracker? {
+    static func cgroupSubtree(for configuration: Configuration, host: HostFacts, logger: Logger) throws -> CgroupProcessTracker? {
         let failClosed = configuration.settings.failOnUnenforceable == true
-        let plan = CgroupPlan.plan(for: configuration, host: HostProbe.facts())
+        let plan = CgroupPlan.plan(for: configuration, host: host)
         let discovery = CgroupDiscovery.discover()
         func refuse(_ settings: [UnenforcedSetting], _ why: String) throws {
             for line in CgroupEnforcement.messages(settings) { logger.error("not enforceable: \(line)") }

@@ -174,16 +174,18 @@ public final class SystemdSliceControl: GovernorSliceControl {
 
     public func quota(of slice: String) -> Result<String, SystemdBusError> {
         do {
-            let settings = try bus.readUnitProperties(unit: slice)
-            return .success(settings.cpuQuotaPerSecUSec.map(String.init) ?? "infinity")
+            let name = ResourceKeys.cpuQuota.systemd.name
+            let property = try bus.readUnitProperties(unit: slice).first { $0.name == name }
+            return .success(property?.value.text ?? "infinity")
         } catch {
             return .failure(error)
         }
     }
 
     public func setQuota(_ quotaPerSecUSec: UInt64?, of slice: String) -> Result<Void, SystemdBusError> {
+        let quota = quotaPerSecUSec.map(CPUQuota.init(perSecondUSec:))
         do {
-            try bus.setUnitProperties(unit: slice, runtime: true, properties: [.cpuQuotaPerSecUSec(quotaPerSecUSec)])
+            try bus.setProperties([ResourceKeys.cpuQuota.systemd.property(quota, host: nil)], of: slice, runtime: true)
             return .success(())
         } catch {
             return .failure(error)

@@ -84,7 +84,6 @@ extension Supervisor {
     func snapshots(of list: [Component]) -> [ComponentSnapshot] {
         let uptime = ProcessUsageReader.systemUptimeSeconds()
         let hz = ProcessUsageReader.clockTicksPerSecond
-        let physical = UInt64(max(0, sysconf(Int32(_SC_PHYS_PAGES)))) * UInt64(max(0, sysconf(Int32(_SC_PAGESIZE))))
         return list.map { c in
             let resources = c.config.resources
             var snapshot = ComponentSnapshot(
@@ -92,8 +91,8 @@ extension Supervisor {
                 result: c.machine.result.rawValue, mainPID: c.main?.pid, controlPID: c.control?.pid,
                 restarts: c.machine.restartCount,
                 cpuQuotaPercent: resources.cpuQuota.map { Double($0.perSecondUSec) / 10_000 },
-                memoryHighBytes: resources.memoryHigh.flatMap { $0.limitBytes(physicalMemoryBytes: physical) },
-                memoryMaxBytes: resources.memoryMax.flatMap { $0.limitBytes(physicalMemoryBytes: physical) },
+                memoryHighBytes: resources.memoryHigh?.resolved(on: host)?.value,
+                memoryMaxBytes: resources.memoryMax?.resolved(on: host)?.value,
                 slice: c.config.effectiveSlice, ready: c.isUp, lastExit: c.lastExit.map(ControlExitStatus.init),
                 statusText: c.statusText, dependencyFailure: c.stack.dependencyFailure, invocationID: c.invocationID,
                 blockedReason: c.blockedReason, priority: configuration.effectivePriority(of: c.config).rawValue)
@@ -106,17 +105,6 @@ extension Supervisor {
                 snapshot.tasks = usage.threads
             }
             return snapshot
-        }
-    }
-}
-
-extension MemoryLimit {
-    /// The limit in bytes; nil for `infinity`.
-    func limitBytes(physicalMemoryBytes: UInt64) -> UInt64? {
-        switch self {
-        case .bytes(let n): n
-        case .percentOfPhysical(let permyriad): physicalMemoryBytes / 10_000 * UInt64(permyriad)
-        case .infinity: nil
         }
     }
 }

@@ -60,8 +60,9 @@ extension Supervisor {
         scopes?.configurationReloaded(from: configuration, to: new, logger: logger)
         configuration = new
         planner.graph = DependencyGraph(configuration: new)
+        host = HostProbe.facts()
         if let cgroups {
-            for problem in cgroups.replacePlan(CgroupPlan.plan(for: new, host: HostProbe.facts())) {
+            for problem in cgroups.replacePlan(CgroupPlan.plan(for: new, host: host)) {
                 logger.warning("not enforced after reload: \(problem)")
             }
         }

@@ -28,6 +28,8 @@ public final class Supervisor: @unchecked Sendable {
     let healthProber: HealthProber?
 
     var configuration: Configuration
+    /// The machine the cgroup plan was resolved against; `status` resolves limits the same.
+    var host: HostFacts
     /// The stack-level decisions: phase, start order, stop propagation, shutdown.
     var planner: StackPlanner
     var phase: StackPlanner.Phase { planner.phase }
@@ -63,9 +65,11 @@ public final class Supervisor: @unchecked Sendable {
     public init(
         configuration: Configuration, options: SupervisorOptions, logger: Logger,
         reloadSource: ConfigurationSource? = nil, tracker: ProcessTracker = ProcfsProcessTracker(),
-        cgroups: CgroupProcessTracker? = nil, healthProber: HealthProber? = nil, scopes: SystemdScopeBackend? = nil
+        cgroups: CgroupProcessTracker? = nil, healthProber: HealthProber? = nil, scopes: SystemdScopeBackend? = nil,
+        host: HostFacts = HostProbe.facts()
     ) throws(SupervisorError) {
         self.configuration = configuration
+        self.host = host
         self.planner = StackPlanner(graph: DependencyGraph(configuration: configuration), mainProgram: options.mainProgram)
         self.options = options
         self.logger = logger
