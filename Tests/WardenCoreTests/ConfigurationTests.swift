@@ -83,6 +83,7 @@ extension ConfigurationLoader.Result {
         ("MemoryHigh", "Service", "3G", "-1G"),
         ("MemoryMax", "Service", "4G", "four gigs"),
         ("MemorySwapMax", "Service", "0", "lots"),
+        ("MemoryZSwapMax", "Service", "64M", "lots"),
         ("TasksMax", "Service", "512", "-1"),
         ("IOWeight", "Service", "200", "0"),
         ("Priority", "X-Warden", "critical", "urgent"),

@@ -28,6 +28,7 @@ import Testing
         ("MemoryHigh=infinity", [CgroupWrite("memory.high", "max")], [SystemdProperty("MemoryHigh", .uint64(.max))]),
         ("MemoryMax=4G", [CgroupWrite("memory.max", "4294967296")], [SystemdProperty("MemoryMax", .uint64(4 << 30))]),
         ("MemorySwapMax=0", [CgroupWrite("memory.swap.max", "0")], [SystemdProperty("MemorySwapMax", .uint64(0))]),
+        ("MemoryZSwapMax=64M", [CgroupWrite("memory.zswap.max", "67108864")], [SystemdProperty("MemoryZSwapMax", .uint64(67_108_864))]),
         ("TasksMax=512", [CgroupWrite("pids.max", "512")], [SystemdProperty("TasksMax", .uint64(512))]),
     ]
 
@@ -69,7 +70,7 @@ import Testing
     @Test func percentagesAreVerbatimAndTheGovernorsKeysAreNamed() {
         #expect(
             ResourceKeys.verbatimKeys
-                == ["CPUQuota", "MemoryMin", "MemoryLow", "MemoryHigh", "MemoryMax", "MemorySwapMax", "TasksMax"])
+                == ["CPUQuota", "MemoryMin", "MemoryLow", "MemoryHigh", "MemoryMax", "MemorySwapMax", "MemoryZSwapMax", "TasksMax"])
         #expect(UnitLoader.defaultVerbatimKeys.isSuperset(of: ResourceKeys.verbatimKeys))
         #expect(UnitLoader.defaultVerbatimKeys.contains("StartupMemoryMax"))
         #expect(ResourceKeys.governed.map(\.key) == ["CPUWeight", "CPUQuota", "MemoryHigh"])

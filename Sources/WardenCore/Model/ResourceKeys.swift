@@ -89,6 +89,12 @@ public enum ResourceKeys {
         syntax: "bytes, N%, or infinity", default: "infinity",
         cgroup: .memory("memory.swap.max"), dbus: .memory("MemorySwapMax"), specifiers: .verbatim)
 
+    public static let memoryZSwapMax = ResourceKey(
+        "MemoryZSwapMax", \.memoryZSwapMax, parse: { MemoryLimit.parse($0, for: .memoryZSwapMax) },
+        "Limit on the group's compressed swap cache (zswap); 0 keeps its pages out of zswap.",
+        syntax: "bytes, N%, or infinity", default: "infinity",
+        cgroup: .memory("memory.zswap.max"), dbus: .memory("MemoryZSwapMax"), specifiers: .verbatim)
+
     public static let tasksMax = ResourceKey(
         "TasksMax", \.tasksMax, parse: nonEmpty(TasksMax.parse),
         "Maximum number of tasks (processes and threads) in the group; stops fork bombs.",
@@ -101,7 +107,7 @@ public enum ResourceKeys {
     /// protections before limits.
     public static let all: [any ResourceKeyRow] = [
         allowedCPUs, allowedMemoryNodes, cpuWeight, cpuQuota, cpuQuotaPeriod, ioWeight,
-        memoryMin, memoryLow, memoryHigh, memoryMax, memorySwapMax, tasksMax,
+        memoryMin, memoryLow, memoryHigh, memoryMax, memorySwapMax, memoryZSwapMax, tasksMax,
     ]
 
     /// The keys the governor may change.

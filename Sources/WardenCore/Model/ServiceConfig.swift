@@ -22,6 +22,8 @@ public struct ResourceControl: Hashable, Sendable {
     public var memoryMax: MemoryLimit?
     /// `MemorySwapMax=` → `memory.swap.max`.
     public var memorySwapMax: MemoryLimit?
+    /// `MemoryZSwapMax=` → `memory.zswap.max`.
+    public var memoryZSwapMax: MemoryLimit?
     /// `TasksMax=` → `pids.max`.
     public var tasksMax: TasksMax?
     /// `IOWeight=` → `io.weight` (1…10000, kernel default 100).

@@ -55,7 +55,7 @@ enum SystemdOnlyKeys {
         // resource control that Warden does not map (v1-only, accounting switches, devices, BPF)
         "CPUAccounting", "MemoryAccounting", "TasksAccounting", "IOAccounting", "IPAccounting",
         "BlockIOAccounting", "CPUShares", "StartupCPUShares", "StartupCPUWeight", "StartupAllowedCPUs",
-        "StartupAllowedMemoryNodes", "StartupIOWeight", "MemoryLimit", "MemoryZSwapMax", "IODeviceWeight",
+        "StartupAllowedMemoryNodes", "StartupIOWeight", "MemoryLimit", "IODeviceWeight",
         "IOReadBandwidthMax", "IOWriteBandwidthMax", "IOReadIOPSMax", "IOWriteIOPSMax", "IODeviceLatencyTargetSec",
         "BlockIOWeight", "BlockIODeviceWeight", "BlockIOReadBandwidth", "BlockIOWriteBandwidth",
         "IPAddressAllow", "IPAddressDeny", "IPIngressFilterPath", "IPEgressFilterPath", "DeviceAllow",
@@ -68,7 +68,7 @@ enum SystemdOnlyKeys {
     /// Keys of `service` (and systemd's slice defaults) whose values may be percentages:
     /// used verbatim, as systemd reads them, so a `%` in them is not taken for a specifier.
     static let percentValued: Set<String> = [
-        "MemoryZSwapMax", "StartupMemoryLow", "StartupMemoryHigh", "StartupMemoryMax", "StartupMemorySwapMax",
+        "StartupMemoryLow", "StartupMemoryHigh", "StartupMemoryMax", "StartupMemorySwapMax",
         "StartupMemoryZSwapMax", "ManagedOOMMemoryPressureLimit", "DefaultMemoryLow", "DefaultMemoryMin",
     ]
 

@@ -9,6 +9,9 @@ enum CgroupMemory {
         case "memory.swap.max":
             return try CgroupFileWriter.plain(
                 write, in: group, policy: policy, absentHint: "swap accounting is off: no swap, swapaccount=0 or no CONFIG_MEMCG_SWAP")
+        case "memory.zswap.max":
+            return try CgroupFileWriter.plain(
+                write, in: group, policy: policy, absentHint: "no zswap accounting: a kernel before 5.19 or without CONFIG_ZSWAP")
         case "memory.max", "memory.high":
             // Lowering the limit below current usage does not fail with EBUSY (that is
             // cgroup v1's memory.limit_in_bytes). In v2 the new limit is set first, then
