@@ -101,7 +101,6 @@ let package = Package(
         .executableTarget(
             name: "warden-daemon",
             dependencies: ["WardenRuntime"],
-            exclude: ["link"],
             swiftSettings: sizeOptimized,
             linkerSettings: selfContained),
         .executableTarget(name: "warden-demo", dependencies: ["CWardenShims"]),

@@ -1,4 +1,3 @@
-import Glibc
 import Logging
 import WardenCore
 import WardenLinux
@@ -19,7 +18,7 @@ public final class ControlEndpoint: @unchecked Sendable {
     /// Opens a control socket at `path` answered by `supervisor`. The socket file gets
     /// `groupID` as its group when given; `policy` decides who may do what.
     public init(
-        path: String, mode: mode_t = 0o660, groupID: UInt32? = nil, policy: ControlAccessPolicy,
+        path: String, mode: UInt32 = 0o660, groupID: UInt32? = nil, policy: ControlAccessPolicy,
         supervisor: Supervisor, outputBuffer: ComponentOutputBuffer? = nil,
         requestTimeout: TimeSpan = ControlProtocol.requestTimeout
     ) throws(ProcessControlError) {
@@ -66,7 +65,7 @@ public final class ControlEndpoint: @unchecked Sendable {
     /// and the daemon's own check (`ControlAccessPolicy`, from SO_PEERCRED) decides what
     /// each may do. A file has one group, so with two different groups it is open to
     /// every user (0666) and the check alone refuses the rest.
-    static func socketAccess(controlGroupID: UInt32?, readOnlyGroupID: UInt32?) -> (group: UInt32?, mode: mode_t) {
+    static func socketAccess(controlGroupID: UInt32?, readOnlyGroupID: UInt32?) -> (group: UInt32?, mode: UInt32) {
         switch (controlGroupID, readOnlyGroupID) {
         case (nil, nil): (nil, 0o660)
         case (let group?, nil), (nil, let group?): (group, 0o660)

@@ -1,4 +1,3 @@
-import Glibc
 import Logging
 import WardenCore
 import WardenLinux
@@ -26,7 +25,7 @@ public enum Daemon {
         } catch {
             // Worded and numbered as the argument parser reported an error a command threw.
             writeStderr("Error: \(error)")
-            return EXIT_FAILURE
+            return 1
         }
     }
 
@@ -36,7 +35,7 @@ public enum Daemon {
         // ignored: a write to a closed pipe or socket fails with EPIPE instead (children
         // get their own disposition back at spawn).
         EventLoop.blockSignalsInCallingThread(SignalContract.handled)
-        Glibc.signal(SIGPIPE, SIG_IGN)
+        SignalContract.ignoreBrokenPipes()
         // One probe of the machine for the checks, both cgroup backends and `status`.
         let host = HostProbe.facts()
         let loaded = arguments.load(host: host)
@@ -152,7 +151,7 @@ public enum Daemon {
     static func processTracker(logger: Logger, needed: Bool) -> ProcessTracker {
         if !needed || ProcessTable.showsOwnNamespace() { return ProcfsProcessTracker() }
         logger.warning(
-            "/proc does not show this PID namespace (/proc/self is not pid \(getpid()); mount a /proc of its own, e.g. unshare --mount-proc): a component's processes are found by process group, and one that leaves its group is not stopped with it; duplicate scans and re-adoption read other processes there")
+            "/proc does not show this PID namespace (/proc/self is not pid \(ThisProcess.pid); mount a /proc of its own, e.g. unshare --mount-proc): a component's processes are found by process group, and one that leaves its group is not stopped with it; duplicate scans and re-adoption read other processes there")
         return ProcessGroupTracker()
     }
 
@@ -233,7 +232,6 @@ public enum Daemon {
     }
 
     private static func writeStderr(_ line: String) {
-        var bytes = Array((line + "\n").utf8)
-        _ = bytes.withUnsafeMutableBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+        ThisProcess.writeStandardError(line)
     }
 }

@@ -1,4 +1,3 @@
-import Glibc
 import Logging
 import WardenCore
 import WardenLinux
@@ -64,7 +63,7 @@ extension GovernorDriver {
     static func defaultSampleSource(_ effects: GovernorEffects, for supervisor: Supervisor) -> GovernorSampleSource {
         let (protected, note) = protectedGroup(of: GovernorTarget.targets(for: supervisor.configuration))
         if let note { supervisor.logger.notice("governor: \(note)") }
-        let online = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        let online = ThisProcess.onlineCPUs
         return SystemSampleSource(
             sampler: GovernorSampler(
                 host: HostSignalReader(), cgroups: effects.reader, protectedGroup: effects.reader == nil ? nil : protected,

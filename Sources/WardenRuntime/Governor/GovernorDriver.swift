@@ -1,4 +1,3 @@
-import Glibc
 import Logging
 import WardenCore
 import WardenLinux
@@ -256,7 +255,7 @@ public final class GovernorDriver: @unchecked Sendable {
     /// back and the governor again sleeps until pressure wakes it, instead of sampling every
     /// interval for the rest of the run.
     func rearmTriggersIfGroupIsBack() {
-        guard let path = triggersLostWith, let loop, options.automaticWakeups, access(path, F_OK) == 0 else { return }
+        guard let path = triggersLostWith, let loop, options.automaticWakeups, FileIO.exists(path) else { return }
         triggersLostWith = nil
         evidence.reset()
         for trigger in triggers { trigger.cancel() }

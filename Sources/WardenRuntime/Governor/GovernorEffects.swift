@@ -1,4 +1,3 @@
-import Glibc
 import Logging
 import WardenCore
 import WardenLinux
@@ -21,9 +20,13 @@ public struct GovernorStateFileError: Error, Hashable, Sendable, CustomStringCon
         self.detail = detail
     }
 
+    init(_ error: SystemCallError) {
+        self.init(operation: error.operation, path: error.path, errno: error.errno)
+    }
+
     public var description: String {
         var text = "\(operation) \(path)"
-        if let errno { text += ": \(String(cString: strerror(errno))) (errno \(errno))" }
+        if let errno { text += ": \(errnoDescription(errno)) (errno \(errno))" }
         if let detail { text += ": \(detail)" }
         return text
     }
@@ -45,9 +48,9 @@ public struct GovernorStateFile: Sendable {
 
     /// The stored state; nil when there is no file (nothing was ever changed here).
     public func load() -> Result<GovernorState?, GovernorStateFileError> {
-        switch readWholeFile(path) {
-        case .failure(let error) where error.errno == ENOENT: return .success(nil)
-        case .failure(let error): return .failure(error)
+        switch FileIO.readText(path) {
+        case .failure(let error) where error.isMissing: return .success(nil)
+        case .failure(let error): return .failure(GovernorStateFileError(error))
         case .success(let text):
             switch GovernorState.decode(text) {
             case .success(let state): return .success(state)
@@ -63,15 +66,15 @@ public struct GovernorStateFile: Sendable {
     /// Writes the state atomically: a temporary file in the same directory, `fsync`,
     /// `rename` over the old one, `fsync` of the directory.
     public func save(_ state: GovernorState) throws(GovernorStateFileError) {
-        try Self.writeAtomically(state.encoded(), to: path, directory: stateDirectory)
+        try Self.writeAtomically(state.encoded(), to: path)
     }
 
     /// The cgroup root the daemon acts on, for a later `warden emergency` without a daemon.
     public func recordCgroupRoot(_ root: String?) throws(GovernorStateFileError) {
         if let root {
-            try Self.writeAtomically(root + "\n", to: cgroupRootPath, directory: stateDirectory)
-        } else if unlink(cgroupRootPath) != 0 && errno != ENOENT {
-            throw GovernorStateFileError(operation: "remove", path: cgroupRootPath, errno: errno)
+            try Self.writeAtomically(root + "\n", to: cgroupRootPath)
+        } else {
+            do throws(SystemCallError) { try FileIO.remove(cgroupRootPath) } catch { throw GovernorStateFileError(error) }
         }
     }
 
@@ -80,65 +83,16 @@ public struct GovernorStateFile: Sendable {
         guard case .success(let text) = readWholeFile(cgroupRootPath) else { return nil }
         let root = trimmedText(text)
         guard !root.isEmpty else { return nil }
-        var info = stat()
-        guard stat(root, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else { return nil }
-        return root
+        return FileIO.isDirectory(root) ? root : nil
     }
 
-    static func writeAtomically(_ text: String, to path: String, directory: String) throws(GovernorStateFileError) {
-        let temporary = path + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o644)
-        guard fd >= 0 else { throw GovernorStateFileError(operation: "create", path: temporary, errno: errno) }
-        let bytes = Array(text.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else {
-                let code = errno
-                close(fd)
-                unlink(temporary)
-                throw GovernorStateFileError(operation: "write", path: temporary, errno: code)
-            }
-            offset += n
-        }
-        guard fsync(fd) == 0 else {
-            let code = errno
-            close(fd)
-            unlink(temporary)
-            throw GovernorStateFileError(operation: "fsync", path: temporary, errno: code)
-        }
-        close(fd)
-        guard rename(temporary, path) == 0 else {
-            let code = errno
-            unlink(temporary)
-            throw GovernorStateFileError(operation: "rename \(temporary) to", path: path, errno: code)
-        }
-        // The rename is durable only once the directory is.
-        let directoryFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if directoryFD >= 0 {
-            _ = fsync(directoryFD)
-            close(directoryFD)
-        }
+    static func writeAtomically(_ text: String, to path: String) throws(GovernorStateFileError) {
+        do throws(SystemCallError) { try FileIO.writeAtomically(Array(text.utf8), to: path) } catch { throw GovernorStateFileError(error) }
     }
 }
 
 func readWholeFile(_ path: String) -> Result<String, GovernorStateFileError> {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return .failure(GovernorStateFileError(operation: "open", path: path, errno: errno)) }
-    defer { close(fd) }
-    var bytes: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 8192)
-    while true {
-        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n < 0 {
-            if errno == EINTR { continue }
-            return .failure(GovernorStateFileError(operation: "read", path: path, errno: errno))
-        }
-        if n == 0 { break }
-        bytes.append(contentsOf: buffer[0..<n])
-    }
-    return .success(String(decoding: bytes, as: UTF8.self))
+    FileIO.readText(path).mapError(GovernorStateFileError.init)
 }
 
 /// This boot's `/proc/sys/kernel/random/boot_id`: a state from another boot is stale.
@@ -322,10 +276,7 @@ public final class GovernorEffects {
     /// the group (a component restarted), so the governor's record of it is void.
     public func groupIdentity(_ path: String) -> UInt64? {
         guard let manager else { return nil }
-        var info = stat()
-        let full = path.isEmpty ? manager.rootPath : manager.rootPath + "/" + path
-        guard stat(full, &info) == 0 else { return nil }
-        return UInt64(info.st_ino)
+        return FileIO.inode(path.isEmpty ? manager.rootPath : manager.rootPath + "/" + path)
     }
 }
 

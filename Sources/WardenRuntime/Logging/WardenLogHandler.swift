@@ -1,4 +1,3 @@
-import Glibc
 import Logging
 import WardenLinux
 
@@ -18,7 +17,7 @@ public struct WardenLogHandler: LogHandler {
     private let fd: Int32
     private let program: String
 
-    public init(label: String, fd: Int32 = STDERR_FILENO, program: String = "warden") {
+    public init(label: String, fd: Int32 = StandardStreams.error, program: String = "warden") {
         self.label = label
         self.fd = fd
         self.program = program
@@ -46,14 +45,7 @@ public struct WardenLogHandler: LogHandler {
             line += " (" + merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ") + ")"
         }
         line += "\n"
-        var bytes = Array(line.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return }
-            offset += n
-        }
+        StandardStreams.write(line, to: fd)
     }
 }
 

@@ -1,4 +1,3 @@
-import Glibc
 import WardenCore
 import WardenLinux
 
@@ -63,10 +62,9 @@ enum CgroupUsageReader {
     /// removed at each stop) or cannot be opened.
     static func read(_ manager: CgroupManager, path: String) -> UsageReading? {
         guard let fd = try? manager.directoryFD(for: path) else { return nil }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { return nil }
+        guard let inode = Descriptors.inode(of: fd) else { return nil }
         // The top bit keeps cgroup sources apart from process sources.
-        var reading = UsageReading(sourceID: UInt64(info.st_ino) | 1 << 63)
+        var reading = UsageReading(sourceID: inode | 1 << 63)
         func text(_ file: String) -> String? { try? manager.read(file, of: path) }
         if let cpu = text("cpu.stat").flatMap({ try? CPUStat.parse($0) }) {
             reading.cpuSeconds = Double(cpu.usageUSec) / 1e6
@@ -87,86 +85,7 @@ enum CgroupUsageReader {
     }
 }
 
-/// The fields of `/proc/PID/stat` a scrape needs, parsed from bytes.
-///
-/// A scrape without cgroups reads one file per component, so only `stat`: CPU time,
-/// threads and resident size are all there. `/proc/PID/status` (which also has the
-/// peak resident size, VmHWM) costs the kernel about three times as much to produce,
-/// measured here; `warden status` shows that peak.
-struct ProcessStatFields: Hashable, Sendable {
-    /// utime + stime, clock ticks.
-    var cpuTicks: UInt64
-    var threads: UInt64
-    /// Resident pages.
-    var residentPages: UInt64
-    var virtualBytes: UInt64
-    /// Start time after boot, clock ticks.
-    var startTicks: UInt64
-
-    /// Fields are counted after the *last* `)`: the command name may contain spaces and
-    /// parentheses. After it, field 3 (state) is index 0: utime 14 → 11, stime 15 → 12,
-    /// num_threads 20 → 17, starttime 22 → 19, vsize 23 → 20, rss 24 → 21.
-    static func parse<Bytes: BidirectionalCollection<UInt8>>(_ bytes: Bytes) -> ProcessStatFields? where Bytes.Index == Int {
-        guard let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }
-        var values = [UInt64](repeating: 0, count: 22)
-        var field = -1
-        var inField = false
-        var index = close + 1
-        while index < bytes.endIndex && field < 22 {
-            let byte = bytes[index]
-            if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\n") {
-                inField = false
-            } else {
-                if !inField {
-                    inField = true
-                    field += 1
-                    if field >= 22 { break }
-                }
-                // Only unsigned decimal fields are used; the sign of a negative one
-                // (priority, nice) is skipped, the state letter too.
-                if field > 0 && byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
-                    let (times10, o1) = values[field].multipliedReportingOverflow(by: 10)
-                    let (sum, o2) = times10.addingReportingOverflow(UInt64(byte - UInt8(ascii: "0")))
-                    values[field] = o1 || o2 ? .max : sum
-                }
-            }
-            index += 1
-        }
-        guard field >= 21 else { return nil }
-        return ProcessStatFields(
-            cpuTicks: values[11] &+ values[12], threads: values[17], residentPages: values[21],
-            virtualBytes: values[20], startTicks: values[19])
-    }
-}
-
-/// Reads `/proc/PID/stat` into a reused buffer.
-struct ProcessStatReader {
-    static let clockTicksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
-    static let pageBytes = UInt64(max(1, sysconf(Int32(_SC_PAGESIZE))))
-
-    private var buffer = [UInt8](repeating: 0, count: 1024)
-    let procRoot: String
-
-    init(procRoot: String = "/proc") {
-        self.procRoot = procRoot
-    }
-
-    /// `pid` nil reads `/proc/self/stat`.
-    mutating func read(pid: Int32?) -> ProcessStatFields? {
-        let path = procRoot + "/" + (pid.map(String.init) ?? "self") + "/stat"
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var count = 0
-        while count < buffer.count {
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + count, $0.count - count) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            count += n
-        }
-        return buffer.withUnsafeBufferPointer { ProcessStatFields.parse(UnsafeBufferPointer(rebasing: $0[0..<count])) }
-    }
-
+extension ProcessStatReader {
     /// A component's usage from its main process alone (no cgroup).
     mutating func usage(pid: Int32) -> UsageReading? {
         guard let fields = read(pid: pid), Self.clockTicksPerSecond > 0 else { return nil }

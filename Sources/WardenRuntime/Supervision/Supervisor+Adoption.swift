@@ -1,4 +1,3 @@
-import Glibc
 import Logging
 import WardenCore
 import WardenLinux
@@ -51,7 +50,7 @@ final class PendingTakeover {
     }
 
     func release() {
-        if pidfd >= 0 { close(pidfd) }
+        if pidfd >= 0 { RuntimeDescriptors.close(pidfd) }
         pidfd = -1
     }
 
@@ -90,7 +89,7 @@ final class TakeoverState {
         if !cgroupRootResolved {
             cgroupRootResolved = true
             let leaf = "/" + cgroups.manager.options.supervisorGroup
-            if let own = PinnedProcess.cgroup(of: getpid()), own.hasSuffix(leaf) {
+            if let own = PinnedProcess.cgroup(of: ThisProcess.pid), own.hasSuffix(leaf) {
                 let root = String(own.dropLast(leaf.count))
                 cgroupRoot = root.isEmpty ? "/" : root
             }
@@ -203,7 +202,7 @@ extension Supervisor {
             do {
                 try PinnedProcess.moveIntoCgroup(member, groupFD: groupFD)
             } catch {
-                if error.errno == ESRCH { continue }
+                if error.errno == Errno.noSuchProcess { continue }
                 failures.append("PID \(member): \(error)")
             }
         }
@@ -240,7 +239,7 @@ extension Supervisor {
                     invocationID: record.invocationID)
                 adopted += 1
             case .drop(let why):
-                if let pinned { Glibc.close(pinned.pidfd) }
+                if let pinned { RuntimeDescriptors.close(pinned.pidfd) }
                 let metadata: Logger.Metadata = c.map { unit($0) } ?? [WardenLogHandler.unitKey: "\(record.unit)"]
                 logger.notice("record of the previous Warden dropped, not re-adopted: \(why)", metadata: metadata)
             }
@@ -259,14 +258,14 @@ extension Supervisor {
         let socket = "NOTIFY_SOCKET=" + options.stateDirectory + "/notify.sock"
         let recorded = Set(components.values.compactMap { $0.takeover?.invocationID })
         var stopped: [String: [Int32]] = [:]
-        let own = getpid()
+        let own = ThisProcess.pid
         for entry in ProcessTable.snapshot().values where entry.pid != own && !entry.isZombie {
             guard let environment = ProcessTable.environmentVariables(of: entry.pid), environment.contains(socket),
                 let unit = environment.first(where: { $0.hasPrefix("WARDEN_UNIT=") })?.dropFirst("WARDEN_UNIT=".count)
             else { continue }
             let invocation = environment.first { $0.hasPrefix("INVOCATION_ID=") }.map { String($0.dropFirst("INVOCATION_ID=".count)) }
             if let invocation, recorded.contains(invocation) { continue }
-            if ProcessTable.signal(SIGKILL, pid: entry.pid, startTime: entry.startTime) {
+            if ProcessTable.signal(Signal.kill, pid: entry.pid, startTime: entry.startTime) {
                 stopped[String(unit), default: []].append(entry.pid)
             }
         }

@@ -1,4 +1,3 @@
-import Glibc
 import Logging
 import WardenCore
 import WardenLinux
@@ -110,7 +109,7 @@ extension Supervisor {
             }
         } catch {
             // The child was killed at the gate: nothing ran.
-            throw SpawnError(step: error.description + " (the child was cancelled at the gate)", errno: ECANCELED)
+            throw SpawnError(step: error.description + " (the child was cancelled at the gate)", errno: Errno.canceled)
         }
         return try gated.open()
     }

@@ -1,4 +1,3 @@
-import Glibc
 import Logging
 import WardenCore
 import WardenLinux
@@ -15,7 +14,7 @@ import WardenLinux
 // - `refuse`: `startBlocked`, so the component rests in `blocked` with the reason, down
 //   until an operator's start or restart (which is checked again); a start that would
 //   follow a stop (a restart) first has its pending start cancelled with `stopRequested`;
-// - `kill`: nothing yet. The event is held while the copies get SIGTERM, then SIGKILL
+// - `kill`: nothing yet. The event is held while the copies get Signal.terminate, then Signal.kill
 //   after `TimeoutStopSec=`, through pidfds verified against each copy's start time, all
 //   driven by the loop (pidfd readability and timers, never a blocking wait); once every
 //   copy is gone the held event is posted again and checked again;
@@ -90,7 +89,7 @@ extension Supervisor {
         }
         guard let target = duplicateTarget(for: c) else { return [event] }
         let copies = duplicatesOutsideWarden(of: [target])[0]
-        let decision = target.policy.decide(duplicates: copies, wardenPIDs: [getpid()])
+        let decision = target.policy.decide(duplicates: copies, wardenPIDs: [ThisProcess.pid])
         switch decision {
         case .start:
             c.duplicateKillRounds = 0
@@ -115,9 +114,11 @@ extension Supervisor {
         case .adopt(let identity):
             switch VerifiedProcess.open(identity) {
             case .success(let process):
-                let pidfd = fcntl(process.pidfd, F_DUPFD_CLOEXEC, 3)
-                guard pidfd >= 0 else {
-                    return refusing(event, "blocked: \(describe(copies)); cannot hold it: \(errnoDescription(errno))", for: c)
+                let pidfd: Int32
+                switch Descriptors.duplicate(process.pidfd) {
+                case .success(let copy): pidfd = copy
+                case .failure(let error):
+                    return refusing(event, "blocked: \(describe(copies)); cannot hold it: \(errnoDescription(error.errno))", for: c)
                 }
                 c.takeover = PendingTakeover(
                     identity: identity, pidfd: pidfd, origin: .duplicate(describe(copies)), invocationID: nil)
@@ -203,7 +204,7 @@ extension Supervisor {
             if let id = c.invocationID { invocationIDs.insert(id) }
             if let id = c.lastRun?.invocationID { invocationIDs.insert(id) }
         }
-        let own = getpid()
+        let own = ThisProcess.pid
         if options.reapAllOrphans { pids.insert(own) }
         let warden = WardenProcesses(pids: pids, cgroups: takeoverState.wardenCgroupRoot(cgroups).map { [$0] } ?? [])
         let detection = DuplicateDetector().detect(targets, warden: warden, reusing: &takeoverState.duplicateScan)
@@ -230,7 +231,7 @@ extension Supervisor {
         let targets = names.compactMap { components[$0] }.compactMap(duplicateTarget(for:))
         guard !targets.isEmpty else { return }
         for (target, copies) in zip(targets, duplicatesOutsideWarden(of: targets)) {
-            guard case .startWithWarning(let message) = target.policy.decide(duplicates: copies, wardenPIDs: [getpid()]),
+            guard case .startWithWarning(let message) = target.policy.decide(duplicates: copies, wardenPIDs: [ThisProcess.pid]),
                 let c = components[target.component]
             else { continue }
             logger.warning("\(message)", metadata: unit(c))
@@ -239,16 +240,16 @@ extension Supervisor {
 
     // MARK: Duplicates=kill
 
-    /// The bound of the SIGTERM phase: the component's `TimeoutStopSec=`, or 10 s when it
+    /// The bound of the Signal.terminate phase: the component's `TimeoutStopSec=`, or 10 s when it
     /// is `infinity` or 0 (a start must not wait for ever on someone else's process).
     func duplicateTermTimeout(for c: Component) -> TimeSpan {
         let stop = c.machine.policy.timeoutStopUSec
         return stop.isInfinite || stop.usec == 0 ? DuplicateKillSequence.default.termTimeout : stop
     }
 
-    /// SIGTERM to every copy through a pidfd verified against the copy's start time, then
+    /// Signal.terminate to every copy through a pidfd verified against the copy's start time, then
     /// the loop waits: each pidfd turns readable when its process exits; a timer sends
-    /// SIGKILL to what is left after `duplicateTermTimeout`, and one more after the kill
+    /// Signal.kill to what is left after `duplicateTermTimeout`, and one more after the kill
     /// timeout gives up (the start is then refused).
     func beginDuplicateKill(_ targets: [ProcessIdentity], holding event: ComponentEvent, description: String, for c: Component) {
         let run = DuplicateKillRun(heldEvent: event, description: description)
@@ -257,12 +258,12 @@ extension Supervisor {
         c.stack.startQueued = true
         let termTimeout = duplicateTermTimeout(for: c)
         logger.warning(
-            "\(description) running outside Warden; stopping it before the start (Duplicates=kill: SIGTERM, SIGKILL after \(termTimeout.usec / 1000) ms)",
+            "\(description) running outside Warden; stopping it before the start (Duplicates=kill: Signal.terminate, Signal.kill after \(termTimeout.usec / 1000) ms)",
             metadata: unit(c))
         for identity in targets {
             switch VerifiedProcess.open(identity) {
             case .success(let process):
-                switch process.signal(SIGTERM) {
+                switch process.signal(Signal.terminate) {
                 case 0:
                     do {
                         let registration = try loop.register(fd: process.pidfd, for: .readable) {
@@ -276,11 +277,11 @@ extension Supervisor {
                         // scan of the next start attempt.
                         run.outcomes[identity] = .failed("cannot watch its pidfd: \(error)")
                     }
-                case ESRCH:
+                case Errno.noSuchProcess:
                     run.outcomes[identity] = .alreadyGone
                 case let code:
                     run.outcomes[identity] = .failed(
-                        ProcessControlError(operation: "pidfd_send_signal(PID \(identity.pid), SIGTERM)", errno: code)
+                        ProcessControlError(operation: "pidfd_send_signal(PID \(identity.pid), Signal.terminate)", errno: code)
                             .description)
                 }
             case .failure(.gone):
@@ -315,10 +316,10 @@ extension Supervisor {
         if !run.sentKill {
             run.sentKill = true
             for (pid, entry) in run.pending {
-                let code = entry.process.signal(SIGKILL)
-                if code != 0 && code != ESRCH {
+                let code = entry.process.signal(Signal.kill)
+                if code != 0 && code != Errno.noSuchProcess {
                     logger.warning(
-                        "SIGKILL to duplicate PID \(pid): \(errnoDescription(code))", metadata: unit(c))
+                        "Signal.kill to duplicate PID \(pid): \(errnoDescription(code))", metadata: unit(c))
                 }
             }
             run.timer = loop.addTimer(after: DuplicateKillSequence.default.killTimeout) { [unowned self, weak c] in
@@ -331,7 +332,7 @@ extension Supervisor {
         for (pid, entry) in run.pending {
             loop.unregister(entry.registration)
             run.outcomes[entry.process.identity] = .failed(
-                "PID \(pid) still running \(DuplicateKillSequence.default.killTimeout.usec / 1000) ms after SIGKILL (uninterruptible sleep?)")
+                "PID \(pid) still running \(DuplicateKillSequence.default.killTimeout.usec / 1000) ms after Signal.kill (uninterruptible sleep?)")
         }
         run.pending.removeAll()
         duplicateKillEnded(run, of: c)

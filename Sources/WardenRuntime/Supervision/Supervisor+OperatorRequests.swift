@@ -1,4 +1,3 @@
-import Glibc
 import Logging
 import WardenCore
 import WardenLinux
@@ -45,7 +44,7 @@ extension Supervisor {
     }
 
     /// Reads the configuration and reports its errors to the operator who asked, rather
-    /// than only to the log as SIGHUP does.
+    /// than only to the log as Signal.hangup does.
     func reloadForControl(id: Int?, peer: ControlPeer) -> ControlResponse {
         guard let reloadSource else {
             return .failure(id: id, ControlError(.unavailable, "this daemon was started without a configuration source to reload"))

@@ -1,4 +1,3 @@
-import Glibc
 import Logging
 import WardenCore
 import WardenLinux
@@ -58,7 +57,7 @@ extension Supervisor {
         } catch {
             // The loop cannot watch it: it would run unsupervised. Kill it; the pidfd
             // is still ours, so the exit is reaped through it.
-            try? ProcessControl.sendSignal(SIGKILL, toPidfd: process.pidfd)
+            try? ProcessControl.sendSignal(Signal.kill, toPidfd: process.pidfd)
             _ = ProcessTable.reapIfExited(process.pid)
             RuntimeDescriptors.close(process.pidfd)
             watched.remove(process.pid)
@@ -123,7 +122,7 @@ extension Supervisor {
             c.lastExit = known
             // As systemd does, the cgroup's OOM kills are looked at before the exit is
             // judged, so a main process the OOM killer took ends in result 'oom-kill'.
-            if case .killed(SIGKILL, _) = known, let cgroups {
+            if case .killed(Signal.kill, _) = known, let cgroups {
                 let kills = cgroups.newOOMKills(of: c.name)
                 if kills > 0 {
                     logger.warning(

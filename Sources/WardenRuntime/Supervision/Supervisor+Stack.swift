@@ -1,4 +1,3 @@
-import Glibc
 import Logging
 import WardenCore
 import WardenLinux
@@ -98,10 +97,10 @@ extension Supervisor {
         exitCode = SupervisorExitCode.failure
         let left = allComponents.filter { !$0.isDown }
         logger.error("shutdown budget used up; killing what is left: \(left.map(\.name).joined(separator: ", "))")
-        for c in left { send(SIGKILL, to: .allProcesses, of: c) }
+        for c in left { send(Signal.kill, to: .allProcesses, of: c) }
         shutdownTimers.append(loop.addTimer(after: options.shutdownKillGrace) { [unowned self] in
             guard self.phase == .shuttingDown else { return }
-            self.logger.error("components still not down after SIGKILL; exiting anyway")
+            self.logger.error("components still not down after Signal.kill; exiting anyway")
             self.finish()
         })
         pump()
@@ -120,7 +119,7 @@ extension Supervisor {
             }
             return
         }
-        guard info.signal != SIGWINCH else { return }
+        guard info.signal != Signal.windowChange else { return }
         logger.notice("\(name) from pid \(info.senderPID) ignored (Warden stops on TERM or INT, reloads on HUP)")
     }
 
@@ -134,7 +133,7 @@ extension Supervisor {
                 let live = tracker.liveProcesses(of: run)
                 if !live.isEmpty {
                     leftovers.append("\(c.name): \(live.map(String.init).joined(separator: " "))")
-                    _ = tracker.signalAll(SIGKILL, of: run)
+                    _ = tracker.signalAll(Signal.kill, of: run)
                 }
             }
         }

@@ -1,4 +1,3 @@
-import Glibc
 import Logging
 import WardenCore
 import WardenLinux
@@ -90,15 +89,15 @@ public final class Supervisor: @unchecked Sendable {
                 try loop.enableOrphanReaping { [unowned self] pid, status in self.orphanReaped(pid, status) }
             }
             if options.handleSignals {
-                for signal in [SIGTERM, SIGINT] {
+                for signal in [Signal.terminate, Signal.interrupt] {
                     try loop.signal(signal) { [unowned self] info in
                         self.logger.info(
                             "\(ProcessControl.signalName(info.signal)) from pid \(info.senderPID): shutting down")
                         self.beginShutdown()
                     }
                 }
-                try loop.signal(SIGHUP) { [unowned self] _ in self.reloadFromSource() }
-                for signal in SignalContract.ignoredWithALogLine + [SIGWINCH] {
+                try loop.signal(Signal.hangup) { [unowned self] _ in self.reloadFromSource() }
+                for signal in SignalContract.ignoredWithALogLine + [Signal.windowChange] {
                     try loop.signal(signal) { [unowned self] info in self.outsideSignal(info) }
                 }
             }
@@ -135,7 +134,7 @@ public final class Supervisor: @unchecked Sendable {
             if let procfs = tracker as? ProcfsProcessTracker {
                 procfs.watchedRoots = { [unowned self] in self.watched }
             }
-            let mode = ProcessControl.isPID1 ? "as PID 1" : "pid \(getpid())"
+            let mode = ProcessControl.isPID1 ? "as PID 1" : "pid \(ThisProcess.pid)"
             logger.info("starting \(configuration.services.count) component(s) (\(mode))")
             startServiceManagerLink()
             if case .failure(let cycle) = planner.graph.startLevels() {

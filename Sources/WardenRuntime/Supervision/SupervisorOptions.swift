@@ -9,7 +9,7 @@ public struct SupervisorOptions: Sendable {
     /// Where plain command names are looked up at start: systemd's list plus the
     /// directory of the warden binary (what `check-config` validated against).
     public var executableSearchPath: [String]
-    /// SIGTERM/SIGINT → graceful shutdown, SIGHUP → reload, through the loop's
+    /// Signal.terminate/Signal.interrupt → graceful shutdown, Signal.hangup → reload, through the loop's
     /// signalfd. The caller must have blocked them in every thread
     /// (`EventLoop.blockSignalsInCallingThread` at the start of `main`).
     public var handleSignals: Bool
@@ -22,7 +22,7 @@ public struct SupervisorOptions: Sendable {
     public var becomeSubreaper: Bool
     /// How often a stop that waits for leftover processes looks again (no cgroup tells).
     public var leftoverPollInterval: TimeSpan
-    /// After `ShutdownBudgetSec=` everything left gets SIGKILL; this is how long Warden
+    /// After `ShutdownBudgetSec=` everything left gets Signal.kill; this is how long Warden
     /// then waits for the kills to be seen before giving up.
     public var shutdownKillGrace: TimeSpan
     /// The main program's unit (`warden run -- CMD`): when it ends, everything stops and

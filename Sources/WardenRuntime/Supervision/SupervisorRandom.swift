@@ -1,5 +1,5 @@
 import CWardenShims
-import Glibc
+import WardenLinux
 
 /// The kernel's randomness (`getrandom(2)`, what `SystemRandomNumberGenerator` reads),
 /// fetched 256 bytes at a time. Every machine event draws a number (restart jitter) and
@@ -14,8 +14,9 @@ struct BufferedSystemRandom: RandomNumberGenerator {
             let filled = words.withUnsafeMutableBytes { buffer -> Bool in
                 var offset = 0
                 while offset < buffer.count {
-                    let n = warden_getrandom(buffer.baseAddress! + offset, UInt(buffer.count - offset))
-                    if n < 0 && errno == EINTR { continue }
+                    let n = SystemCall.retryingInterrupts {
+                        warden_getrandom(buffer.baseAddress! + offset, UInt(buffer.count - offset))
+                    }
                     if n <= 0 { return false }
                     offset += Int(n)
                 }

@@ -1,4 +1,3 @@
-import Glibc
 import Logging
 import WardenCore
 import WardenLinux
@@ -20,7 +19,7 @@ public enum CgroupPlacement: Hashable, Sendable {
     /// subtree can never kill or remove anything of someone else's (a root cgroup
     /// shared with other processes is never taken over).
     public static func decide(
-        discovery: CgroupDiscovery, plan: [CgroupGroupPlan], ownPID: Int32 = getpid(),
+        discovery: CgroupDiscovery, plan: [CgroupGroupPlan], ownPID: Int32 = ThisProcess.pid,
         supervisorGroup: String = CgroupManager.Options().supervisorGroup
     ) -> CgroupPlacement {
         func without(_ reason: String) -> CgroupPlacement {
@@ -202,27 +201,21 @@ public final class CgroupProcessTracker: ProcessTracker {
 
     private func openWatch(_ file: String, of path: String, loop: EventLoop, handler: @escaping () -> Void) -> Watch? {
         guard let directory = try? manager.directoryFD(for: path) else { return nil }
-        let fd = openat(directory, file, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
+        guard let fd = Descriptors.openForReading(file, beneath: directory) else { return nil }
         // kernfs reports EPOLLPRI|EPOLLERR while the file changed since this descriptor
         // last read it; reading it again re-arms the notification. The loop is
         // level-triggered, so every wake-up must read, or it would spin.
-        Self.drain(fd)
+        Descriptors.readAndDiscard(fd)
         do {
             let registration = try loop.register(fd: fd, for: [.priority]) { _ in
-                Self.drain(fd)
+                Descriptors.readAndDiscard(fd)
                 handler()
             }
             return Watch(fd: fd, registration: registration)
         } catch {
-            close(fd)
+            RuntimeDescriptors.close(fd)
             return nil
         }
-    }
-
-    private static func drain(_ fd: Int32) {
-        var buffer = [UInt8](repeating: 0, count: 512)
-        _ = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
     }
 
     /// Stops watching a unit's files (before its group is removed).
@@ -230,11 +223,11 @@ public final class CgroupProcessTracker: ProcessTracker {
         for key in [unit] {
             if let watch = eventsWatches.removeValue(forKey: key) {
                 loop.unregister(watch.registration)
-                close(watch.fd)
+                RuntimeDescriptors.close(watch.fd)
             }
             if let watch = memoryEventsWatches.removeValue(forKey: key) {
                 loop.unregister(watch.registration)
-                close(watch.fd)
+                RuntimeDescriptors.close(watch.fd)
             }
         }
     }
@@ -296,7 +289,7 @@ public final class CgroupProcessTracker: ProcessTracker {
     public func signalAll(_ signal: Int32, of run: TrackedRun) -> Int {
         guard let path = path(of: run.unit) else { return 0 }
         let pids = (try? manager.processes(in: path)) ?? []
-        if signal == SIGKILL, !pids.isEmpty {
+        if signal == Signal.kill, !pids.isEmpty {
             // cgroup.kill: one write, no race with forks between listing and killing.
             // On kernels without it (before 5.14) the signal goes to each pid below.
             if let report = try? manager.kill(path, timeoutUSec: 0), report.method != .signalLoop {

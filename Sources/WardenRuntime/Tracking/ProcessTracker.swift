@@ -1,4 +1,3 @@
-import Glibc
 import WardenCore
 import WardenLinux
 
@@ -65,7 +64,7 @@ public final class ProcfsProcessTracker: ProcessTracker {
 
     public init(procRoot: String = "/proc") {
         self.procRoot = procRoot
-        self.ownPID = getpid()
+        self.ownPID = ThisProcess.pid
     }
 
     /// The run's processes in `table`, zombies included.
@@ -180,11 +179,11 @@ public final class ProcessGroupTracker: ProcessTracker {
 
     /// One stand-in per group that still has a member: the group's number.
     public func liveProcesses(of run: TrackedRun) -> [Int32] {
-        groups(of: run).filter { Glibc.kill(-$0, 0) == 0 || errno == EPERM }.sorted()
+        groups(of: run).filter(ProcessControl.processGroupExists).sorted()
     }
 
     public func signalAll(_ signal: Int32, of run: TrackedRun) -> Int {
-        groups(of: run).filter { Glibc.kill(-$0, signal) == 0 }.count
+        groups(of: run).filter { ProcessControl.signal(signal, pid: -$0) }.count
     }
 
     public func reapExited(of run: TrackedRun, watched: Set<Int32>) {}
@@ -197,7 +196,7 @@ public final class ProcessGroupTracker: ProcessTracker {
 extension ProcessTracker {
     /// Sends `signal` to each of `pids` but PID 1 and Warden itself; how many it reached.
     func signalEach(_ pids: [Int32], _ signal: Int32) -> Int {
-        let own = getpid()
-        return pids.filter { $0 > 1 && $0 != own && Glibc.kill($0, signal) == 0 }.count
+        let own = ThisProcess.pid
+        return pids.filter { $0 > 1 && $0 != own && ProcessControl.signal(signal, pid: $0) }.count
     }
 }

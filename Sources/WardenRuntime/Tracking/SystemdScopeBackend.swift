@@ -1,4 +1,3 @@
-import Glibc
 import Logging
 import WardenCore
 import WardenLinux
@@ -182,7 +181,7 @@ public final class SystemdScopeBackend: ProcessTracker {
             if SystemdNotifier.monotonicNowUSec() >= deadline {
                 throw fail("the earlier \(scope) did not go away within \(placementTimeoutUSec / 1_000_000) s")
             }
-            usleep(5_000)
+            ThisProcess.sleep(microseconds: 5_000)
         }
     }
 
@@ -210,7 +209,7 @@ public final class SystemdScopeBackend: ProcessTracker {
                 throw ScopePlacementError(
                     scope: scope, pid: pid, reason: "not moved into the scope within \(placementTimeoutUSec / 1_000_000) s")
             }
-            usleep(pause)
+            ThisProcess.sleep(microseconds: pause)
             pause = min(pause * 2, 5_000)
         }
     }

@@ -1,12 +1,13 @@
 import Glibc
 
+
 /// A one-shot signal from the loop thread to a waiting thread, carrying the exit code.
-final class FinishSignal: @unchecked Sendable {
+public final class FinishSignal: @unchecked Sendable {
     private var mutex = pthread_mutex_t()
     private var condition = pthread_cond_t()
     private var code: Int32?
 
-    init() {
+    public init() {
         pthread_mutex_init(&mutex, nil)
         var attributes = pthread_condattr_t()
         pthread_condattr_init(&attributes)
@@ -15,14 +16,14 @@ final class FinishSignal: @unchecked Sendable {
         pthread_condattr_destroy(&attributes)
     }
 
-    func signal(_ value: Int32) {
+    public func signal(_ value: Int32) {
         pthread_mutex_lock(&mutex)
         code = value
         pthread_cond_broadcast(&condition)
         pthread_mutex_unlock(&mutex)
     }
 
-    func wait(timeoutSeconds: Double?) -> Int32? {
+    public func wait(timeoutSeconds: Double?) -> Int32? {
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }
         guard let timeoutSeconds else {

@@ -1,5 +1,6 @@
 import Glibc
 
+
 /// What each signal from outside does to a supervising Warden. None may end it: a Warden
 /// killed by a stray `kill -USR1` would leave every component running unsupervised.
 public enum SignalContract {
@@ -19,9 +20,15 @@ public enum SignalContract {
     /// ignored).
     public static let forwarded: [Int32] = [SIGUSR1, SIGUSR2, SIGWINCH]
     /// The real-time signals glibc leaves to programs (it keeps 32 and 33 for itself).
-    static var SIGRTMIN_VALUE: Int32 { Int32(__libc_current_sigrtmin()) }
-    static var SIGRTMAX_VALUE: Int32 { Int32(__libc_current_sigrtmax()) }
+    public static var SIGRTMIN_VALUE: Int32 { Int32(__libc_current_sigrtmin()) }
+    public static var SIGRTMAX_VALUE: Int32 { Int32(__libc_current_sigrtmax()) }
     /// Every signal the loop takes through its signalfd: blocked in the main thread
     /// before any other thread exists, so no thread ever runs a default action.
     public static var handled: [Int32] { [SIGCHLD, SIGWINCH] + stop + reload + ignoredWithALogLine }
+
+    /// A write to a closed pipe or socket fails with `EPIPE` instead of killing Warden
+    /// (children get their own disposition back at spawn).
+    public static func ignoreBrokenPipes() {
+        signal(SIGPIPE, SIG_IGN)
+    }
 }

@@ -1,0 +1,43 @@
+import Glibc
+
+/// Facts about Warden's own process and the machine it asks the C library for.
+public enum ThisProcess {
+    public static var pid: Int32 { getpid() }
+
+    /// Bytes of a memory page.
+    public static var pageSize: UInt64 { UInt64(max(1, sysconf(Int32(_SC_PAGESIZE)))) }
+
+    /// CPUs online now (at least 1).
+    public static var onlineCPUs: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+
+    /// Physical memory in bytes.
+    public static var physicalMemoryBytes: UInt64 {
+        UInt64(max(0, sysconf(Int32(_SC_PHYS_PAGES)))) * pageSize
+    }
+
+    /// Writes a line to standard error at once, unbuffered (for errors before or after the
+    /// logger, and from the command line).
+    public static func writeStandardError(_ line: String) {
+        StandardStreams.write(line + "\n", to: StandardStreams.error)
+    }
+}
+
+/// Unbuffered writes to a descriptor: log lines go out whole and at once, with no buffer
+/// to lose when the process is killed.
+public enum StandardStreams {
+    public static let error = STDERR_FILENO
+
+    /// Writes all of `text` to `fd`; gives up silently on an error (a closed stderr must
+    /// not stop the daemon).
+    public static func write(_ text: String, to fd: Int32) {
+        var bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = SystemCall.retryingInterrupts {
+                bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            }
+            guard n > 0 else { return }
+            offset += n
+        }
+    }
+}
