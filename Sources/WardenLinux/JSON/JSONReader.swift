@@ -1,4 +1,4 @@
-// The decoding half of the control socket's JSON (see JSONEncoding.swift for why it is
+// The decoding half of the control socket's JSON (see JSONWriter.swift for why it is
 // not Foundation's). Errors are `DecodingError`s shaped as `JSONDecoder`'s, so
 // `ControlCodec.describe` words them the same: `dataCorrupted` with an empty coding
 // path for text that is not JSON, `keyNotFound` and `typeMismatch` for JSON of the
