@@ -2,23 +2,6 @@ import CWardenShims
 import Glibc
 import WardenCore
 
-/// Who is on the other end of a control connection, as the kernel recorded it when the
-/// peer connected (`SO_PEERCRED`, `SO_PEERGROUPS`): not what the peer claims.
-public struct ControlPeer: Hashable, Sendable, CustomStringConvertible {
-    public var pid: Int32
-    public var userID: UInt32
-    /// Primary and supplementary groups.
-    public var groupIDs: [UInt32]
-
-    public init(pid: Int32, userID: UInt32, groupIDs: [UInt32]) {
-        self.pid = pid
-        self.userID = userID
-        self.groupIDs = groupIDs
-    }
-
-    public var description: String { "pid \(pid) uid \(userID)" }
-}
-
 /// The daemon's end of the control socket: an `AF_UNIX` stream socket served on the
 /// supervisor's `EventLoop`, one JSON request per line, one answer line per request.
 ///
@@ -174,7 +157,7 @@ public final class ControlServer: @unchecked Sendable {
                 Glibc.close(client)
                 continue
             }
-            let connection = Connection(fd: client, peer: Self.peer(of: client))
+            let connection = Connection(fd: client, peer: ControlPeer(connectedSocket: client))
             connections[ObjectIdentifier(connection)] = connection
             guard watch(connection, writing: false) else {
                 connections[ObjectIdentifier(connection)] = nil
@@ -183,36 +166,6 @@ public final class ControlServer: @unchecked Sendable {
             }
             armTimer(connection)
         }
-    }
-
-    static func peer(of fd: Int32) -> ControlPeer? {
-        // struct ucred { pid_t pid; uid_t uid; gid_t gid; }: three 32-bit fields. Swift's
-        // Glibc does not import it (it is behind _GNU_SOURCE).
-        var credentials: (Int32, UInt32, UInt32) = (0, 0, 0)
-        var length = socklen_t(MemoryLayout.size(ofValue: credentials))
-        guard getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0 else { return nil }
-        let (pid, uid, gid) = credentials
-        var groups = [gid]
-        if let supplementary = peerGroups(of: fd) {
-            groups += supplementary
-        } else if let status = readSmallFile("/proc/\(pid)/status") {
-            groups += MainProcessUsage.groups(fromStatus: status)
-        }
-        return ControlPeer(pid: pid, userID: uid, groupIDs: groups)
-    }
-
-    /// `SO_PEERGROUPS` (59, Linux 4.13): the peer's supplementary groups at connect time.
-    static func peerGroups(of fd: Int32) -> [UInt32]? {
-        let soPeerGroups: Int32 = 59
-        var groups = [UInt32](repeating: 0, count: 64)
-        for _ in 0..<2 {
-            var length = socklen_t(groups.count * 4)
-            let rc = groups.withUnsafeMutableBytes { getsockopt(fd, SOL_SOCKET, soPeerGroups, $0.baseAddress, &length) }
-            if rc == 0 { return Array(groups[0..<Int(length) / 4]) }
-            guard errno == ERANGE else { return nil }
-            groups = [UInt32](repeating: 0, count: Int(length) / 4 + 1)
-        }
-        return nil
     }
 
     // MARK: One connection
@@ -397,20 +350,4 @@ public final class ControlServer: @unchecked Sendable {
         c.timer = nil
         Glibc.close(c.fd)
     }
-}
-
-/// A small file (`/proc/PID/status`) read whole; nil when it cannot be read.
-func readSmallFile(_ path: String) -> String? {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    var bytes: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 4096)
-    while bytes.count < 1 << 20 {
-        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n < 0 && errno == EINTR { continue }
-        if n <= 0 { break }
-        bytes += buffer[0..<n]
-    }
-    return String(decoding: bytes, as: UTF8.self)
 }

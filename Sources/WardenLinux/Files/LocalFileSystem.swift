@@ -86,7 +86,18 @@ public struct LocalFileSystem: ConfigFileSystem {
     }
 }
 
-/// `strerror` text for an errno value (`No such file or directory`).
-public func errnoDescription(_ code: Int32) -> String {
-    String(cString: strerror(code))
+/// A small file (`/proc/PID/status`) read whole; nil when it cannot be read.
+func readSmallFile(_ path: String) -> String? {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while bytes.count < 1 << 20 {
+        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { break }
+        bytes += buffer[0..<n]
+    }
+    return String(decoding: bytes, as: UTF8.self)
 }

@@ -4,17 +4,6 @@
 // path for text that is not JSON, `keyNotFound` and `typeMismatch` for JSON of the
 // wrong shape. Fields a type does not know are ignored.
 
-/// A parsed JSON value. Numbers keep their text so each integer type can check its own
-/// range, as `JSONDecoder` does.
-public enum JSONValue: Hashable, Sendable {
-    case null
-    case bool(Bool)
-    case number(String)
-    case string(String)
-    case array([JSONValue])
-    case object([String: JSONValue])
-}
-
 /// Decodes `Decodable` values from JSON text.
 public struct JSONReader: Sendable {
     /// Deeper nesting is refused rather than recursed into (a request line of 64 KiB of

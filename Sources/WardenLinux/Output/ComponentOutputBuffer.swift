@@ -1,5 +1,4 @@
 import Glibc
-import Logging
 import Synchronization
 import WardenCore
 
@@ -75,64 +74,5 @@ public final class ComponentOutputBuffer: Sendable {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
-    }
-}
-
-/// A log handler that passes everything on to `wrapped` and keeps each line that names
-/// a unit (metadata `unitKey`) in a `ComponentOutputBuffer`: the component's output, and
-/// Warden's own lines about it, like `journalctl -u`.
-///
-/// Wire it where the logging system is bootstrapped:
-/// `LoggingSystem.bootstrap { OutputCapturingLogHandler(wrapping: WardenLogHandler(label: $0), buffer: buffer) }`.
-public struct OutputCapturingLogHandler<Wrapped: LogHandler>: LogHandler {
-    public var wrapped: Wrapped
-    public let buffer: ComponentOutputBuffer
-    public let unitKey: String
-
-    public init(wrapping wrapped: Wrapped, buffer: ComponentOutputBuffer, unitKey: String = "unit") {
-        self.wrapped = wrapped
-        self.buffer = buffer
-        self.unitKey = unitKey
-    }
-
-    public var metadata: Logger.Metadata {
-        get { wrapped.metadata }
-        set { wrapped.metadata = newValue }
-    }
-
-    public var logLevel: Logger.Level {
-        get { wrapped.logLevel }
-        set { wrapped.logLevel = newValue }
-    }
-
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { wrapped[metadataKey: key] }
-        set { wrapped[metadataKey: key] = newValue }
-    }
-
-    public func log(event: LogEvent) {
-        if let unit = event.metadata?[unitKey] ?? wrapped.metadata[unitKey] {
-            buffer.append(event.message.description, tag: "\(unit)")
-        }
-        wrapped.log(event: event)
-    }
-}
-
-/// `/proc/PID/stat` and `/proc/PID/status` of one process, with the host's clock-tick
-/// rate and uptime to turn ticks into seconds.
-public enum ProcessUsageReader {
-    public static let clockTicksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
-
-    public static func read(pid: Int32, procRoot: String = "/proc") -> MainProcessUsage? {
-        guard let stat = readSmallFile("\(procRoot)/\(pid)/stat"),
-            let status = readSmallFile("\(procRoot)/\(pid)/status")
-        else { return nil }
-        return MainProcessUsage.parse(stat: stat, status: status)
-    }
-
-    /// Seconds since boot (`/proc/uptime`'s first field).
-    public static func systemUptimeSeconds(procRoot: String = "/proc") -> Double? {
-        guard let text = readSmallFile("\(procRoot)/uptime"), let first = text.split(separator: " ").first else { return nil }
-        return Double(first)
     }
 }

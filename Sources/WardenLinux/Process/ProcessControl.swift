@@ -13,19 +13,6 @@ extension ExitStatus {
     }
 }
 
-/// A failed process-control call: what was done and the errno.
-public struct ProcessControlError: Error, Hashable, Sendable, CustomStringConvertible {
-    public var operation: String
-    public var errno: Int32
-
-    public init(operation: String, errno: Int32) {
-        self.operation = operation
-        self.errno = errno
-    }
-
-    public var description: String { "\(operation): \(errnoDescription(errno)) (errno \(errno))" }
-}
-
 /// Process-wide facts and actions of a supervisor: PID 1, subreaper, signals.
 public enum ProcessControl {
     /// True when this process is PID 1 of its PID namespace (a container's init, or the
