@@ -23,6 +23,9 @@ public final class EventLoop: @unchecked Sendable {
         public let rawValue: UInt32
         public init(rawValue: UInt32) { self.rawValue = rawValue }
         public static let readable = Events(rawValue: UInt32(EPOLLIN.rawValue))
+        /// `EPOLLOUT`: room in the send buffer; for a connecting socket, the connection
+        /// is settled.
+        public static let writable = Events(rawValue: UInt32(EPOLLOUT.rawValue))
         /// `POLLPRI`: what a PSI trigger reports.
         public static let priority = Events(rawValue: UInt32(EPOLLPRI.rawValue))
         public static let hangUp = Events(rawValue: UInt32(EPOLLHUP.rawValue))

@@ -509,11 +509,6 @@ public final class HealthProbe {
     }
 }
 
-extension EventLoop.Events {
-    /// `EPOLLOUT`: what a connecting socket reports when the connection is settled.
-    static let writable = EventLoop.Events(rawValue: UInt32(EPOLLOUT.rawValue))
-}
-
 /// Carries a loop-confined value through a `@Sendable` closure that runs on the loop
 /// thread (`EventLoop.execute`); only that thread touches the value.
 private final class LoopBound<Value>: @unchecked Sendable {

@@ -3,10 +3,10 @@ import Glibc
 import WardenCore
 
 /// The `MetricsListen=` endpoint: a minimal HTTP/1.1 server for Prometheus scrapes on the
-/// supervisor's `EventLoop`. `GET /metrics` (and `HEAD`) answers 200 with the text
-/// exposition format; `/healthz` and `/readyz` answer 200 or 503 from `probe` (run on the
-/// loop, so an answer also says the loop turns); any other path 404, any other method on
-/// a known path 405.
+/// supervisor's `EventLoop` (a `StreamServer`). `GET /metrics` (and `HEAD`) answers 200
+/// with the text exposition format; `/healthz` and `/readyz` answer 200 or 503 from
+/// `probe` (run on the loop, so an answer also says the loop turns); any other path 404,
+/// any other method on a known path 405.
 ///
 /// Like `ControlServer`, nothing a client does can block the loop or exhaust the daemon:
 /// every descriptor is non-blocking; the request head is capped at `maximumRequestBytes`
@@ -46,13 +46,14 @@ public final class MetricsServer: @unchecked Sendable {
     public let maximumConnections: Int
     /// How long a closed-for-writing connection is drained before it is closed.
     public let lingerTimeout: TimeSpan
-    private let fd: Int32
     private let loop: EventLoop
     private let handler: Handler
-    private var registration: EventLoop.RegistrationID?
-    private var connections: [ObjectIdentifier: Connection] = [:]
-    private var acceptedCount: UInt64 = 0
-    private var closed = false
+    private let stream: StreamServer<Session>
+
+    /// What HTTP keeps per connection: the request head received so far.
+    struct Session {
+        var input: [UInt8] = []
+    }
 
     /// Binds `host:port` (numeric IPv4 or IPv6, or a name resolved once, here) and starts
     /// accepting on `loop`. Throws with the address and the errno when the address
@@ -98,28 +99,31 @@ public final class MetricsServer: @unchecked Sendable {
         guard named == 0 else { throw fail("getsockname of the metrics listener \(shown)") }
         self.port = Self.port(of: actual)
         self.isLoopback = Self.isLoopback(actual)
-        self.fd = fd
+        stream = StreamServer(
+            listening: fd, loop: loop, maximumConnections: maximumConnections, requestTimeout: requestTimeout,
+            receiveBytes: 4096, whenFull: .evictOldestReading,
+            busyAnswer: Self.response(status: "503 Service Unavailable", body: Array("too many scrapes at once\n".utf8)))
         do {
-            registration = try loop.register(fd: fd, for: .readable) { [unowned self] _ in self.acceptAll() }
+            try stream.start(
+                StreamServer.Handlers(
+                    accepted: { _ in Session() },
+                    received: { [unowned self] c, bytes in self.received(bytes, on: c) },
+                    timedOut: { [unowned self] c in self.timedOut(c) },
+                    resumed: { _ in }))
         } catch {
-            Glibc.close(fd)
+            stream.close()
             throw error
         }
     }
 
     /// Open connections (tests).
-    public var connectionCount: Int { connections.count }
+    public var connectionCount: Int { stream.connectionCount }
     /// Open connections past their request: being answered or closing (tests).
-    public var answeringCount: Int { connections.values.filter { $0.phase != .reading }.count }
+    public var answeringCount: Int { stream.connectionCount - stream.count(in: .reading) }
 
     /// Stops accepting and drops every connection. Loop thread.
     public func close() {
-        guard !closed else { return }
-        closed = true
-        if let registration { loop.unregister(registration) }
-        registration = nil
-        for connection in Array(connections.values) { drop(connection) }
-        Glibc.close(fd)
+        stream.close()
     }
 
     // MARK: Addresses
@@ -182,150 +186,32 @@ public final class MetricsServer: @unchecked Sendable {
         }
     }
 
-    // MARK: Accepting
-
-    private func acceptAll() {
-        // Bounded per wakeup; level-triggered epoll brings us back for the rest.
-        for _ in 0..<64 {
-            // Connections are accepted and components spawned on this one thread, so
-            // setting close-on-exec right after accept leaks nothing into a child.
-            let client = accept(fd, nil, nil)
-            guard client >= 0 else { return }
-            _ = fcntl(client, F_SETFD, FD_CLOEXEC)
-            _ = fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK)
-            // At capacity, the connection that has waited longest without a complete
-            // request makes room: idle or trickling clients (a slowloris) cannot keep a
-            // scrape or a kubelet probe out. Only when every connection is being
-            // answered is the newcomer turned away.
-            if connections.count >= maximumConnections, let stalled = oldestStillReading() {
-                drop(stalled)
-            }
-            guard connections.count < maximumConnections else {
-                var answer = Self.response(status: "503 Service Unavailable", body: Array("too many scrapes at once\n".utf8))
-                _ = send(client, &answer, answer.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
-                Glibc.close(client)
-                continue
-            }
-            acceptedCount &+= 1
-            let connection = Connection(fd: client, sequence: acceptedCount)
-            connections[ObjectIdentifier(connection)] = connection
-            guard watch(connection, for: .readable) else {
-                connections[ObjectIdentifier(connection)] = nil
-                Glibc.close(client)
-                continue
-            }
-            armTimer(connection, after: requestTimeout)
-        }
-    }
-
     // MARK: One connection
 
-    final class Connection: @unchecked Sendable {
-        enum Phase { case reading, rendering, writing, lingering }
+    private typealias Connection = StreamServer<Session>.Connection
 
-        let fd: Int32
-        var phase = Phase.reading
-        var input: [UInt8] = []
-        var output: [UInt8] = []
-        var outputOffset = 0
-        var drained = 0
-        /// Registered for `EPOLLOUT` (the answer did not fit the socket buffer).
-        var watchingOutput = false
-        var registration: EventLoop.RegistrationID?
-        var timer: EventLoop.TimerID?
-        /// Accept order: the lowest is the oldest.
-        let sequence: UInt64
-
-        init(fd: Int32, sequence: UInt64) {
-            self.fd = fd
-            self.sequence = sequence
-        }
-    }
-
-    /// The connection accepted first of those whose request is not complete yet.
-    private func oldestStillReading() -> Connection? {
-        var oldest: Connection?
-        for c in connections.values where c.phase == .reading {
-            if oldest == nil || c.sequence < oldest!.sequence { oldest = c }
-        }
-        return oldest
-    }
-
-    private func watch(_ c: Connection, for events: EventLoop.Events) -> Bool {
-        if let registration = c.registration { loop.unregister(registration) }
-        c.registration = nil
-        do {
-            c.registration = try loop.register(fd: c.fd, for: events) { [weak self, weak c] _ in
-                guard let self, let c else { return }
-                self.ready(c)
-            }
-            return true
-        } catch {
+    /// Collects the request head; answers once it is complete, or too long.
+    private func received(_ bytes: ArraySlice<UInt8>, on c: Connection) -> Bool {
+        let searchFrom = max(0, c.session.input.count - 3)
+        c.session.input += bytes
+        if let headEnd = HTTPRequestHead.endOfHead(c.session.input, from: searchFrom) {
+            handle(c, head: Array(c.session.input[0..<headEnd]))
             return false
         }
-    }
-
-    private func armTimer(_ c: Connection, after delay: TimeSpan) {
-        if let timer = c.timer { loop.cancelTimer(timer) }
-        c.timer = loop.addTimer(after: delay) { [weak self, weak c] in
-            guard let self, let c else { return }
-            c.timer = nil
-            self.timedOut(c)
+        if c.session.input.count > maximumRequestBytes {
+            respond(
+                c,
+                Self.response(
+                    status: "431 Request Header Fields Too Large",
+                    body: Array("request head longer than \(maximumRequestBytes) bytes\n".utf8)))
+            return false
         }
+        return true
     }
 
     private func timedOut(_ c: Connection) {
-        guard connections[ObjectIdentifier(c)] != nil else { return }
-        switch c.phase {
-        case .reading:
-            let waited = "\(requestTimeout.usec / 1_000_000)s"
-            respond(c, Self.response(status: "408 Request Timeout", body: Array("request not complete within \(waited)\n".utf8)))
-        case .rendering:
-            break  // the render runs on this thread and finishes before any timer fires
-        case .writing, .lingering:
-            drop(c)  // the client does not take its answer, or does not hang up
-        }
-    }
-
-    private func ready(_ c: Connection) {
-        switch c.phase {
-        case .reading: read(c)
-        case .rendering: return
-        case .writing: flush(c)
-        case .lingering: linger(c)
-        }
-    }
-
-    private func read(_ c: Connection) {
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        // Bounded per wakeup so one fast client cannot starve the loop.
-        for _ in 0..<8 {
-            let n = buffer.withUnsafeMutableBytes { recv(c.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                if errno == EAGAIN || errno == EWOULDBLOCK { return }
-                drop(c)
-                return
-            }
-            if n == 0 {
-                drop(c)  // hung up before the request was complete: nobody to answer
-                return
-            }
-            let searchFrom = max(0, c.input.count - 3)
-            c.input += buffer[0..<n]
-            if let headEnd = HTTPRequestHead.endOfHead(c.input, from: searchFrom) {
-                handle(c, head: Array(c.input[0..<headEnd]))
-                return
-            }
-            if c.input.count > maximumRequestBytes {
-                respond(
-                    c,
-                    Self.response(
-                        status: "431 Request Header Fields Too Large",
-                        body: Array("request head longer than \(maximumRequestBytes) bytes\n".utf8)))
-                return
-            }
-        }
+        let waited = "\(requestTimeout.usec / 1_000_000)s"
+        respond(c, Self.response(status: "408 Request Timeout", body: Array("request not complete within \(waited)\n".utf8)))
     }
 
     private func handle(_ c: Connection, head: [UInt8]) {
@@ -340,22 +226,17 @@ public final class MetricsServer: @unchecked Sendable {
         switch HTTPRequestHead.route(head) {
         case .malformed:
             respond(c, Self.response(status: "400 Bad Request", body: Array("not an HTTP/1.x request line\n".utf8)))
-        case .notFound, .probe where probe == nil:
-            let served = probe == nil ? "only /metrics is served here" : "/metrics, /healthz and /readyz are served here"
-            respond(c, Self.response(status: "404 Not Found", body: Array((served + "\n").utf8)))
         case .methodNotAllowed:
             respond(
                 c,
                 Self.response(
                     status: "405 Method Not Allowed", extraHeaders: "Allow: GET, HEAD\r\n",
                     body: Array("only GET and HEAD are answered\n".utf8)))
-        case .probe(let which, let headOnly):
-            c.phase = .rendering
-            if let registration = c.registration { loop.unregister(registration) }
-            c.registration = nil
+        case .probe(let which, let headOnly) where probe != nil:
+            stream.pause(c)
             // Answered from a turn of the loop, like a scrape: a wedged loop answers nothing.
             loop.execute { [weak self, c] in
-                guard let self, self.connections[ObjectIdentifier(c)] != nil, let probe = self.probe else { return }
+                guard let self, self.stream.isOpen(c), let probe = self.probe else { return }
                 let (ok, text) = probe(which)
                 self.respond(
                     c,
@@ -363,13 +244,14 @@ public final class MetricsServer: @unchecked Sendable {
                         status: ok ? "200 OK" : "503 Service Unavailable", body: Array((text + "\n").utf8),
                         headOnly: headOnly))
             }
+        case .notFound, .probe:
+            let served = probe == nil ? "only /metrics is served here" : "/metrics, /healthz and /readyz are served here"
+            respond(c, Self.response(status: "404 Not Found", body: Array((served + "\n").utf8)))
         case .scrape(let headOnly):
-            c.phase = .rendering
-            if let registration = c.registration { loop.unregister(registration) }
-            c.registration = nil
+            stream.pause(c)
             let requested = EventLoop.monotonicNanoseconds()
             loop.execute { [weak self, c] in
-                guard let self, self.connections[ObjectIdentifier(c)] != nil else { return }
+                guard let self, self.stream.isOpen(c) else { return }
                 let lag = Double(EventLoop.monotonicNanoseconds() &- requested) / 1e9
                 let body = self.handler(MetricsScrape(loopLagSeconds: lag))
                 self.respond(
@@ -380,83 +262,12 @@ public final class MetricsServer: @unchecked Sendable {
         }
     }
 
-    /// Starts writing `answer`; the connection closes once it is out.
+    /// Starts writing `answer`; the connection lingers, then closes, once it is out.
     private func respond(_ c: Connection, _ answer: [UInt8]) {
-        c.phase = .writing
-        c.input = []
-        c.output = answer
-        c.outputOffset = 0
+        c.session.input = []
         // A fresh deadline for the answer: a large body to a slow reader takes a while.
-        armTimer(c, after: requestTimeout)
-        flush(c)
-    }
-
-    private func flush(_ c: Connection) {
-        guard connections[ObjectIdentifier(c)] != nil else { return }
-        while c.outputOffset < c.output.count {
-            let n = c.output.withUnsafeBytes {
-                send(c.fd, $0.baseAddress! + c.outputOffset, $0.count - c.outputOffset, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
-            }
-            if n < 0 {
-                if errno == EINTR { continue }
-                if errno == EAGAIN || errno == EWOULDBLOCK {
-                    if !c.watchingOutput {
-                        guard watch(c, for: EventLoop.Events(rawValue: UInt32(EPOLLOUT.rawValue))) else {
-                            drop(c)
-                            return
-                        }
-                        c.watchingOutput = true
-                    }
-                    return
-                }
-                drop(c)  // EPIPE, ECONNRESET: the client went away
-                return
-            }
-            c.outputOffset += n
-        }
-        c.output = []
-        c.outputOffset = 0
-        startLingering(c)
-    }
-
-    private func startLingering(_ c: Connection) {
-        c.phase = .lingering
-        c.watchingOutput = false
-        shutdown(c.fd, Int32(SHUT_WR))
-        guard watch(c, for: .readable) else {
-            drop(c)
-            return
-        }
-        armTimer(c, after: lingerTimeout)
-        linger(c)
-    }
-
-    /// Reads and discards until the client hangs up, up to 1 MiB.
-    private func linger(_ c: Connection) {
-        var buffer = [UInt8](repeating: 0, count: 16 * 1024)
-        for _ in 0..<8 {
-            let n = buffer.withUnsafeMutableBytes { recv(c.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
-            if n <= 0 {
-                drop(c)
-                return
-            }
-            c.drained += n
-            if c.drained > 1 << 20 {
-                drop(c)
-                return
-            }
-        }
-    }
-
-    private func drop(_ c: Connection) {
-        guard connections.removeValue(forKey: ObjectIdentifier(c)) != nil else { return }
-        if let registration = c.registration { loop.unregister(registration) }
-        c.registration = nil
-        if let timer = c.timer { loop.cancelTimer(timer) }
-        c.timer = nil
-        Glibc.close(c.fd)
+        stream.armTimer(c, after: requestTimeout)
+        stream.write(c, answer, then: .linger(lingerTimeout))
     }
 
     // MARK: Responses
