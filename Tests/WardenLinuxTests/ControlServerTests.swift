@@ -108,7 +108,7 @@ import Testing
         #expect(requests.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } == requests.count)
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
-        while received.count { $0 == UInt8(ascii: "\n") } < 3 {
+        while received.count(where: { $0 == UInt8(ascii: "\n") }) < 3 {
             let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             guard n > 0 else { break }
             received += buffer[0..<n]

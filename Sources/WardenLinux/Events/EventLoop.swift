@@ -115,35 +115,22 @@ public final class EventLoop: @unchecked Sendable {
 
     // MARK: Thread
 
-    private final class StartContext {
-        let loop: EventLoop
+    private final class StartSignal: @unchecked Sendable {
         var started = sem_t()
-        init(loop: EventLoop) {
-            self.loop = loop
-            sem_init(&started, 0, 0)
-        }
+        init() { sem_init(&started, 0, 0) }
+        deinit { sem_destroy(&started) }
     }
 
+    /// Starts the loop thread and returns once it knows its own identity.
     private func startThread() throws(Error) {
-        let context = StartContext(loop: self)
-        var all = sigset_t()
-        var previous = sigset_t()
-        sigfillset(&all)
-        pthread_sigmask(SIG_SETMASK, &all, &previous)
-        var handle = pthread_t()
-        let rc = pthread_create(&handle, nil, { raw in
-            let context = Unmanaged<StartContext>.fromOpaque(raw!).takeRetainedValue()
-            let loop = context.loop
-            loop.loopThreadID = warden_gettid()
-            loop.loopThreadHandle = pthread_self()
-            sem_post(&context.started)
-            loop.run()
-            return nil
-        }, Unmanaged.passRetained(context).toOpaque())
-        pthread_sigmask(SIG_SETMASK, &previous, nil)
-        guard rc == 0 else { throw Error(operation: "pthread_create (event loop)", errno: rc) }
-        thread = handle
-        while sem_wait(&context.started) != 0 && errno == EINTR {}
+        let signal = StartSignal()
+        thread = try SignalBlockedThread.start("event loop") { [self] in
+            loopThreadID = warden_gettid()
+            loopThreadHandle = pthread_self()
+            sem_post(&signal.started)
+            run()
+        }
+        while sem_wait(&signal.started) != 0 && errno == EINTR {}
     }
 
     /// True on the loop thread.

@@ -607,40 +607,17 @@ enum HostResolver {
         var message: String
     }
 
-    private final class Context {
-        let host: String
-        let port: UInt16
-        let done: @Sendable (Result<[ProbeAddress], Failure>) -> Void
-        init(host: String, port: UInt16, done: @escaping @Sendable (Result<[ProbeAddress], Failure>) -> Void) {
-            self.host = host
-            self.port = port
-            self.done = done
-        }
-    }
-
     /// Starts the lookup; `done` runs once on the helper thread. Returns why the thread
     /// could not be started, or nil.
     static func resolve(
         _ host: String, port: UInt16, done: @escaping @Sendable (Result<[ProbeAddress], Failure>) -> Void
     ) -> String? {
-        let context = Unmanaged.passRetained(Context(host: host, port: port, done: done))
-        var all = sigset_t()
-        var previous = sigset_t()
-        sigfillset(&all)
-        pthread_sigmask(SIG_SETMASK, &all, &previous)
-        var handle = pthread_t()
-        let rc = pthread_create(&handle, nil, { raw in
-            let context = Unmanaged<Context>.fromOpaque(raw!).takeRetainedValue()
-            context.done(HostResolver.lookUp(context.host, port: context.port))
+        do {
+            try SignalBlockedThread.start("resolver", detached: true) { done(lookUp(host, port: port)) }
             return nil
-        }, context.toOpaque())
-        pthread_sigmask(SIG_SETMASK, &previous, nil)
-        guard rc == 0 else {
-            context.release()
-            return "cannot start the resolver thread: \(errnoDescription(rc))"
+        } catch {
+            return "cannot start the resolver thread: \(errnoDescription(error.errno))"
         }
-        pthread_detach(handle)
-        return nil
     }
 
     /// The blocking lookup: every IPv4 and IPv6 stream address, in the resolver's order.
