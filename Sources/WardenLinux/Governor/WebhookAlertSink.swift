@@ -7,6 +7,9 @@ import WardenCore
 /// no redirects followed), one attempt per alert: the pure core already spaces alerts by
 /// `AlertCooldownSec=`, and a failure is reported, never retried in a loop that could
 /// pile up behind a dead endpoint.
+///
+/// Health probes do not go through libcurl: they need a non-blocking client on the event
+/// loop and no TLS (`HealthProbe` says why).
 public struct WebhookAlertSink: GovernorAlertSink {
     public var url: String
     public var timeoutMilliseconds: Int
