@@ -1,3 +1,4 @@
+import CWardenShims
 import Glibc
 import WardenCore
 

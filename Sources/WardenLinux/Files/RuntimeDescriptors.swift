@@ -1,3 +1,4 @@
+import CWardenShims
 import Glibc
 
 /// Descriptors the runtime hands to children as standard output and error.

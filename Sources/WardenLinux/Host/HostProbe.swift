@@ -50,15 +50,6 @@ public enum HostProbe {
     }
 }
 
-extension String {
-    func trimmingCharacters() -> String {
-        var s = Substring(self)
-        while let c = s.first, c == " " || c == "\n" || c == "\t" || c == "\r" { s = s.dropFirst() }
-        while let c = s.last, c == " " || c == "\n" || c == "\t" || c == "\r" { s = s.dropLast() }
-        return String(s)
-    }
-}
-
 extension HostProbe {
     /// Warden's effective capabilities (`CapEff:` of /proc/self/status).
     public static func effectiveCapabilities(procRoot: String = "/proc") -> CapabilitySet {

@@ -2,17 +2,6 @@ import CWardenShims
 import Glibc
 import WardenCore
 
-extension ExitStatus {
-    /// From `siginfo_t.si_code` (`CLD_*`) and `si_status` as `waitid` fills them.
-    public init(waitCode: Int32, status: Int32) {
-        switch waitCode {
-        case Int32(CLD_EXITED): self = .exited(code: status)
-        case Int32(CLD_DUMPED): self = .killed(signal: status, coreDumped: true)
-        default: self = .killed(signal: status, coreDumped: false)
-        }
-    }
-}
-
 /// Process-wide facts and actions of a supervisor: PID 1, subreaper, signals.
 public enum ProcessControl {
     /// True when this process is PID 1 of its PID namespace (a container's init, or the

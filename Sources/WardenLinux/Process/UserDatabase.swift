@@ -1,14 +1,5 @@
 import Glibc
 
-/// A user from the user database (`getpwnam_r`), as `User=` needs it.
-public struct UserRecord: Hashable, Sendable {
-    public var name: String
-    public var userID: UInt32
-    public var groupID: UInt32
-    public var home: String
-    public var shell: String
-}
-
 /// A failed or empty lookup in the user or group database.
 public struct UserLookupError: Error, Hashable, Sendable, CustomStringConvertible {
     public var description: String
