@@ -98,6 +98,44 @@ import Testing
         #expect(try ControlClient(path: path).send(ControlRequest(id: 5, op: .status)).get().id == 5)
     }
 
+    /// Lines sent together are answered one after another, in order, on the connection.
+    @Test func pipelinedRequestsAreAnsweredInOrder() throws {
+        defer { tearDown() }
+        let fd = try connect()
+        defer { close(fd) }
+        var requests: [UInt8] = []
+        for id in 1...3 { requests += ControlCodec.encodeLine(ControlRequest(id: id, op: .status)) }
+        #expect(requests.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } == requests.count)
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while received.count(where: { $0 == UInt8(ascii: "\n") }) < 3 {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            guard n > 0 else { break }
+            received += buffer[0..<n]
+        }
+        let ids = received.split(separator: UInt8(ascii: "\n")).map { try? ControlCodec.decodeResponse(Array($0)).get().id }
+        #expect(ids == [1, 2, 3])
+    }
+
+    /// A client beyond `maximumConnections` gets `busy` and is closed; the others are served.
+    @Test func aClientBeyondTheLimitIsToldBusy() throws {
+        defer { tearDown() }
+        let full = try ControlServer(
+            path: directory + "/full.sock", policy: ControlAccessPolicy(), loop: loop, maximumConnections: 1
+        ) { request, _, _ in ControlResponse(id: request.id) }
+        defer { loop.executeAndWait { full.close() } }
+        let client = ControlClient(path: full.path, timeoutSeconds: 5)
+        let first = try client.connect().get()
+        defer { close(first) }
+        let second = try client.connect().get()
+        defer { close(second) }
+        let refused = try ControlCodec.decodeResponse(ControlClient.readLine(second).get()).get()
+        #expect(refused.error?.code == .busy)
+        var byte: UInt8 = 0
+        #expect(recv(second, &byte, 1, 0) == 0)
+        #expect(exchange(ControlCodec.encodeLine(ControlRequest(id: 4, op: .status)), on: first)?.id == 4)
+    }
+
     @Test func unfinishedLineTimesOutWhileStatusStillAnswers() throws {
         defer { tearDown() }
         let slow = try connect()

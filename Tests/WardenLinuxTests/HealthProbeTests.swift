@@ -389,36 +389,15 @@ private func url(_ port: UInt16, _ path: String = "/health") -> String { "http:/
         return loop.executeAndWait { count.items.count }
     }
 
-    // MARK: pure parts
+    // MARK: literal addresses (inet_pton; the pure parts are in WardenCoreTests)
 
     @Test(arguments: [
-        ("HTTP/1.1 200 OK\r\n", HTTPStatusLine.Scan.status(200)),
-        ("HTTP/1.1 200\n", .status(200)),
-        ("HTTP/1.0 301 Moved\r\n", .status(301)),
-        ("HTTP/1.1 200 O", .needMore),
-        ("HTT", .needMore),
-        ("", .needMore),
-        ("HTTP/1.1 100 Continue\r\n\r\n", .needMore),
-        ("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n", .status(204)),
-        ("HTTP/1.1 101 Switching Protocols\r\n", .status(101)),
-        ("HTTP/1.1 103 Early Hints\r\nLink: x\r\n", .needMore),
-        ("HTTP/1.1 600 Nope\r\n", .malformed("'HTTP/1.1 600 Nope'")),
-        ("HTTP/1.1 2000 OK\r\n", .malformed("'HTTP/1.1 2000 OK'")),
-        ("HTTP/ 200\r\n", .malformed("'HTTP/ 200'")),
-        ("http/1.1 200 OK\r\n", .malformed("'http/1.1 200 OK\\r\\n'")),
-        ("<html>", .malformed("'<html>'")),
+        ("127.0.0.1", ProbeAddress.Family.ipv4, "127.0.0.1:80"),
+        ("::1", .ipv6, "[::1]:80"),
+        ("fe80::1%1", .ipv6, "[fe80::1%1]:80"),
+        ("2001:db8::5", .ipv6, "[2001:db8::5]:80"),
     ])
-    func statusLineScan(text: String, expected: HTTPStatusLine.Scan) {
-        #expect(HTTPStatusLine.scan(Array(text.utf8)) == expected)
-    }
-
-    @Test(arguments: [
-        ("127.0.0.1", AF_INET, "127.0.0.1:80"),
-        ("::1", AF_INET6, "[::1]:80"),
-        ("fe80::1%1", AF_INET6, "[fe80::1%1]:80"),
-        ("2001:db8::5", AF_INET6, "[2001:db8::5]:80"),
-    ])
-    func literalAddresses(host: String, family: Int32, display: String) throws {
+    func literalAddresses(host: String, family: ProbeAddress.Family, display: String) throws {
         let address = try #require(ProbeAddress(numericHost: host, port: 80))
         #expect(address.family == family)
         #expect(address.display == display)
@@ -427,24 +406,6 @@ private func url(_ port: UInt16, _ path: String = "/health") -> String { "http:/
     @Test(arguments: ["localhost", "db.internal", "127.1", "1.2.3.4.5", "fe80::1%no-such-interface0"])
     func namesAreNotLiterals(host: String) {
         #expect(ProbeAddress(numericHost: host, port: 80) == nil)
-    }
-
-    @Test func localhostNamesMapWithoutALookup() {
-        #expect(ProbeAddress.loopback(forName: "localhost", port: 9)?.map(\.host) == ["127.0.0.1", "::1"])
-        #expect(ProbeAddress.loopback(forName: "api.localhost.", port: 9)?.map(\.host) == ["127.0.0.1", "::1"])
-        #expect(ProbeAddress.loopback(forName: "ip6-localhost", port: 9)?.map(\.host) == ["::1"])
-        #expect(ProbeAddress.loopback(forName: "localhostess", port: 9) == nil)
-    }
-
-    @Test(arguments: [
-        ("/health", nil),
-        ("/a?b=c&d", nil),
-        ("/a b", "the path contains a space or a control character"),
-        ("/a\r\nX-Evil: 1", "the path contains a space or a control character"),
-        ("health", "the path 'health' does not start with '/'"),
-    ] as [(String, String?)])
-    func requestPathsThatWouldBreakTheRequestLineAreRefused(path: String, why: String?) {
-        #expect(HealthProbe.invalidPathReason(path) == why)
     }
 }
 

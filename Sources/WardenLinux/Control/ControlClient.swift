@@ -1,3 +1,4 @@
+import CWardenShims
 import Glibc
 import WardenCore
 
@@ -77,7 +78,7 @@ public struct ControlClient: Sendable {
         }
         // Believe only a daemon run by root or by this user: anyone else who managed to
         // bind this path could answer "stopped" while the component runs on.
-        guard let server = ControlServer.peer(of: fd) else {
+        guard let server = ControlPeer(connectedSocket: fd) else {
             let code = errno
             close(fd)
             return .failure(ControlClientError(operation: "read the credentials of the daemon at \(path)", errno: code))

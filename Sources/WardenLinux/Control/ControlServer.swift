@@ -2,25 +2,9 @@ import CWardenShims
 import Glibc
 import WardenCore
 
-/// Who is on the other end of a control connection, as the kernel recorded it when the
-/// peer connected (`SO_PEERCRED`, `SO_PEERGROUPS`): not what the peer claims.
-public struct ControlPeer: Hashable, Sendable, CustomStringConvertible {
-    public var pid: Int32
-    public var userID: UInt32
-    /// Primary and supplementary groups.
-    public var groupIDs: [UInt32]
-
-    public init(pid: Int32, userID: UInt32, groupIDs: [UInt32]) {
-        self.pid = pid
-        self.userID = userID
-        self.groupIDs = groupIDs
-    }
-
-    public var description: String { "pid \(pid) uid \(userID)" }
-}
-
 /// The daemon's end of the control socket: an `AF_UNIX` stream socket served on the
-/// supervisor's `EventLoop`, one JSON request per line, one answer line per request.
+/// supervisor's `EventLoop` (a `StreamServer`), one JSON request per line, one answer
+/// line per request.
 ///
 /// Nothing a client does can block the loop or exhaust the daemon: every descriptor is
 /// non-blocking; a request line is capped (`too-large`, then the connection is closed,
@@ -44,12 +28,16 @@ public final class ControlServer: @unchecked Sendable {
     public let policy: ControlAccessPolicy
     public let requestTimeout: TimeSpan
     public let maximumConnections: Int
-    private let fd: Int32
-    private let loop: EventLoop
     private let handler: Handler
-    private var registration: EventLoop.RegistrationID?
-    private var connections: [ObjectIdentifier: Connection] = [:]
-    private var closed = false
+    private let stream: StreamServer<Session>
+
+    /// What the control protocol keeps per connection.
+    struct Session {
+        let peer: ControlPeer?
+        var framer = ControlLineFramer()
+        /// Complete request lines not answered yet (pipelined).
+        var lines: [[UInt8]] = []
+    }
 
     /// Binds `path` (a stale socket file is replaced; a live daemon behind it is an
     /// error), sets `mode` and, when given, the group, and starts accepting on `loop`.
@@ -60,7 +48,6 @@ public final class ControlServer: @unchecked Sendable {
     ) throws(ProcessControlError) {
         self.path = path
         self.policy = policy
-        self.loop = loop
         self.handler = handler
         self.requestTimeout = requestTimeout
         self.maximumConnections = maximumConnections
@@ -107,11 +94,20 @@ public final class ControlServer: @unchecked Sendable {
             unlink(path)
             throw fail("listen on \(path)")
         }
-        self.fd = fd
+        stream = StreamServer(
+            listening: fd, loop: loop, maximumConnections: maximumConnections, requestTimeout: requestTimeout,
+            receiveBytes: 16 * 1024, whenFull: .refuseNewcomer,
+            busyAnswer: ControlCodec.encodeLine(
+                ControlResponse.failure(id: nil, ControlError(.busy, "\(maximumConnections) clients are connected; try again"))))
         do {
-            registration = try loop.register(fd: fd, for: .readable) { [unowned self] _ in self.acceptAll() }
+            try stream.start(
+                StreamServer.Handlers(
+                    accepted: { Session(peer: ControlPeer(connectedSocket: $0)) },
+                    received: { [unowned self] c, bytes in self.received(bytes, on: c) },
+                    timedOut: { [unowned self] c in self.timedOut(c) },
+                    resumed: { [unowned self] c in self.answerQueued(c) }))
         } catch {
-            Glibc.close(fd)
+            stream.close()
             unlink(path)
             throw error
         }
@@ -143,184 +139,56 @@ public final class ControlServer: @unchecked Sendable {
     }
 
     /// Open connections (tests and metrics).
-    public var connectionCount: Int { connections.count }
+    public var connectionCount: Int { stream.connectionCount }
 
     /// Stops accepting, drops every connection, removes the socket file. Loop thread.
     public func close() {
-        guard !closed else { return }
-        closed = true
-        if let registration { loop.unregister(registration) }
-        registration = nil
-        for connection in Array(connections.values) { drop(connection) }
-        Glibc.close(fd)
+        guard stream.close() else { return }
         unlink(path)
-    }
-
-    // MARK: Accepting
-
-    private func acceptAll() {
-        // Bounded per wakeup; level-triggered epoll brings us back for the rest.
-        for _ in 0..<64 {
-            // accept4 is behind _GNU_SOURCE for Swift; connections are accepted and spawns
-            // happen on this one thread, so setting the flags afterwards leaks nothing.
-            let client = accept(fd, nil, nil)
-            guard client >= 0 else { return }  // EAGAIN, or a connection that died queued
-            _ = fcntl(client, F_SETFD, FD_CLOEXEC)
-            _ = fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK)
-            guard connections.count < maximumConnections else {
-                var line = ControlCodec.encodeLine(
-                    ControlResponse.failure(id: nil, ControlError(.busy, "\(maximumConnections) clients are connected; try again")))
-                _ = send(client, &line, line.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
-                Glibc.close(client)
-                continue
-            }
-            let connection = Connection(fd: client, peer: Self.peer(of: client))
-            connections[ObjectIdentifier(connection)] = connection
-            guard watch(connection, writing: false) else {
-                connections[ObjectIdentifier(connection)] = nil
-                Glibc.close(client)
-                continue
-            }
-            armTimer(connection)
-        }
-    }
-
-    static func peer(of fd: Int32) -> ControlPeer? {
-        // struct ucred { pid_t pid; uid_t uid; gid_t gid; }: three 32-bit fields. Swift's
-        // Glibc does not import it (it is behind _GNU_SOURCE).
-        var credentials: (Int32, UInt32, UInt32) = (0, 0, 0)
-        var length = socklen_t(MemoryLayout.size(ofValue: credentials))
-        guard getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0 else { return nil }
-        let (pid, uid, gid) = credentials
-        var groups = [gid]
-        if let supplementary = peerGroups(of: fd) {
-            groups += supplementary
-        } else if let status = readSmallFile("/proc/\(pid)/status") {
-            groups += MainProcessUsage.groups(fromStatus: status)
-        }
-        return ControlPeer(pid: pid, userID: uid, groupIDs: groups)
-    }
-
-    /// `SO_PEERGROUPS` (59, Linux 4.13): the peer's supplementary groups at connect time.
-    static func peerGroups(of fd: Int32) -> [UInt32]? {
-        let soPeerGroups: Int32 = 59
-        var groups = [UInt32](repeating: 0, count: 64)
-        for _ in 0..<2 {
-            var length = socklen_t(groups.count * 4)
-            let rc = groups.withUnsafeMutableBytes { getsockopt(fd, SOL_SOCKET, soPeerGroups, $0.baseAddress, &length) }
-            if rc == 0 { return Array(groups[0..<Int(length) / 4]) }
-            guard errno == ERANGE else { return nil }
-            groups = [UInt32](repeating: 0, count: Int(length) / 4 + 1)
-        }
-        return nil
     }
 
     // MARK: One connection
 
-    final class Connection {
-        let fd: Int32
-        let peer: ControlPeer?
-        var framer = ControlLineFramer()
-        var registration: EventLoop.RegistrationID?
-        var timer: EventLoop.TimerID?
-        var output: [UInt8] = []
-        var outputOffset = 0
-        var closeWhenFlushed = false
-        var lines: [[UInt8]] = []
+    private typealias Connection = StreamServer<Session>.Connection
 
-        init(fd: Int32, peer: ControlPeer?) {
-            self.fd = fd
-            self.peer = peer
-        }
-
-        var hasPendingOutput: Bool { outputOffset < output.count }
-    }
-
-    /// (Re-)registers for reading, or for writing while an answer is pending.
-    private func watch(_ c: Connection, writing: Bool) -> Bool {
-        if let registration = c.registration { loop.unregister(registration) }
-        c.registration = nil
-        let events: EventLoop.Events = writing ? EventLoop.Events(rawValue: UInt32(EPOLLOUT.rawValue)) : .readable
-        do {
-            c.registration = try loop.register(fd: c.fd, for: events) { [weak self, weak c] happened in
-                guard let self, let c else { return }
-                self.ready(c, happened, writing: writing)
+    /// Frames request lines; answers once a read brought complete ones.
+    private func received(_ bytes: ArraySlice<UInt8>, on c: Connection) -> Bool {
+        for item in c.session.framer.feed(bytes) {
+            switch item {
+            case .line(let line):
+                if !line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }) { c.session.lines.append(line) }
+            case .tooLarge:
+                c.session.lines.removeAll()
+                reply(
+                    c,
+                    ControlResponse.failure(
+                        id: nil,
+                        ControlError(.tooLarge, "request line longer than \(c.session.framer.maximumLineBytes) bytes; closing")),
+                    thenClose: true)
+                return false
             }
-            return true
-        } catch {
+        }
+        if !c.session.lines.isEmpty {
+            answerQueued(c)
             return false
         }
-    }
-
-    private func armTimer(_ c: Connection) {
-        if let timer = c.timer { loop.cancelTimer(timer) }
-        c.timer = loop.addTimer(after: requestTimeout) { [weak self, weak c] in
-            guard let self, let c else { return }
-            c.timer = nil
-            self.timedOut(c)
-        }
+        return true
     }
 
     private func timedOut(_ c: Connection) {
-        guard connections[ObjectIdentifier(c)] != nil else { return }
-        if c.hasPendingOutput {
-            drop(c)  // it does not read its answers
-            return
-        }
         let waited = "\(requestTimeout.usec / 1_000_000)s"
-        let message = c.framer.pendingByteCount > 0
+        let message = c.session.framer.pendingByteCount > 0
             ? "request line not finished within \(waited)" : "no request within \(waited)"
         reply(c, ControlResponse.failure(id: nil, ControlError(.timeout, message)), thenClose: true)
     }
 
-    private func ready(_ c: Connection, _ events: EventLoop.Events, writing: Bool) {
-        if writing {
-            flush(c)
-            return
-        }
-        var buffer = [UInt8](repeating: 0, count: 16 * 1024)
-        // Bounded per wakeup so one fast client cannot starve the loop.
-        for _ in 0..<8 {
-            let n = buffer.withUnsafeMutableBytes { recv(c.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                if errno == EAGAIN || errno == EWOULDBLOCK { return }
-                drop(c)
-                return
-            }
-            if n == 0 {
-                // The client is done sending; answer nothing more, drop it.
-                drop(c)
-                return
-            }
-            for item in c.framer.feed(buffer[0..<n]) {
-                switch item {
-                case .line(let line):
-                    if !line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }) { c.lines.append(line) }
-                case .tooLarge:
-                    c.lines.removeAll()
-                    reply(
-                        c,
-                        ControlResponse.failure(
-                            id: nil,
-                            ControlError(.tooLarge, "request line longer than \(c.framer.maximumLineBytes) bytes; closing")),
-                        thenClose: true)
-                    return
-                }
-            }
-            if !c.lines.isEmpty {
-                answerQueued(c)
-                return
-            }
-        }
-    }
-
-    /// Answers the complete lines received, one at a time; stops while output is pending.
+    /// Answers the complete lines received, one at a time; stops while an answer is being
+    /// written (the stream server resumes here once it is out).
     private func answerQueued(_ c: Connection) {
-        while !c.lines.isEmpty && !c.hasPendingOutput && connections[ObjectIdentifier(c)] != nil {
-            let line = c.lines.removeFirst()
-            armTimer(c)
-            reply(c, answer(line, peer: c.peer), thenClose: false)
+        while !c.session.lines.isEmpty && c.phase == .reading && stream.isOpen(c) {
+            let line = c.session.lines.removeFirst()
+            stream.armTimer(c, after: requestTimeout)
+            reply(c, answer(line, peer: c.session.peer), thenClose: false)
         }
     }
 
@@ -347,70 +215,6 @@ public final class ControlServer: @unchecked Sendable {
     }
 
     private func reply(_ c: Connection, _ response: ControlResponse, thenClose: Bool) {
-        if c.outputOffset >= c.output.count {
-            c.output = ControlCodec.encodeLine(response)
-            c.outputOffset = 0
-        } else {
-            c.output += ControlCodec.encodeLine(response)
-        }
-        if thenClose { c.closeWhenFlushed = true }
-        flush(c)
+        stream.write(c, ControlCodec.encodeLine(response), then: thenClose ? .close : .read)
     }
-
-    private func flush(_ c: Connection) {
-        guard connections[ObjectIdentifier(c)] != nil else { return }
-        while c.hasPendingOutput {
-            let n = c.output.withUnsafeBytes {
-                send(c.fd, $0.baseAddress! + c.outputOffset, $0.count - c.outputOffset, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
-            }
-            if n < 0 {
-                if errno == EINTR { continue }
-                if errno == EAGAIN || errno == EWOULDBLOCK {
-                    // Writable interest only: no more reading until the answer is out.
-                    if !watch(c, writing: true) { drop(c) }
-                    return
-                }
-                drop(c)  // EPIPE: the client went away
-                return
-            }
-            c.outputOffset += n
-        }
-        c.output = []
-        c.outputOffset = 0
-        if c.closeWhenFlushed {
-            drop(c)
-            return
-        }
-        if !watch(c, writing: false) {
-            drop(c)
-            return
-        }
-        // Pipelined lines that arrived with the previous request.
-        if !c.lines.isEmpty { answerQueued(c) }
-    }
-
-    private func drop(_ c: Connection) {
-        guard connections.removeValue(forKey: ObjectIdentifier(c)) != nil else { return }
-        if let registration = c.registration { loop.unregister(registration) }
-        c.registration = nil
-        if let timer = c.timer { loop.cancelTimer(timer) }
-        c.timer = nil
-        Glibc.close(c.fd)
-    }
-}
-
-/// A small file (`/proc/PID/status`) read whole; nil when it cannot be read.
-func readSmallFile(_ path: String) -> String? {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    var bytes: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 4096)
-    while bytes.count < 1 << 20 {
-        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n < 0 && errno == EINTR { continue }
-        if n <= 0 { break }
-        bytes += buffer[0..<n]
-    }
-    return String(decoding: bytes, as: UTF8.self)
 }

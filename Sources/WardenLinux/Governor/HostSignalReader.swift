@@ -1,0 +1,81 @@
+import WardenCore
+
+// Readers for the governor's signals: /proc/loadavg, /proc/meminfo, /proc/stat, the PSI
+// files, and the cgroup files it observes before deciding. Every root is a parameter so
+// tests point them at fixtures; only the executable names /proc and /sys/fs/cgroup.
+
+/// Reads the host's signals beneath a `/proc` root.
+public struct HostSignalReader: Sendable {
+    public var procRoot: String
+
+    public init(procRoot: String = "/proc") { self.procRoot = procRoot }
+
+    /// The 1-minute load average per online CPU, in hundredths.
+    public func loadPerCPUHundredths(onlineCPUs: Int) -> Result<Int, GovernorReadError> {
+        let path = procRoot + "/loadavg"
+        return readSignalFile(path).flatMap { text in
+            guard let first = text.split(separator: " ").first, let hundredths = Self.hundredths(first) else {
+                return .failure(GovernorReadError(path: path, reason: "expected a load average such as '0.52 0.58 0.59 1/267 12345', found '\(Self.firstLine(text))'"))
+            }
+            return .success(hundredths / max(onlineCPUs, 1))
+        }
+    }
+
+    public func memoryInfo() -> Result<MemoryInfo, GovernorReadError> {
+        let path = procRoot + "/meminfo"
+        return readSignalFile(path).flatMap { text in
+            var values: [Substring: UInt64] = [:]
+            for line in text.split(separator: "\n") {
+                guard let colon = line.firstIndex(of: ":") else { continue }
+                let key = line[..<colon]
+                guard ["MemTotal", "MemAvailable", "SwapTotal", "SwapFree"].contains(key) else { continue }
+                let words = line[line.index(after: colon)...].split(separator: " ")
+                guard let number = words.first.flatMap({ UInt64($0) }), words.count == 1 || words.last == "kB" else {
+                    return .failure(GovernorReadError(path: path, reason: "'\(line)' is not 'KEY: N kB'"))
+                }
+                values[key] = number * 1024
+            }
+            // MemAvailable exists since Linux 3.14; nothing older runs cgroup v2 anyway.
+            guard let total = values["MemTotal"], let available = values["MemAvailable"] else {
+                return .failure(GovernorReadError(path: path, reason: "no MemTotal or MemAvailable line"))
+            }
+            return .success(
+                MemoryInfo(
+                    memTotalBytes: total, memAvailableBytes: available, swapTotalBytes: values["SwapTotal"] ?? 0,
+                    swapFreeBytes: values["SwapFree"] ?? 0))
+        }
+    }
+
+    /// The aggregate `cpu` line; `busy(since:)` of two readings is the host CPU use.
+    public func cpuTimes(file: String = "stat") -> Result<CPUTimes, GovernorReadError> {
+        let path = procRoot + "/" + file
+        return readSignalFile(path).flatMap { text in
+            guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("cpu ") }) else {
+                return .failure(GovernorReadError(path: path, reason: "no aggregate 'cpu ' line"))
+            }
+            let numbers = line.split(separator: " ").dropFirst().map { UInt64($0) }
+            guard numbers.count >= 8, numbers.allSatisfy({ $0 != nil }) else {
+                return .failure(GovernorReadError(path: path, reason: "'\(line)' does not have 8 tick counts"))
+            }
+            let n = numbers.map { $0! }
+            return .success(
+                CPUTimes(user: n[0], nice: n[1], system: n[2], idle: n[3], iowait: n[4], irq: n[5], softirq: n[6], steal: n[7]))
+        }
+    }
+
+    /// `/proc/pressure/RESOURCE`.
+    public func pressure(_ resource: PressureResource) -> Result<PressureReading, GovernorReadError> {
+        PressureFile.read(procRoot + "/pressure/" + resource.rawValue)
+    }
+
+    static func hundredths(_ text: Substring) -> Int? {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count <= 2, let whole = Int(parts[0]), whole >= 0 else { return nil }
+        guard parts.count == 2 else { return whole * 100 }
+        let digits = parts[1]
+        guard (1...2).contains(digits.count), digits.allSatisfy(\.isNumber), let fraction = Int(digits) else { return nil }
+        return whole * 100 + (digits.count == 1 ? fraction * 10 : fraction)
+    }
+
+    static func firstLine(_ text: String) -> Substring { text.split(separator: "\n").first ?? "" }
+}
