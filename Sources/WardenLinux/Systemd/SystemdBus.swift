@@ -254,11 +254,17 @@ public final class SystemdBus: @unchecked Sendable {
     /// running, as `systemctl restart`) and returns the job's object path.
     @discardableResult
     public func restartUnit(_ name: String, mode: String = "replace") throws(SystemdBusError) -> String {
+        try queueJob("RestartUnit", name, mode: mode)
+    }
+
+    /// A manager method that queues a job for unit `name` (`RestartUnit`, `StopUnit`):
+    /// returns the job's object path.
+    private func queueJob(_ method: String, _ name: String, mode: String) throws(SystemdBusError) -> String {
         try lock.withLock { () throws(SystemdBusError) -> String in
-            let reply = try callManager("RestartUnit", strings: [name, mode], unit: name)
+            let reply = try callManager(method, strings: [name, mode], unit: name)
             defer { warden_sd_bus_message_unref(reply) }
             guard let path = readString(reply, "o") else {
-                throw SystemdBusError(operation: "RestartUnit (reading the reply)", unit: name, errno: EBADMSG)
+                throw SystemdBusError(operation: "\(method) (reading the reply)", unit: name, errno: EBADMSG)
             }
             return path
         }
@@ -269,22 +275,7 @@ public final class SystemdBus: @unchecked Sendable {
     public func waitForJob(_ path: String, timeoutUSec: UInt64) throws(SystemdBusError) -> Bool {
         let deadline = SystemdNotifier.monotonicNowUSec() + timeoutUSec
         while true {
-            let exists = try lock.withLock { () throws(SystemdBusError) -> Bool in
-                do throws(SystemdBusError) {
-                    _ = warden_sd_bus_message_unref(
-                        try getProperty(
-                            path: path, interface: "org.freedesktop.systemd1.Job", property: "State", unit: nil))
-                    return true
-                } catch {
-                    if error.errorName == "org.freedesktop.DBus.Error.UnknownObject"
-                        || error.errorName == "org.freedesktop.systemd1.NoSuchJob"
-                    {
-                        return false
-                    }
-                    throw error
-                }
-            }
-            if !exists { return true }
+            if try !jobIsPending(path) { return true }
             if SystemdNotifier.monotonicNowUSec() >= deadline { return false }
             usleep(20_000)
         }
@@ -406,14 +397,7 @@ public final class SystemdBus: @unchecked Sendable {
     /// `StopUnit(name, mode)`: queues a stop job; returns its object path.
     @discardableResult
     public func stopUnit(_ name: String, mode: String = "replace") throws(SystemdBusError) -> String {
-        try lock.withLock { () throws(SystemdBusError) -> String in
-            let reply = try callManager("StopUnit", strings: [name, mode], unit: name)
-            defer { warden_sd_bus_message_unref(reply) }
-            guard let path = readString(reply, "o") else {
-                throw SystemdBusError(operation: "StopUnit (reading the reply)", unit: name, errno: EBADMSG)
-            }
-            return path
-        }
+        try queueJob("StopUnit", name, mode: mode)
     }
 
     /// `KillUnit(name, whom, signal)`: `systemctl kill --kill-whom=all -s SIGNAL`, every
