@@ -9,7 +9,7 @@ struct Warden: ParsableCommand {
         abstract: "Process supervisor and resource governor for latency-critical stacks.",
         version: wardenVersion,
         subcommands: [
-            Run.self, Status.self, Start.self, Stop.self, Restart.self, Reload.self, ResetFailed.self, Logs.self,
+            Run.self, Status.self, Start.self, Stop.self, Restart.self, Kill.self, Reload.self, ResetFailed.self, Logs.self,
             CheckConfig.self, Keys.self, Duplicates.self, Diagnose.self, Services.self, Emergency.self,
         ])
 }

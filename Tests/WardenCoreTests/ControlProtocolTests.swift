@@ -181,3 +181,41 @@ import Testing
         #expect(readiness.text == "not ready: Warden is shutting down")
     }
 }
+
+@Suite struct ControlKillRequestTests {
+    @Test(arguments: [
+        (nil, nil, "SIGTERM", "all"),
+        ("HUP", "main", "SIGHUP", "main"),
+        ("SIGUSR1", "control", "SIGUSR1", "control"),
+        ("9", nil, "SIGKILL", "all"),
+        ("RTMIN+3", "all", "SIGRTMIN+3", "all"),
+    ] as [(String?, String?, String, String)])
+    func signalAndWhomWithTheirDefaults(signal: String?, whom: String?, name: String, expectedWhom: String) throws {
+        let request = ControlRequest(op: .kill, unit: "feed", signal: signal, whom: whom)
+        #expect(request.validated() == .success(.kill))
+        let target = try request.killTarget().get()
+        #expect(target.signal.name == name)
+        #expect(target.whom.rawValue == expectedWhom)
+    }
+
+    @Test(arguments: [
+        (ControlRequest(op: .kill, unit: "feed", signal: "TERMINATE"), "signal: 'TERMINATE'"),
+        (ControlRequest(op: .kill, unit: "feed", signal: "0"), "signal: '0'"),
+        (ControlRequest(op: .kill, unit: "feed", whom: "everyone"), "whom: 'everyone' is not one of main, control, all"),
+        (ControlRequest(op: .stop, unit: "feed", signal: "HUP"), "'signal' and 'whom' belong to 'kill' only"),
+        (ControlRequest(op: .kill), "'kill' needs a unit"),
+    ])
+    func refusedWithWhatWasExpected(request: ControlRequest, message: String) {
+        guard case .failure(let error) = request.validated() else {
+            Issue.record("accepted: \(request)")
+            return
+        }
+        #expect(error.code == .malformed)
+        #expect(error.message.hasPrefix(message) || error.message.contains(message), "\(error.message)")
+    }
+
+    @Test func killIsNotReadOnly() {
+        #expect(!ControlOperation.kill.isReadOnly)
+        #expect(ControlOperation.kill.needsUnit)
+    }
+}

@@ -30,6 +30,9 @@ public enum ControlOperation: String, CaseIterable, Codable, Hashable, Sendable 
     /// Re-read the whole configuration (as SIGHUP does); takes no unit.
     case reload
     case resetFailed = "reset-failed"
+    /// Send a signal to one component's processes (`systemctl kill`): `signal` (default
+    /// SIGTERM) to `whom` (default every process of the component).
+    case kill
     /// The last lines of one component's output.
     case logs
     /// `warden emergency on`: the governor's manual emergency mode (`emergency` carries
@@ -46,7 +49,7 @@ public enum ControlOperation: String, CaseIterable, Codable, Hashable, Sendable 
     /// Operations that act on exactly one component.
     public var needsUnit: Bool {
         switch self {
-        case .start, .stop, .restart, .resetFailed, .logs: true
+        case .start, .stop, .restart, .resetFailed, .logs, .kill: true
         case .status, .reload, .emergencyOn, .emergencyOff, .emergencyStatus: false
         }
     }
@@ -69,10 +72,14 @@ public struct ControlRequest: Codable, Hashable, Sendable {
     public var after: Int?
     /// `emergency-on`: what to throttle, how hard and for how long (absent: the defaults).
     public var emergency: ControlEmergencyRequest?
+    /// `kill`: the signal, by name (`HUP`, `SIGHUP`) or number; absent: SIGTERM.
+    public var signal: String?
+    /// `kill`: `main`, `control` or `all` (absent: `all`), as `systemctl kill --kill-whom=`.
+    public var whom: String?
 
     public init(
         v: Int = ControlProtocol.version, id: Int? = nil, op: ControlOperation, unit: String? = nil, lines: Int? = nil,
-        after: Int? = nil, emergency: ControlEmergencyRequest? = nil
+        after: Int? = nil, emergency: ControlEmergencyRequest? = nil, signal: String? = nil, whom: String? = nil
     ) {
         self.v = v
         self.id = id
@@ -81,6 +88,24 @@ public struct ControlRequest: Codable, Hashable, Sendable {
         self.lines = lines
         self.after = after
         self.emergency = emergency
+        self.signal = signal
+        self.whom = whom
+    }
+
+    /// `kill`'s signal and whom it goes to, with their defaults.
+    public func killTarget() -> Result<(signal: SignalNumber, whom: KillWhom), ControlError> {
+        var signal = SignalNumber.terminate
+        if let text = self.signal {
+            switch SignalNumber.parse(text.trimmingWhitespace()) {
+            case .success(let parsed): signal = parsed
+            case .failure(let error): return .failure(ControlError(.malformed, "signal: \(error.message)"))
+            }
+        }
+        guard let whom = KillWhom(rawValue: whom ?? KillWhom.all.rawValue) else {
+            let known = KillWhom.allCases.map(\.rawValue).joined(separator: ", ")
+            return .failure(ControlError(.malformed, "whom: '\(whom ?? "")' is not one of \(known)"))
+        }
+        return .success((signal, whom))
     }
 
     /// The operation, when this daemon knows it.
@@ -118,6 +143,12 @@ public struct ControlRequest: Codable, Hashable, Sendable {
         if let after, after < 0 {
             return .failure(ControlError(.malformed, "after must be a sequence number (0 or more), not \(after)"))
         }
+        if signal != nil || whom != nil {
+            guard operation == .kill else {
+                return .failure(ControlError(.malformed, "'signal' and 'whom' belong to 'kill' only, not '\(op)'"))
+            }
+        }
+        if operation == .kill, case .failure(let error) = killTarget() { return .failure(error) }
         if let emergency {
             guard operation == .emergencyOn else {
                 return .failure(ControlError(.malformed, "'emergency' belongs to 'emergency-on' only, not '\(op)'"))
@@ -272,4 +303,14 @@ public struct ControlResponse: Codable, Hashable, Sendable {
     public static func failure(id: Int?, _ error: ControlError) -> ControlResponse {
         ControlResponse(id: id, error: error)
     }
+}
+
+/// Which of a component's processes `kill` signals (systemd's `--kill-whom=`).
+public enum KillWhom: String, CaseIterable, Hashable, Sendable {
+    /// The main process.
+    case main
+    /// The process of the command running now (`ExecStartPre=`, `ExecStop=`, …).
+    case control
+    /// Every process of the component.
+    case all
 }

@@ -118,7 +118,7 @@ public final class ControlEndpoint: @unchecked Sendable {
         if operation == .reload { return supervisor.reloadForControl(id: id, peer: peer) }
         let name = request.unitName ?? ""
         guard let c = supervisor.lookUp(name, includingRetired: false) else { return supervisor.unknown(name, id) }
-        return supervisor.operatorRequest(operation, for: c, id: id, peer: peer)
+        return supervisor.operatorRequest(operation, for: c, id: id, peer: peer, request: request)
     }
 
     func answerEmergency(_ request: ControlRequest, _ operation: ControlOperation, peer: ControlPeer) -> ControlResponse {

@@ -14,8 +14,12 @@ extension Supervisor {
 
     var allComponentsByName: [Component] { allComponents.sorted { $0.name < $1.name } }
 
-    /// `start`, `stop`, `restart`, `reset-failed` of one component, requested by `peer`.
-    func operatorRequest(_ operation: ControlOperation, for c: Component, id: Int?, peer: ControlPeer) -> ControlResponse {
+    /// `start`, `stop`, `restart`, `reset-failed`, `kill` of one component, requested by
+    /// `peer`.
+    func operatorRequest(
+        _ operation: ControlOperation, for c: Component, id: Int?, peer: ControlPeer,
+        request: ControlRequest = ControlRequest(op: .status)
+    ) -> ControlResponse {
         let who = "requested by \(peer)"
         switch operation {
         case .start:
@@ -38,9 +42,46 @@ extension Supervisor {
             logger.info("reset-failed \(who)", metadata: unit(c))
             post(c, .resetFailedRequested)
             return ControlResponse(id: id, message: "\(c.name) is now \(c.machine.activeState) (\(c.machine.subState))")
+        case .kill:
+            return kill(c, request, id: id, who: who)
         case .status, .logs, .reload, .emergencyOn, .emergencyOff, .emergencyStatus:
             return .failure(id: id, ControlError(.unsupportedOperation, "'\(operation.rawValue)' reached the wrong branch"))
         }
+    }
+
+    /// `systemctl kill`: the signal to the main process, the running command's process, or
+    /// every process of the component (the scan first, then the pidfds, as a stop does).
+    /// Nothing else changes: what the signal does is the component's business, and an
+    /// exit it causes is judged like any other.
+    func kill(_ c: Component, _ request: ControlRequest, id: Int?, who: String) -> ControlResponse {
+        let target: (signal: SignalNumber, whom: KillWhom)
+        switch request.killTarget() {
+        case .success(let value): target = value
+        case .failure(let error): return .failure(id: id, error)
+        }
+        let name = target.signal.name
+        var reached = 0
+        switch target.whom {
+        case .main, .control:
+            guard let process = target.whom == .main ? c.main : c.control else {
+                return .failure(
+                    id: id, ControlError(.unavailable, "\(c.name) has no \(target.whom == .main ? "main" : "control") process to signal"))
+            }
+            if (try? ProcessControl.sendSignal(target.signal.rawValue, toPidfd: process.pidfd)) != nil { reached = 1 }
+        case .all:
+            guard let run = c.run else {
+                return .failure(id: id, ControlError(.unavailable, "\(c.name) has no processes to signal (\(c.machine.activeState))"))
+            }
+            let scanned = tracker.signalAll(target.signal.rawValue, of: run)
+            var roots = 0
+            for process in [c.main, c.control].compactMap({ $0 })
+            where (try? ProcessControl.sendSignal(target.signal.rawValue, toPidfd: process.pidfd)) != nil {
+                roots += 1
+            }
+            reached = max(scanned, roots)
+        }
+        logger.info("kill \(name) (\(target.whom.rawValue)) \(who): \(reached) process(es)", metadata: unit(c))
+        return ControlResponse(id: id, message: "\(name) sent to \(reached) process(es) of \(c.name) (\(target.whom.rawValue))")
     }
 
     /// Reads the configuration and reports its errors to the operator who asked, rather

@@ -86,16 +86,31 @@ func printError(_ line: String) {
     _ = bytes.withUnsafeMutableBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
 }
 
-/// `warden start|stop|restart|reset-failed NAME`: one verb on one component.
+/// `warden start|stop|restart|reset-failed|kill NAME…`: one verb on each named component,
+/// in the order given. As with systemctl, every name is tried; the exit status is the
+/// first failure's.
 struct UnitVerb: ParsableArguments {
     @OptionGroup var socket: ControlSocketOptions
 
-    @Argument(help: "The component (NAME or NAME.service).")
-    var name: String
+    @Argument(help: "The components (NAME or NAME.service).")
+    var names: [String]
 
-    func run(_ operation: ControlOperation) throws {
-        let response = try socket.call(ControlRequest(id: 1, op: operation, unit: name))
-        if let message = response.message { print(message) }
+    func validate() throws {
+        if names.isEmpty { throw ValidationError("name at least one component") }
+    }
+
+    func run(_ operation: ControlOperation, signal: String? = nil, whom: String? = nil) throws {
+        var firstFailure: Error?
+        for (index, name) in names.enumerated() {
+            do {
+                let response = try socket.call(
+                    ControlRequest(id: index + 1, op: operation, unit: name, signal: signal, whom: whom))
+                if let message = response.message { print(message) }
+            } catch {
+                if firstFailure == nil { firstFailure = error }
+            }
+        }
+        if let firstFailure { throw firstFailure }
     }
 }
 
@@ -128,6 +143,21 @@ struct ResetFailed: ParsableCommand {
         discussion: ControlExit.help)
     @OptionGroup var verb: UnitVerb
     func run() throws { try verb.run(.resetFailed) }
+}
+
+struct Kill: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Send a signal to a component's processes through the running daemon (systemctl kill).",
+        discussion: "Nothing else changes: what the signal does is the component's business, and an exit it causes is judged as any other (Restart= applies).\n\n" + ControlExit.help)
+    @OptionGroup var verb: UnitVerb
+
+    @Option(name: [.short, .long], help: "The signal: a name (TERM, SIGHUP, RTMIN+3) or a number (default TERM).")
+    var signal: String = "TERM"
+
+    @Option(name: .long, help: "Whom to signal: main (the main process), control (the command running now) or all (default).")
+    var killWhom: String = "all"
+
+    func run() throws { try verb.run(.kill, signal: signal, whom: killWhom) }
 }
 
 struct Reload: ParsableCommand {
