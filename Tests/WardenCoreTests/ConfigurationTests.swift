@@ -84,6 +84,7 @@ extension ConfigurationLoader.Result {
         ("MemoryMax", "Service", "4G", "four gigs"),
         ("MemorySwapMax", "Service", "0", "lots"),
         ("MemoryZSwapMax", "Service", "64M", "lots"),
+        ("TimeoutSec", "Service", "30s", "soon"),
         ("TasksMax", "Service", "512", "-1"),
         ("IOWeight", "Service", "200", "0"),
         ("Priority", "X-Warden", "critical", "urgent"),

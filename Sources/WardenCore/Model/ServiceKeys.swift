@@ -36,6 +36,28 @@ extension KeyRule {
 }
 
 extension KeyRule where Model == ServiceConfig {
+    /// `TimeoutSec=`: systemd's shorthand that sets `TimeoutStartSec=` and
+    /// `TimeoutStopSec=` at once; a later assignment of either overrides its half.
+    static let timeoutBoth = KeyRule(
+        "TimeoutSec", in: serviceSection,
+        KeyDoc(
+            "Sets TimeoutStartSec= and TimeoutStopSec= at once.", syntax: "time span or infinity", default: "90s",
+            mapsTo: "start and stop timers")
+    ) { model, entry, diagnostics in
+        if entry.value.isEmpty {
+            model.timeoutStartSec = nil
+            model.timeoutStopSec = nil
+            return
+        }
+        switch timeSpan(entry.value) {
+        case .success(let value):
+            model.timeoutStartSec = value
+            model.timeoutStopSec = value
+        case .failure(let error):
+            diagnostics.append(.error(entry.location, key: entry.key, error.message))
+        }
+    }
+
     /// `User=`/`Group=`: systemd's relaxed name rules, with a warning for names that
     /// only the relaxed rules accept (they break `useradd` and many tools).
     static func identity(_ key: String, _ field: WritableKeyPath<ServiceConfig, String?> & Sendable, _ doc: KeyDoc) -> KeyRule {
@@ -190,6 +212,7 @@ extension ServiceConfig {
                     "Time allowed from spawn to ready; past it the start fails with result timeout.",
                     syntax: "time span or infinity", default: "90s", mapsTo: "start timer"),
                 parse: timeSpan),
+            .timeoutBoth,
             .value(
                 "TimeoutStopSec", in: serviceSection, \.timeoutStopSec,
                 KeyDoc(

@@ -25,7 +25,7 @@ enum SystemdOnlyKeys {
 
     static let service: Set<String> = [
         // service
-        "RemainAfterExit", "GuessMainPID", "PIDFile", "BusName", "ExecCondition", "TimeoutSec",
+        "RemainAfterExit", "GuessMainPID", "PIDFile", "BusName", "ExecCondition",
         "TimeoutAbortSec", "TimeoutStartFailureMode", "TimeoutStopFailureMode", "RuntimeMaxSec",
         "RuntimeRandomizedExtraSec", "RestartForceExitStatus", "RootDirectoryStartOnly", "NonBlocking",
         "NotifyAccess", "Sockets", "FileDescriptorStoreMax", "FileDescriptorStorePreserve", "USBFunctionDescriptors",
