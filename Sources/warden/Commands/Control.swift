@@ -26,7 +26,7 @@ struct ControlSocketOptions: ParsableArguments {
 
     /// Sends one request; prints the failure and exits non-zero when there is no answer
     /// or the answer is an error.
-    func call(_ request: ControlRequest) throws -> ControlResponse {
+    func call(_ request: ControlRequest, unknownUnitExit: Int32 = ControlExit.unknownUnit) throws -> ControlResponse {
         let path = socketPath
         switch ControlClient(path: path).send(request) {
         case .failure(let error):
@@ -41,7 +41,7 @@ struct ControlSocketOptions: ParsableArguments {
             }
             throw ExitCode(ControlExit.noDaemon)
         case .success(let response):
-            return try ControlExit.succeeded(response)
+            return try ControlExit.succeeded(response, unknownUnitExit: unknownUnitExit)
         }
     }
 }
@@ -66,10 +66,10 @@ enum ControlExit {
 
     /// The response when it carries no error; else the error is printed and the command
     /// exits with its status.
-    static func succeeded(_ response: ControlResponse) throws -> ControlResponse {
+    static func succeeded(_ response: ControlResponse, unknownUnitExit: Int32 = unknownUnit) throws -> ControlResponse {
         guard let error = response.error else { return response }
         printError("warden: \(error.code): \(error.message)")
-        throw ExitCode(code(for: error.code))
+        throw ExitCode(error.code == .unknownUnit ? unknownUnitExit : code(for: error.code))
     }
 
     static func code(for error: ControlErrorCode) -> Int32 {

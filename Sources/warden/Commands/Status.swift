@@ -13,6 +13,9 @@ struct Status: ParsableCommand {
             average since the main process started; with CPUQuota= the quota follows. \
             Without a cgroup the figures are those of the main process. --json prints the \
             daemon's answer in the stable shape of docs/control-protocol.md.
+            With a NAME the exit status is systemctl status's: 0 when the component is \
+            active (or reloading), 3 when it is not running (inactive, activating, \
+            deactivating, failed), 4 when there is no such component; 69 and 77 as below.
             """ + "\n\n" + ControlExit.help)
 
     @OptionGroup var socket: ControlSocketOptions
@@ -65,7 +68,8 @@ struct Status: ParsableCommand {
         var previous: [String: ComponentSnapshot] = [:]
         let tty = isatty(STDOUT_FILENO) == 1
         while true {
-            let response = try socket.call(ControlRequest(id: 1, op: .status, unit: name))
+            let response = try socket.call(
+                ControlRequest(id: 1, op: .status, unit: name), unknownUnitExit: name == nil ? ControlExit.unknownUnit : 4)
             let components = response.components ?? []
             if json {
                 var line = ControlCodec.encodeLine(response)
@@ -76,7 +80,13 @@ struct Status: ParsableCommand {
                 if interval != nil && tty { text = "\u{1B}[H\u{1B}[2J" + text }
                 print(text, terminator: "")
             }
-            guard let interval else { return }
+            guard let interval else {
+                // systemctl status NAME: 3, "program is not running" (LSB).
+                if name != nil, let state = components.first?.activeState, state != "active" && state != "reloading" {
+                    throw ExitCode(3)
+                }
+                return
+            }
             previous = Dictionary(components.map { ($0.name, $0) }, uniquingKeysWith: { $1 })
             var pause = timespec(tv_sec: Int(interval), tv_nsec: Int((interval - interval.rounded(.down)) * 1e9))
             var left = timespec()
