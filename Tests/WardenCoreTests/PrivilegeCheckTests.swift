@@ -31,3 +31,42 @@ import Testing
         #expect(bare?.nice == nil && bare?.cpuSchedulingPolicy == nil && bare?.cpuSchedulingPriority == nil && bare?.user == nil)
     }
 }
+
+@Suite struct ResourceLimitCeilingTests {
+    static let own: [ResourceLimitKind: ResourceLimit] = [
+        .openFiles: ResourceLimit(soft: 1024, hard: 4096), .core: ResourceLimit(soft: 0, hard: nil),
+    ]
+    static let withoutSysResource = CapabilitySet(bits: 0x0000_01ff_feff_ffff)
+
+    /// Above Warden's own hard limit and without CAP_SYS_RESOURCE: said with both numbers,
+    /// and the component gets Warden's hard limit (a soft limit below it is kept).
+    @Test(arguments: [
+        ("LimitNOFILE=65535", "65535", ResourceLimit(soft: 4096, hard: 4096)),
+        ("LimitNOFILE=1024:65535", "1024:65535", ResourceLimit(soft: 1024, hard: 4096)),
+        ("LimitNOFILE=infinity", "infinity", ResourceLimit(soft: 4096, hard: 4096)),
+    ])
+    func aboveTheOwnHardLimitIsCappedAndSaid(line: String, value: String, capped: ResourceLimit) throws {
+        var tree = Tree()
+        tree.unit("redis.service", service(line))
+        let config = try #require(tree.load().configuration)
+        let findings = PrivilegeCheck.unenforceable(in: config, capabilities: Self.withoutSysResource, ownLimits: Self.own)
+        #expect(findings.map(\.key) == ["LimitNOFILE"])
+        #expect(
+            findings.first?.description
+                == "LimitNOFILE=\(value) on redis.service is above Warden's own hard limit 4096; raising it needs CAP_SYS_RESOURCE, which Warden does not have here: the component gets 4096")
+        let applied = PrivilegeCheck.removing(findings, from: config).service(named: "redis.service")
+        #expect(applied?.resourceLimits[.openFiles] == capped)
+    }
+
+    @Test(arguments: ["LimitNOFILE=4096", "LimitNOFILE=512:2048", "LimitCORE=infinity"])
+    func withinTheOwnLimitsOrWithTheCapabilityNothingIsSaid(line: String) throws {
+        var tree = Tree()
+        tree.unit("redis.service", service(line))
+        let config = try #require(tree.load().configuration)
+        #expect(PrivilegeCheck.unenforceable(in: config, capabilities: Self.withoutSysResource, ownLimits: Self.own).isEmpty)
+        var high = Tree()
+        high.unit("redis.service", service("LimitNOFILE=65535"))
+        let raised = try #require(high.load().configuration)
+        #expect(PrivilegeCheck.unenforceable(in: raised, capabilities: .all, ownLimits: Self.own).isEmpty)
+    }
+}

@@ -9,9 +9,16 @@ public enum PrivilegeCheck {
         public var key: String
         public var value: String
         public var capability: String
+        /// `Limit*=` above Warden's own hard limit: the hard limit the component gets
+        /// instead (raising a hard limit needs CAP_SYS_RESOURCE).
+        public var ownHardLimit: UInt64?
 
         public var description: String {
-            "\(key)=\(value) on \(unit) not enforced: it needs \(capability), which Warden does not have here"
+            if let ownHardLimit {
+                return "\(key)=\(value) on \(unit) is above Warden's own hard limit \(ownHardLimit); raising it needs "
+                    + "\(capability), which Warden does not have here: the component gets \(ownHardLimit)"
+            }
+            return "\(key)=\(value) on \(unit) not enforced: it needs \(capability), which Warden does not have here"
         }
     }
 
@@ -21,8 +28,11 @@ public enum PrivilegeCheck {
     static let setGID = 6
 
     /// Settings of `configuration` that Warden cannot apply with `capabilities` (its
-    /// effective set).
-    public static func unenforceable(in configuration: Configuration, capabilities: CapabilitySet) -> [Finding] {
+    /// effective set) and `ownLimits` (its own resource limits; a missing kind or a nil
+    /// hard limit is unlimited).
+    public static func unenforceable(
+        in configuration: Configuration, capabilities: CapabilitySet, ownLimits: [ResourceLimitKind: ResourceLimit] = [:]
+    ) -> [Finding] {
         var findings: [Finding] = []
         for service in configuration.services {
             let unit = service.name.description
@@ -39,6 +49,17 @@ public enum PrivilegeCheck {
             }
             if let user = service.user, user != "root", user != "0" { need(setUID, "User", user) }
             if let group = service.group, group != "root", group != "0" { need(setGID, "Group", group) }
+            guard !capabilities.contains(sysResource) else { continue }
+            for kind in ResourceLimitKind.allCases {
+                guard let wanted = service.resourceLimits[kind], let ownHard = ownLimits[kind]?.hard else { continue }
+                // nil is infinity, above any number.
+                let highest = [wanted.soft, wanted.hard].map { $0 ?? .max }.max() ?? 0
+                guard highest > ownHard else { continue }
+                findings.append(
+                    Finding(
+                        unit: unit, key: kind.rawValue, value: wanted.description,
+                        capability: CapabilitySet(bits: 1 << UInt64(sysResource)).description, ownHardLimit: ownHard))
+            }
         }
         return findings
     }
@@ -57,7 +78,13 @@ public enum PrivilegeCheck {
                     result.services[index].cpuSchedulingPriority = nil
                 case "User": result.services[index].user = nil
                 case "Group": result.services[index].group = nil
-                default: break
+                case let key:
+                    guard let ceiling = finding.ownHardLimit,
+                        let kind = ResourceLimitKind.allCases.first(where: { $0.rawValue == key }),
+                        let wanted = result.services[index].resourceLimits[kind]
+                    else { break }
+                    result.services[index].resourceLimits[kind] = ResourceLimit(
+                        soft: min(wanted.soft ?? .max, ceiling), hard: min(wanted.hard ?? .max, ceiling))
                 }
             }
         }

@@ -1,4 +1,5 @@
 import Glibc
+import WardenCore
 
 /// Facts about Warden's own process and the machine it asks the C library for.
 public enum ThisProcess {
@@ -13,6 +14,20 @@ public enum ThisProcess {
     /// Physical memory in bytes.
     public static var physicalMemoryBytes: UInt64 {
         UInt64(max(0, sysconf(Int32(_SC_PHYS_PAGES)))) * pageSize
+    }
+
+    /// Warden's own resource limits (`getrlimit`), by the unit-file key's kind; nil for
+    /// an unlimited value. What a component's `Limit*=` can reach without
+    /// CAP_SYS_RESOURCE is this hard limit.
+    public static func resourceLimits() -> [ResourceLimitKind: ResourceLimit] {
+        var limits: [ResourceLimitKind: ResourceLimit] = [:]
+        for kind in ResourceLimitKind.allCases {
+            var value = rlimit()
+            guard getrlimit(__rlimit_resource_t(UInt32(kind.linuxResource)), &value) == 0 else { continue }
+            func number(_ raw: rlim_t) -> UInt64? { raw == rlim_t.max ? nil : UInt64(raw) }
+            limits[kind] = ResourceLimit(soft: number(value.rlim_cur), hard: number(value.rlim_max))
+        }
+        return limits
     }
 
     /// Writes a line to standard error at once, unbuffered (for errors before or after the

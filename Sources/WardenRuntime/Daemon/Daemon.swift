@@ -166,7 +166,8 @@ public enum Daemon {
     /// for, each said once; with `FailOnUnenforceable=yes` they make it invalid instead.
     static func enforceable(_ result: ConfigurationLoader.Result, logger: Logger) -> ConfigurationLoader.Result {
         guard let configuration = result.configuration else { return result }
-        let findings = PrivilegeCheck.unenforceable(in: configuration, capabilities: HostProbe.effectiveCapabilities())
+        let findings = PrivilegeCheck.unenforceable(
+            in: configuration, capabilities: HostProbe.effectiveCapabilities(), ownLimits: ThisProcess.resourceLimits())
         guard !findings.isEmpty else { return result }
         if configuration.settings.failOnUnenforceable == true {
             let location = configuration.settings.keyLocations["FailOnUnenforceable"] ?? configuration.settings.location

@@ -24,7 +24,22 @@ struct CheckConfig: ParsableCommand {
 
     func run() throws {
         let facts = HostProbe.facts()
-        let result = location.load(host: noHostCheck ? nil : facts)
+        var result = location.load(host: noHostCheck ? nil : facts)
+        // What this Warden cannot grant (a capability it lacks, a limit above its own):
+        // `warden run` runs without it, or refuses with FailOnUnenforceable=yes.
+        if let configuration = result.configuration, !noHostCheck {
+            let findings = PrivilegeCheck.unenforceable(
+                in: configuration, capabilities: HostProbe.effectiveCapabilities(), ownLimits: ThisProcess.resourceLimits())
+            let refuse = configuration.settings.failOnUnenforceable == true
+            for finding in findings {
+                let service = configuration.services.first { $0.name.description == finding.unit }
+                let location = service?.keyLocations[finding.key] ?? service?.location ?? configuration.settings.location
+                let message = finding.description + (refuse ? " (FailOnUnenforceable=yes: warden run refuses)" : "")
+                result.diagnostics.append(
+                    refuse ? .error(location, key: finding.key, message) : .warning(location, key: finding.key, message))
+            }
+            if refuse && !findings.isEmpty { result.configuration = nil }
+        }
         let plan = result.configuration.map { ConfigurationPlan(configuration: $0, host: noHostCheck ? nil : facts) }
         // What this machine's cgroup tree cannot enforce, said before anything runs.
         var notEnforced: [String] = []
