@@ -11,7 +11,16 @@ enum OperatorFixture {
         var r = SpawnRequest(executablePath: "/bin/sleep", arguments: ["sleep", seconds])
         r.stdin = .null
         request(&r)
-        return try spawnProcess(r)
+        let process = try spawnProcess(r)
+        // The spawn returns when the exec has begun; the kernel sets the new command line
+        // a little later, and a scan in between sees an empty one.
+        let deadline = monotonicSeconds() + 10
+        while monotonicSeconds() < deadline,
+            ((try? LocalFileSystem().readFile("/proc/\(process.pid)/cmdline")) ?? "").isEmpty
+        {
+            usleep(1_000)
+        }
+        return process
     }
 
     /// A unique sleep duration such as `7301.4821`.

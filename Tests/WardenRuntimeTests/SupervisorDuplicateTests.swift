@@ -14,8 +14,13 @@ final class Stray: @unchecked Sendable {
     let process: SpawnedProcess
     var pid: Int32 { process.pid }
 
+    /// Returns once the new program's command line can be read: the spawn returns when
+    /// the exec has begun (the close-on-exec pipe closes), but the kernel sets the new
+    /// command line a little later, and a scan in between sees an empty one.
     init(_ arguments: [String], executable: String = "/bin/sleep") throws {
         process = try spawnProcess(SpawnRequest(executablePath: executable, arguments: arguments))
+        let pid = process.pid
+        _ = eventually(within: 10) { !readText("/proc/\(pid)/cmdline").isEmpty }
     }
 
     /// `sleep SECONDS` with SIGTERM ignored (the shell's ignore survives the exec).
