@@ -85,6 +85,10 @@ public final class StateLock {
     /// the lock, not the file, means "running".
     public func release() {
         guard fd >= 0 else { return }
+        // Unlocked before the close: a flock belongs to the open file description, and a
+        // child forked at this moment by another thread holds a copy of the descriptor
+        // until its exec closes it; a close alone would leave the lock held until then.
+        _ = flock(fd, LOCK_UN)
         close(fd)
         fd = -1
     }
