@@ -85,6 +85,7 @@ extension ConfigurationLoader.Result {
         ("MemorySwapMax", "Service", "0", "lots"),
         ("MemoryZSwapMax", "Service", "64M", "lots"),
         ("TimeoutSec", "Service", "30s", "soon"),
+        ("SyslogIdentifier", "Service", "redis", "two words"),
         ("TasksMax", "Service", "512", "-1"),
         ("IOWeight", "Service", "200", "0"),
         ("Priority", "X-Warden", "critical", "urgent"),

@@ -18,3 +18,19 @@ import Testing
         #expect(service.timeoutStopSec == stop)
     }
 }
+
+@Suite struct SyslogIdentifierTests {
+    @Test(arguments: [
+        ("", "redis-server"),
+        ("SyslogIdentifier=redis", "redis"),
+        ("SyslogIdentifier=%N-x", "redis-server-x"),
+        ("SyslogIdentifier=redis\nSyslogIdentifier=", "redis-server"),
+    ])
+    func namesTheLogTag(body: String, tag: String) throws {
+        var tree = Tree()
+        tree.unit("redis-server.service", service(body))
+        let result = tree.load()
+        let service = try #require(result.configuration?.services.first, "\(result.diagnostics)")
+        #expect(service.logTag == tag)
+    }
+}

@@ -106,6 +106,8 @@ public struct ServiceConfig: Hashable, Sendable {
     public var group: String?
     public var supplementaryGroups: [String] = []
     public var workingDirectory: String?
+    /// `SyslogIdentifier=`: the name the output is logged under (`logTag`).
+    public var syslogIdentifier: String?
     /// `Environment=` in order; later assignments of a name win.
     public var environment: [EnvironmentAssignment] = []
     public var environmentFiles: [EnvironmentFileReference] = []

@@ -269,6 +269,17 @@ extension ServiceConfig {
                     return nil
                 }),
             .value(
+                "SyslogIdentifier", in: serviceSection, \.syslogIdentifier,
+                KeyDoc(
+                    "The name the component's output and Warden's lines about it are logged under: the journal's SYSLOG_IDENTIFIER (journalctl -t) and the warden[NAME] prefix on stderr.",
+                    syntax: "text without spaces", default: "the unit name without .service", mapsTo: "journal SYSLOG_IDENTIFIER="),
+                parse: { text in
+                    guard !text.contains(where: { $0 == " " || $0 == "\t" }) else {
+                        return .failure(ValueError("'\(text)' is not a syslog identifier; expected text without spaces"))
+                    }
+                    return .success(text)
+                }),
+            .value(
                 "WorkingDirectory", in: serviceSection, \.workingDirectory,
                 KeyDoc(
                     "Working directory; a leading - ignores a missing directory, ~ is the user's home.",

@@ -41,7 +41,7 @@ enum SystemdOnlyKeys {
         "SystemCallErrorNumber", "SystemCallLog", "RemoveIPC", "KeyringMode", "UnsetEnvironment",
         "PassEnvironment", "RootDirectory", "RootImage", "MountAPIVFS", "SecureBits", "Personality",
         "TTYPath", "TTYReset", "TTYVHangup", "TTYVTDisallocate", "StandardInput",
-        "StandardInputText", "StandardInputData", "SyslogIdentifier", "SyslogFacility", "SyslogLevel",
+        "StandardInputText", "StandardInputData", "SyslogFacility", "SyslogLevel",
         "SyslogLevelPrefix", "LogLevelMax", "LogExtraFields", "LogRateLimitIntervalSec", "LogRateLimitBurst",
         "LogNamespace", "RuntimeDirectory", "StateDirectory", "CacheDirectory", "LogsDirectory",
         "ConfigurationDirectory", "RuntimeDirectoryMode", "StateDirectoryMode", "CacheDirectoryMode",

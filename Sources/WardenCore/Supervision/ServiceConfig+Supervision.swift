@@ -69,8 +69,9 @@ extension ServiceConfig {
         settingsOnly != other.settingsOnly
     }
 
-    /// The name shown in logs: the unit name without `.service`.
+    /// The name shown in logs: `SyslogIdentifier=`, else the unit name without `.service`.
     public var logTag: String {
+        if let syslogIdentifier { return syslogIdentifier }
         let full = name.description
         return full.hasSuffix(".service") ? String(full.dropLast(".service".count)) : full
     }
