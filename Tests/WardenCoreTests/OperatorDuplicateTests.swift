@@ -252,3 +252,54 @@ func pattern(_ glob: String) -> DuplicateMatch {
         #expect(!report.duplicatesRemain)
     }
 }
+
+/// `warden duplicates` with no configuration: the same executable with the same arguments.
+@Suite struct SameCommandGroupTests {
+    static func process(
+        _ pid: Int32, parent: Int32 = 500, _ arguments: [String], executable: String? = "/usr/bin/python3",
+        started: UInt64 = 0, state: Character = "S"
+    ) -> ScannedProcess {
+        ScannedProcess(
+            pid: pid, parentPID: parent, name: "p", executable: executable, arguments: arguments, cgroup: nil,
+            startTimeTicks: started == 0 ? UInt64(pid) : started, uid: 0, state: state, cpuTicks: 0, rssBytes: 0)
+    }
+
+    @Test func twoCopiesOfTheBotAreOneGroupOldestKept() {
+        let processes = [
+            Self.process(30, ["python3", "bot.py"], started: 300),
+            Self.process(20, ["python3", "bot.py"], started: 100),
+            Self.process(40, ["python3", "bot.py", "--paper"]),
+            Self.process(50, ["bash"], executable: "/usr/bin/bash"),
+            Self.process(51, ["bash"], executable: "/usr/bin/bash"),
+        ]
+        let groups = DuplicateScan.sameCommandGroups(in: processes, excluding: [])
+        #expect(groups.map(\.component) == ["python3 bot.py"])
+        #expect(groups.first?.supervised.map(\.pid) == [20])
+        #expect(groups.first?.duplicates.map(\.pid) == [30])
+    }
+
+    /// Workers forked by a copy, kernel threads, zombies, PID 1 and the excluded (the
+    /// command's own tree, Warden's) are never copies.
+    @Test func workersAndTheProtectedAreNotCopies() {
+        let processes = [
+            Self.process(20, ["python3", "bot.py"]),
+            Self.process(21, parent: 20, ["python3", "bot.py"]),
+            Self.process(22, parent: 20, ["python3", "bot.py"]),
+            Self.process(30, ["python3", "bot.py"], state: "Z"),
+            Self.process(1, ["python3", "bot.py"]),
+            Self.process(60, ["kworker"], executable: nil),
+            Self.process(61, ["kworker"], executable: nil),
+            Self.process(70, ["python3", "bot.py"]),
+        ]
+        #expect(DuplicateScan.sameCommandGroups(in: processes, excluding: [70]).isEmpty)
+        let withSeventy = DuplicateScan.sameCommandGroups(in: processes, excluding: [])
+        #expect(withSeventy.first?.duplicates.map(\.pid) == [70])
+    }
+
+    @Test func longCommandsAreShortenedInTheName() {
+        let long = ["python3", String(repeating: "x", count: 200)]
+        let groups = DuplicateScan.sameCommandGroups(in: [Self.process(1_000, long), Self.process(1_001, long)], excluding: [])
+        #expect(groups.first?.component.count == 60)
+        #expect(groups.first?.component.hasSuffix("…") == true)
+    }
+}

@@ -217,3 +217,40 @@ public enum DuplicateKillOutcome: Hashable, Sendable, CustomStringConvertible {
         }
     }
 }
+
+extension DuplicateScan {
+    /// Without a configuration: groups of processes running the same executable with the
+    /// same arguments — "two copies of the bot". A program with no argument (a login
+    /// shell, a bare daemon) runs many times by design and is left out, as are kernel
+    /// threads, zombies, PID 1 and the processes in `excluded` (the caller's own tree,
+    /// Warden's). A copy whose parent is a copy of the same command is a worker of it, not
+    /// another copy. In each group the oldest is kept as the original (`supervised`); the
+    /// newer ones are the duplicates, oldest first.
+    public static func sameCommandGroups(in processes: [ScannedProcess], excluding excluded: Set<Int32>) -> [ComponentCopies] {
+        struct Command: Hashable {
+            var executable: String
+            var arguments: [String]
+        }
+        var groups: [Command: [ScannedProcess]] = [:]
+        for process in processes
+        where process.pid > 1 && !process.hasExited && !excluded.contains(process.pid) && process.arguments.count >= 2 {
+            guard let executable = process.executable else { continue }
+            groups[Command(executable: executable, arguments: Array(process.arguments.dropFirst())), default: []].append(process)
+        }
+        var result: [ComponentCopies] = []
+        for (command, members) in groups {
+            let pids = Set(members.map(\.pid))
+            let roots = members.filter { !pids.contains($0.parentPID) }
+                .sorted { ($0.startTimeTicks, $0.pid) < ($1.startTimeTicks, $1.pid) }
+            guard roots.count >= 2 else { continue }
+            let whole = ([command.executable.split(separator: "/").last.map(String.init) ?? command.executable] + command.arguments)
+                .joined(separator: " ")
+            let name = whole.count > 60 ? String(whole.prefix(59)) + "…" : whole
+            result.append(
+                ComponentCopies(
+                    component: name, policy: .warn, match: .executableAndArguments, supervised: [roots[0]],
+                    duplicates: Array(roots.dropFirst())))
+        }
+        return result.sorted { $0.component < $1.component }
+    }
+}

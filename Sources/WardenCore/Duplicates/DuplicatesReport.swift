@@ -87,7 +87,8 @@ public struct DuplicatesReport: Hashable, Sendable, Encodable {
     }
 
     /// The table: one line per duplicate, and a summary line.
-    public func renderText(color: Bool) -> String {
+    /// `stopCommand`: what the summary line offers to stop the duplicates with.
+    public func renderText(color: Bool, stopCommand: String = "warden duplicates --kill") -> String {
         guard !duplicates.isEmpty else {
             return "no duplicates (\(components.count) component\(components.count == 1 ? "" : "s") checked)\n"
         }
@@ -116,7 +117,7 @@ public struct DuplicatesReport: Hashable, Sendable, Encodable {
         if killing {
             out += summary + (duplicatesRemain ? "; some still run\n" : "; none left running\n")
         } else {
-            out += OperatorText.paint(summary, .yellow, enabled: color) + " — stop them with: warden duplicates --kill\n"
+            out += OperatorText.paint(summary, .yellow, enabled: color) + " — stop them with: \(stopCommand)\n"
         }
         return out
     }

@@ -14,9 +14,15 @@ struct Duplicates: ParsableCommand {
             holder of STATE/warden.lock and its descendants) are the supervised copies and \
             never listed. --kill sends SIGTERM, then SIGKILL after --timeout, through pidfds \
             opened and verified against each process's start time, so a recycled PID is never \
-            hit; PID 1 and Warden's processes are never signalled. Exit status 0 when no \
-            duplicate runs (none found, or all stopped), 1 when some still run, 78 when the \
-            configuration is invalid.
+            hit; PID 1 and Warden's processes are never signalled. On a host with no Warden \
+            configuration (no --config, no --units, neither /etc/warden/warden.conf nor \
+            /etc/warden/units), the copies looked for are processes running the same \
+            executable with the same arguments: the oldest of each group is kept, the newer \
+            ones are listed. There --kill stops only the groups --command names (a glob over \
+            the command line, as DuplicateMatch=pattern: takes it), so that nothing the \
+            operator did not pick is signalled. Exit status 0 when no duplicate runs \
+            (none found, or all stopped), 1 when some still run, 78 when the configuration \
+            is invalid.
             """)
 
     @OptionGroup var location: ConfigLocation
@@ -26,6 +32,9 @@ struct Duplicates: ParsableCommand {
 
     @Flag(help: "Stop the duplicates found: SIGTERM, then SIGKILL after --timeout.")
     var kill = false
+
+    @Option(help: "Without a configuration: only the groups whose command line matches this glob (* and ?); --kill needs it there.")
+    var command: String?
 
     @Option(help: "Seconds a duplicate gets to exit after SIGTERM before SIGKILL.")
     var timeout: Double = 10
@@ -38,6 +47,7 @@ struct Duplicates: ParsableCommand {
     }
 
     func run() throws {
+        if location.isUnconfigured { return try runWithoutConfiguration() }
         let result = location.load(host: nil)
         guard let configuration = result.configuration else {
             for diagnostic in result.diagnostics {
@@ -62,6 +72,57 @@ struct Duplicates: ParsableCommand {
                 protectedPIDs: warden.members(of: processes))
             outcomes = killer.kill(copies.flatMap { $0.duplicates.map(\.identity) })
         }
+        try report(copies, killOutcomes: outcomes)
+    }
+
+    /// No configuration: groups of processes with the same executable and arguments.
+    func runWithoutConfiguration() throws {
+        let warden = DuplicateTargets.wardenProcesses(
+            stateDirectory: WardenSettings.defaultStateDirectory, procRoot: procRoot)
+        let processes = ProcScanner(procRoot: procRoot).scan([.executable, .commandLine, .user])
+        let protected = warden.members(of: processes).union(ancestors(of: getpid(), in: processes))
+        var copies = DuplicateScan.sameCommandGroups(in: processes, excluding: protected)
+        if let command {
+            guard case .success(let pattern) = CommandLinePattern.parse(command) else {
+                printError("warden: --command '\(command)' is not a glob (* and ? wildcards)")
+                throw ExitCode(64)
+            }
+            copies = copies.filter { copies in copies.duplicates.first.map { pattern.matches($0.commandLine) } ?? false }
+        } else if kill {
+            printError(
+                "warden: without a Warden configuration, --kill needs --command GLOB naming the copies to stop (the listing shows each group's command); nothing was signalled")
+            throw ExitCode(64)
+        }
+        var outcomes: [ProcessIdentity: DuplicateKillOutcome]?
+        if kill {
+            let killer = DuplicateKiller(
+                procRoot: procRoot,
+                sequence: DuplicateKillSequence(
+                    termTimeout: TimeSpan(usec: UInt64(timeout * 1_000_000)),
+                    killTimeout: DuplicateKillSequence.default.killTimeout),
+                protectedPIDs: protected)
+            outcomes = killer.kill(copies.flatMap { $0.duplicates.map(\.identity) })
+        }
+        if copies.isEmpty && !json {
+            print("no two processes run the same executable with the same arguments (no Warden configuration here)")
+            return
+        }
+        try report(copies, killOutcomes: outcomes, stopCommand: "warden duplicates --kill --command 'GLOB'")
+    }
+
+    /// This command's own ancestors (the shell, sudo, a terminal): never a duplicate.
+    func ancestors(of pid: Int32, in processes: [ScannedProcess]) -> Set<Int32> {
+        let parents = Dictionary(processes.map { ($0.pid, $0.parentPID) }, uniquingKeysWith: { first, _ in first })
+        var result: Set<Int32> = []
+        var current = pid
+        while current > 1, result.insert(current).inserted, let parent = parents[current] { current = parent }
+        return result
+    }
+
+    func report(
+        _ copies: [ComponentCopies], killOutcomes outcomes: [ProcessIdentity: DuplicateKillOutcome]?,
+        stopCommand: String = "warden duplicates --kill"
+    ) throws {
         let uptime = ProcScanner(procRoot: procRoot).uptimeSeconds() ?? 0
         let ticks = ProcScanner.ticksPerSecond
         var users = UserNames()
@@ -72,7 +133,7 @@ struct Duplicates: ParsableCommand {
             let encoder = JSONWriter(prettyPrinted: true)
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
         } else {
-            print(report.renderText(color: Terminal.colorsStandardOutput), terminator: "")
+            print(report.renderText(color: Terminal.colorsStandardOutput, stopCommand: stopCommand), terminator: "")
         }
         if report.duplicatesRemain { throw ExitCode(1) }
     }
