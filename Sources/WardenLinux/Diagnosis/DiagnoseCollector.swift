@@ -27,9 +27,7 @@ public struct DiagnoseCollector: Sendable {
         // give the CPU shares as well; its cost is what `scanMilliseconds` reports.
         let firstStart = monotonicMicroseconds()
         let first = scanner.scan([])
-        var pause = timespec(tv_sec: Int(sampleInterval.usec / 1_000_000), tv_nsec: Int(sampleInterval.usec % 1_000_000) * 1000)
-        var remaining = timespec()
-        while nanosleep(&pause, &remaining) != 0 && errno == EINTR { pause = remaining }
+        SystemCall.sleep(nanoseconds: sampleInterval.usec * 1000)
         let secondStart = monotonicMicroseconds()
         let detection = DuplicateDetector(procRoot: procRoot).detect(targets, warden: warden)
         let second = targets.isEmpty ? scanner.scan([]) : detection.processes

@@ -64,7 +64,7 @@ public final class VerifiedProcess {
             let remainingMs = now >= deadline ? 0 : Int32(min((deadline - now + 999) / 1000, UInt64(Int32.max)))
             let n = poll(&entry, 1, remainingMs)
             if n > 0 { return true }
-            if n < 0 && errno == EINTR { continue }
+            if n < 0 && errno == EINTR { continue }  // poll again with the time left
             return false
         }
     }

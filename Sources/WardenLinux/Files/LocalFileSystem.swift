@@ -49,9 +49,8 @@ public struct LocalFileSystem: ConfigFileSystem {
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            let n = SystemCall.retryingInterrupts { buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) } }
             if n < 0 {
-                if errno == EINTR { continue }
                 throw ConfigFileError(path: path, reason: errnoDescription(errno))
             }
             if n == 0 { break }
@@ -94,8 +93,7 @@ func readSmallFile(_ path: String) -> String? {
     var bytes: [UInt8] = []
     var buffer = [UInt8](repeating: 0, count: 4096)
     while bytes.count < 1 << 20 {
-        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n < 0 && errno == EINTR { continue }
+        let n = SystemCall.retryingInterrupts { buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) } }
         if n <= 0 { break }
         bytes += buffer[0..<n]
     }

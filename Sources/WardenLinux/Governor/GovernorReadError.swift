@@ -27,10 +27,9 @@ func readSignalFile(_ path: String) -> Result<String, GovernorReadError> {
     var bytes: [UInt8] = []
     var buffer = [UInt8](repeating: 0, count: 8192)
     while true {
-        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        let n = SystemCall.retryingInterrupts { buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) } }
         if n < 0 {
             let code = errno
-            if code == EINTR { continue }
             return .failure(GovernorReadError(path: path, reason: errnoDescription(code), errno: code))
         }
         if n == 0 { break }

@@ -42,13 +42,12 @@ enum CommandOutput {
             }
             var entry = pollfd(fd: fds[0], events: Int16(POLLIN), revents: 0)
             let ready = poll(&entry, 1, Int32((deadline - now) / 1000 + 1))
-            if ready < 0 && errno == EINTR { continue }
+            if ready < 0 && errno == EINTR { continue }  // poll again with the time left
             if ready <= 0 {
                 timedOut = ready == 0
                 break
             }
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(fds[0], $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
+            let n = SystemCall.retryingInterrupts { buffer.withUnsafeMutableBytes { Glibc.read(fds[0], $0.baseAddress, $0.count) } }
             if n <= 0 { break }
             bytes.append(contentsOf: buffer[0..<n])
         }

@@ -61,8 +61,7 @@ public enum ProcessControl {
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1024) { buffer -> UInt64? in
             var count = 0
             while count < buffer.count {
-                let n = read(fd, buffer.baseAddress! + count, buffer.count - count)
-                if n < 0 && errno == EINTR { continue }
+                let n = SystemCall.retryingInterrupts { read(fd, buffer.baseAddress! + count, buffer.count - count) }
                 if n <= 0 { break }
                 count += n
             }

@@ -133,8 +133,7 @@ public enum ProcessTable {
         var digits = 0
         var chunk = [UInt8](repeating: 0, count: 4096)
         while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
+            let n = SystemCall.retryingInterrupts { chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) } }
             if n <= 0 { break }
             for byte in chunk[0..<n] {
                 if byte >= 48 && byte <= 57 {
@@ -204,8 +203,7 @@ public enum ProcessTable {
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 16384)
         while bytes.count < 1 << 20 {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
+            let n = SystemCall.retryingInterrupts { chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) } }
             if n <= 0 { break }
             bytes.append(contentsOf: chunk[0..<n])
         }
@@ -247,8 +245,7 @@ public enum ProcessTable {
         defer { close(fd) }
         var total = 0
         while total < buffer.count {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + total, $0.count - total) }
-            if n < 0 && errno == EINTR { continue }
+            let n = SystemCall.retryingInterrupts { buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + total, $0.count - total) } }
             if n <= 0 { break }
             total += n
         }

@@ -54,9 +54,8 @@ public struct ComponentRecordStore: Sendable {
         var offset = 0
         var failure: ProcessControlError?
         while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress! + offset, $0.count - offset, off_t(offset)) }
+            let n = SystemCall.retryingInterrupts { bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress! + offset, $0.count - offset, off_t(offset)) } }
             if n < 0 {
-                if errno == EINTR { continue }
                 failure = ProcessControlError(operation: "write \(temporary)", errno: errno)
                 break
             }

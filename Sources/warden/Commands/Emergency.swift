@@ -392,8 +392,7 @@ enum EmergencyExpiry {
         guard case .success(let stored?) = GovernorStateFile(stateDirectory: stateDirectory).load(), let until = stored.manualUntil else {
             return
         }
-        var deadline = timespec(tv_sec: Int(until.usec / 1_000_000), tv_nsec: Int(until.usec % 1_000_000) * 1_000)
-        while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, nil) == EINTR {}
+        SystemCall.sleep(untilMonotonicMicroseconds: until.usec)
     }
 
     static func ownExecutable() -> String? {
