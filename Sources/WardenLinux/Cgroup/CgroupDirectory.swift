@@ -120,17 +120,10 @@ public final class CgroupDirectory {
         let fileFD = SystemCall.retryingInterrupts { openat(fd, file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) }
         guard fileFD >= 0 else { throw CgroupError(operation: "read", path: path, file: file, errno: errno) }
         defer { Glibc.close(fileFD) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 8192)
-        while true {
-            let n = SystemCall.retryingInterrupts { buffer.withUnsafeMutableBytes { Glibc.read(fileFD, $0.baseAddress, $0.count) } }
-            if n < 0 {
-                throw CgroupError(operation: "read", path: path, file: file, errno: errno)
-            }
-            if n == 0 { break }
-            bytes.append(contentsOf: buffer[0..<n])
+        switch FileIO.read(descriptor: fileFD, path: path + "/" + file, limit: .max) {
+        case .success(let bytes): return String(decoding: bytes, as: UTF8.self)
+        case .failure(let error): throw CgroupError(operation: "read", path: path, file: file, errno: error.errno)
         }
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Contents, or nil when the file does not exist (an old kernel, a controller not enabled).

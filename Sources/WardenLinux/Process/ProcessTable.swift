@@ -125,25 +125,23 @@ public enum ProcessTable {
 
     /// The pids listed in a `children` file (space-separated); nil when it cannot be opened.
     static func readChildren(_ path: String) -> [Int32]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
+        let bytes: [UInt8]
+        switch FileIO.read(path) {
+        case .success(let read): bytes = read
+        case .failure(let error) where error.operation == "open": return nil
+        case .failure: bytes = []  // a task that ended while it was read: no children
+        }
         var pids: [Int32] = []
         var value: Int32 = 0
         var digits = 0
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = SystemCall.retryingInterrupts { chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) } }
-            if n <= 0 { break }
-            for byte in chunk[0..<n] {
-                if byte >= 48 && byte <= 57 {
-                    value = value &* 10 &+ Int32(byte - 48)
-                    digits += 1
-                } else if digits > 0 {
-                    pids.append(value)
-                    value = 0
-                    digits = 0
-                }
+        for byte in bytes {
+            if byte >= 48 && byte <= 57 {
+                value = value &* 10 &+ Int32(byte - 48)
+                digits += 1
+            } else if digits > 0 {
+                pids.append(value)
+                value = 0
+                digits = 0
             }
         }
         if digits > 0 { pids.append(value) }
@@ -197,16 +195,9 @@ public enum ProcessTable {
     }
 
     private static func environmentEntries(of pid: Int32, procRoot: String) -> [ArraySlice<UInt8>]? {
-        let fd = open("\(procRoot)/\(pid)/environ", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16384)
-        while bytes.count < 1 << 20 {
-            let n = SystemCall.retryingInterrupts { chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) } }
-            if n <= 0 { break }
-            bytes.append(contentsOf: chunk[0..<n])
-        }
+        // Bounded by ARG_MAX, which follows the stack limit: the configuration reader's cap
+        // is far above it.
+        guard let bytes = try? FileIO.read("\(procRoot)/\(pid)/environ", limit: LocalFileSystem.defaultMaximumBytes).get() else { return nil }
         return bytes.split(separator: 0, omittingEmptySubsequences: true)
     }
 
@@ -240,15 +231,6 @@ public enum ProcessTable {
 
     /// Reads a small file into `buffer`, returning the byte count (0 on failure).
     static func readSmallFile(_ path: String, into buffer: inout [UInt8]) -> Int {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return 0 }
-        defer { close(fd) }
-        var total = 0
-        while total < buffer.count {
-            let n = SystemCall.retryingInterrupts { buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + total, $0.count - total) } }
-            if n <= 0 { break }
-            total += n
-        }
-        return total
+        FileIO.read(path, into: &buffer) ?? 0
     }
 }
