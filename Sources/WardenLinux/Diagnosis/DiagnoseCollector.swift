@@ -84,15 +84,10 @@ public struct DiagnoseCollector: Sendable {
 
     func readMemory() -> MemoryFigures? {
         guard let text = read(procRoot + "/meminfo") else { return nil }
-        var kib: [String: UInt64] = [:]
-        for line in text.split(separator: "\n") {
-            let words = line.split(separator: " ", omittingEmptySubsequences: true)
-            if words.count >= 2, let value = UInt64(words[1]) { kib[String(words[0].dropLast())] = value }
-        }
-        guard let total = kib["MemTotal"], let available = kib["MemAvailable"] else { return nil }
+        guard case .success(let info) = MemoryInfo.parse(text) else { return nil }
         return MemoryFigures(
-            totalBytes: total * 1024, availableBytes: available * 1024, swapTotalBytes: (kib["SwapTotal"] ?? 0) * 1024,
-            swapFreeBytes: (kib["SwapFree"] ?? 0) * 1024)
+            totalBytes: info.memTotalBytes, availableBytes: info.memAvailableBytes, swapTotalBytes: info.swapTotalBytes,
+            swapFreeBytes: info.swapFreeBytes)
     }
 
     func readPressure() -> PressureSnapshot? {
@@ -117,10 +112,7 @@ public struct DiagnoseCollector: Sendable {
     /// `systemctl --failed` only where systemd is init (`/run/systemd/system` exists, the
     /// test `sd_booted(3)` makes): elsewhere systemctl would only complain.
     func failedUnits() -> FailedUnits {
-        var info = stat()
-        guard stat(root + "/run/systemd/system", &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
-            return .systemdNotRunning
-        }
+        guard SystemdHost.isBooted(root: root) else { return .systemdNotRunning }
         guard let systemctl = ([String](["/usr/bin/systemctl", "/bin/systemctl"])).first(where: { access($0, X_OK) == 0 }) else {
             return .systemdNotRunning
         }

@@ -24,25 +24,7 @@ public struct HostSignalReader: Sendable {
     public func memoryInfo() -> Result<MemoryInfo, GovernorReadError> {
         let path = procRoot + "/meminfo"
         return readSignalFile(path).flatMap { text in
-            var values: [Substring: UInt64] = [:]
-            for line in text.split(separator: "\n") {
-                guard let colon = line.firstIndex(of: ":") else { continue }
-                let key = line[..<colon]
-                guard ["MemTotal", "MemAvailable", "SwapTotal", "SwapFree"].contains(key) else { continue }
-                let words = line[line.index(after: colon)...].split(separator: " ")
-                guard let number = words.first.flatMap({ UInt64($0) }), words.count == 1 || words.last == "kB" else {
-                    return .failure(GovernorReadError(path: path, reason: "'\(line)' is not 'KEY: N kB'"))
-                }
-                values[key] = number * 1024
-            }
-            // MemAvailable exists since Linux 3.14; nothing older runs cgroup v2 anyway.
-            guard let total = values["MemTotal"], let available = values["MemAvailable"] else {
-                return .failure(GovernorReadError(path: path, reason: "no MemTotal or MemAvailable line"))
-            }
-            return .success(
-                MemoryInfo(
-                    memTotalBytes: total, memAvailableBytes: available, swapTotalBytes: values["SwapTotal"] ?? 0,
-                    swapFreeBytes: values["SwapFree"] ?? 0))
+            MemoryInfo.parse(text).mapError { GovernorReadError(path: path, reason: $0.reason) }
         }
     }
 

@@ -52,14 +52,12 @@ enum CommandOutput {
             bytes.append(contentsOf: buffer[0..<n])
         }
         if timedOut { _ = warden_pidfd_send_signal(process.pidfd, SIGKILL) }
-        var code: Int32 = 0
-        var status: Int32 = 0
-        var pid: pid_t = 0
-        defer { close(process.pidfd) }
-        guard warden_wait_pidfd(process.pidfd, 0, &code, &status, &pid) == 0 else {
-            return .failure(CommandFailure("waitid(\(path)): \(errnoDescription(errno))"))
+        let status: ExitStatus
+        switch process.waitForExit() {
+        case .success(let ended): status = ended
+        case .failure(let error): return .failure(CommandFailure("waitid(\(path)): \(errnoDescription(error.errno))"))
         }
         if timedOut { return .failure(CommandFailure("\(path) did not finish within \(timeout.usec / 1_000_000) s")) }
-        return .success((ExitStatus(waitCode: code, status: status), String(decoding: bytes, as: UTF8.self)))
+        return .success((status, String(decoding: bytes, as: UTF8.self)))
     }
 }
