@@ -337,11 +337,7 @@ public final class HealthProbe {
             // Without a watch nobody would reap it: kill and reap it here. SIGKILL takes
             // effect at once for a process that just exec'd, so the wait is short.
             _ = warden_pidfd_send_signal(started.pidfd, SIGKILL)
-            var code: Int32 = 0
-            var status: Int32 = 0
-            var pid: pid_t = 0
-            _ = warden_wait_pidfd(started.pidfd, 0, &code, &status, &pid)
-            close(started.pidfd)
+            _ = started.waitForExit()
             return handle(.commandUnwatched(reason: "\(error)"))
         }
         process = started

@@ -40,9 +40,7 @@ enum CommandOutput {
                 timedOut = true
                 break
             }
-            var entry = pollfd(fd: fds[0], events: Int16(POLLIN), revents: 0)
-            let ready = poll(&entry, 1, Int32((deadline - now) / 1000 + 1))
-            if ready < 0 && errno == EINTR { continue }  // poll again with the time left
+            let ready = SystemCall.poll(fds[0], events: Int16(POLLIN), untilMonotonicMicroseconds: deadline)
             if ready <= 0 {
                 timedOut = ready == 0
                 break
