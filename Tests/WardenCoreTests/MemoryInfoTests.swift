@@ -41,3 +41,21 @@ import WardenCore
         #expect(MemoryInfo.parse(text) == .failure(MemoryInfoError(reason: reason)))
     }
 }
+
+/// `/proc/loadavg` as a 6.18 kernel writes it.
+@Suite struct LoadAverageTests {
+    @Test func realFile() {
+        #expect(LoadAverage.parse("5.17 7.04 6.98 3/412 19735\n") == [517, 704, 698])
+        #expect(LoadAverage.parse("0.00 0.01 0.05 1/80 1\n") == [0, 1, 5])
+    }
+
+    @Test(arguments: ["", "5.17 7.04", "five 7.04 6.98 1/2 3", "5.175 7.04 6.98 1/2 3", "-1.00 1.00 1.00 1/2 3"])
+    func refusals(text: String) {
+        #expect(LoadAverage.parse(text) == nil)
+    }
+
+    @Test func oneDecimalAndNone() {
+        #expect(LoadAverage.hundredths("4.1") == 410)
+        #expect(LoadAverage.hundredths("4") == 400)
+    }
+}

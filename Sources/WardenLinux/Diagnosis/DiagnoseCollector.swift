@@ -67,19 +67,7 @@ public struct DiagnoseCollector: Sendable {
 
     /// `0.52 0.40 0.33 1/234 5678` → [52, 40, 33].
     func readLoadAverage() -> [Int]? {
-        guard let text = read(procRoot + "/loadavg") else { return nil }
-        let values = text.split(separator: " ").prefix(3).compactMap(Self.hundredths)
-        return values.count == 3 ? values : nil
-    }
-
-    /// `4.07` → 407, exactly (no binary floating point on the way).
-    static func hundredths(_ text: Substring) -> Int? {
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard let whole = Int(parts[0]) else { return nil }
-        guard parts.count == 2 else { return parts.count == 1 ? whole * 100 : nil }
-        let fraction = String(parts[1].prefix(2))
-        guard let f = Int(fraction) else { return nil }
-        return whole * 100 + (fraction.count == 1 ? f * 10 : f)
+        read(procRoot + "/loadavg").flatMap(LoadAverage.parse)
     }
 
     func readMemory() -> MemoryFigures? {
