@@ -108,7 +108,7 @@ let package = Package(
         // by scripts/bench with gcc (Tests/bench/warden-bench-child.c): linked by swiftc it
         // would load libswiftCore and libstdc++ at every start, 1.5 ms of dynamic loading on
         // the build machine that the restart figure would count as Warden's.
-        .executableTarget(name: "warden-bench"),
+        .executableTarget(name: "warden-bench", dependencies: ["WardenCore"]),
         .testTarget(name: "WardenCoreTests", dependencies: ["WardenCore"]),
         .testTarget(name: "WardenLinuxTests", dependencies: ["WardenLinux", "WardenCore"]),
         .testTarget(

@@ -69,14 +69,6 @@ static int loaded(void) {
 
 const char *warden_systemd_load_error(void) { return loaded() ? NULL : load_error; }
 
-/* sd_booted(3): "Internally, this function checks whether the directory
- * /run/systemd/system/ exists" - nothing to load for that. */
-int warden_sd_booted(void) {
-    if (access("/run/systemd/system/", F_OK) == 0)
-        return 1;
-    return errno == ENOENT ? 0 : -errno;
-}
-
 /* sd_notify(3) returns 0 without sending when $NOTIFY_SOCKET is unset; only a set
  * variable (valid or not: libsystemd judges it) needs the library. */
 int warden_sd_notify(int unset_environment, const char *state) {

@@ -160,12 +160,7 @@ func benchmarkOperatorSurface(sizes: [Int], requests: Int) {
 /// daemon's own cost of the requests, which a busy machine's scheduling does not inflate
 /// as much as the wall time.
 func cpuMilliseconds(of pid: pid_t) -> Double {
-    guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-        let close = text.lastIndex(of: ")")
-    else { return .nan }
-    let fields = text[text.index(after: close)...].split(separator: " ")
-    guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return .nan }
-    return (user + system) * 1000 / Double(sysconf(Int32(_SC_CLK_TCK)))
+    cpuSeconds(of: pid) * 1000
 }
 
 /// SIGTERM and wait (up to 10 minutes), printing how long the graceful stop of every

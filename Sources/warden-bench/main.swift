@@ -11,6 +11,7 @@
 // machine the figures mean little.
 import Foundation
 import Glibc
+import WardenCore
 
 // MARK: - Plumbing
 
@@ -354,12 +355,9 @@ func benchmarkStartupAndIdle(components: Int, idleSeconds: Double, measureIdle: 
 /// User plus system CPU time of every thread of `pid` so far (`/proc/PID/stat`, in clock ticks).
 func cpuSeconds(of pid: pid_t) -> Double {
     guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-        let close = text.lastIndex(of: ")")
+        let fields = ProcessStatFields.parse(Array(text.utf8))
     else { return .nan }
-    // After the command name: field 3 is the state; utime and stime are fields 14 and 15.
-    let fields = text[text.index(after: close)...].split(separator: " ")
-    guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return .nan }
-    return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    return Double(fields.cpuTicks) / Double(sysconf(Int32(_SC_CLK_TCK)))
 }
 
 /// This process's CPU time so far, to the nanosecond.

@@ -59,13 +59,4 @@ import WardenCore
         #expect(ProcessTable.subtreeSnapshot(of: [77], procRoot: root) == nil)
         #expect(ProcessTable.snapshot(procRoot: root)[77]?.startTime == 500)
     }
-
-    @Test(arguments: [
-        ("1 (a) S 0 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5 0", 1),
-        ("9 (a b) c) R 1 9 9 0 -1 0 0 0 0 0 0 0 0 0 20 0 12 0 5 0", 12),
-        ("9 (a) R 1 9 9", nil),
-    ] as [(String, Int?)])
-    func threadCountIsField20(line: String, expected: Int?) {
-        #expect(ProcessTable.threadCount(ArraySlice(line.utf8)) == expected)
-    }
 }

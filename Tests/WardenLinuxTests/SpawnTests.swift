@@ -235,19 +235,6 @@ import WardenCore
         #expect(Capabilities.number(named: "CAP_NO_SUCH_THING") == nil)
         #expect(Capabilities.name(of: 10) == "cap_net_bind_service")
     }
-
-    @Test(arguments: [
-        ("1 (sh) S 0 1 1 0 -1 4194560 1 2 3 4 5 6 7 8 20 0 1 0 4242 0 0", UInt64(4242)),
-        ("77 (a) b) c) R 1 77 77 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 99 1 2", UInt64(99)),
-        ("5 (short) S 1 2", nil),
-        ("9 (two  spaces)  S  1 9 9 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 31337", UInt64(31337)),
-        ("3 (x) S 1 3 3 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 12x 0", nil),
-        ("4 (x) S 1 4 4 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 99999999999999999999999 0", nil),
-        ("no parenthesis at all", nil),
-    ])
-    func startTimeParsesAfterTheLastParenthesis(line: String, expected: UInt64?) {
-        #expect(ProcessControl.parseStartTime(stat: line) == expected)
-    }
 }
 
 let RLIMIT_NOFILE_VALUE = Int32(RLIMIT_NOFILE.rawValue)

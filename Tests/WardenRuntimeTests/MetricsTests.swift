@@ -335,11 +335,15 @@ struct MetricsPartsTests {
     @Test(arguments: [
         (
             "1234 (a) b) c) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 3 0 98765 11112222 333 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n",
-            ProcessStatFields(cpuTicks: 300, threads: 3, residentPages: 333, virtualBytes: 11_112_222, startTicks: 98765)
+            ProcessStatFields(
+                state: UInt8(ascii: "S"), parentPID: 1, processGroupID: 1234, sessionID: 1234, userTicks: 250, systemTicks: 50,
+                threads: 3, startTicks: 98765, virtualBytes: 11_112_222, residentPages: 333)
         ),
         (
             "7 (sleep) S 1 7 7 0 -1 4194304 90 0 0 0 0 0 0 0 20 0 1 0 42 5607424 128 18446744073709551615\n",
-            ProcessStatFields(cpuTicks: 0, threads: 1, residentPages: 128, virtualBytes: 5_607_424, startTicks: 42)
+            ProcessStatFields(
+                state: UInt8(ascii: "S"), parentPID: 1, processGroupID: 7, sessionID: 7, userTicks: 0, systemTicks: 0,
+                threads: 1, startTicks: 42, virtualBytes: 5_607_424, residentPages: 128)
         ),
     ])
     func procStat(line: String, expected: ProcessStatFields) {

@@ -13,10 +13,9 @@
 const char *warden_systemd_load_error(void);
 
 
-/* sd-daemon. These three answer without loading the library when its answer does not
- * need it: sd_booted() is a test for /run/systemd/system/, and sd_notify() and
- * sd_watchdog_enabled() return 0 when $NOTIFY_SOCKET or $WATCHDOG_USEC is unset. */
-int warden_sd_booted(void);
+/* sd-daemon. These two answer without loading the library when its answer does not
+ * need it: sd_notify() and sd_watchdog_enabled() return 0 when $NOTIFY_SOCKET or
+ * $WATCHDOG_USEC is unset. (sd_booted() is SystemdHost.isBooted, in Swift.) */
 int warden_sd_notify(int unset_environment, const char *state);
 int warden_sd_watchdog_enabled(int unset_environment, uint64_t *usec);
 

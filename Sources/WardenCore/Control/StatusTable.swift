@@ -153,8 +153,7 @@ public struct MainProcessUsage: Hashable, Sendable {
         self.threads = threads
     }
 
-    /// `/proc/PID/stat` and `/proc/PID/status` contents. The command name in `stat` may
-    /// hold spaces and parentheses, so fields are counted after the *last* `)`.
+    /// `/proc/PID/stat` (`ProcessStatFields`) and `/proc/PID/status` contents.
     ///
     /// Scans bytes rather than splitting Strings: `status` parses this for every
     /// component, and Character-level splitting of the ~55 lines of `status` would be most of
@@ -166,31 +165,8 @@ public struct MainProcessUsage: Hashable, Sendable {
     }
 
     static func parse(_ stat: UnsafeBufferPointer<UInt8>, _ status: UnsafeBufferPointer<UInt8>) -> MainProcessUsage? {
-        guard let close = stat.lastIndex(of: UInt8(ascii: ")")) else { return nil }
-        // Fields after ")": index 0 is field 3 (state); utime 14, stime 15, starttime 22.
-        var utime: UInt64?
-        var stime: UInt64?
-        var start: UInt64?
-        var field = -1
-        var index = close + 1
-        while index < stat.count && field < 19 {
-            guard stat[index] != UInt8(ascii: " ") else {
-                index += 1
-                continue
-            }
-            var end = index
-            while end < stat.count && stat[end] != UInt8(ascii: " ") { end += 1 }
-            field += 1
-            switch field {
-            case 11: utime = DecimalDigits.unsigned(UnsafeBufferPointer(rebasing: stat[index..<end]))
-            case 12: stime = DecimalDigits.unsigned(UnsafeBufferPointer(rebasing: stat[index..<end]))
-            case 19: start = DecimalDigits.unsigned(UnsafeBufferPointer(rebasing: stat[index..<end]))
-            default: break
-            }
-            index = end
-        }
-        guard let utime, let stime, let start else { return nil }
-        var usage = MainProcessUsage(cpuTicks: utime + stime, startTicks: start)
+        guard let fields = ProcessStatFields.parse(stat) else { return nil }
+        var usage = MainProcessUsage(cpuTicks: fields.cpuTicks, startTicks: fields.startTicks)
         var lineStart = 0
         while lineStart < status.count {
             var lineEnd = lineStart

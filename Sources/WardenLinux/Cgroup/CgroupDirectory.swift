@@ -46,7 +46,7 @@ public final class CgroupDirectory {
 
     /// Opens `path` (an absolute directory path given by the caller, not built from names).
     public init(openingPath path: String) throws(CgroupError) {
-        let fd = retryingEINTR { open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        let fd = SystemCall.retryingInterrupts { open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
         guard fd >= 0 else { throw CgroupError(operation: "open", path: path, errno: errno) }
         self.path = path
         self.fd = fd
@@ -67,7 +67,7 @@ public final class CgroupDirectory {
     /// Opens the child group `name` (checked by `CgroupPathCheck`).
     public func child(_ name: String) throws(CgroupError) -> CgroupDirectory {
         try Self.check(name, in: path)
-        let childFD = retryingEINTR { openat(fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW) }
+        let childFD = SystemCall.retryingInterrupts { openat(fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW) }
         guard childFD >= 0 else { throw CgroupError(operation: "open", path: path + "/" + name, errno: errno) }
         return CgroupDirectory(fd: childFD, path: path + "/" + name)
     }
@@ -117,21 +117,13 @@ public final class CgroupDirectory {
 
     /// The whole contents of an interface file.
     public func read(_ file: String) throws(CgroupError) -> String {
-        let fileFD = retryingEINTR { openat(fd, file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) }
+        let fileFD = SystemCall.retryingInterrupts { openat(fd, file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) }
         guard fileFD >= 0 else { throw CgroupError(operation: "read", path: path, file: file, errno: errno) }
         defer { Glibc.close(fileFD) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 8192)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(fileFD, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw CgroupError(operation: "read", path: path, file: file, errno: errno)
-            }
-            if n == 0 { break }
-            bytes.append(contentsOf: buffer[0..<n])
+        switch FileIO.read(descriptor: fileFD, path: path + "/" + file, limit: .max) {
+        case .success(let bytes): return String(decoding: bytes, as: UTF8.self)
+        case .failure(let error): throw CgroupError(operation: "read", path: path, file: file, errno: error.errno)
         }
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Contents, or nil when the file does not exist (an old kernel, a controller not enabled).
@@ -142,12 +134,12 @@ public final class CgroupDirectory {
     /// Writes `value` in one `write(2)`: the kernel parses each write on its own, so a
     /// value must never be split.
     public func write(_ file: String, _ value: String) throws(CgroupError) {
-        let fileFD = retryingEINTR { openat(fd, file, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW) }
+        let fileFD = SystemCall.retryingInterrupts { openat(fd, file, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW) }
         guard fileFD >= 0 else { throw CgroupError(operation: "write", path: path, file: file, value: value, errno: errno) }
         defer { Glibc.close(fileFD) }
         var bytes = Array(value.utf8)
         if bytes.isEmpty { bytes = [UInt8(ascii: "\n")] }  // an empty write is a no-op; "\n" resets (cpuset.cpus)
-        let n = retryingEINTR { bytes.withUnsafeBytes { Glibc.write(fileFD, $0.baseAddress, $0.count) } }
+        let n = SystemCall.retryingInterrupts { bytes.withUnsafeBytes { Glibc.write(fileFD, $0.baseAddress, $0.count) } }
         guard n == bytes.count else {
             throw CgroupError(operation: "write", path: path, file: file, value: value, errno: n < 0 ? errno : EIO)
         }
@@ -161,13 +153,5 @@ public final class CgroupDirectory {
         if let problem = CgroupPathCheck.problem(withName: name) {
             throw CgroupError(operation: "refuse group name", path: path, errno: 0, detail: problem)
         }
-    }
-}
-
-func retryingEINTR<T: BinaryInteger>(_ call: () -> T) -> T {
-    while true {
-        let result = call()
-        if result < 0 && errno == EINTR { continue }
-        return result
     }
 }

@@ -88,7 +88,7 @@ public struct CgroupDiscovery: Hashable, Sendable {
 /// `statfs.f_type` of an open directory (the file system's magic number).
 func fileSystemType(of directory: CgroupDirectory) throws(CgroupError) -> Int {
     var type = 0
-    guard retryingEINTR({ warden_fstatfs_type(directory.fd, &type) }) == 0 else {
+    guard SystemCall.retryingInterrupts({ warden_fstatfs_type(directory.fd, &type) }) == 0 else {
         throw CgroupError(operation: "statfs", path: directory.path, errno: errno)
     }
     return type

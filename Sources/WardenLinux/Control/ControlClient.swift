@@ -43,8 +43,9 @@ public struct ControlClient: Sendable {
         var line = ControlCodec.encodeLine(request)
         var offset = 0
         while offset < line.count {
-            let n = line.withUnsafeMutableBytes { Glibc.send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
-            if n < 0 && errno == EINTR { continue }
+            let n = SystemCall.retryingInterrupts {
+                line.withUnsafeMutableBytes { Glibc.send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
+            }
             guard n > 0 else { return .failure(ControlClientError(operation: "send to \(path)", errno: errno)) }
             offset += n
         }
@@ -98,8 +99,7 @@ public struct ControlClient: Sendable {
         var line: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n < 0 && errno == EINTR { continue }
+            let n = SystemCall.retryingInterrupts { buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) } }
             if n < 0 {
                 let detail = errno == EAGAIN ? "no answer in time" : nil
                 return .failure(ControlClientError(operation: "recv", errno: errno, detail: detail))

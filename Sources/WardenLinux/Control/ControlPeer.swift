@@ -29,7 +29,7 @@ public struct ControlPeer: Hashable, Sendable, CustomStringConvertible {
         var groups = [gid]
         if let supplementary = Self.supplementaryGroups(of: fd) {
             groups += supplementary
-        } else if let status = readSmallFile("/proc/\(pid)/status") {
+        } else if let status = try? FileIO.readText("/proc/\(pid)/status").get() {
             groups += MainProcessUsage.groups(fromStatus: status)
         }
         self.init(pid: pid, userID: uid, groupIDs: groups)

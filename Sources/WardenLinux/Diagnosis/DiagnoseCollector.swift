@@ -27,9 +27,7 @@ public struct DiagnoseCollector: Sendable {
         // give the CPU shares as well; its cost is what `scanMilliseconds` reports.
         let firstStart = monotonicMicroseconds()
         let first = scanner.scan([])
-        var pause = timespec(tv_sec: Int(sampleInterval.usec / 1_000_000), tv_nsec: Int(sampleInterval.usec % 1_000_000) * 1000)
-        var remaining = timespec()
-        while nanosleep(&pause, &remaining) != 0 && errno == EINTR { pause = remaining }
+        SystemCall.sleep(nanoseconds: sampleInterval.usec * 1000)
         let secondStart = monotonicMicroseconds()
         let detection = DuplicateDetector(procRoot: procRoot).detect(targets, warden: warden)
         let second = targets.isEmpty ? scanner.scan([]) : detection.processes
@@ -69,32 +67,15 @@ public struct DiagnoseCollector: Sendable {
 
     /// `0.52 0.40 0.33 1/234 5678` → [52, 40, 33].
     func readLoadAverage() -> [Int]? {
-        guard let text = read(procRoot + "/loadavg") else { return nil }
-        let values = text.split(separator: " ").prefix(3).compactMap(Self.hundredths)
-        return values.count == 3 ? values : nil
-    }
-
-    /// `4.07` → 407, exactly (no binary floating point on the way).
-    static func hundredths(_ text: Substring) -> Int? {
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard let whole = Int(parts[0]) else { return nil }
-        guard parts.count == 2 else { return parts.count == 1 ? whole * 100 : nil }
-        let fraction = String(parts[1].prefix(2))
-        guard let f = Int(fraction) else { return nil }
-        return whole * 100 + (fraction.count == 1 ? f * 10 : f)
+        read(procRoot + "/loadavg").flatMap(LoadAverage.parse)
     }
 
     func readMemory() -> MemoryFigures? {
         guard let text = read(procRoot + "/meminfo") else { return nil }
-        var kib: [String: UInt64] = [:]
-        for line in text.split(separator: "\n") {
-            let words = line.split(separator: " ", omittingEmptySubsequences: true)
-            if words.count >= 2, let value = UInt64(words[1]) { kib[String(words[0].dropLast())] = value }
-        }
-        guard let total = kib["MemTotal"], let available = kib["MemAvailable"] else { return nil }
+        guard case .success(let info) = MemoryInfo.parse(text) else { return nil }
         return MemoryFigures(
-            totalBytes: total * 1024, availableBytes: available * 1024, swapTotalBytes: (kib["SwapTotal"] ?? 0) * 1024,
-            swapFreeBytes: (kib["SwapFree"] ?? 0) * 1024)
+            totalBytes: info.memTotalBytes, availableBytes: info.memAvailableBytes, swapTotalBytes: info.swapTotalBytes,
+            swapFreeBytes: info.swapFreeBytes)
     }
 
     func readPressure() -> PressureSnapshot? {
@@ -119,10 +100,7 @@ public struct DiagnoseCollector: Sendable {
     /// `systemctl --failed` only where systemd is init (`/run/systemd/system` exists, the
     /// test `sd_booted(3)` makes): elsewhere systemctl would only complain.
     func failedUnits() -> FailedUnits {
-        var info = stat()
-        guard stat(root + "/run/systemd/system", &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
-            return .systemdNotRunning
-        }
+        guard SystemdHost.isBooted(root: root) else { return .systemdNotRunning }
         guard let systemctl = ([String](["/usr/bin/systemctl", "/bin/systemctl"])).first(where: { access($0, X_OK) == 0 }) else {
             return .systemdNotRunning
         }

@@ -58,14 +58,6 @@ public final class VerifiedProcess {
     /// Whether the process has exited (the pidfd is readable then), waiting up to `timeout`.
     public func waitForExit(timeout: TimeSpan) -> Bool {
         let deadline = monotonicMicroseconds() + (timeout.isInfinite ? UInt64(Int32.max) * 1000 : timeout.usec)
-        while true {
-            var entry = pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)
-            let now = monotonicMicroseconds()
-            let remainingMs = now >= deadline ? 0 : Int32(min((deadline - now + 999) / 1000, UInt64(Int32.max)))
-            let n = poll(&entry, 1, remainingMs)
-            if n > 0 { return true }
-            if n < 0 && errno == EINTR { continue }
-            return false
-        }
+        return SystemCall.poll(pidfd, events: Int16(POLLIN), untilMonotonicMicroseconds: deadline) > 0
     }
 }

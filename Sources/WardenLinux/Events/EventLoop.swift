@@ -130,7 +130,7 @@ public final class EventLoop: @unchecked Sendable {
             sem_post(&signal.started)
             run()
         }
-        while sem_wait(&signal.started) != 0 && errno == EINTR {}
+        _ = SystemCall.retryingInterrupts { sem_wait(&signal.started) }
     }
 
     /// True on the loop thread.
@@ -163,11 +163,10 @@ public final class EventLoop: @unchecked Sendable {
                 return state.stopping
             }
             if stopping { return }
-            let count = events.withUnsafeMutableBufferPointer {
-                epoll_wait(epollFD, $0.baseAddress, Int32($0.count), -1)
+            let count = SystemCall.retryingInterrupts {
+                events.withUnsafeMutableBufferPointer { epoll_wait(epollFD, $0.baseAddress, Int32($0.count), -1) }
             }
             if count < 0 {
-                if errno == EINTR { continue }
                 fatalError("epoll_wait: \(errnoDescription(errno))")
             }
             for index in 0..<Int(count) {
@@ -211,7 +210,7 @@ public final class EventLoop: @unchecked Sendable {
             box.value = work()
             sem_post(&box.done)
         }
-        while sem_wait(&box.done) != 0 && errno == EINTR {}
+        _ = SystemCall.retryingInterrupts { sem_wait(&box.done) }
         sem_destroy(&box.done)
         return box.value!
     }

@@ -273,9 +273,8 @@ final class StreamServer<Session> {
         var buffer = [UInt8](repeating: 0, count: receiveBytes)
         // Bounded per wakeup so one fast client cannot starve the loop.
         for _ in 0..<8 {
-            let n = buffer.withUnsafeMutableBytes { recv(c.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            let n = SystemCall.retryingInterrupts { buffer.withUnsafeMutableBytes { recv(c.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) } }
             if n < 0 {
-                if errno == EINTR { continue }
                 if errno == EAGAIN || errno == EWOULDBLOCK { return }
                 drop(c)
                 return
@@ -291,11 +290,12 @@ final class StreamServer<Session> {
     private func flush(_ c: Connection) {
         guard isOpen(c) else { return }
         while c.outputOffset < c.output.count {
-            let n = c.output.withUnsafeBytes {
-                send(c.fd, $0.baseAddress! + c.outputOffset, $0.count - c.outputOffset, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+            let n = SystemCall.retryingInterrupts {
+                c.output.withUnsafeBytes {
+                    send(c.fd, $0.baseAddress! + c.outputOffset, $0.count - c.outputOffset, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+                }
             }
             if n < 0 {
-                if errno == EINTR { continue }
                 if errno == EAGAIN || errno == EWOULDBLOCK {
                     // Writable interest only: no reading until the answer is out.
                     if c.interest != .writable && !watch(c, for: .writable) { drop(c) }
@@ -338,8 +338,7 @@ final class StreamServer<Session> {
     private func linger(_ c: Connection) {
         var buffer = [UInt8](repeating: 0, count: 16 * 1024)
         for _ in 0..<8 {
-            let n = buffer.withUnsafeMutableBytes { recv(c.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-            if n < 0 && errno == EINTR { continue }
+            let n = SystemCall.retryingInterrupts { buffer.withUnsafeMutableBytes { recv(c.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) } }
             if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
             if n <= 0 {
                 drop(c)

@@ -46,19 +46,14 @@ public struct LocalFileSystem: ConfigFileSystem {
         if info.st_size > maximumBytes {
             throw ConfigFileError(path: path, reason: "\(info.st_size) bytes, more than the \(maximumBytes) a file may have here", kind: .tooLarge)
         }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw ConfigFileError(path: path, reason: errnoDescription(errno))
-            }
-            if n == 0 { break }
-            if bytes.count + n > maximumBytes {
-                throw ConfigFileError(path: path, reason: "more than the \(maximumBytes) bytes a file may have here", kind: .tooLarge)
-            }
-            bytes.append(contentsOf: buffer[0..<n])
+        let bytes: [UInt8]
+        switch FileIO.read(descriptor: fd, path: path, limit: maximumBytes) {
+        case .success(let read):
+            bytes = read
+        case .failure(let error) where error.errno == EFBIG:
+            throw ConfigFileError(path: path, reason: "more than the \(maximumBytes) bytes a file may have here", kind: .tooLarge)
+        case .failure(let error):
+            throw ConfigFileError(path: path, reason: errnoDescription(error.errno))
         }
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw ConfigFileError(path: path, reason: "not valid UTF-8 text")
@@ -84,20 +79,4 @@ public struct LocalFileSystem: ConfigFileSystem {
         guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return false }
         return access(path, X_OK) == 0
     }
-}
-
-/// A small file (`/proc/PID/status`) read whole; nil when it cannot be read.
-func readSmallFile(_ path: String) -> String? {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    var bytes: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 4096)
-    while bytes.count < 1 << 20 {
-        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n < 0 && errno == EINTR { continue }
-        if n <= 0 { break }
-        bytes += buffer[0..<n]
-    }
-    return String(decoding: bytes, as: UTF8.self)
 }

@@ -18,23 +18,5 @@ public struct GovernorReadError: Error, Hashable, Sendable, CustomStringConverti
 
 /// A whole small file (kernel interface files are below a page, /proc/meminfo a few KiB).
 func readSignalFile(_ path: String) -> Result<String, GovernorReadError> {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else {
-        let code = errno
-        return .failure(GovernorReadError(path: path, reason: errnoDescription(code), errno: code))
-    }
-    defer { close(fd) }
-    var bytes: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 8192)
-    while true {
-        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n < 0 {
-            let code = errno
-            if code == EINTR { continue }
-            return .failure(GovernorReadError(path: path, reason: errnoDescription(code), errno: code))
-        }
-        if n == 0 { break }
-        bytes.append(contentsOf: buffer[0..<n])
-    }
-    return .success(String(decoding: bytes, as: UTF8.self))
+    FileIO.readText(path).mapError { GovernorReadError(path: path, reason: errnoDescription($0.errno), errno: $0.errno) }
 }

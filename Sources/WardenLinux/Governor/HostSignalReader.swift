@@ -14,7 +14,7 @@ public struct HostSignalReader: Sendable {
     public func loadPerCPUHundredths(onlineCPUs: Int) -> Result<Int, GovernorReadError> {
         let path = procRoot + "/loadavg"
         return readSignalFile(path).flatMap { text in
-            guard let first = text.split(separator: " ").first, let hundredths = Self.hundredths(first) else {
+            guard let first = text.split(separator: " ").first, let hundredths = LoadAverage.hundredths(first) else {
                 return .failure(GovernorReadError(path: path, reason: "expected a load average such as '0.52 0.58 0.59 1/267 12345', found '\(Self.firstLine(text))'"))
             }
             return .success(hundredths / max(onlineCPUs, 1))
@@ -24,25 +24,7 @@ public struct HostSignalReader: Sendable {
     public func memoryInfo() -> Result<MemoryInfo, GovernorReadError> {
         let path = procRoot + "/meminfo"
         return readSignalFile(path).flatMap { text in
-            var values: [Substring: UInt64] = [:]
-            for line in text.split(separator: "\n") {
-                guard let colon = line.firstIndex(of: ":") else { continue }
-                let key = line[..<colon]
-                guard ["MemTotal", "MemAvailable", "SwapTotal", "SwapFree"].contains(key) else { continue }
-                let words = line[line.index(after: colon)...].split(separator: " ")
-                guard let number = words.first.flatMap({ UInt64($0) }), words.count == 1 || words.last == "kB" else {
-                    return .failure(GovernorReadError(path: path, reason: "'\(line)' is not 'KEY: N kB'"))
-                }
-                values[key] = number * 1024
-            }
-            // MemAvailable exists since Linux 3.14; nothing older runs cgroup v2 anyway.
-            guard let total = values["MemTotal"], let available = values["MemAvailable"] else {
-                return .failure(GovernorReadError(path: path, reason: "no MemTotal or MemAvailable line"))
-            }
-            return .success(
-                MemoryInfo(
-                    memTotalBytes: total, memAvailableBytes: available, swapTotalBytes: values["SwapTotal"] ?? 0,
-                    swapFreeBytes: values["SwapFree"] ?? 0))
+            MemoryInfo.parse(text).mapError { GovernorReadError(path: path, reason: $0.reason) }
         }
     }
 
@@ -66,15 +48,6 @@ public struct HostSignalReader: Sendable {
     /// `/proc/pressure/RESOURCE`.
     public func pressure(_ resource: PressureResource) -> Result<PressureReading, GovernorReadError> {
         PressureFile.read(procRoot + "/pressure/" + resource.rawValue)
-    }
-
-    static func hundredths(_ text: Substring) -> Int? {
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count <= 2, let whole = Int(parts[0]), whole >= 0 else { return nil }
-        guard parts.count == 2 else { return whole * 100 }
-        let digits = parts[1]
-        guard (1...2).contains(digits.count), digits.allSatisfy(\.isNumber), let fraction = Int(digits) else { return nil }
-        return whole * 100 + (digits.count == 1 ? fraction * 10 : fraction)
     }
 
     static func firstLine(_ text: String) -> Substring { text.split(separator: "\n").first ?? "" }

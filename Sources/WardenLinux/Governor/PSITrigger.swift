@@ -112,11 +112,8 @@ public final class PSITrigger {
     private static func writeTrigger(_ fd: Int32, stall: UInt64, window: UInt64) -> Int32 {
         // The kernel takes the trigger in one write and wants it NUL-terminated or not; send the NUL as its docs do.
         var bytes = Array("some \(stall) \(window)".utf8CString).map { UInt8(bitPattern: $0) }
-        while true {
-            let n = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress, $0.count) }
-            if n >= 0 { return 0 }
-            if errno != EINTR { return errno }
-        }
+        let n = SystemCall.retryingInterrupts { bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress, $0.count) } }
+        return n >= 0 ? 0 : errno
     }
 
     private static func openFailure(_ code: Int32, path: String) -> String {

@@ -252,15 +252,14 @@ public final class HealthProbe {
 
     private func sendRequest() {
         while sentByteCount < request.count {
-            let n = request.withUnsafeBytes {
-                send(socketFD, $0.baseAddress! + sentByteCount, $0.count - sentByteCount, Int32(MSG_NOSIGNAL))
+            let n = SystemCall.retryingInterrupts {
+                request.withUnsafeBytes { send(socketFD, $0.baseAddress! + sentByteCount, $0.count - sentByteCount, Int32(MSG_NOSIGNAL)) }
             }
             if n > 0 {
                 sentByteCount += n
                 continue
             }
             let code = errno
-            if code == EINTR { continue }
             if code == EAGAIN || code == EWOULDBLOCK { return watchSocket(.writable) }
             return handle(.sendFailed(reason: errnoDescription(code)))
         }
@@ -271,10 +270,9 @@ public final class HealthProbe {
         var buffer = [UInt8](repeating: 0, count: 2048)
         while case .awaitingStatus = machine.stage {
             let room = min(buffer.count, machine.responseRoom)
-            let n = buffer.withUnsafeMutableBytes { recv(socketFD, $0.baseAddress, room, 0) }
+            let n = SystemCall.retryingInterrupts { buffer.withUnsafeMutableBytes { recv(socketFD, $0.baseAddress, room, 0) } }
             if n < 0 {
                 let code = errno
-                if code == EINTR { continue }
                 if code == EAGAIN || code == EWOULDBLOCK { return }
                 return handle(.receiveFailed(reason: errnoDescription(code)))
             }
@@ -339,11 +337,7 @@ public final class HealthProbe {
             // Without a watch nobody would reap it: kill and reap it here. SIGKILL takes
             // effect at once for a process that just exec'd, so the wait is short.
             _ = warden_pidfd_send_signal(started.pidfd, SIGKILL)
-            var code: Int32 = 0
-            var status: Int32 = 0
-            var pid: pid_t = 0
-            _ = warden_wait_pidfd(started.pidfd, 0, &code, &status, &pid)
-            close(started.pidfd)
+            _ = started.waitForExit()
             return handle(.commandUnwatched(reason: "\(error)"))
         }
         process = started

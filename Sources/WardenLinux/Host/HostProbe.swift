@@ -14,7 +14,7 @@ public enum HostProbe {
             facts.onlineCPUs = cpus
         }
         if let meminfo = try? fs.readFile(root + "/proc/meminfo") {
-            facts.physicalMemoryBytes = parseMemTotal(meminfo)
+            facts.physicalMemoryBytes = try? MemoryInfo.values(meminfo).get()["MemTotal"]
         }
         if let pidMax = try? fs.readFile(root + "/proc/sys/kernel/pid_max") {
             facts.pidMax = UInt64(pidMax.trimmingCharacters())
@@ -22,16 +22,6 @@ public enum HostProbe {
         let pageSize = sysconf(Int32(_SC_PAGESIZE))
         if pageSize > 0 { facts.pageSizeBytes = UInt64(pageSize) }
         return facts
-    }
-
-    /// `MemTotal:       24576000 kB` → bytes.
-    static func parseMemTotal(_ meminfo: String) -> UInt64? {
-        for line in meminfo.split(separator: "\n") where line.hasPrefix("MemTotal:") {
-            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard fields.count >= 2, let kib = UInt64(fields[1]) else { return nil }
-            return kib * 1024
-        }
-        return nil
     }
 
     public static func hostname() -> String {

@@ -117,13 +117,13 @@ public struct ProcScanner: Sendable {
             let loaded =
                 fields.contains(.user)
                 ? buffer.load(pid, .stat, at: rootFD, ownerUID: &uid) : buffer.load(pid, .stat, at: rootFD)
-            guard loaded, let stat = StatFields(buffer.bytes) else { return !verify }
+            guard loaded, let stat = ProcessStatFields.parse(buffer.bytes) else { return !verify }
             if verify {
-                guard stat.startTime == process.startTimeTicks else { return false }
-                process.state = stat.state
+                guard stat.startTicks == process.startTimeTicks else { return false }
+                process.state = Character(Unicode.Scalar(stat.state))
                 process.parentPID = stat.parentPID
-                process.cpuTicks = stat.utime &+ stat.stime
-                process.rssBytes = stat.rssPages &* pageSize
+                process.cpuTicks = stat.cpuTicks
+                process.rssBytes = Self.residentBytes(stat, pageSize: pageSize)
             }
             if fields.contains(.user) { process.uid = uid }
         }
@@ -161,7 +161,8 @@ public struct ProcScanner: Sendable {
         let loaded =
             fields.contains(.user)
             ? buffer.load(pid, .stat, at: rootFD, ownerUID: &uid) : buffer.load(pid, .stat, at: rootFD)
-        guard loaded, let stat = StatFields(buffer.bytes) else { return nil }
+        guard loaded, let stat = ProcessStatFields.parse(buffer.bytes) else { return nil }
+        let name = ProcessStatFields.commandName(buffer.bytes) ?? ""
         var arguments: [String] = []
         if fields.contains(.commandLine), buffer.load(pid, .cmdline, at: rootFD) {
             arguments = Self.splitNul(buffer.bytes)
@@ -174,66 +175,15 @@ public struct ProcScanner: Sendable {
         var deleted = false
         if fields.contains(.executable) { (executable, deleted) = Self.executable(buffer.readLink(pid, .exe, at: rootFD)) }
         return ScannedProcess(
-            pid: pid, parentPID: stat.parentPID, name: stat.name, executable: executable, executableDeleted: deleted,
-            arguments: arguments, cgroup: cgroup, startTimeTicks: stat.startTime, uid: uid, state: stat.state,
-            cpuTicks: stat.utime &+ stat.stime, rssBytes: stat.rssPages &* pageSize)
+            pid: pid, parentPID: stat.parentPID, name: name, executable: executable, executableDeleted: deleted,
+            arguments: arguments, cgroup: cgroup, startTimeTicks: stat.startTicks, uid: uid,
+            state: Character(Unicode.Scalar(stat.state)), cpuTicks: stat.cpuTicks, rssBytes: Self.residentBytes(stat, pageSize: pageSize))
     }
 
-    /// The fields of `/proc/PID/stat` a scan keeps.
-    struct StatFields {
-        var name: String
-        var state: Character
-        var parentPID: Int32
-        var utime: UInt64
-        var stime: UInt64
-        var startTime: UInt64
-        var rssPages: UInt64
-
-        /// `pid (comm) S ppid …`: comm may hold spaces and `)`, so fields are counted after
-        /// the *last* `)`. Field numbers are proc(5)'s, 1-based.
-        init?(_ bytes: UnsafeRawBufferPointer) {
-            guard let open = bytes.firstIndex(of: UInt8(ascii: "(")),
-                let close = bytes.lastIndex(of: UInt8(ascii: ")")), close > open
-            else { return nil }
-            name = String(decoding: bytes[(open + 1)..<close], as: UTF8.self)
-            var field = 3
-            var i = close + 2
-            var stateByte: UInt8 = UInt8(ascii: "?")
-            var parent: UInt64 = 0
-            var user: UInt64 = 0
-            var system: UInt64 = 0
-            var start: UInt64 = 0
-            var rss: UInt64 = 0
-            while i < bytes.count && field <= 24 {
-                let begin = i
-                var value: UInt64 = 0
-                while i < bytes.count {
-                    let b = bytes[i]
-                    if b == UInt8(ascii: " ") || b == UInt8(ascii: "\n") { break }
-                    // A `-` (rss of a kernel thread on old kernels) reads as 0.
-                    if b >= 48 && b <= 57 { value = value &* 10 &+ UInt64(b - 48) }
-                    i += 1
-                }
-                switch field {
-                case 3: if i > begin { stateByte = bytes[begin] }
-                case 4: parent = value
-                case 14: user = value
-                case 15: system = value
-                case 22: start = value
-                case 24: rss = value
-                default: break
-                }
-                field += 1
-                i += 1
-            }
-            guard field > 24 else { return nil }
-            state = Character(Unicode.Scalar(stateByte))
-            parentPID = Int32(truncatingIfNeeded: parent)
-            utime = user
-            stime = system
-            startTime = start
-            rssPages = rss
-        }
+    /// Resident bytes; 0 where the line has no resident size (a kernel thread's `-` on old
+    /// kernels).
+    static func residentBytes(_ stat: ProcessStatFields, pageSize: UInt64) -> UInt64 {
+        (stat.residentPages ?? 0) &* pageSize
     }
 
     /// argv from `cmdline`: NUL-terminated words. A process that rewrote its title

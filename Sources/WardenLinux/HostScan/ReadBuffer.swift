@@ -84,11 +84,8 @@ struct ReadBuffer: ~Copyable {
                 storage.deallocate()
                 storage = bigger
             }
-            let n = Glibc.read(fd, storage.baseAddress! + count, storage.count - count)
-            if n < 0 {
-                if errno == EINTR { continue }
-                return false
-            }
+            let n = SystemCall.retryingInterrupts { Glibc.read(fd, storage.baseAddress! + count, storage.count - count) }
+            if n < 0 { return false }
             if n == 0 { return true }
             count += n
             if oneShot && count < storage.count { return true }

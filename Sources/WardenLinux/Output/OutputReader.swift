@@ -57,12 +57,11 @@ public final class OutputReader: @unchecked Sendable {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 65536) { chunk in
             // 16 × 64 KiB per wakeup at most; level-triggered epoll brings us back for more.
             for _ in 0..<16 {
-                let n = read(fd, chunk.baseAddress, chunk.count)
+                let n = SystemCall.retryingInterrupts { read(fd, chunk.baseAddress, chunk.count) }
                 if n > 0 {
                     consume(ArraySlice(chunk[0..<n]))
                     continue
                 }
-                if n < 0 && (errno == EINTR) { continue }
                 if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
                 // EOF, or a read error that will not go away: finish.
                 if !pending.isEmpty { emit(pending[...], .endOfFile) }

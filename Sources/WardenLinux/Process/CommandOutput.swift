@@ -40,27 +40,22 @@ enum CommandOutput {
                 timedOut = true
                 break
             }
-            var entry = pollfd(fd: fds[0], events: Int16(POLLIN), revents: 0)
-            let ready = poll(&entry, 1, Int32((deadline - now) / 1000 + 1))
-            if ready < 0 && errno == EINTR { continue }
+            let ready = SystemCall.poll(fds[0], events: Int16(POLLIN), untilMonotonicMicroseconds: deadline)
             if ready <= 0 {
                 timedOut = ready == 0
                 break
             }
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(fds[0], $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
+            let n = SystemCall.retryingInterrupts { buffer.withUnsafeMutableBytes { Glibc.read(fds[0], $0.baseAddress, $0.count) } }
             if n <= 0 { break }
             bytes.append(contentsOf: buffer[0..<n])
         }
         if timedOut { _ = warden_pidfd_send_signal(process.pidfd, SIGKILL) }
-        var code: Int32 = 0
-        var status: Int32 = 0
-        var pid: pid_t = 0
-        defer { close(process.pidfd) }
-        guard warden_wait_pidfd(process.pidfd, 0, &code, &status, &pid) == 0 else {
-            return .failure(CommandFailure("waitid(\(path)): \(errnoDescription(errno))"))
+        let status: ExitStatus
+        switch process.waitForExit() {
+        case .success(let ended): status = ended
+        case .failure(let error): return .failure(CommandFailure("waitid(\(path)): \(errnoDescription(error.errno))"))
         }
         if timedOut { return .failure(CommandFailure("\(path) did not finish within \(timeout.usec / 1_000_000) s")) }
-        return .success((ExitStatus(waitCode: code, status: status), String(decoding: bytes, as: UTF8.self)))
+        return .success((status, String(decoding: bytes, as: UTF8.self)))
     }
 }

@@ -51,49 +51,13 @@ public enum ProcessControl {
     /// to check that a PIDFile= still names the process that wrote it.
     /// `procRoot` is a parameter so tests can point it at a seeded directory.
     public static func startTime(of pid: Int32, procRoot: String = "/proc") -> UInt64? {
-        // Read into a stack buffer and parsed as bytes: this runs at every spawn (the
-        // re-adoption record) and for each process a stop signals, where the generic
-        // file reader's 64 KiB buffer and a String split were a tenth of a restart's
-        // cost. Field 22 lies well within the first 1 KiB (the name is at most 64 bytes).
-        let fd = open("\(procRoot)/\(pid)/stat", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1024) { buffer -> UInt64? in
-            var count = 0
-            while count < buffer.count {
-                let n = read(fd, buffer.baseAddress! + count, buffer.count - count)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { break }
-                count += n
-            }
-            return parseStartTime(bytes: UnsafeBufferPointer(rebasing: buffer[..<count]))
+        // Read into a stack buffer and parsed as bytes, with no allocation: this runs at
+        // every spawn (the re-adoption record) and for each process a stop signals. Field
+        // 22 lies well within the first 1 KiB (the name is at most 64 bytes).
+        withUnsafeTemporaryAllocation(byteCount: 1024, alignment: 1) { buffer -> UInt64? in
+            guard let count = FileIO.read("\(procRoot)/\(pid)/stat", into: buffer) else { return nil }
+            return ProcessStatFields.parse(UnsafeRawBufferPointer(rebasing: buffer[..<count]))?.startTicks
         }
-    }
-
-    /// Field 22 of a `/proc/PID/stat` line. The command name (field 2) is in parentheses
-    /// and may itself contain spaces and `)`, so fields are counted after the *last* `)`.
-    public static func parseStartTime(stat: String) -> UInt64? {
-        var stat = stat
-        return stat.withUTF8 { parseStartTime(bytes: $0) }
-    }
-
-    static func parseStartTime(bytes: UnsafeBufferPointer<UInt8>) -> UInt64? {
-        guard let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }
-        // Fields are separated by runs of spaces; the one after `)` is field 3 (state).
-        var field = 2
-        var index = close + 1
-        while index < bytes.count {
-            if bytes[index] == UInt8(ascii: " ") {
-                index += 1
-                continue
-            }
-            field += 1
-            var end = index
-            while end < bytes.count && bytes[end] != UInt8(ascii: " ") { end += 1 }
-            if field == 22 { return DecimalDigits.unsigned(UnsafeBufferPointer(rebasing: bytes[index..<end])) }
-            index = end
-        }
-        return nil
     }
 
     /// `SIGTERM` for 15, or `signal 99`.

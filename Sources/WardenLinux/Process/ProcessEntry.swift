@@ -1,3 +1,5 @@
+import WardenCore
+
 /// One process as `/proc/PID/stat` describes it.
 public struct ProcessEntry: Hashable, Sendable {
     public var pid: Int32
@@ -16,6 +18,13 @@ public struct ProcessEntry: Hashable, Sendable {
         self.sessionID = sessionID
         self.state = state
         self.startTime = startTime
+    }
+
+    /// The entry of process `pid` from its `/proc/PID/stat` line.
+    public init(pid: Int32, stat: ProcessStatFields) {
+        self.init(
+            pid: pid, parentPID: stat.parentPID, processGroupID: stat.processGroupID, sessionID: stat.sessionID,
+            state: stat.state, startTime: stat.startTicks)
     }
 
     /// Exited but not reaped yet: it runs no code and holds nothing but its pid.

@@ -14,9 +14,8 @@ public enum ProcessTable {
         var buffer = [UInt8](repeating: 0, count: 1024)
         while let entry = readdir(dir) {
             guard let pid = decimalName(entry) else { continue }
-            let count = readSmallFile("\(procRoot)/\(pid)/stat", into: &buffer)
-            guard count > 0, let parsed = parseStat(buffer[0..<count], pid: pid) else { continue }
-            result[pid] = parsed
+            guard let stat = readStat(pid, procRoot: procRoot, into: &buffer) else { continue }
+            result[pid] = ProcessEntry(pid: pid, stat: stat)
         }
         return result
     }
@@ -35,9 +34,7 @@ public enum ProcessTable {
     /// One process's entry (`/proc/PID/stat`), or nil when it is gone.
     public static func entry(of pid: Int32, procRoot: String = "/proc") -> ProcessEntry? {
         var buffer = [UInt8](repeating: 0, count: 1024)
-        let count = readSmallFile("\(procRoot)/\(pid)/stat", into: &buffer)
-        guard count > 0 else { return nil }
-        return parseStat(buffer[0..<count], pid: pid)
+        return readStat(pid, procRoot: procRoot, into: &buffer).map { ProcessEntry(pid: pid, stat: $0) }
     }
 
     /// The processes of the subtrees below `roots`, each root included, found by
@@ -59,12 +56,11 @@ public enum ProcessTable {
         var sawChildrenFile = false
         while let pid = pending.popLast() {
             guard result[pid] == nil else { continue }
-            let count = readSmallFile("\(procRoot)/\(pid)/stat", into: &buffer)
-            guard count > 0, let parsed = parseStat(buffer[0..<count], pid: pid) else { continue }
-            result[pid] = parsed
+            guard let stat = readStat(pid, procRoot: procRoot, into: &buffer) else { continue }
+            result[pid] = ProcessEntry(pid: pid, stat: stat)
             // Children hang off the thread that forked them (or inherited them), so every
             // thread's list is read; most processes have one thread, named like the process.
-            let threads = threadCount(buffer[0..<count]) == 1 ? [pid] : taskIDs(of: pid, procRoot: procRoot)
+            let threads = stat.threads == 1 ? [pid] : taskIDs(of: pid, procRoot: procRoot)
             for thread in threads {
                 guard let children = readChildren("\(procRoot)/\(pid)/task/\(thread)/children") else { continue }
                 sawChildrenFile = true
@@ -87,31 +83,6 @@ public enum ProcessTable {
         return found
     }
 
-    /// Field 20 (`num_threads`) of a `/proc/PID/stat` line; nil when unreadable.
-    static func threadCount(_ bytes: ArraySlice<UInt8>) -> Int? {
-        guard let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }
-        var field = 2
-        var value = 0
-        var inField = false
-        for byte in bytes[(close + 1)...] {
-            if byte == UInt8(ascii: " ") {
-                if inField && field == 20 { return value }
-                inField = false
-                continue
-            }
-            if !inField {
-                inField = true
-                field += 1
-                value = 0
-            }
-            if field == 20 {
-                guard byte >= 48 && byte <= 57 else { return nil }
-                value = value &* 10 &+ Int(byte - 48)
-            }
-        }
-        return inField && field == 20 ? value : nil
-    }
-
     /// The thread ids in `/proc/PID/task`.
     static func taskIDs(of pid: Int32, procRoot: String) -> [Int32] {
         guard let dir = opendir("\(procRoot)/\(pid)/task") else { return [] }
@@ -125,26 +96,23 @@ public enum ProcessTable {
 
     /// The pids listed in a `children` file (space-separated); nil when it cannot be opened.
     static func readChildren(_ path: String) -> [Int32]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
+        let bytes: [UInt8]
+        switch FileIO.read(path) {
+        case .success(let read): bytes = read
+        case .failure(let error) where error.operation == "open": return nil
+        case .failure: bytes = []  // a task that ended while it was read: no children
+        }
         var pids: [Int32] = []
         var value: Int32 = 0
         var digits = 0
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            for byte in chunk[0..<n] {
-                if byte >= 48 && byte <= 57 {
-                    value = value &* 10 &+ Int32(byte - 48)
-                    digits += 1
-                } else if digits > 0 {
-                    pids.append(value)
-                    value = 0
-                    digits = 0
-                }
+        for byte in bytes {
+            if byte >= 48 && byte <= 57 {
+                value = value &* 10 &+ Int32(byte - 48)
+                digits += 1
+            } else if digits > 0 {
+                pids.append(value)
+                value = 0
+                digits = 0
             }
         }
         if digits > 0 { pids.append(value) }
@@ -166,49 +134,29 @@ public enum ProcessTable {
         }
     }
 
-    /// Parses a `/proc/PID/stat` line. The command name (field 2) is in parentheses and
-    /// may itself contain spaces and `)`, so fields are counted after the *last* `)`.
-    public static func parseStat(_ bytes: ArraySlice<UInt8>, pid: Int32) -> ProcessEntry? {
-        guard let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }
-        let fields = bytes[(close + 1)...].split(separator: UInt8(ascii: " "), omittingEmptySubsequences: true)
-        // fields[0] is field 3 (state); ppid 4, pgrp 5, session 6, starttime 22.
-        guard fields.count > 19, let state = fields[0].first else { return nil }
-        func number(_ field: ArraySlice<UInt8>) -> Int64? { Int64(String(decoding: field, as: UTF8.self)) }
-        guard let ppid = number(fields[1]), let pgrp = number(fields[2]), let sid = number(fields[3]),
-            let start = number(fields[19])
-        else { return nil }
-        return ProcessEntry(
-            pid: pid, parentPID: Int32(truncatingIfNeeded: ppid), processGroupID: Int32(truncatingIfNeeded: pgrp),
-            sessionID: Int32(truncatingIfNeeded: sid), state: state, startTime: UInt64(bitPattern: start))
+    /// `/proc/PID/stat` read into `buffer` and parsed; nil when the process is gone.
+    static func readStat(_ pid: Int32, procRoot: String, into buffer: inout [UInt8]) -> ProcessStatFields? {
+        guard let count = FileIO.read("\(procRoot)/\(pid)/stat", into: &buffer) else { return nil }
+        return ProcessStatFields.parse(buffer[0..<count])
     }
 
-    /// Whether the initial environment of `pid` (`/proc/PID/environ`, what it was exec'd
-    /// with) holds exactly `assignment` (`INVOCATION_ID=…`). False when unreadable, e.g.
-    /// for a zombie or a process of another user when not root.
     /// The initial environment of `pid` (`/proc/PID/environ`), one `NAME=value` each; nil
-    /// when it cannot be read. The environment of a service is small; 1 MiB bounds a
+    /// when it cannot be read. The environment of a service is small; 16 MiB bounds a
     /// hostile one.
     public static func environmentVariables(of pid: Int32, procRoot: String = "/proc") -> [String]? {
         environmentEntries(of: pid, procRoot: procRoot)?.map { String(decoding: $0, as: UTF8.self) }
     }
 
+    /// Whether the initial environment of `pid` (`/proc/PID/environ`, what it was exec'd
+    /// with) holds exactly `assignment` (`INVOCATION_ID=…`). False when unreadable, e.g.
+    /// for a zombie or a process of another user when not root.
     public static func environment(of pid: Int32, contains assignment: String, procRoot: String = "/proc") -> Bool {
         let wanted = Array(assignment.utf8)
         return environmentEntries(of: pid, procRoot: procRoot)?.contains { $0.count == wanted.count && $0.elementsEqual(wanted) } ?? false
     }
 
     private static func environmentEntries(of pid: Int32, procRoot: String) -> [ArraySlice<UInt8>]? {
-        let fd = open("\(procRoot)/\(pid)/environ", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16384)
-        while bytes.count < 1 << 20 {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            bytes.append(contentsOf: chunk[0..<n])
-        }
+        guard let bytes = try? FileIO.read("\(procRoot)/\(pid)/environ", limit: LocalFileSystem.defaultMaximumBytes).get() else { return nil }
         return bytes.split(separator: 0, omittingEmptySubsequences: true)
     }
 
@@ -238,20 +186,5 @@ public enum ProcessTable {
         // The pidfd pins the process: if the start time still matches now, it is ours.
         guard ProcessControl.startTime(of: pid, procRoot: procRoot) == startTime else { return false }
         return (try? ProcessControl.sendSignal(signal, toPidfd: fd)) != nil
-    }
-
-    /// Reads a small file into `buffer`, returning the byte count (0 on failure).
-    static func readSmallFile(_ path: String, into buffer: inout [UInt8]) -> Int {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return 0 }
-        defer { close(fd) }
-        var total = 0
-        while total < buffer.count {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + total, $0.count - total) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            total += n
-        }
-        return total
     }
 }

@@ -1,5 +1,6 @@
 import CWardenShims
 import Glibc
+import WardenCore
 
 /// A started process: it has already exec'd. The pidfd is close-on-exec and owned by
 /// the caller (`EventLoop.watchExit` closes it after the exit was delivered).
@@ -180,5 +181,20 @@ func spawnStepName(_ result: warden_spawn_result, _ request: SpawnRequest.Summar
     case Int(WARDEN_SPAWN_STEP_EXECVE): return "execve \(request.executablePath)"
     case Int(WARDEN_SPAWN_STEP_GATE): return "waiting for placement (the gate was closed, not opened)"
     default: return "spawn step \(result.step)"
+    }
+}
+
+extension SpawnedProcess {
+    /// Waits until the process ends, reaps it and closes its pidfd: for a helper command
+    /// run to completion. The errno when it cannot be waited for.
+    public func waitForExit() -> Result<ExitStatus, SystemCallError> {
+        defer { close(pidfd) }
+        var code: Int32 = 0
+        var status: Int32 = 0
+        var reaped: pid_t = 0
+        guard SystemCall.retryingInterrupts({ warden_wait_pidfd(pidfd, 0, &code, &status, &reaped) }) == 0 else {
+            return .failure(.last("waitid", "pid \(pid)"))
+        }
+        return .success(ExitStatus(waitCode: code, status: status))
     }
 }

@@ -1,27 +1,20 @@
-import CWardenShims
 import Glibc
 import WardenCore
 
 /// Reads and writes `STATE/components.records` (format: `ComponentRecordsFile`).
 ///
-/// Every write replaces the whole file atomically: the new contents go to a spare file
-/// in the same directory (`components.records.tmp`), which is then swapped with the
-/// live one (`renameat2(RENAME_EXCHANGE)`; a plain `rename` where the file system lacks
-/// it), so a Warden killed at any moment leaves either the old or the new records,
-/// never a torn file. The file is small (one line per component).
-///
-/// The swap keeps both inodes: the next write overwrites the spare's blocks in place.
-/// Renaming a fresh file over the old one instead freed an inode and its block and
-/// allocated new ones each time, ten times the cost on ext4 (about 100 µs against
-/// 10 µs here), and the file is rewritten at every change of a main process.
+/// Every write replaces the whole file atomically through a spare file beside it
+/// (`components.records.tmp`, `FileIO.writeAtomicallyThroughSpare`), so a Warden killed
+/// at any moment leaves either the old or the new records, never a torn file. The file
+/// is small (one line per component) and rewritten at every change of a main process,
+/// so the spare's inode and blocks are reused rather than a fresh file allocated.
 ///
 /// No `fsync`: the records only matter while the processes they name still run, and
 /// what survives Warden's death (SIGKILL, a crash, an upgrade) is the kernel's page
 /// cache, where the rename is visible to the next Warden at once. The failures an fsync
 /// guards against (power loss, a kernel crash) end every component too, leaving nothing
 /// to re-adopt; the next Warden then drops whatever the file holds (each record is
-/// verified by start time). The two fsyncs were most of a restart's cost: the file is
-/// rewritten at every change of a main process.
+/// verified by start time). Two fsyncs would be most of a restart's cost.
 public struct ComponentRecordStore: Sendable {
     public var stateDirectory: String
 
@@ -46,37 +39,10 @@ public struct ComponentRecordStore: Sendable {
             try remove()
             return
         }
-        let temporary = path + ".tmp"
-        // Overwritten in place, not truncated at open: the spare keeps its blocks.
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
-        guard fd >= 0 else { throw ProcessControlError(operation: "open \(temporary)", errno: errno) }
-        let bytes = Array(ComponentRecordsFile.render(records).utf8)
-        var offset = 0
-        var failure: ProcessControlError?
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress! + offset, $0.count - offset, off_t(offset)) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                failure = ProcessControlError(operation: "write \(temporary)", errno: errno)
-                break
-            }
-            offset += n
-        }
-        if failure == nil && ftruncate(fd, off_t(bytes.count)) != 0 {
-            failure = ProcessControlError(operation: "ftruncate \(temporary)", errno: errno)
-        }
-        close(fd)
-        if let failure {
-            unlink(temporary)
-            throw failure
-        }
-        // The old records become the spare for the next write.
-        if warden_rename_exchange(temporary, path) == 0 { return }
-        // ENOENT: the first write; EINVAL: a file system without RENAME_EXCHANGE.
-        guard rename(temporary, path) == 0 else {
-            let code = errno
-            unlink(temporary)
-            throw ProcessControlError(operation: "rename \(temporary) to \(path)", errno: code)
+        do {
+            try FileIO.writeAtomicallyThroughSpare(Array(ComponentRecordsFile.render(records).utf8), to: path)
+        } catch {
+            throw ProcessControlError(operation: "\(error.operation) \(error.path)", errno: error.errno)
         }
     }
 

@@ -53,9 +53,8 @@ public final class StateLock {
         let path = stateDirectory + "/" + fileName
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
         guard fd >= 0 else { throw .failed(operation: "open", path: path, errno: errno) }
-        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+        if SystemCall.retryingInterrupts({ flock(fd, LOCK_EX | LOCK_NB) }) != 0 {
             let code = errno
-            if code == EINTR { continue }
             close(fd)
             if code == EWOULDBLOCK {
                 throw .alreadyRunning(stateDirectory: stateDirectory, pid: holder(stateDirectory: stateDirectory))

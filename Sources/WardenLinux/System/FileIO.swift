@@ -1,3 +1,4 @@
+import CWardenShims
 import Glibc
 
 /// Whole-file reads and writes of the small files Warden keeps and reads (its state file,
@@ -10,6 +11,13 @@ public enum FileIO {
         let fd = SystemCall.retryingInterrupts { open(path, O_RDONLY | O_CLOEXEC) }
         guard fd >= 0 else { return .failure(.last("open", path)) }
         defer { close(fd) }
+        return read(descriptor: fd, path: path, limit: limit)
+    }
+
+    /// The rest of the file open as `fd`, up to `limit` bytes (more is an `EFBIG` error);
+    /// `path` names it in an error. For files opened beneath a directory descriptor or
+    /// checked after the open.
+    public static func read(descriptor fd: Int32, path: String, limit: Int = 1 << 20) -> Result<[UInt8], SystemCallError> {
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 8192)
         while true {
@@ -19,6 +27,28 @@ public enum FileIO {
             guard bytes.count + n <= limit else { return .failure(SystemCallError("read", path, errno: EFBIG)) }
             bytes.append(contentsOf: buffer[0..<n])
         }
+    }
+
+    /// The start of the file, as much as fits in `buffer`: the number of bytes read, nil
+    /// when the file cannot be opened. For the hot paths that read the same small files
+    /// over and over (`/proc/PID/stat` at every scrape and spawn) into one reused buffer,
+    /// with no allocation per read.
+    public static func read(_ path: String, into buffer: UnsafeMutableRawBufferPointer) -> Int? {
+        let fd = SystemCall.retryingInterrupts { open(path, O_RDONLY | O_CLOEXEC) }
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var count = 0
+        while count < buffer.count {
+            let n = SystemCall.retryingInterrupts { Glibc.read(fd, buffer.baseAddress! + count, buffer.count - count) }
+            if n <= 0 { break }
+            count += n
+        }
+        return count
+    }
+
+    /// `read(_:into:)` into an array's storage.
+    public static func read(_ path: String, into buffer: inout [UInt8]) -> Int? {
+        buffer.withUnsafeMutableBytes { read(path, into: $0) }
     }
 
     /// The whole file as UTF-8 text (invalid bytes replaced).
@@ -58,6 +88,47 @@ public enum FileIO {
         if directoryFD >= 0 {
             _ = fsync(directoryFD)
             close(directoryFD)
+        }
+    }
+
+    /// Replaces `path` with `bytes` through a spare file kept beside it (`path.tmp`): the
+    /// spare is overwritten in place and swapped with `path` (`renameat2(RENAME_EXCHANGE)`;
+    /// a plain `rename` on the first write, or where the file system lacks the exchange),
+    /// and the old contents become the next spare. A reader, or the next start after the
+    /// writer is killed, sees the old file or the new one, never a part; nothing is
+    /// flushed, so a power cut may lose the change. Both inodes and their blocks are
+    /// reused, where a fresh file renamed over the old one frees and allocates one each
+    /// time (about ten times the cost on ext4): for files rewritten often whose contents
+    /// matter only while the machine stays up.
+    public static func writeAtomicallyThroughSpare(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws(SystemCallError) {
+        let temporary = path + ".tmp"
+        // Not truncated at open: the spare keeps its blocks.
+        let fd = SystemCall.retryingInterrupts { open(temporary, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode) }
+        guard fd >= 0 else { throw .last("open", temporary) }
+        var failure: SystemCallError?
+        var offset = 0
+        while offset < bytes.count {
+            let n = SystemCall.retryingInterrupts { bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress! + offset, $0.count - offset, off_t(offset)) } }
+            if n < 0 {
+                failure = .last("write", temporary)
+                break
+            }
+            offset += n
+        }
+        if failure == nil && ftruncate(fd, off_t(bytes.count)) != 0 {
+            failure = .last("ftruncate", temporary)
+        }
+        close(fd)
+        if let failure {
+            unlink(temporary)
+            throw failure
+        }
+        if warden_rename_exchange(temporary, path) == 0 { return }
+        // ENOENT: the first write; EINVAL: a file system without RENAME_EXCHANGE.
+        guard rename(temporary, path) == 0 else {
+            let error = SystemCallError.last("rename \(temporary) to", path)
+            unlink(temporary)
+            throw error
         }
     }
 

@@ -16,17 +16,7 @@ public struct ProcessStatReader {
     /// `pid` nil reads `/proc/self/stat`.
     public mutating func read(pid: Int32?) -> ProcessStatFields? {
         let path = procRoot + "/" + (pid.map(String.init) ?? "self") + "/stat"
-        let fd = SystemCall.retryingInterrupts { open(path, O_RDONLY | O_CLOEXEC) }
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var count = 0
-        while count < buffer.count {
-            let n = SystemCall.retryingInterrupts {
-                buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + count, $0.count - count) }
-            }
-            if n <= 0 { break }
-            count += n
-        }
+        guard let count = FileIO.read(path, into: &buffer) else { return nil }
         return buffer.withUnsafeBufferPointer { ProcessStatFields.parse(UnsafeBufferPointer(rebasing: $0[0..<count])) }
     }
 }

@@ -5,6 +5,18 @@ import WardenCore
 public enum ThisProcess {
     public static var pid: Int32 { getpid() }
 
+    /// The environment this process was given or has set, one `NAME=value` each: what a
+    /// helper command it starts inherits.
+    public static var environment: [String] {
+        var entries: [String] = []
+        guard var entry = Optional(environ) else { return entries }
+        while let text = entry.pointee {
+            entries.append(String(cString: text))
+            entry += 1
+        }
+        return entries
+    }
+
     /// Bytes of a memory page.
     public static var pageSize: UInt64 { UInt64(max(1, sysconf(Int32(_SC_PAGESIZE)))) }
 

@@ -132,10 +132,8 @@ public final class SystemdBus: @unchecked Sendable {
         }
     }
 
-    /// `sd_booted()`: systemd creates `/run/systemd/system/` early at boot when it is PID 1.
-    /// Answered without loading libsystemd.
     static func notBootedReason() -> String? {
-        warden_sd_booted() > 0
+        SystemdHost.isBooted()
             ? nil : "systemd is not running here (/run/systemd/system does not exist: PID 1 is not systemd)"
     }
 

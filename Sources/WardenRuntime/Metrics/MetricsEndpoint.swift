@@ -197,8 +197,8 @@ public final class MetricsEndpoint: @unchecked Sendable {
         typealias F = MetricsFamilies
         exporter.keep(owner: "process")
         if let own = reader.read(pid: nil) {
-            exporter.gauge(F.residentMemory, [], Double(own.residentPages &* ProcessStatReader.pageBytes))
-            exporter.gauge(F.virtualMemory, [], Double(own.virtualBytes))
+            if let pages = own.residentPages { exporter.gauge(F.residentMemory, [], Double(pages &* ProcessStatReader.pageBytes)) }
+            if let bytes = own.virtualBytes { exporter.gauge(F.virtualMemory, [], Double(bytes)) }
             if ProcessStatReader.clockTicksPerSecond > 0 {
                 exporter.counter(
                     F.processCPU, [], owner: "process", value: Double(own.cpuTicks) / ProcessStatReader.clockTicksPerSecond,

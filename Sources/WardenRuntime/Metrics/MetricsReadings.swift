@@ -91,7 +91,7 @@ extension ProcessStatReader {
         guard let fields = read(pid: pid), Self.clockTicksPerSecond > 0 else { return nil }
         var reading = UsageReading(sourceID: UInt64(UInt32(bitPattern: pid)) << 40 ^ fields.startTicks)
         reading.cpuSeconds = Double(fields.cpuTicks) / Self.clockTicksPerSecond
-        reading.memoryCurrentBytes = fields.residentPages &* Self.pageBytes
+        reading.memoryCurrentBytes = fields.residentPages.map { $0 &* Self.pageBytes }
         reading.tasks = fields.threads
         return reading
     }

@@ -75,9 +75,7 @@ struct Diagnose: ParsableCommand {
                 let seconds = watchSeconds ?? 2
                 // The collector already spent its sampling interval; sleep the rest.
                 let rest = max(seconds - collector.sampleInterval.seconds, 0)
-                var pause = timespec(tv_sec: Int(rest), tv_nsec: Int((rest - rest.rounded(.down)) * 1e9))
-                var remaining = timespec()
-                while nanosleep(&pause, &remaining) != 0 && errno == EINTR { pause = remaining }
+                SystemCall.sleep(nanoseconds: UInt64(rest * 1e9))
             }
         } while watch
         switch worst {

@@ -359,9 +359,8 @@ enum EmergencyExpiry {
         guard let executable = ownExecutable() else { return .failure(ExpiryError("the warden executable's path is unknown")) }
         let now = GovernorDriver.monotonicNow()
         let left = until.since(now)
-        var info = stat()
         let candidates: [String] = ["/usr/bin/systemd-run", "/bin/systemd-run"]
-        if stat("/run/systemd/system", &info) == 0, let systemdRun = candidates.first(where: { access($0, X_OK) == 0 }) {
+        if SystemdHost.isBooted(), let systemdRun = candidates.first(where: { access($0, X_OK) == 0 }) {
             let unit = "warden-emergency-expiry-\(now.usec)"
             let arguments = [
                 systemdRun, "--quiet", "--collect", "--unit=\(unit)", "--on-active=\(max(left.usec, 1))us",
@@ -392,8 +391,7 @@ enum EmergencyExpiry {
         guard case .success(let stored?) = GovernorStateFile(stateDirectory: stateDirectory).load(), let until = stored.manualUntil else {
             return
         }
-        var deadline = timespec(tv_sec: Int(until.usec / 1_000_000), tv_nsec: Int(until.usec % 1_000_000) * 1_000)
-        while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, nil) == EINTR {}
+        SystemCall.sleep(untilMonotonicMicroseconds: until.usec)
     }
 
     static func ownExecutable() -> String? {
@@ -403,36 +401,41 @@ enum EmergencyExpiry {
         return buffer.withUnsafeBufferPointer { String(decoding: $0.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self) }
     }
 
-    static func cStrings(_ arguments: [String]) -> [UnsafeMutablePointer<CChar>?] {
-        arguments.map { strdup($0) } + [nil]
-    }
-
-    /// Runs a helper command with its output on ours and waits for it.
+    /// Runs a helper command with its input and output on ours and waits for it: its exit
+    /// status, 128 + the signal that ended it, or minus the errno when it could not start.
     static func runAndWait(_ arguments: [String]) -> Int32 {
-        var pid = pid_t()
-        let argv = cStrings(arguments)
-        defer { for p in argv { free(p) } }
-        let rc = posix_spawn(&pid, arguments[0], nil, nil, argv, environ)
-        guard rc == 0 else { return -rc }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        let request = SpawnRequest(
+            executablePath: arguments[0], arguments: arguments, environment: ThisProcess.environment, stdin: .inherit)
+        let process: SpawnedProcess
+        do {
+            process = try spawnProcess(request)
+        } catch {
+            return -error.errno
+        }
+        switch process.waitForExit() {
+        case .success(.exited(let code)): return code
+        case .success(.killed(let signal, _)): return 128 + signal
+        case .success(.unknown): return -1
+        case .failure(let error): return -error.errno
+        }
     }
 
     /// Starts the waiter with stdin and stdout on /dev/null and its stderr (the audit line
     /// of the expiry) appended to `log`: it outlives this command and its terminal.
     static func spawnDetached(_ arguments: [String], log: String) -> Result<pid_t, ExpiryError> {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        var pid = pid_t()
-        let argv = cStrings(arguments)
-        defer { for p in argv { free(p) } }
-        let rc = posix_spawn(&pid, arguments[0], &actions, nil, argv, environ)
-        return rc == 0 ? .success(pid) : .failure(ExpiryError("starting the waiter: \(String(cString: strerror(rc)))"))
+        let logFD = SystemCall.retryingInterrupts { open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644) }
+        guard logFD >= 0 else { return .failure(ExpiryError("starting the waiter: \(errnoDescription(errno))")) }
+        defer { close(logFD) }
+        let request = SpawnRequest(
+            executablePath: arguments[0], arguments: arguments, environment: ThisProcess.environment,
+            stdin: .null, stdout: .null, stderr: .fd(logFD))
+        do {
+            let process = try spawnProcess(request)
+            close(process.pidfd)
+            return .success(process.pid)
+        } catch {
+            return .failure(ExpiryError("starting the waiter: \(errnoDescription(error.errno))"))
+        }
     }
 }
 

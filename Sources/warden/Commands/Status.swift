@@ -88,9 +88,7 @@ struct Status: ParsableCommand {
                 return
             }
             previous = Dictionary(components.map { ($0.name, $0) }, uniquingKeysWith: { $1 })
-            var pause = timespec(tv_sec: Int(interval), tv_nsec: Int((interval - interval.rounded(.down)) * 1e9))
-            var left = timespec()
-            while nanosleep(&pause, &left) != 0 && errno == EINTR { pause = left }
+            SystemCall.sleep(nanoseconds: UInt64(max(interval, 0) * 1e9))
         }
     }
 }
