@@ -109,18 +109,8 @@ public struct ProcessStatFields: Hashable, Sendable {
         return String(decoding: bytes[(open + 1)..<close], as: UTF8.self)
     }
 
-    /// An unsigned decimal that is the whole of `word`; nil otherwise or on overflow.
     private static func unsigned<Word: Collection<UInt8>>(_ word: Word) -> UInt64? {
-        guard !word.isEmpty else { return nil }
-        var value: UInt64 = 0
-        for byte in word {
-            guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else { return nil }
-            let (times10, o1) = value.multipliedReportingOverflow(by: 10)
-            let (sum, o2) = times10.addingReportingOverflow(UInt64(byte - UInt8(ascii: "0")))
-            guard !o1 && !o2 else { return nil }
-            value = sum
-        }
-        return value
+        DecimalDigits.unsigned(word)
     }
 
     /// A decimal with an optional `-`, as an `Int32` (PIDs, process groups, sessions).

@@ -19,7 +19,7 @@ public enum SystemdBoolean {
 /// from their bytes without building a String.
 public enum DecimalDigits {
     /// An unsigned decimal that is the whole of `bytes`; nil otherwise or on overflow.
-    public static func unsigned(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64? {
+    public static func unsigned<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> UInt64? {
         guard !bytes.isEmpty else { return nil }
         var value: UInt64 = 0
         for byte in bytes {

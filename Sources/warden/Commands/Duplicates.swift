@@ -62,16 +62,7 @@ struct Duplicates: ParsableCommand {
         let processes = detection.processes
         let copies = detection.copies
 
-        var outcomes: [ProcessIdentity: DuplicateKillOutcome]?
-        if kill {
-            let killer = DuplicateKiller(
-                procRoot: procRoot,
-                sequence: DuplicateKillSequence(
-                    termTimeout: TimeSpan(usec: UInt64(timeout * 1_000_000)),
-                    killTimeout: DuplicateKillSequence.default.killTimeout),
-                protectedPIDs: warden.members(of: processes))
-            outcomes = killer.kill(copies.flatMap { $0.duplicates.map(\.identity) })
-        }
+        let outcomes = kill ? stop(copies, protecting: warden.members(of: processes)) : nil
         try report(copies, killOutcomes: outcomes)
     }
 
@@ -93,21 +84,24 @@ struct Duplicates: ParsableCommand {
                 "warden: without a Warden configuration, --kill needs --command GLOB naming the copies to stop (the listing shows each group's command); nothing was signalled")
             throw ExitCode(64)
         }
-        var outcomes: [ProcessIdentity: DuplicateKillOutcome]?
-        if kill {
-            let killer = DuplicateKiller(
-                procRoot: procRoot,
-                sequence: DuplicateKillSequence(
-                    termTimeout: TimeSpan(usec: UInt64(timeout * 1_000_000)),
-                    killTimeout: DuplicateKillSequence.default.killTimeout),
-                protectedPIDs: protected)
-            outcomes = killer.kill(copies.flatMap { $0.duplicates.map(\.identity) })
-        }
+        let outcomes = kill ? stop(copies, protecting: protected) : nil
         if copies.isEmpty && !json {
             print("no two processes run the same executable with the same arguments (no Warden configuration here)")
             return
         }
         try report(copies, killOutcomes: outcomes, stopCommand: "warden duplicates --kill --command 'GLOB'")
+    }
+
+    /// SIGTERM, then SIGKILL after `--timeout`, to every duplicate, through verified pidfds;
+    /// never to `protected`.
+    func stop(_ copies: [ComponentCopies], protecting protected: Set<Int32>) -> [ProcessIdentity: DuplicateKillOutcome] {
+        let killer = DuplicateKiller(
+            procRoot: procRoot,
+            sequence: DuplicateKillSequence(
+                termTimeout: TimeSpan(usec: UInt64(timeout * 1_000_000)),
+                killTimeout: DuplicateKillSequence.default.killTimeout),
+            protectedPIDs: protected)
+        return killer.kill(copies.flatMap { $0.duplicates.map(\.identity) })
     }
 
     /// This command's own ancestors (the shell, sudo, a terminal): never a duplicate.
