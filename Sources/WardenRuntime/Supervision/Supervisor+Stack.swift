@@ -10,6 +10,14 @@ extension Supervisor {
     /// Starts what may start, swaps reloaded configurations in, and drives a shutdown.
     func orchestrate() {
         guard phase == .running || phase == .shuttingDown else { return }
+        // While running, the plan has something to do only for a component that waits to
+        // start, awaits its reloaded configuration or was removed; most passes of the pump
+        // (every restart's) have none, and skip building the members.
+        if phase == .running && !retired.contains(where: { _ in true })
+            && !components.values.contains(where: { $0.stack.wantsStart || $0.stack.replacement != nil })
+        {
+            return
+        }
         let queueIsEmpty = queue.isEmpty
         plan { planner, members, _ in planner.orchestrate(&members, queueIsEmpty: queueIsEmpty) }
     }
