@@ -56,6 +56,7 @@ public struct ProcessStatFields: Hashable, Sendable {
     /// `)`, and runs of spaces separate them. Nil for a line that ends before field 22
     /// or whose fields up to 22 are not numbers; fields 23 and 24 are optional, and the
     /// other fields (some of them negative) are not looked at.
+    @inlinable
     public static func parse<Bytes: BidirectionalCollection<UInt8>>(_ bytes: Bytes) -> ProcessStatFields? where Bytes.Index == Int {
         guard let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }
         var state: UInt8 = 0
@@ -102,6 +103,7 @@ public struct ProcessStatFields: Hashable, Sendable {
     }
 
     /// comm, field 2: what lies between the first `(` and the last `)`; nil without them.
+    @inlinable
     public static func commandName<Bytes: BidirectionalCollection<UInt8>>(_ bytes: Bytes) -> String? where Bytes.Index == Int {
         guard let open = bytes.firstIndex(of: UInt8(ascii: "(")), let close = bytes.lastIndex(of: UInt8(ascii: ")")),
             close > open
@@ -109,12 +111,14 @@ public struct ProcessStatFields: Hashable, Sendable {
         return String(decoding: bytes[(open + 1)..<close], as: UTF8.self)
     }
 
-    private static func unsigned<Word: Collection<UInt8>>(_ word: Word) -> UInt64? {
+    @inlinable
+    static func unsigned<Word: Collection<UInt8>>(_ word: Word) -> UInt64? {
         DecimalDigits.unsigned(word)
     }
 
     /// A decimal with an optional `-`, as an `Int32` (PIDs, process groups, sessions).
-    private static func signed<Word: Collection<UInt8>>(_ word: Word) -> Int32? {
+    @inlinable
+    static func signed<Word: Collection<UInt8>>(_ word: Word) -> Int32? {
         let negative = word.first == UInt8(ascii: "-")
         guard let magnitude = unsigned(negative ? word.dropFirst() : word[...]) else { return nil }
         guard magnitude <= UInt64(Int32.max) + (negative ? 1 : 0) else { return nil }

@@ -19,6 +19,7 @@ public enum SystemdBoolean {
 /// from their bytes without building a String.
 public enum DecimalDigits {
     /// An unsigned decimal that is the whole of `bytes`; nil otherwise or on overflow.
+    @inlinable
     public static func unsigned<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> UInt64? {
         guard !bytes.isEmpty else { return nil }
         var value: UInt64 = 0
