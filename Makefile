@@ -2,7 +2,7 @@
 # Debian 12 machine with Swift on PATH `make demo` and `make test` are all it takes.
 SWIFT ?= swift
 
-.PHONY: deps build demo test check-config docs bench bench-governor clean install uninstall
+.PHONY: deps build demo test check-config docs bench bench-governor image clean install uninstall
 
 deps:
 	scripts/install-deps
@@ -33,6 +33,11 @@ bench: deps
 # with no limits, static CPUWeight=, and under the governor; the governor's reaction time.
 bench-governor: deps
 	scripts/bench-governor
+
+# Container images from the release binaries, no registry: .build/image/warden-image.tar
+# (`podman load -i`), tags localhost/warden:latest and localhost/warden-demo:latest.
+image: deps
+	scripts/image
 
 clean:
 	rm -rf .build
