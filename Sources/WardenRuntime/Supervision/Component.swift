@@ -31,8 +31,23 @@ final class Component {
     var statusText: String?
     /// Up and ready now: `markReady` seen, `markStopped` not yet.
     var isUp = false
-    /// Where it stands in the start and stop of the stack (`StackPlanner`).
-    var stack: StackMember
+    /// Where it stands in the start and stop of the stack (`StackPlanner`), with the
+    /// machine's state as it is now: whatever reads or changes it (a plan, a reload, an
+    /// operator's request) sees whether the component is down at that moment.
+    var stack: StackMember {
+        get {
+            var member = storedStack
+            member.isDown = isDown
+            member.isFailed = isFailed
+            return member
+        }
+        set { storedStack = newValue }
+    }
+    private var storedStack: StackMember
+
+    /// Waits to start or for its reloaded configuration: a running stack's plan has
+    /// something to do for it (read on every pass of the pump, without a copy).
+    var awaitsPlan: Bool { storedStack.wantsStart || storedStack.replacement != nil }
     /// A reload changed the unit: once down, this configuration is swapped in.
     var pendingConfig: ServiceConfig?
     /// The process scan is due at the end of this loop turn.
@@ -63,7 +78,7 @@ final class Component {
         self.config = config
         self.machine = ComponentMachine(policy: config.restartPolicy, commands: config.serviceCommands)
         self.priority = priority
-        self.stack = StackMember(name: name, priority: priority, requiredUnits: config.requiredUnits)
+        self.storedStack = StackMember(name: name, priority: priority, requiredUnits: config.requiredUnits)
     }
 
     var tag: String { config.logTag }
@@ -98,14 +113,6 @@ final class Component {
         case .stopping(.stopSignal), .stopping(.watchdogSignal), .stopping(.finalKill): true
         default: false
         }
-    }
-
-    /// The stack member with the machine's state as it is now, for a plan.
-    var plannedStack: StackMember {
-        var member = stack
-        member.isDown = isDown
-        member.isFailed = isFailed
-        return member
     }
 
     var run: TrackedRun? {

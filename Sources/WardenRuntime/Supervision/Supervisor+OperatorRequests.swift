@@ -29,7 +29,6 @@ extension Supervisor {
             return ControlResponse(id: id, message: "start of \(c.name) requested; now \(c.machine.activeState) (\(c.machine.subState))")
         case .stop:
             logger.info("stop \(who)", metadata: unit(c))
-            c.stack.isDown = c.isDown
             c.stack.operatorStop()
             post(c, .stopRequested)
             return ControlResponse(id: id, message: "stop of \(c.name) requested; now \(c.machine.activeState) (\(c.machine.subState))")

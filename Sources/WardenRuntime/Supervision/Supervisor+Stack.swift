@@ -14,7 +14,7 @@ extension Supervisor {
         // start, awaits its reloaded configuration or was removed; most passes of the pump
         // (every restart's) have none, and skip building the members.
         if phase == .running && !retired.contains(where: { _ in true })
-            && !components.values.contains(where: { $0.stack.wantsStart || $0.stack.replacement != nil })
+            && !components.values.contains(where: \.awaitsPlan)
         {
             return
         }
@@ -26,7 +26,7 @@ extension Supervisor {
     /// the members it changed and carries out its decisions.
     func plan(_ step: (inout StackPlanner, inout [StackMember], [Component]) -> [StackDecision]) {
         let list = allComponents
-        var members = list.map(\.plannedStack)
+        var members = list.map(\.stack)
         let decisions = step(&planner, &members, list)
         for (c, member) in zip(list, members) { c.stack = member }
         for decision in decisions { carryOut(decision, list) }
