@@ -68,16 +68,20 @@ extension RunShutdownTests {
 
     /// PID 1 of a PID namespace whose /proc is the host's (`unshare --pid --fork` without
     /// `--mount-proc`): every pid read in /proc names another process, so Warden finds a
-    /// component's processes by process group, says so, and still stops in moments.
-    @Test func pid1WithAForeignProcStillStops() throws {
+    /// component's processes by process group, says so, and still stops in moments, on
+    /// TERM and, as PID 1, on systemd's halt signal (what `podman stop` sends a container
+    /// in systemd mode).
+    @Test(arguments: [SIGTERM, SIGRTMIN_VALUE + 3])
+    func pid1WithAForeignProcStillStops(signal: Int32) throws {
         guard getuid() == 0, access("/usr/bin/unshare", X_OK) == 0, let warden = DemoBinary.wardenPath else {
             print("skipped: needs root and /usr/bin/unshare")
             return
         }
-        let background = "73\(getpid() % 1000)11"
-        let foreground = "74\(getpid() % 1000)11"
+        // Both cases may run at once: their markers and directories differ by the signal.
+        let background = "73\(getpid() % 1000)\(signal)1"
+        let foreground = "74\(getpid() % 1000)\(signal)1"
         let directory = try runStack(
-            "pid1", service: "ExecStart=/bin/sh -c \"/bin/sleep \(background) & exec /bin/sleep \(foreground)\"",
+            "pid1-\(signal)", service: "ExecStart=/bin/sh -c \"/bin/sleep \(background) & exec /bin/sleep \(foreground)\"",
             warden: "ShutdownBudgetSec=20s\n")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let unshare = try DemoProcess(
@@ -91,7 +95,7 @@ extension RunShutdownTests {
         let children = (try? LocalFileSystem().readFile("/proc/\(unshare.pid)/task/\(unshare.pid)/children")) ?? ""
         let wardenPID = try #require(Int32(children.split(separator: " ").first ?? ""))
         let sent = monotonicSeconds()
-        kill(wardenPID, SIGTERM)
+        kill(wardenPID, signal)
         let status = unshare.exitStatus(within: 15)
         let took = monotonicSeconds() - sent
         if status == nil { kill(wardenPID, SIGKILL) }
@@ -99,6 +103,7 @@ extension RunShutdownTests {
         #expect(status == .exited(code: 0), "\(log)")
         #expect(took < 5, "the stop took \(took) s")
         #expect(log.contains("/proc does not show this PID namespace"))
+        #expect(log.contains(": shutting down"), "\(log)")
         #expect(CgroupKernelTests.processesRunning(argument: background).isEmpty)
         for pid in CgroupKernelTests.processesRunning(argument: background) + CgroupKernelTests.processesRunning(argument: foreground) {
             kill(pid, SIGKILL)

@@ -6,6 +6,10 @@ import Glibc
 public enum SignalContract {
     /// Stop every component in reverse dependency order, then exit.
     public static let stop: [Int32] = [SIGTERM, SIGINT]
+    /// As PID 1 only: systemd's halt signal (`SIGRTMIN+3`), which `podman stop` sends a
+    /// container run with `--systemd=always` whose image names no stop signal. It stops
+    /// everything as TERM does; elsewhere it is one of `ignoredWithALogLine`.
+    public static var haltAsInit: Int32 { SIGRTMIN_VALUE + 3 }
     /// Read the configuration again.
     public static let reload: [Int32] = [SIGHUP]
     /// Whose default action would end the process: taken and logged, nothing else. The

@@ -128,6 +128,11 @@ extension Supervisor {
             return
         }
         guard info.signal != Signal.windowChange else { return }
+        if info.signal == SignalContract.haltAsInit && ProcessControl.isPID1 {
+            logger.info("\(name) from pid \(info.senderPID) (systemd's halt, a container runtime's stop): shutting down")
+            beginShutdown()
+            return
+        }
         logger.notice("\(name) from pid \(info.senderPID) ignored (Warden stops on TERM or INT, reloads on HUP)")
     }
 
