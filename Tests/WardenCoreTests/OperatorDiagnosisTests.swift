@@ -24,7 +24,7 @@ import WardenCore
 
     @Test(arguments: memoryCases)
     func memory(_ usedUnits: UInt64, _ expected: Verdict) {
-        let m = MemoryFigures(totalBytes: 10_000, availableBytes: 10_000 - usedUnits, swapTotalBytes: 0, swapFreeBytes: 0)
+        let m = MemoryInfo(memTotalBytes: 10_000, memAvailableBytes: 10_000 - usedUnits, swapTotalBytes: 0, swapFreeBytes: 0)
         #expect(Diagnosis.analyze(HostSnapshot(memory: m), thresholds: Self.defaults).memory?.verdict == expected)
     }
 
@@ -32,7 +32,7 @@ import WardenCore
 
     @Test(arguments: swapCases)
     func swapAbove500MiB(_ used: UInt64, _ expected: Verdict) {
-        let m = MemoryFigures(totalBytes: 1 << 34, availableBytes: 1 << 34, swapTotalBytes: 1 << 32, swapFreeBytes: (1 << 32) - used)
+        let m = MemoryInfo(memTotalBytes: 1 << 34, memAvailableBytes: 1 << 34, swapTotalBytes: 1 << 32, swapFreeBytes: (1 << 32) - used)
         #expect(Diagnosis.analyze(HostSnapshot(memory: m), thresholds: Self.defaults).memory?.swapVerdict == expected)
     }
 
@@ -44,7 +44,7 @@ import WardenCore
         let t = DiagnoseThresholds(governor: governor)
         let snapshot = HostSnapshot(
             cpuCount: 1, loadAverageHundredths: [81, 0, 0],
-            memory: MemoryFigures(totalBytes: 100, availableBytes: 45, swapTotalBytes: 0, swapFreeBytes: 0))
+            memory: MemoryInfo(memTotalBytes: 100, memAvailableBytes: 45, swapTotalBytes: 0, swapFreeBytes: 0))
         let report = Diagnosis.analyze(snapshot, thresholds: t)
         #expect(report.load?.verdict == .critical)
         #expect(report.load?.criticalPerCPU == 0.8)
@@ -158,8 +158,8 @@ import WardenCore
     @Test func loadMemorySwapAndPressureTogetherCriticalFirst() {
         let snapshot = HostSnapshot(
             cpuCount: 2, loadAverageHundredths: [512, 340, 201],
-            memory: MemoryFigures(
-                totalBytes: 8_000_000 * 1024, availableBytes: 1_000_000 * 1024, swapTotalBytes: 2_000_000 * 1024,
+            memory: MemoryInfo(
+                memTotalBytes: 8_000_000 * 1024, memAvailableBytes: 1_000_000 * 1024, swapTotalBytes: 2_000_000 * 1024,
                 swapFreeBytes: 1_200_000 * 1024),
             pressure: PressureSnapshot(
                 cpu: PressureFigures(someAvg10: 12, someAvg60: 0, someAvg300: 0, fullAvg10: nil),
@@ -180,7 +180,7 @@ import WardenCore
     @Test func aQuietHostHasNoRecommendations() {
         let snapshot = HostSnapshot(
             uptimeSeconds: 90_061, cpuCount: 2, loadAverageHundredths: [10, 5, 1],
-            memory: MemoryFigures(totalBytes: 1 << 33, availableBytes: 1 << 32, swapTotalBytes: 0, swapFreeBytes: 0),
+            memory: MemoryInfo(memTotalBytes: 1 << 33, memAvailableBytes: 1 << 32, swapTotalBytes: 0, swapFreeBytes: 0),
             pressure: nil, cpuGovernors: ["performance", "performance"], failedUnits: .listed([]), processCount: 42,
             scanMilliseconds: 3.25)
         let report = Diagnosis.analyze(snapshot, thresholds: DiagnoseThresholds())

@@ -180,7 +180,7 @@ public enum Diagnosis {
                 m.usedBasisPoints, warning: UInt64(t.memoryWarningPercent) * 100, critical: UInt64(t.memoryCriticalPercent) * 100)
             let swapVerdict: Verdict = m.swapUsedBytes > t.swapWarningBytes ? .warning : .optimal
             memory = DiagnoseReport.Memory(
-                totalBytes: m.totalBytes, availableBytes: m.availableBytes, usedBytes: m.usedBytes,
+                totalBytes: m.memTotalBytes, availableBytes: m.memAvailableBytes, usedBytes: m.usedBytes,
                 usedPercent: Double(m.usedBasisPoints) / 100, verdict: verdict, swapTotalBytes: m.swapTotalBytes,
                 swapUsedBytes: m.swapUsedBytes, swapUsedPercent: Double(m.swapUsedBasisPoints) / 100,
                 swapVerdict: swapVerdict)

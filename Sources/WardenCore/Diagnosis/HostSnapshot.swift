@@ -24,25 +24,11 @@ public enum Verdict: String, Hashable, Sendable, Codable, Comparable, CaseIterab
     }
 }
 
-/// `/proc/meminfo` figures.
-public struct MemoryFigures: Hashable, Sendable {
-    public var totalBytes: UInt64
-    /// `MemAvailable:`: what can be allocated without swapping.
-    public var availableBytes: UInt64
-    public var swapTotalBytes: UInt64
-    public var swapFreeBytes: UInt64
-
-    public init(totalBytes: UInt64, availableBytes: UInt64, swapTotalBytes: UInt64, swapFreeBytes: UInt64) {
-        self.totalBytes = totalBytes
-        self.availableBytes = availableBytes
-        self.swapTotalBytes = swapTotalBytes
-        self.swapFreeBytes = swapFreeBytes
-    }
-
-    public var usedBytes: UInt64 { totalBytes > availableBytes ? totalBytes - availableBytes : 0 }
-    public var swapUsedBytes: UInt64 { swapTotalBytes > swapFreeBytes ? swapTotalBytes - swapFreeBytes : 0 }
+extension MemoryInfo {
+    /// `MemTotal - MemAvailable`, in bytes.
+    public var usedBytes: UInt64 { memTotalBytes - min(memAvailableBytes, memTotalBytes) }
     /// Used share in hundredths of a percent (exact comparisons against whole percents).
-    public var usedBasisPoints: UInt64 { totalBytes == 0 ? 0 : usedBytes * 10_000 / totalBytes }
+    public var usedBasisPoints: UInt64 { memTotalBytes == 0 ? 0 : usedBytes * 10_000 / memTotalBytes }
     public var swapUsedBasisPoints: UInt64 { swapTotalBytes == 0 ? 0 : swapUsedBytes * 10_000 / swapTotalBytes }
 }
 
@@ -158,7 +144,7 @@ public struct HostSnapshot: Hashable, Sendable {
     public var cpuCount: Int
     /// 1, 5 and 15 minute load averages in hundredths (`/proc/loadavg` has two decimals).
     public var loadAverageHundredths: [Int]?
-    public var memory: MemoryFigures?
+    public var memory: MemoryInfo?
     /// nil when `/proc/pressure` does not exist (kernel without PSI, or `psi=0`).
     public var pressure: PressureSnapshot?
     public var topByCPU: [ProcessUsage]
@@ -176,7 +162,7 @@ public struct HostSnapshot: Hashable, Sendable {
 
     public init(
         uptimeSeconds: Double? = nil, cpuCount: Int = 1, loadAverageHundredths: [Int]? = nil,
-        memory: MemoryFigures? = nil, pressure: PressureSnapshot? = nil, topByCPU: [ProcessUsage] = [],
+        memory: MemoryInfo? = nil, pressure: PressureSnapshot? = nil, topByCPU: [ProcessUsage] = [],
         topByMemory: [ProcessUsage] = [], components: [ComponentCopies] = [], cpuGovernors: [String]? = nil,
         failedUnits: FailedUnits = .systemdNotRunning, processCount: Int = 0, scanMilliseconds: Double = 0,
         userNames: [UInt32: String] = [:]

@@ -70,12 +70,9 @@ public struct DiagnoseCollector: Sendable {
         read(procRoot + "/loadavg").flatMap(LoadAverage.parse)
     }
 
-    func readMemory() -> MemoryFigures? {
-        guard let text = read(procRoot + "/meminfo") else { return nil }
-        guard case .success(let info) = MemoryInfo.parse(text) else { return nil }
-        return MemoryFigures(
-            totalBytes: info.memTotalBytes, availableBytes: info.memAvailableBytes, swapTotalBytes: info.swapTotalBytes,
-            swapFreeBytes: info.swapFreeBytes)
+    func readMemory() -> MemoryInfo? {
+        guard let text = read(procRoot + "/meminfo"), case .success(let info) = MemoryInfo.parse(text) else { return nil }
+        return info
     }
 
     func readPressure() -> PressureSnapshot? {
