@@ -101,7 +101,7 @@ public final class Supervisor: @unchecked Sendable {
                     try loop.signal(signal) { [unowned self] info in self.outsideSignal(info) }
                 }
             }
-            let socketPath = options.stateDirectory + "/notify.sock"
+            let socketPath = NotifySocketAddress.forStateDirectory(options.stateDirectory)
             notifySocket = try loop.executeAndWait { [unowned self] () -> Result<NotifySocket, ProcessControlError> in
                 do throws(ProcessControlError) {
                     return .success(
