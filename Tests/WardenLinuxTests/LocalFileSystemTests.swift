@@ -56,7 +56,7 @@ import WardenCore
         // The loader: the masked ones are notes, the rest skipped with a warning, none an
         // error, and nothing blocked on the FIFO.
         let loader = UnitLoader(fileSystem: LocalFileSystem(maximumBytes: 1024), specifiers: SpecifierContext(hostname: "test"))
-        let (units, diagnostics) = loader.loadDirectory(dir)
+        let (units, diagnostics, _) = loader.loadDirectory(dir)
         #expect(units.isEmpty)
         let byFile = Dictionary(diagnostics.map { ($0.location.file.split(separator: "/").last.map(String.init) ?? "", $0) }) { a, _ in a }
         #expect(byFile["zero.service"]?.severity == .note)

@@ -6,6 +6,8 @@ struct Validator {
     var host: HostFacts?
     var fileSystem: any ConfigFileSystem
     var searchPath: [String]
+    /// Names of the masked units (`MaskedUnit`).
+    var masked: Set<String> = []
 
     func crossCheck() -> [Diagnostic] {
         var diagnostics: [Diagnostic] = []
@@ -28,10 +30,24 @@ struct Validator {
     // MARK: Commands
 
     private func checkCommands(of service: ServiceConfig, _ diagnostics: inout [Diagnostic]) {
-        let type = service.type ?? .simple
-        if service.execStart.isEmpty {
-            diagnostics.append(
-                .error(service.location, key: "ExecStart", "missing; expected the command that runs the component"))
+        // systemd 252 (service_verify): a service needs ExecStart=, ExecStop= or
+        // SuccessAction=; only Type=oneshot (the default without ExecStart=) may have no
+        // ExecStart= or several.
+        let type = service.effectiveType
+        // A command whose specifier failed already has its error.
+        let unresolved = !service.unresolvedKeys.isDisjoint(with: ["ExecStart", "ExecStop", "Type"])
+        if service.execStart.isEmpty, !unresolved {
+            if service.execStop.isEmpty && !service.hasSuccessAction {
+                diagnostics.append(
+                    .error(
+                        service.location, key: "ExecStart",
+                        "missing; expected the command that runs the component (a service needs ExecStart=, ExecStop= or SuccessAction=)"))
+            } else if type != .oneshot {
+                diagnostics.append(
+                    .error(
+                        service.keyLocations["Type"] ?? service.location, key: "ExecStart",
+                        "missing; only Type=oneshot may have no ExecStart=, expected a command for Type=\(type.rawValue)"))
+            }
         } else if type != .oneshot, service.execStart.count > 1 {
             diagnostics.append(
                 .error(
@@ -74,13 +90,20 @@ struct Validator {
         let hard: [(String, [String])] = [("Requires", service.requires), ("BindsTo", service.bindsTo)]
         let soft: [(String, [String])] = [("Wants", service.wants), ("After", service.after), ("Before", service.before)]
         for (key, names) in hard {
-            for name in names where !known.contains(name) && !WellKnownUnits.names.contains(name) {
+            // systemd loads the unit and fails its start job: the dependent does not start.
+            for name in names where masked.contains(name) && !known.contains(name) {
+                diagnostics.append(
+                    .warning(
+                        location(of: key, in: service), key: key,
+                        "\(name) is masked: systemd fails the start of \(service.name) for it; Warden starts \(service.name) without it"))
+            }
+            for name in names where !known.contains(name) && !masked.contains(name) && !WellKnownUnits.names.contains(name) {
                 diagnostics.append(
                     .error(location(of: key, in: service), key: key, "\(name) is not a configured unit\(suggestion(name, known))"))
             }
         }
         for (key, names) in soft {
-            for name in names where !known.contains(name) && !WellKnownUnits.names.contains(name) {
+            for name in names where !known.contains(name) && !masked.contains(name) && !WellKnownUnits.names.contains(name) {
                 diagnostics.append(
                     .warning(
                         location(of: key, in: service), key: key,

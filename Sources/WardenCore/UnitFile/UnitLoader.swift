@@ -20,11 +20,10 @@ public struct UnitLoader: Sendable {
     /// Keys whose values are used without specifier expansion.
     public var verbatimKeys: Set<String>
 
-    /// Keys that systemd parses without `%` specifiers and that may carry a literal `%`
-    /// (percentages): Warden's own (`ResourceKeys`) and systemd's that Warden reads past.
-    /// Expanding them would be harmless for a trailing `%`, but keeping them verbatim
-    /// matches systemd exactly.
-    public static let defaultVerbatimKeys: Set<String> = ResourceKeys.verbatimKeys.union(SystemdOnlyKeys.percentValued)
+    /// Keys that systemd parses without `%` specifiers, as its own table says
+    /// (`SystemdKeyTable.verbatim`), and Warden's resource keys that take percentages: a
+    /// `%` in `CPUQuota=150%` or `Restart=` is not a specifier, as under systemd.
+    public static let defaultVerbatimKeys: Set<String> = ResourceKeys.verbatimKeys.union(SystemdOnlyKeys.verbatimKeys)
 
     public init(
         fileSystem: some ConfigFileSystem, specifiers: SpecifierContext,
@@ -45,13 +44,15 @@ public struct UnitLoader: Sendable {
     /// instances are loaded with `load(unit:from:)` when something refers to them. Files
     /// of other unit types (`.target`, `.socket`, …) get a note saying they are ignored;
     /// files that are not unit files at all (`warden.conf`, `README`, `*.d`) are skipped
-    /// silently. A `.service`/`.slice` file with an invalid unit name is an error.
-    public func loadDirectory(_ directory: String) -> (units: [UnitFile], diagnostics: [Diagnostic]) {
+    /// silently. A `.service`/`.slice` file with an invalid unit name is an error. Masked
+    /// units are listed apart, with a note each.
+    public func loadDirectory(_ directory: String) -> (units: [UnitFile], diagnostics: [Diagnostic], masked: [MaskedUnit]) {
         guard let names = fileSystem.listDirectory(directory) else {
-            return ([], [.error(SourceLocation(file: directory, line: 0), key: nil, "cannot list the unit directory: not a directory or not readable")])
+            return ([], [.error(SourceLocation(file: directory, line: 0), key: nil, "cannot list the unit directory: not a directory or not readable")], [])
         }
         var units: [UnitFile] = []
         var diagnostics: [Diagnostic] = []
+        var masked: [MaskedUnit] = []
         for fileName in names.sorted(by: byteOrder) {
             if fileName.hasSuffix(".d") { continue }
             guard let dot = fileName.lastIndex(of: "."),
@@ -75,9 +76,13 @@ public struct UnitLoader: Sendable {
             let (unit, unitDiagnostics) = loadUnit(
                 mainPath: path, name: name, dropInDirectories: dropInDirectories(for: name, in: directory))
             diagnostics += unitDiagnostics
-            if let unit { units.append(unit) }
+            if let unit {
+                units.append(unit)
+            } else if unitDiagnostics.contains(where: { $0.severity == .note && $0.message == Self.maskedNote(name) }) {
+                masked.append(MaskedUnit(name: name.description, path: path))
+            }
         }
-        return (units, diagnostics)
+        return (units, diagnostics, masked)
     }
 
     /// Loads one unit from `directory`. For an instance (`feed@2.service`) the file
@@ -188,6 +193,7 @@ public struct UnitLoader: Sendable {
             }
         }
 
+        var unresolvedKeys: Set<String> = []
         for s in sections.indices {
             var kept: [UnitEntry] = []
             kept.reserveCapacity(sections[s].entries.count)
@@ -202,11 +208,12 @@ public struct UnitLoader: Sendable {
                     kept.append(entry)
                 case .failure(let error):
                     diagnostics.append(.error(entry.location, key: entry.key, "\(error.message); the assignment is ignored"))
+                    unresolvedKeys.insert(entry.key)
                 }
             }
             sections[s].entries = kept
         }
-        return (UnitFile(name: name, path: mainPath, sections: sections), diagnostics)
+        return (UnitFile(name: name, path: mainPath, sections: sections, unresolvedKeys: unresolvedKeys), diagnostics)
     }
 }
 
