@@ -91,9 +91,9 @@ public final class Supervisor: @unchecked Sendable {
             if options.handleSignals {
                 for signal in [Signal.terminate, Signal.interrupt] {
                     try loop.signal(signal) { [unowned self] info in
-                        self.logger.info(
-                            "\(ProcessControl.signalName(info.signal)) from pid \(info.senderPID): shutting down")
-                        self.beginShutdown()
+                        // The stop signals go out first; the log line follows them.
+                        self.beginShutdown(
+                            cause: "\(ProcessControl.signalName(info.signal)) from pid \(info.senderPID): shutting down")
                     }
                 }
                 try loop.signal(Signal.hangup) { [unowned self] _ in self.reloadFromSource() }
