@@ -21,9 +21,10 @@ test: deps
 check-config: build
 	.build/debug/warden check-config --config config/demo/warden.conf
 
-# Regenerates docs/configuration.md from the key tables.
+# Regenerates docs/configuration.md and docs/systemd-compatibility.md from the key tables.
 docs: build
 	.build/debug/warden keys --markdown > docs/configuration.md
+	.build/debug/warden keys --compatibility > docs/systemd-compatibility.md
 
 # Supervision benchmarks (release build): restart latency, readiness, start-up, idle cost.
 bench: deps

@@ -110,3 +110,27 @@ import Testing
         #expect(ConfigurationLoader.aggregatingNotEnforced(input).map(\.description) == [expected])
     }
 }
+
+@Suite struct SystemdCompatibilityTests {
+    @Test("every key of systemd's table has exactly one row, and a key with a Warden rule is never 'not enforced'")
+    func rowsCoverTheTable() {
+        let rows = SystemdCompatibility.rows()
+        for section in ["Unit", "Service", "Slice", "Install"] {
+            let keys = rows.filter { $0.section == section }.map(\.key)
+            #expect(Set(keys).count == keys.count)
+            #expect(Set(keys) == SystemdOnlyKeys.keys(of: section))
+        }
+        let ruled = Set(ServiceConfig.rules.flatMap { rule in rule.sections.map { "\($0).\(rule.key)" } })
+        for row in rows where ruled.contains("\(row.section).\(row.key)") {
+            #expect(row.treatment == .enforced || row.treatment == .evaluated, "\(row.section).\(row.key)")
+        }
+    }
+
+    @Test("sandboxing, job-engine and cgroup keys say why they are not enforced", arguments: [
+        ("PrivateTmp", "sandboxing"), ("SystemCallFilter", "seccomp"), ("Conflicts", "job engine"),
+        ("IPAddressDeny", "cgroup feature"), ("Sockets", "socket activation"), ("LoadCredential", "credentials"),
+    ])
+    func reasons(key: String, expected: String) {
+        #expect(SystemdCompatibility.reason(for: key).contains(expected))
+    }
+}

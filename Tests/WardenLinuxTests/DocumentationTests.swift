@@ -17,6 +17,13 @@ import WardenLinux
             "docs/configuration.md is stale: run `make docs` (warden keys --markdown > docs/configuration.md)")
     }
 
+    @Test func systemdCompatibilityTableIsCurrent() throws {
+        let committed = try LocalFileSystem().readFile(Self.repositoryRoot + "/docs/systemd-compatibility.md")
+        #expect(
+            committed == SystemdCompatibility.markdown(),
+            "docs/systemd-compatibility.md is stale: run `make docs` (warden keys --compatibility > docs/systemd-compatibility.md)")
+    }
+
     @Test func everyKeyOfTheDemoStackIsDocumented() throws {
         let reference = KeyReference.markdown()
         let fs = LocalFileSystem()

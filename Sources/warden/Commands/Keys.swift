@@ -9,7 +9,14 @@ struct Keys: ParsableCommand {
     @Flag(help: "Print the full reference as Markdown (docs/configuration.md).")
     var markdown = false
 
+    @Flag(help: "Print what Warden does with each key systemd knows, as Markdown (docs/systemd-compatibility.md).")
+    var compatibility = false
+
     func run() {
+        if compatibility {
+            print(SystemdCompatibility.markdown(), terminator: "")
+            return
+        }
         if markdown {
             print(KeyReference.markdown(), terminator: "")
             return
