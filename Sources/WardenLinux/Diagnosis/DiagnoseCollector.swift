@@ -57,7 +57,7 @@ public struct DiagnoseCollector: Sendable {
         for copy in components { for process in copy.duplicates { if let uid = process.uid { _ = users.name(uid) } } }
 
         return HostSnapshot(
-            uptimeSeconds: scanner.uptimeSeconds(), cpuCount: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))),
+            uptimeSeconds: scanner.uptimeSeconds(), cpuCount: CapacityProbe.read().cpus,
             loadAverageHundredths: readLoadAverage(), memory: readMemory(), pressure: readPressure(), topByCPU: Array(byCPU),
             topByMemory: Array(byMemory), components: components, cpuGovernors: readGovernors(), failedUnits: failedUnits(),
             processCount: second.count, scanMilliseconds: Double(scanMicroseconds) / 1000, userNames: users.names)

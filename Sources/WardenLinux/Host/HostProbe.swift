@@ -3,7 +3,8 @@ import WardenCore
 
 /// Reads the facts about this machine that configuration checks need.
 public enum HostProbe {
-    /// CPUs, memory and pid_max of this machine, read from `/sys` and `/proc` below `root`
+    /// CPUs, memory (within Warden's cgroup limits) and pid_max of this machine, read from
+    /// `/sys` and `/proc` below `root`
     /// (a parameter so tests can point it at a seeded directory), and its page size.
     public static func facts(root: String = "") -> HostFacts {
         let fs = LocalFileSystem()
@@ -13,9 +14,9 @@ public enum HostProbe {
         {
             facts.onlineCPUs = cpus
         }
-        if let meminfo = try? fs.readFile(root + "/proc/meminfo") {
-            facts.physicalMemoryBytes = try? MemoryInfo.values(meminfo).get()["MemTotal"]
-        }
+        // MemTotal narrowed by the memory.max of Warden's cgroups, as systemd's
+        // physical_memory(): `MemoryMax=50%` in a container is half the container's memory.
+        facts.physicalMemoryBytes = CapacityProbe.read(root: root).memoryBytes
         if let pidMax = try? fs.readFile(root + "/proc/sys/kernel/pid_max") {
             facts.pidMax = UInt64(pidMax.trimmingCharacters())
         }

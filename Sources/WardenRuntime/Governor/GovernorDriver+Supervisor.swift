@@ -63,7 +63,10 @@ extension GovernorDriver {
     static func defaultSampleSource(_ effects: GovernorEffects, for supervisor: Supervisor) -> GovernorSampleSource {
         let (protected, note) = protectedGroup(of: GovernorTarget.targets(for: supervisor.configuration))
         if let note { supervisor.logger.notice("governor: \(note)") }
-        let online = ThisProcess.onlineCPUs
+        // Load per CPU counts the CPUs Warden's cgroups let it use, not the machine's.
+        let capacity = CapacityProbe.read()
+        if capacity.isLimited { supervisor.logger.notice("governor: capacity within Warden's cgroups: \(capacity.summary)") }
+        let online = capacity.cpus
         return SystemSampleSource(
             sampler: GovernorSampler(
                 host: HostSignalReader(), cgroups: effects.reader, protectedGroup: effects.reader == nil ? nil : protected,
