@@ -76,9 +76,15 @@ public struct ServiceConfig: Hashable, Sendable {
     public var requires: [String] = []
     public var wants: [String] = []
     public var bindsTo: [String] = []
+    /// `Condition…=` lines in order: an unmet one skips the start.
+    public var conditions: [UnitCondition] = []
+    /// `Assert…=` lines in order: a failed one fails the start.
+    public var asserts: [UnitCondition] = []
 
     // [Service]: lifecycle
     public var type: ServiceType?
+    /// `ExecCondition=`: run before `ExecStartPre=`; exit 1–254 skips the start.
+    public var execCondition: [ConfiguredCommand] = []
     public var execStartPre: [ConfiguredCommand] = []
     public var execStart: [ConfiguredCommand] = []
     public var execStartPost: [ConfiguredCommand] = []

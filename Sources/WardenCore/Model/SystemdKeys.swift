@@ -12,20 +12,13 @@ enum SystemdOnlyKeys {
         "RefuseManualStop", "AllowIsolate", "DefaultDependencies", "CollectMode", "FailureAction",
         "SuccessAction", "FailureActionExitStatus", "SuccessActionExitStatus", "JobTimeoutSec",
         "JobRunningTimeoutSec", "JobTimeoutAction", "JobTimeoutRebootArgument", "StartLimitAction",
-        "RebootArgument", "SourcePath", "Requisite", "ConditionPathExists", "ConditionPathExistsGlob",
-        "ConditionPathIsDirectory", "ConditionPathIsSymbolicLink", "ConditionPathIsMountPoint",
-        "ConditionPathIsReadWrite", "ConditionDirectoryNotEmpty", "ConditionFileNotEmpty",
-        "ConditionFileIsExecutable", "ConditionKernelCommandLine", "ConditionVirtualization", "ConditionHost",
-        "ConditionSecurity", "ConditionCapability", "ConditionACPower", "ConditionNeedsUpdate",
-        "ConditionFirstBoot", "ConditionUser", "ConditionGroup", "ConditionControlGroupController",
-        "ConditionMemory", "ConditionCPUs", "ConditionEnvironment", "ConditionArchitecture",
-        "AssertPathExists", "AssertFileIsExecutable", "AssertVirtualization", "AssertKernelCommandLine",
+        "RebootArgument", "SourcePath", "Requisite",
         "StartLimitInterval",
     ]
 
     static let service: Set<String> = [
         // service
-        "RemainAfterExit", "GuessMainPID", "PIDFile", "BusName", "ExecCondition",
+        "RemainAfterExit", "GuessMainPID", "PIDFile", "BusName",
         "TimeoutAbortSec", "TimeoutStartFailureMode", "TimeoutStopFailureMode", "RuntimeMaxSec",
         "RuntimeRandomizedExtraSec", "RestartForceExitStatus", "RootDirectoryStartOnly", "NonBlocking",
         "NotifyAccess", "Sockets", "FileDescriptorStoreMax", "FileDescriptorStorePreserve", "USBFunctionDescriptors",

@@ -6,6 +6,7 @@ struct Validator {
     var host: HostFacts?
     var fileSystem: any ConfigFileSystem
     var searchPath: [String]
+    var conditionFacts: (any ConditionFacts)? = nil
 
     func crossCheck() -> [Diagnostic] {
         var diagnostics: [Diagnostic] = []
@@ -43,8 +44,16 @@ struct Validator {
             ("ExecStartPost", service.execStartPost), ("ExecReload", service.execReload),
             ("ExecStop", service.execStop), ("ExecStopPost", service.execStopPost),
         ]
-        for (key, commands) in all {
-            for configured in commands {
+        // A unit that would be skipped here (or whose start would fail an assert) never
+        // runs its commands on this machine: a missing program is no error.
+        if let conditionFacts, !service.conditions.isEmpty || !service.asserts.isEmpty,
+            ConditionEvaluator(facts: conditionFacts).evaluate(conditions: service.conditions, asserts: service.asserts)
+                .outcome != .met
+        {
+            return
+        }
+        for (key, commands) in all + [("ExecCondition", service.execCondition)] {
+            for configured in commands where !service.guardsPath(configured.command.path) {
                 checkExecutable(configured, key: key, &diagnostics)
             }
         }

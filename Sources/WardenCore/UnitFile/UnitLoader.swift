@@ -25,6 +25,7 @@ public struct UnitLoader: Sendable {
     /// Expanding them would be harmless for a trailing `%`, but keeping them verbatim
     /// matches systemd exactly.
     public static let defaultVerbatimKeys: Set<String> = ResourceKeys.verbatimKeys.union(SystemdOnlyKeys.percentValued)
+        .union(ConditionKind.verbatimKeys)
 
     public init(
         fileSystem: some ConfigFileSystem, specifiers: SpecifierContext,

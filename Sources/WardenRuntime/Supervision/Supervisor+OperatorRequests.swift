@@ -134,7 +134,8 @@ extension Supervisor {
                 memoryMaxBytes: resources.memoryMax?.resolved(on: host)?.value,
                 slice: c.config.effectiveSlice, ready: c.isUp, lastExit: c.lastExit.map(ControlExitStatus.init),
                 statusText: c.statusText, dependencyFailure: c.stack.dependencyFailure, invocationID: c.invocationID,
-                blockedReason: c.blockedReason, priority: configuration.effectivePriority(of: c.config).rawValue)
+                blockedReason: c.blockedReason, priority: configuration.effectivePriority(of: c.config).rawValue,
+                conditionResult: c.machine.conditionNote)
             if let pid = c.main?.pid, let usage = ProcessUsageReader.read(pid: pid), hz > 0 {
                 snapshot.usageSource = "process"
                 snapshot.cpuUsageSeconds = Double(usage.cpuTicks) / hz

@@ -1,0 +1,46 @@
+extension KeyRule where Model == ServiceConfig {
+    /// The `Condition…=` and `Assert…=` keys of `[Unit]`, one rule each. Each line appends
+    /// to the unit's conditions (or asserts); an empty assignment of any condition key
+    /// empties the whole list of conditions, of any assert key the asserts (systemd.unit(5)).
+    static var conditionRules: [KeyRule] {
+        ConditionKind.allCases.flatMap { kind in
+            (kind.hasAssert ? [false, true] : [false]).map { assert in
+                let doc = KeyDoc(
+                    assert
+                        ? "Fails the start (units that require this one fail too) unless \(kind.meaning) holds."
+                        : "Skips the start unless \(kind.meaning) holds: the component stays inactive, not failed, and units ordered after it start.",
+                    syntax: "\(kind.syntax); | makes it triggering (one of those must hold), ! negates; empty resets the list",
+                    default: "none", mapsTo: "checked at each start")
+                return KeyRule(kind.key(assert: assert), in: ["Unit"], doc) { model, entry, diagnostics in
+                    if entry.value.isEmpty {
+                        if assert { model.asserts = [] } else { model.conditions = [] }
+                        return
+                    }
+                    switch UnitCondition.parse(key: entry.key, value: entry.value) {
+                    case .success(let condition):
+                        if assert { model.asserts.append(condition) } else { model.conditions.append(condition) }
+                    case .failure(let error):
+                        diagnostics.append(.error(entry.location, key: entry.key, error.message))
+                    }
+                }
+            }
+        }
+    }
+}
+
+extension ServiceConfig {
+    /// Whether a condition or assert of the unit makes sure `path` is there before a
+    /// start (`ConditionFileIsExecutable=/etc/rc.local` for `ExecStart=/etc/rc.local`):
+    /// where it is missing the start is skipped or fails the assert, so a missing program
+    /// is what the unit expects on some machines, not a mistake.
+    public func guardsPath(_ path: String) -> Bool {
+        (conditions + asserts).contains { condition in
+            guard !condition.isNegated, !condition.isTriggering, case .path(let test, let guarded) = condition.test
+            else { return false }
+            switch test {
+            case .exists, .fileIsExecutable, .fileNotEmpty: return guarded == path
+            default: return false
+            }
+        }
+    }
+}
