@@ -1,0 +1,105 @@
+import Glibc
+import Testing
+import WardenCore
+import WardenLinux
+@testable import WardenRuntime
+
+/// `Condition…=`, `Assert…=` and `ExecCondition=` with the real supervisor, real
+/// processes and this host's facts.
+@Suite("Conditions and asserts with real processes")
+struct SupervisorConditionTests {
+    @Test("an unmet condition skips a unit (inactive, not failed); what requires it still starts; a failed assert fails its dependents")
+    func conditionSkipsAndAssertFails() throws {
+        let workspace = Workspace()
+        let missing = workspace.path("rc.local")
+        // rc-local.service's guard: the program it runs is not there.
+        workspace.unit("rc-local.service", """
+            [Unit]
+            ConditionFileIsExecutable=\(missing)
+            [Service]
+            Type=oneshot
+            ExecStart=\(missing) start
+            RemainAfterExit=yes
+            """)
+        workspace.unit("app.service", """
+            [Unit]
+            Requires=rc-local.service
+            After=rc-local.service
+            [Service]
+            ExecStart=/bin/sleep 60
+            """)
+        workspace.unit("initrd.service", """
+            [Unit]
+            AssertPathExists=\(workspace.path("initrd-release"))
+            [Service]
+            ExecStart=/bin/sh -c 'touch \(workspace.path("initrd-ran")); exec sleep 60'
+            """)
+        workspace.unit("after-initrd.service", """
+            [Unit]
+            Requires=initrd.service
+            After=initrd.service
+            [Service]
+            ExecStart=/bin/sleep 60
+            """)
+        let harness = try Harness(workspace)
+
+        let app = harness.wait("app.service") { $0.isReady }
+        #expect(app?.dependencyFailure == nil)
+        let rc = harness.status("rc-local.service")
+        #expect(rc?.activeState == "inactive")
+        #expect(rc?.subState == "dead")
+        #expect(rc?.result == .success)
+        #expect(rc?.conditionNote == "start condition unmet: ConditionFileIsExecutable=\(missing)")
+        #expect(harness.capture.firstIndex("rc-local", "start condition unmet: ConditionFileIsExecutable=", "not started") != nil)
+
+        let dependent = harness.wait("after-initrd.service") { $0.dependencyFailure != nil }
+        #expect(dependent?.dependencyFailure == "initrd.service")
+        let initrd = harness.status("initrd.service")
+        #expect(initrd?.activeState == "inactive")
+        #expect(initrd?.conditionNote == "start assertion failed: AssertPathExists=\(workspace.path("initrd-release"))")
+        #expect(access(workspace.path("initrd-ran"), F_OK) != 0)
+        #expect(harness.shutdown() == 0)
+    }
+
+    @Test("a condition that holds starts the unit; ExecCondition= exit 1 skips it, exit 255 fails it")
+    func execCondition() throws {
+        let workspace = Workspace()
+        writeText(workspace.path("present"), "x")
+        workspace.unit("guarded.service", """
+            [Unit]
+            ConditionPathExists=\(workspace.path("present"))
+            ConditionPathExists=|/nonexistent-\(getpid())
+            ConditionPathExists=|!/nonexistent-\(getpid())
+            [Service]
+            ExecStart=/bin/sleep 60
+            """)
+        workspace.unit("skip.service", """
+            [Service]
+            ExecCondition=/bin/sh -c 'exit 1'
+            ExecStartPre=/bin/sh -c 'touch \(workspace.path("skip-pre-ran"))'
+            ExecStart=/bin/sleep 60
+            """)
+        workspace.unit("after-skip.service", """
+            [Unit]
+            Requires=skip.service
+            After=skip.service
+            [Service]
+            ExecStart=/bin/sleep 60
+            """)
+        workspace.unit("broken.service", """
+            [Service]
+            ExecCondition=/bin/sh -c 'exit 255'
+            ExecStart=/bin/sleep 60
+            """)
+        let harness = try Harness(workspace)
+        #expect(harness.wait("guarded.service") { $0.isReady } != nil)
+        #expect(harness.wait("after-skip.service") { $0.isReady }?.dependencyFailure == nil)
+        let skipped = harness.status("skip.service")
+        #expect(skipped?.activeState == "inactive")
+        #expect(skipped?.conditionNote == "start condition unmet: ExecCondition[0] exited with status 1")
+        #expect(access(workspace.path("skip-pre-ran"), F_OK) != 0)
+        let broken = harness.wait("broken.service") { $0.activeState == "failed" }
+        #expect(broken?.result == .exitCode)
+        #expect(harness.shutdown() == 0)
+    }
+}
