@@ -3,7 +3,7 @@
 /// asked only when a unit's conditions need it, at the moment of the start.
 public protocol ConditionFacts: Sendable {
     /// A path check (following symbolic links, except `isSymbolicLink`); nil when it
-    /// cannot be told here (`isEncrypted` where the block device cannot be traced).
+    /// cannot be told here.
     func pathTest(_ test: ConditionTest.PathTest, _ path: String) -> Bool?
     /// Whether any path matches the glob (glob(3)).
     func globMatches(_ pattern: String) -> Bool

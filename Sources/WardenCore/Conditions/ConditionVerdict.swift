@@ -12,9 +12,9 @@ public struct ConditionVerdict: Hashable, Sendable {
     }
 
     public var outcome: Outcome
-    /// Checks that cannot be evaluated here (`ConditionPathIsEncrypted=` where the block
-    /// device cannot be traced, a slice's pressure, `ConditionSecurity=audit` where it
-    /// cannot be told): each counts as holding, and is named in a warning.
+    /// Checks that cannot be evaluated here (a slice's pressure, `ConditionSecurity=audit`
+    /// when opening the audit socket fails for another reason than its absence, a path
+    /// check the facts cannot answer): each counts as holding, and is named in a warning.
     public var unevaluated: [UnitCondition]
 
     public init(outcome: Outcome, unevaluated: [UnitCondition] = []) {
@@ -36,5 +36,10 @@ public struct ConditionVerdict: Hashable, Sendable {
     public static func list(_ conditions: [UnitCondition]) -> String {
         conditions.count == 1
             ? conditions[0].description : "none of " + conditions.map(\.description).joined(separator: ", ")
+    }
+
+    /// `X is not met`, or `none of X, Y is met`.
+    public static func notMet(_ conditions: [UnitCondition]) -> String {
+        conditions.count == 1 ? conditions[0].description + " is not met" : list(conditions) + " is met"
     }
 }

@@ -25,9 +25,13 @@ public struct HostConditionFacts: ConditionFacts {
         case .isReadWrite:
             return warden_path_is_read_only(path) == 0
         case .isEncrypted:
-            // Tracing a file system to its dm-crypt device (through partitions, LVM and
-            // loop devices) is not done here: told as unknown.
-            return nil
+            guard stat(path, &info) == 0 else { return false }
+            let device = UInt64(info.st_dev)
+            let major = ((device >> 8) & 0xfff) | ((device >> 32) & ~UInt64(0xfff))
+            let minor = (device & 0xff) | ((device >> 12) & ~UInt64(0xff))
+            // No block device behind it (tmpfs, overlay, proc): nothing is encrypted.
+            guard major != 0 else { return false }
+            return Self.isEncrypted(blockDevice: "/sys/dev/block/\(major):\(minor)", depth: 0)
         case .directoryNotEmpty:
             guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR,
                 let entries = LocalFileSystem().listDirectory(path)
@@ -39,6 +43,17 @@ public struct HostConditionFacts: ConditionFacts {
         case .fileIsExecutable:
             return stat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFREG && info.st_mode & 0o111 != 0
         }
+    }
+
+    /// systemd's `path_is_encrypted()`: the device is a dm-crypt mapping (its dm UUID
+    /// starts with `CRYPT-`), or is built on one (LVM on LUKS), through its slaves.
+    static func isEncrypted(blockDevice directory: String, depth: Int) -> Bool {
+        guard depth < 16 else { return false }
+        if let uuid = try? FileIO.readText(directory + "/dm/uuid").get(), uuid.hasPrefix("CRYPT-") { return true }
+        for slave in LocalFileSystem().listDirectory(directory + "/slaves") ?? [] {
+            if isEncrypted(blockDevice: "/sys/class/block/" + slave, depth: depth + 1) { return true }
+        }
+        return false
     }
 
     static func isPackageBackup(_ name: String) -> Bool {

@@ -40,9 +40,6 @@ struct CheckConfig: ParsableCommand {
             }
             if refuse && !findings.isEmpty { result.configuration = nil }
         }
-        if let configuration = result.configuration, !noHostCheck {
-            result.diagnostics += Self.conditionFindings(configuration, facts: HostConditionFacts())
-        }
         let plan = result.configuration.map { ConfigurationPlan(configuration: $0, host: noHostCheck ? nil : facts) }
         // What this machine's cgroup tree cannot enforce, said before anything runs.
         var notEnforced: [String] = []
@@ -81,44 +78,6 @@ struct CheckConfig: ParsableCommand {
             }
         }
         if result.configuration == nil { throw ExitCode(78) }
-    }
-}
-
-extension CheckConfig {
-    /// What each unit's `Condition…=`/`Assert…=` lines say on this machine: a note for a
-    /// unit that would be skipped here, a warning for one whose start would fail an assert,
-    /// a note naming the checks that cannot be evaluated here (treated as met).
-    static func conditionFindings(_ configuration: Configuration, facts: some ConditionFacts) -> [Diagnostic] {
-        var findings: [Diagnostic] = []
-        let evaluator = ConditionEvaluator(facts: facts)
-        for service in configuration.services where !service.conditions.isEmpty || !service.asserts.isEmpty {
-            let verdict = evaluator.evaluate(conditions: service.conditions, asserts: service.asserts)
-            func location(_ conditions: [UnitCondition]) -> SourceLocation {
-                conditions.first.flatMap { service.keyLocations[$0.key] } ?? service.location
-            }
-            switch verdict.outcome {
-            case .met:
-                break
-            case .conditionUnmet(let failed):
-                findings.append(
-                    .note(
-                        location(failed), key: failed.first?.key,
-                        "\(service.name) would be skipped here: \(ConditionVerdict.list(failed)) is not met"))
-            case .assertFailed(let failed):
-                findings.append(
-                    .warning(
-                        location(failed), key: failed.first?.key,
-                        "\(service.name) would fail to start here: \(ConditionVerdict.list(failed)) is not met"))
-            }
-            if !verdict.unevaluated.isEmpty {
-                findings.append(
-                    .note(
-                        location(verdict.unevaluated), key: verdict.unevaluated.first?.key,
-                        "cannot be evaluated here, treated as met: "
-                            + verdict.unevaluated.map(\.description).joined(separator: ", ")))
-            }
-        }
-        return findings
     }
 }
 
