@@ -317,7 +317,9 @@ public struct ConfigurationLoader: Sendable {
 
     static func isSystemdOnly(_ key: String, section: String) -> Bool {
         switch section {
-        case "Unit": SystemdOnlyKeys.unit.contains(key)
+        // A service applies its conditions through its rules before this is asked; a slice
+        // is not started by Warden, so its conditions are read past.
+        case "Unit": SystemdOnlyKeys.unit.contains(key) || ConditionKind.parse(key: key) != nil
         case "Service", "Slice": SystemdOnlyKeys.service.contains(key)
         default: false
         }

@@ -12,20 +12,21 @@ public struct HostConditionFacts: ConditionFacts {
     // MARK: Files
 
     public func pathTest(_ test: ConditionTest.PathTest, _ path: String) -> Bool? {
-        var info = stat()
+        let info = FileIO.status(path, followingLinks: test != .isSymbolicLink)
+        let type = info.map { $0.st_mode & S_IFMT }
         switch test {
         case .exists:
-            return stat(path, &info) == 0
+            return info != nil
         case .isDirectory:
-            return stat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR
+            return type == S_IFDIR
         case .isSymbolicLink:
-            return lstat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFLNK
+            return type == S_IFLNK
         case .isMountPoint:
             return isMountPoint(path)
         case .isReadWrite:
             return warden_path_is_read_only(path) == 0
         case .isEncrypted:
-            guard stat(path, &info) == 0 else { return false }
+            guard let info else { return false }
             let device = UInt64(info.st_dev)
             let major = ((device >> 8) & 0xfff) | ((device >> 32) & ~UInt64(0xfff))
             let minor = (device & 0xff) | ((device >> 12) & ~UInt64(0xff))
@@ -33,15 +34,13 @@ public struct HostConditionFacts: ConditionFacts {
             guard major != 0 else { return false }
             return Self.isEncrypted(blockDevice: "/sys/dev/block/\(major):\(minor)", depth: 0)
         case .directoryNotEmpty:
-            guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR,
-                let entries = LocalFileSystem().listDirectory(path)
-            else { return false }
+            guard type == S_IFDIR, let entries = LocalFileSystem().listDirectory(path) else { return false }
             // systemd's dir_is_empty(…, ignore_hidden_or_backup = true).
             return entries.contains { !$0.hasPrefix(".") && !$0.hasSuffix("~") && !Self.isPackageBackup($0) }
         case .fileNotEmpty:
-            return stat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFREG && info.st_size > 0
+            return type == S_IFREG && (info?.st_size ?? 0) > 0
         case .fileIsExecutable:
-            return stat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFREG && info.st_mode & 0o111 != 0
+            return type == S_IFREG && (info?.st_mode ?? 0) & 0o111 != 0
         }
     }
 
@@ -107,8 +106,7 @@ public struct HostConditionFacts: ConditionFacts {
     }
 
     public func modificationTime(_ path: String) -> (seconds: Int64, nanoseconds: Int64)? {
-        var info = stat()
-        guard lstat(path, &info) == 0 else { return nil }
+        guard let info = FileIO.status(path, followingLinks: false) else { return nil }
         return (Int64(info.st_mtim.tv_sec), Int64(info.st_mtim.tv_nsec))
     }
 
@@ -181,13 +179,12 @@ public struct HostConditionFacts: ConditionFacts {
     public var effectiveUserID: UInt32 { geteuid() }
 
     public var userName: String? {
-        guard let entry = getpwuid(getuid()), let name = entry.pointee.pw_name else { return nil }
-        return String(cString: name)
+        guard let record = try? UserDatabase.user(String(getuid())), UInt32(record.name) == nil else { return nil }
+        return record.name
     }
 
     public func userID(named name: String) -> UInt32? {
-        guard let entry = getpwnam(name) else { return nil }
-        return entry.pointee.pw_uid
+        try? UserDatabase.user(name).userID
     }
 
     public var groupIDs: Set<UInt32> {
@@ -202,8 +199,7 @@ public struct HostConditionFacts: ConditionFacts {
     }
 
     public func groupID(named name: String) -> UInt32? {
-        guard let entry = getgrnam(name) else { return nil }
-        return entry.pointee.gr_gid
+        try? UserDatabase.groupID(name)
     }
 
     public var cgroupVersion: Int? {
