@@ -101,6 +101,7 @@ import WardenCore
         ("ConditionControlGroupController", "cpuacct", true),
         ("ConditionControlGroupController", "cpu io", false),
         ("ConditionControlGroupController", "frobnicator", true),
+        ("ConditionControlGroupController", "memory frobnicator", true),
         ("ConditionMemory", ">=1G", true),
         ("ConditionMemory", "1G", true),
         ("ConditionMemory", "<4G", false),
@@ -118,7 +119,7 @@ import WardenCore
         ("ConditionOSRelease", "VERSION_ID>=11", true),
         ("ConditionOSRelease", "VERSION_ID<12", false),
         ("ConditionOSRelease", "PRETTY_NAME$=Debian*", true),
-        ("ConditionOSRelease", "VARIANT_ID=", true),
+        ("ConditionOSRelease", "VARIANT_ID!=server", true),
         ("ConditionOSRelease", "ID=debian VERSION_ID=11", false),
         ("ConditionMemoryPressure", "10%", true),  // full avg300 0.50%
         ("ConditionMemoryPressure", "1%/10sec", false),  // full avg10 2.00%
@@ -226,6 +227,17 @@ import WardenCore
         }
     }
 
+    @Test func bpfControllersNeedTheUnifiedHierarchy() throws {
+        let test = try ConditionTest.parse(.controlGroupController, "memory bpf-firewall").get()
+        var facts = FixtureFacts()
+        #expect(ConditionEvaluator(facts: facts).check(test) == nil)
+        facts.cgroupVersion = 1
+        #expect(ConditionEvaluator(facts: facts).check(test) == false)
+        facts.cgroupVersion = 2
+        facts.cgroupControllers = ["cpu"]
+        #expect(ConditionEvaluator(facts: facts).check(test) == false)
+    }
+
     @Test func cpuFeaturesAreFalseOffX86() throws {
         var facts = FixtureFacts()
         facts.machine = "aarch64"
@@ -257,6 +269,7 @@ import WardenCore
         ("ConditionCPUFeature", "sse5", "expected one of fpu"),
         ("ConditionOSRelease", "debian", "is not KEY OP VALUE"),
         ("ConditionOSRelease", "=debian", "is not KEY OP VALUE"),
+        ("ConditionOSRelease", "VARIANT_ID=", "has no value after its operator"),
         ("ConditionMemoryPressure", "20", "expected [SLICE:]N%"),
         ("ConditionMemoryPressure", "20%/2min", "expected [SLICE:]N%"),
         ("ConditionMemoryPressure", "101%", "expected [SLICE:]N%"),

@@ -113,7 +113,10 @@ import WardenLinux
         "ConditionKernelVersion=>=4.0", "ConditionMemory=>=64M", "ConditionMemory=>=1P", "ConditionCPUs=>=1",
         "ConditionCPUs=>1024", "ConditionCPUFeature=sse2", "ConditionCPUFeature=rdseed", "ConditionCPUFeature=sha_ni",
         "ConditionOSRelease=ID=debian", "ConditionControlGroupController=v2", "ConditionControlGroupController=v1",
-        "ConditionControlGroupController=memory", "ConditionMemoryPressure=100%", "ConditionUser=@system",
+        "ConditionControlGroupController=memory", "ConditionControlGroupController=cpu frobnicate",
+        "ConditionPathIsReadWrite=/nonexistent", "ConditionPathIsMountPoint=/nonexistent",
+        "ConditionDirectoryNotEmpty=/nonexistent", "ConditionPathIsEncrypted=/nonexistent", "ConditionUser=65534",
+        "ConditionHost=nonmatching", "ConditionFirmware=smbios-field(bios_vendor = x)", "ConditionMemoryPressure=100%", "ConditionUser=@system",
         "ConditionGroup=root", "ConditionFirmware=uefi", "ConditionFirmware=device-tree", "ConditionArchitecture=native",
         "ConditionKernelCommandLine=quiet", "ConditionEnvironment=PATH", "ConditionHost=*",
     ]

@@ -106,11 +106,14 @@ public struct ConditionEvaluator {
             case .version(let version): return facts.cgroupVersion == version
             case .controllers(let names):
                 // systemd ignores names it does not know; with none known the check holds.
-                // The BPF pseudo-controllers are not cgroup files: Warden does not test them.
-                let known = names.filter { ConditionTest.knownControllers.contains($0) && !$0.hasPrefix("bpf-") }
+                let known = names.filter { ConditionTest.knownControllers.contains($0) }
                 var available = facts.cgroupControllers
                 if available.contains("cpu") { available.insert("cpuacct") }
-                return known.allSatisfy { available.contains($0) }
+                guard known.filter({ !$0.hasPrefix("bpf-") }).allSatisfy({ available.contains($0) }) else { return false }
+                // The BPF pseudo-controllers exist only on the unified hierarchy; whether the
+                // kernel lets programs be attached there is not told by any file.
+                guard known.contains(where: { $0.hasPrefix("bpf-") }) else { return true }
+                return facts.cgroupVersion == 2 ? nil : false
             }
         case .memory(let op, let bytes):
             return op.test(number: facts.memoryBytes, against: bytes)
@@ -185,7 +188,7 @@ public struct ConditionEvaluator {
     private func needsUpdate(_ directory: String) -> Bool {
         if let forced = Self.commandLineBoolean(facts.kernelCommandLine, "systemd.condition-needs-update") { return forced }
         // A read-only directory cannot be updated: no update is suggested.
-        if facts.pathTest(.isReadWrite, directory) == false { return false }
+        if facts.pathTest(.exists, directory) == true, facts.pathTest(.isReadWrite, directory) == false { return false }
         // Any other doubt answers yes: better too many update tools than too few.
         guard let stamp = facts.modificationTime(directory + "/.updated"), let usr = facts.modificationTime("/usr/")
         else { return true }

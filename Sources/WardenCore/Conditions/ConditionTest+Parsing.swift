@@ -147,6 +147,9 @@ extension ConditionTest {
                     return .failure(
                         ValueError("'\(word)' is not KEY OP VALUE; expected e.g. ID=debian or VERSION_ID>=12 (OP one of = != < <= == <> >= > $= !$=)"))
                 }
+                guard !value.isEmpty else {
+                    return .failure(ValueError("'\(word)' has no value after its operator; expected e.g. ID=debian or VERSION_ID>=12"))
+                }
                 expressions.append(VersionExpression(key: String(key), op: op, value: String(value)))
             }
             return .success(.osRelease(expressions))
