@@ -103,3 +103,31 @@ struct SupervisorConditionTests {
         #expect(harness.shutdown() == 0)
     }
 }
+
+@Suite("Conditions and re-adoption")
+struct SupervisorConditionAdoptionTests {
+    @Test("a running main process is taken over even when its conditions no longer hold; ExecCondition= is not run again")
+    func takeoverSkipsConditions() throws {
+        let seconds = uniqueSleepSeconds()
+        let stray = try Stray(["/bin/sleep", seconds])
+        let start = try #require(stray.startTime)
+        let workspace = Workspace()
+        workspace.unit("bot.service", """
+            [Unit]
+            ConditionPathExists=\(workspace.path("gone-since"))
+            [Service]
+            ExecCondition=/bin/sh -c 'touch \(workspace.path("condition-ran"))'
+            ExecStart=/bin/sleep \(seconds)
+            """)
+        writeRecords(
+            [ComponentRecord(unit: "bot.service", process: ProcessIdentity(pid: stray.pid, startTimeTicks: start), cgroup: nil, invocationID: "0123456789abcdef0123456789abcdef")],
+            in: workspace)
+        let harness = try Harness(workspace)
+        let status = harness.wait("bot.service") { $0.subState == "running" && $0.mainPID != nil }
+        #expect(status?.mainPID == stray.pid)
+        #expect(status?.conditionNote == nil)
+        #expect(access(workspace.path("condition-ran"), F_OK) != 0, "ExecCondition= must not run for a takeover")
+        #expect(harness.shutdown() == 0)
+        #expect(eventually { stray.isGone() })
+    }
+}

@@ -285,8 +285,11 @@ public final class Supervisor: @unchecked Sendable {
         case .cancelTimer(let kind):
             if let old = c.timers.removeValue(forKey: kind) { loop.cancelTimer(old) }
         case .testConditions:
-            let verdict = ConditionEvaluator(facts: conditionFacts)
-                .evaluate(conditions: c.config.conditions, asserts: c.config.asserts)
+            // A main process being taken over already runs: its start passed them.
+            let verdict =
+                c.takeover != nil
+                ? ConditionVerdict(outcome: .met)
+                : ConditionEvaluator(facts: conditionFacts).evaluate(conditions: c.config.conditions, asserts: c.config.asserts)
             queue.append((c, .conditionsTested(verdict)))
         case .markSkipped:
             // systemd finishes a condition-skipped start job as done: for the units
