@@ -7,10 +7,11 @@ extension KeyRule where Model == ServiceConfig {
             (kind.hasAssert ? [false, true] : [false]).map { assert in
                 let doc = KeyDoc(
                     assert
-                        ? "Fails the start (units that require this one fail too) unless \(kind.meaning) holds."
-                        : "Skips the start unless \(kind.meaning) holds: the component stays inactive, not failed, and units ordered after it start.",
-                    syntax: "\(kind.syntax); | makes it triggering (one of those must hold), ! negates; empty resets the list",
-                    default: "none", mapsTo: "checked at each start")
+                        ? "Fails the start unless \(kind.meaning); units that require this one fail with it."
+                        : "Skips the start unless \(kind.meaning): the component stays inactive, not failed, and units ordered after it start.",
+                    syntax: "\(kind.syntax); | makes it triggering (one of those must hold), ! negates; empty resets every \(assert ? "Assert" : "Condition")…= line",
+                    default: "none", mapsTo: "tested at each start, automatic restarts included",
+                    systemd: kind.difference.map { .differs($0) } ?? .same)
                 return KeyRule(kind.key(assert: assert), in: ["Unit"], doc) { model, entry, diagnostics in
                     if entry.value.isEmpty {
                         if assert { model.asserts = [] } else { model.conditions = [] }

@@ -90,40 +90,54 @@ public enum ConditionKind: String, CaseIterable, Hashable, Sendable {
         }
     }
 
-    /// What it checks, for the reference.
+    /// What must hold, as a clause, for the reference.
     public var meaning: String {
         switch self {
-        case .architecture: "the machine's architecture (uname)"
-        case .firmware: "the firmware type or an SMBIOS field (/sys/class/dmi/id)"
-        case .virtualization: "the virtualization Warden runs in, detected as systemd-detect-virt does"
-        case .host: "the hostname or the machine ID"
-        case .kernelCommandLine: "an option on the kernel command line (/proc/cmdline)"
-        case .kernelVersion: "the kernel release (uname -r)"
-        case .credential: "a credential passed to Warden ($CREDENTIALS_DIRECTORY)"
-        case .environment: "a variable in Warden's own environment"
-        case .security: "a security technology being enabled"
-        case .capability: "a capability in Warden's bounding set"
-        case .acPower: "the machine being on AC power"
-        case .needsUpdate: "/usr being newer than the directory's .updated stamp"
-        case .firstBoot: "the machine booting for the first time (no initialized /etc/machine-id)"
-        case .pathExists: "the path existing"
-        case .pathExistsGlob: "a path matching the glob existing"
-        case .pathIsDirectory: "the path being a directory"
-        case .pathIsSymbolicLink: "the path being a symbolic link"
-        case .pathIsMountPoint: "the path being a mount point"
-        case .pathIsReadWrite: "the path's file system being mounted read-write"
-        case .pathIsEncrypted: "the path's file system being on an encrypted block device"
-        case .directoryNotEmpty: "the path being a directory with an entry"
-        case .fileNotEmpty: "the path being a regular file of non-zero size"
-        case .fileIsExecutable: "the path being an executable regular file"
-        case .user: "the user Warden runs as"
-        case .group: "a group of Warden's (real, effective or supplementary)"
-        case .controlGroupController: "cgroup controllers being available, or the cgroup hierarchy version"
-        case .memory: "the machine's memory (the container's, in a container)"
-        case .cpus: "the CPUs in Warden's affinity mask"
-        case .cpuFeature: "a CPU feature"
-        case .osRelease: "a field of os-release(5)"
-        case .memoryPressure, .cpuPressure, .ioPressure: "the system's pressure (PSI) being at most a threshold"
+        case .architecture: "the machine's architecture (uname, in systemd's names) is the one named"
+        case .firmware: "the firmware is of the type named, or the SMBIOS field (/sys/class/dmi/id) compares as written"
+        case .virtualization: "Warden runs in the virtualization named (detected as systemd-detect-virt does; the innermost counts)"
+        case .host: "the hostname matches the glob, or the machine ID is the one named"
+        case .kernelCommandLine: "the option is on the kernel command line (/proc/cmdline; PID 1's in a container)"
+        case .kernelVersion: "the kernel release (uname -r) satisfies every expression"
+        case .credential: "a credential of that name was passed to Warden ($CREDENTIALS_DIRECTORY)"
+        case .environment: "the variable is set (to the value, when one is given) in Warden's own environment"
+        case .security: "the security technology is enabled"
+        case .capability: "the capability is in Warden's bounding set"
+        case .acPower: "the machine is on AC power (yes) or on battery only (no)"
+        case .needsUpdate: "/usr is newer than the directory's .updated stamp"
+        case .firstBoot: "the machine boots for the first time (/run/systemd/first-boot, or systemd.condition-first-boot=)"
+        case .pathExists: "the path exists"
+        case .pathExistsGlob: "a path matching the glob exists"
+        case .pathIsDirectory: "the path is a directory"
+        case .pathIsSymbolicLink: "the path is a symbolic link"
+        case .pathIsMountPoint: "the path is a mount point"
+        case .pathIsReadWrite: "the path's file system is mounted read-write"
+        case .pathIsEncrypted: "the path's file system is on a dm-crypt block device"
+        case .directoryNotEmpty: "the path is a directory with an entry (hidden and backup files do not count)"
+        case .fileNotEmpty: "the path is a regular file of non-zero size"
+        case .fileIsExecutable: "the path is a regular file marked executable"
+        case .user: "Warden runs as the user named (real or effective UID)"
+        case .group: "Warden has the group (real, effective or supplementary)"
+        case .controlGroupController: "the cgroup controllers are available, or the hierarchy is of the version named"
+        case .memory: "the machine's memory (the container's, in a container) compares as written"
+        case .cpus: "the number of CPUs in Warden's affinity mask compares as written"
+        case .cpuFeature: "the CPU has the feature (x86 only)"
+        case .osRelease: "every os-release(5) field compares as written (a missing field is empty)"
+        case .memoryPressure, .cpuPressure, .ioPressure:
+            "the system's pressure (PSI, full, else some) over the window is at most the threshold"
+        }
+    }
+
+    /// How Warden's check differs from systemd's, where it does.
+    public var difference: String? {
+        switch self {
+        case .cpuFeature: "Warden reads /proc/cpuinfo's flags rather than CPUID itself; the names are systemd's"
+        case .controlGroupController:
+            "a BPF pseudo-controller (bpf-firewall, …) is unmet off the unified hierarchy and cannot be evaluated on it (treated as met, with a warning)"
+        case .memoryPressure, .cpuPressure, .ioPressure:
+            "a slice's pressure (SLICE:N%) cannot be evaluated before the component runs: treated as met, with a warning; the value is read verbatim (no % specifiers)"
+        case .security: "audit is treated as met, with a warning, when the audit socket fails for another reason than its absence"
+        default: nil
         }
     }
 }
