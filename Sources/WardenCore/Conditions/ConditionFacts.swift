@@ -55,34 +55,3 @@ public protocol ConditionFacts: Sendable {
     /// The averages of the system-wide pressure of a resource; nil when the kernel has no PSI.
     func pressure(_ resource: ConditionTest.PressureResource) -> PressureAverages?
 }
-
-/// The innermost virtualization, as systemd-detect-virt reports it.
-public struct DetectedVirtualization: Hashable, Sendable {
-    /// A container technology (`docker`, `podman`, `lxc`, …), nil outside containers.
-    public var container: String?
-    /// A virtual machine technology (`kvm`, `qemu`, …), nil on bare metal.
-    public var virtualMachine: String?
-    /// In a user namespace (`private-users`).
-    public var privateUsers: Bool
-
-    public init(container: String? = nil, virtualMachine: String? = nil, privateUsers: Bool = false) {
-        self.container = container
-        self.virtualMachine = virtualMachine
-        self.privateUsers = privateUsers
-    }
-
-    /// What `systemd-detect-virt` prints: the container if any, else the VM, else `none`.
-    public var innermost: String { container ?? virtualMachine ?? "none" }
-}
-
-/// One PSI file's `avg10`, `avg60` and `avg300`, in hundredths of a percent, for the
-/// `full` line and the `some` line (`full` is nil where the kernel has none).
-public struct PressureAverages: Hashable, Sendable {
-    public var some: [Int: Int]
-    public var full: [Int: Int]?
-
-    public init(some: [Int: Int], full: [Int: Int]?) {
-        self.some = some
-        self.full = full
-    }
-}
