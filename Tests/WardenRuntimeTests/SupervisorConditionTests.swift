@@ -52,6 +52,19 @@ struct SupervisorConditionTests {
         #expect(rc?.conditionNote == "start condition unmet: ConditionFileIsExecutable=\(missing)")
         #expect(harness.capture.firstIndex("rc-local", "start condition unmet: ConditionFileIsExecutable=", "not started") != nil)
 
+        // An operator's start tests the conditions again and says why nothing ran.
+        let supervisor = harness.supervisor
+        let answer = supervisor.loop.executeAndWait { () -> ControlResponse in
+            guard let c = supervisor.lookUp("rc-local.service", includingRetired: false) else {
+                return supervisor.unknown("rc-local.service", nil)
+            }
+            return supervisor.operatorRequest(.start, for: c, id: 1, peer: ControlPeer(pid: getpid(), userID: 0, groupIDs: [0]))
+        }
+        #expect(
+            answer.message
+                == "start of rc-local.service requested; now inactive (dead): start condition unmet: ConditionFileIsExecutable=\(missing)")
+        #expect(harness.status("app.service")?.isReady == true)
+
         let dependent = harness.wait("after-initrd.service") { $0.dependencyFailure != nil }
         #expect(dependent?.dependencyFailure == "initrd.service")
         let initrd = harness.status("initrd.service")
