@@ -836,10 +836,6 @@ public struct ComponentMachine: Sendable {
         out.append(.markSkipped(reason: reason))
         state = .inactive
         log(.conditionUnmet, reason + "; not started")
-        if pendingStart {
-            pendingStart = false
-            beginStart(automatic: false)
-        }
     }
 
     private var currentControlKind: CommandKind? {
