@@ -7,3 +7,11 @@ int warden_fstatfs_type(int fd, long *type) {
     *type = (long)info.f_type;
     return 0;
 }
+
+#include <sys/statvfs.h>
+
+int warden_path_is_read_only(const char *path) {
+    struct statvfs info;
+    if (statvfs(path, &info) != 0) return -1;
+    return (info.f_flag & ST_RDONLY) ? 1 : 0;
+}

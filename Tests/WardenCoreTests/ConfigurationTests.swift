@@ -101,6 +101,17 @@ extension ConfigurationLoader.Result {
         ("Description", "Unit", "Order executor", nil),
         ("After", "Unit", "network.target", "bad name!"),
         ("Wants", "Unit", "network-online.target", "bad name!"),
+        ("ConditionPathExists", "Unit", "|!/etc/initrd-release", "relative/path"),
+        ("ConditionKernelVersion", "Unit", ">=5.10 <7", "=>5.10"),
+        ("ConditionMemory", "Unit", ">=1G", "lots"),
+        ("ConditionCPUs", "Unit", "2", "<=many"),
+        ("ConditionVirtualization", "Unit", "!container", "virtualbox"),
+        ("ConditionFirmware", "Unit", "smbios-field(board_vendor = QEMU)", "bios"),
+        ("ConditionOSRelease", "Unit", "VERSION_ID>=12", "debian"),
+        ("ConditionMemoryPressure", "Unit", "20%/1min", "20"),
+        ("AssertPathExists", "Unit", "/etc/initrd-release", "initrd-release"),
+        ("AssertCPUs", "Unit", ">=2", ">=two"),
+        ("ExecCondition", "Service", "/usr/bin/true", "/usr/bin/true \"unclosed"),
     ]
 
     static func unitText(section: String, line: String) -> String {

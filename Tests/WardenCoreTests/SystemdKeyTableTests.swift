@@ -57,12 +57,13 @@ import Testing
     /// is an error with the closest spelling, Warden's or systemd's.
     @Test(arguments: [
         ("[Service]", "PrivateTmp=yes", Diagnostic.Severity?.some(.warning), "not enforced"),
-        ("[Unit]", "ConditionCredential=x", .warning, "not enforced"),
+        ("[Unit]", "Conflicts=b.service", .warning, "not enforced"),
         ("[Unit]", "Documentation=man:a(8)", nil, ""),
         ("[Unit]", "IgnoreOnSnapshot=yes", .warning, "obsolete"),
         ("[Service]", "PrivatTmp=yes", .error, "did you mean PrivateTmp?"),
         ("[Service]", "ExecStrat=/usr/bin/true", .error, "did you mean ExecStart?"),
-        ("[Service]", "ConditionPathExists=/x", .error, "unknown key in [Service]; systemd reads it in [Unit]"),
+        ("[Service]", "ConditionPathExists=/x", .error, "belongs in [Unit], not [Service]"),
+        ("[Service]", "OnFailure=b.service", .error, "unknown key in [Service]; systemd reads it in [Unit]"),
         ("[Service]", "StartLimitIntervalSec=5", .error, "belongs in [Unit], not [Service]"),
         ("[Install]", "WantedBy=multi-user.target", nil, ""),
         ("[Install]", "WantedBY=multi-user.target", .error, "did you mean WantedBy?"),

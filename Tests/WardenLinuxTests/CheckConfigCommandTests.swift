@@ -93,3 +93,44 @@ struct CheckConfigCommandTests {
         #expect(writes?.contains { $0["file"] as? String == "memory.max" && $0["value"] as? String == "4294967296" } == true)
     }
 }
+
+/// `warden check-config` and the units' conditions on this host.
+@Suite(.enabled(if: DemoBinary.wardenPath != nil, "warden is not built next to the test bundle: run `swift build --build-tests`"))
+struct CheckConfigConditionTests {
+    @Test func aGuardedMissingProgramIsNoErrorAndAnUnmetConditionIsNoted() throws {
+        var template = Array("/tmp/warden-check-XXXXXX".utf8CString)
+        let directory = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let missing = directory + "/rc.local"
+        try "[Unit]\nConditionFileIsExecutable=\(missing)\n[Service]\nType=oneshot\nExecStart=\(missing) start\n"
+            .write(toFile: directory + "/rc-local.service", atomically: true, encoding: .utf8)
+        try "[Unit]\nConditionPathExists=!/proc\n[Service]\nExecStart=\(directory)/not-here\n"
+            .write(toFile: directory + "/elsewhere.service", atomically: true, encoding: .utf8)
+        try "[Unit]\nAssertPathExists=\(directory)/initrd-release\n[Service]\nExecStart=/bin/sleep 1\n"
+            .write(toFile: directory + "/initrd.service", atomically: true, encoding: .utf8)
+        try "[Unit]\nConditionKernelVersion=>>5\n[Service]\nExecStart=/bin/sleep 1\n"
+            .write(toFile: directory + "/bad.service", atomically: true, encoding: .utf8)
+        var outcome = try runWarden(["check-config", "--units", directory], within: 20)
+        #expect(outcome.status == .exited(code: 78))
+        #expect(
+            outcome.stderr.contains(
+                "\(directory)/bad.service:2: ConditionKernelVersion: '>>5' does not start with a valid operator"),
+            "\(outcome.stderr)")
+        try FileManager.default.removeItem(atPath: directory + "/bad.service")
+        outcome = try runWarden(["check-config", "--units", directory], within: 20)
+        #expect(outcome.status == .exited(code: 0), "\(outcome.stderr)")
+        #expect(!outcome.stderr.contains("does not exist"), "\(outcome.stderr)")
+        #expect(
+            outcome.stderr.contains(
+                "rc-local.service:2: note: ConditionFileIsExecutable: would be skipped here: ConditionFileIsExecutable=\(missing) is not met"),
+            "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("elsewhere.service:2: note: ConditionPathExists: would be skipped here: ConditionPathExists=!/proc is not met"))
+        #expect(
+            outcome.stderr.contains(
+                "initrd.service:2: warning: AssertPathExists: would fail to start here: AssertPathExists=\(directory)/initrd-release is not met"))
+        // Without host checks nothing is evaluated, and the guarded program is still no error.
+        outcome = try runWarden(["check-config", "--no-host-check", "--units", directory], within: 20)
+        #expect(!outcome.stderr.contains("would be skipped"))
+        #expect(outcome.stderr.contains("elsewhere.service:4: ExecStart: \(directory)/not-here does not exist"), "\(outcome.stderr)")
+    }
+}

@@ -20,7 +20,8 @@ import WardenCore
         restarts: 3, uptimeSeconds: 12.5, cpuUsageSeconds: 0.25, cpuQuotaPercent: 150, memoryCurrentBytes: 1 << 20,
         memoryPeakBytes: UInt64.max, memoryHighBytes: 0, memoryMaxBytes: 4096, tasks: 7, usageSource: "process",
         slice: "trading.slice", ready: true, lastExit: ControlExitStatus(exited: -1, signal: "SIGKILL", coreDumped: true),
-        statusText: "a/b \"quoted\"\n", dependencyFailure: "db.service", invocationID: "0123abcd", blockedReason: "duplicate PID 7")
+        statusText: "a/b \"quoted\"\n", dependencyFailure: "db.service", invocationID: "0123abcd", blockedReason: "duplicate PID 7",
+        conditionResult: "start condition unmet: ConditionPathExists=|!/a \"b\"")
 
     static let responses: [ControlResponse] = [
         ControlResponse(id: 1, components: [snapshot, ComponentSnapshot(name: "x", activeState: "failed", subState: "dead", result: "exit-code", slice: "-.slice")]),

@@ -163,6 +163,16 @@ const char *warden_signal_abbrev(int sig);
  * module does not import <sys/vfs.h>. Returns 0, or -1 with errno set. */
 int warden_fstatfs_type(int fd, long *type);
 
+/* statvfs(2)'s ST_RDONLY for `path`: 1 read-only, 0 read-write, -1 with errno set. */
+int warden_path_is_read_only(const char *path);
+
+/* ---- CPUID (cpuid.c) -------------------------------------------------------------- */
+
+/* The hypervisor's CPUID signature (leaf 0x40000000, e.g. "KVMKVMKVM"), NUL-terminated,
+ * into `vendor` (13 bytes). Returns 1 when the CPU reports a hypervisor, 0 when it does
+ * not or is not x86. */
+int warden_cpuid_hypervisor(char vendor[13]);
+
 /* ---- Libraries opened at first use (library.c) ------------------------------------ */
 
 struct warden_symbol {

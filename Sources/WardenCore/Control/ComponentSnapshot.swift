@@ -40,6 +40,9 @@ public struct ComponentSnapshot: Codable, Hashable, Sendable {
     public var blockedReason: String?
     /// `Priority=` as in force (`critical`, `normal`, `batch`); what readiness probes judge.
     public var priority: String?
+    /// Why the last start did not run: `start condition unmet: ConditionPathExists=/x`
+    /// (the component is inactive, not failed) or `start assertion failed: …`.
+    public var conditionResult: String?
 
     public init(
         name: String, activeState: String, subState: String, result: String, mainPID: Int32? = nil,
@@ -48,7 +51,7 @@ public struct ComponentSnapshot: Codable, Hashable, Sendable {
         memoryHighBytes: UInt64? = nil, memoryMaxBytes: UInt64? = nil, tasks: Int? = nil, usageSource: String? = nil,
         slice: String, ready: Bool = false, lastExit: ControlExitStatus? = nil, statusText: String? = nil,
         dependencyFailure: String? = nil, invocationID: String? = nil, blockedReason: String? = nil,
-        priority: String? = nil
+        priority: String? = nil, conditionResult: String? = nil
     ) {
         self.name = name
         self.activeState = activeState
@@ -74,5 +77,6 @@ public struct ComponentSnapshot: Codable, Hashable, Sendable {
         self.invocationID = invocationID
         self.blockedReason = blockedReason
         self.priority = priority
+        self.conditionResult = conditionResult
     }
 }

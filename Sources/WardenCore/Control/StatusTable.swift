@@ -71,6 +71,7 @@ public enum StatusTable {
         var text = c.lastExit?.text ?? "-"
         if let dependency = c.dependencyFailure { text += " (dependency \(dependency) failed)" }
         if let blocked = c.blockedReason { text += " (\(blocked))" }
+        if let condition = c.conditionResult { text += " (\(condition))" }
         return text
     }
 

@@ -88,6 +88,10 @@ public struct ConfigurationLoader: Sendable {
     /// Where a plain command name (`ExecStart=warden-demo feed`) is looked up: systemd's
     /// fixed list, to which the caller adds the directory of the warden binary.
     public var executableSearchPath: [String]
+    /// When set, each unit's `Condition…=`/`Assert…=` lines are tested against this
+    /// machine, so a command a unit would never run here (its conditions are unmet) is
+    /// not an error.
+    public var conditionFacts: (any ConditionFacts)?
 
     public static let systemdExecutableSearchPath = [
         "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin",
@@ -95,8 +99,10 @@ public struct ConfigurationLoader: Sendable {
 
     public init(
         fileSystem: any ConfigFileSystem, specifiers: SpecifierContext, host: HostFacts? = nil,
-        executableSearchPath: [String] = ConfigurationLoader.systemdExecutableSearchPath
+        executableSearchPath: [String] = ConfigurationLoader.systemdExecutableSearchPath,
+        conditionFacts: (any ConditionFacts)? = nil
     ) {
+        self.conditionFacts = conditionFacts
         self.fileSystem = fileSystem
         self.specifiers = specifiers
         self.host = host
@@ -225,7 +231,8 @@ public struct ConfigurationLoader: Sendable {
             slices: slices.keys.sorted().map { slices[$0]! })
         diagnostics += Validator(
             configuration: configuration, host: host, fileSystem: fileSystem, searchPath: executableSearchPath,
-            masked: Set(masked.keys)
+            masked: Set(masked.keys),
+            conditionFacts: conditionFacts
         ).crossCheck()
         diagnostics.sort { ($0.location.file, $0.location.line, $0.severity) < ($1.location.file, $1.location.line, $1.severity) }
         return Result(

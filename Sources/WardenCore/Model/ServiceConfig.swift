@@ -81,9 +81,15 @@ public struct ServiceConfig: Hashable, Sendable {
     public var hasSuccessAction = false
     /// Keys whose assignment was left out because a `%` specifier could not be expanded.
     public var unresolvedKeys: Set<String> = []
+    /// `Condition…=` lines in order: an unmet one skips the start.
+    public var conditions: [UnitCondition] = []
+    /// `Assert…=` lines in order: a failed one fails the start.
+    public var asserts: [UnitCondition] = []
 
     // [Service]: lifecycle
     public var type: ServiceType?
+    /// `ExecCondition=`: run before `ExecStartPre=`; exit 1–254 skips the start.
+    public var execCondition: [ConfiguredCommand] = []
     public var execStartPre: [ConfiguredCommand] = []
     public var execStart: [ConfiguredCommand] = []
     public var execStartPost: [ConfiguredCommand] = []

@@ -145,6 +145,11 @@ extension ServiceConfig {
                     "When the component counts as started: simple on spawn, exec after execve succeeded, notify on READY=1 over $NOTIFY_SOCKET, oneshot when it exits 0.",
                     syntax: "simple | exec | notify | oneshot", default: "simple", mapsTo: "readiness")),
             .commands(
+                "ExecCondition", \.execCondition,
+                KeyDoc(
+                    "Commands run in order before ExecStartPre=; exit 1–254 skips the start (inactive, not failed), 255 or an abnormal end fails it.",
+                    syntax: "command line (repeatable)", default: "none", mapsTo: "fork+execve")),
+            .commands(
                 "ExecStartPre", \.execStartPre,
                 KeyDoc(
                     "Commands run in order before ExecStart=; a failing one fails the start unless prefixed with -.",
@@ -479,6 +484,7 @@ extension ServiceConfig {
                     systemd: .wardenOnly),
                 parse: nonEmpty(CPUQuota.parse)),
         ]
+        rules += KeyRule.conditionRules
         rules += ResourceKeys.rules(in: "Service", of: \ServiceConfig.resources)
         for kind in ResourceLimitKind.allCases {
             rules.append(

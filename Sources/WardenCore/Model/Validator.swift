@@ -8,6 +8,7 @@ struct Validator {
     var searchPath: [String]
     /// Names of the masked units (`MaskedUnit`).
     var masked: Set<String> = []
+    var conditionFacts: (any ConditionFacts)? = nil
 
     func crossCheck() -> [Diagnostic] {
         var diagnostics: [Diagnostic] = []
@@ -59,8 +60,11 @@ struct Validator {
             ("ExecStartPost", service.execStartPost), ("ExecReload", service.execReload),
             ("ExecStop", service.execStop), ("ExecStopPost", service.execStopPost),
         ]
-        for (key, commands) in all {
-            for configured in commands {
+        // A unit that would be skipped here (or whose start would fail an assert) never
+        // runs its commands on this machine: a missing program is no error.
+        if checkConditions(of: service, &diagnostics) != .met { return }
+        for (key, commands) in all + [("ExecCondition", service.execCondition)] {
+            for configured in commands where !service.guardsPath(configured.command.path) {
                 checkExecutable(configured, key: key, &diagnostics)
             }
         }
@@ -82,6 +86,40 @@ struct Validator {
             Diagnostic(
                 severity, configured.location, key: key,
                 "'\(path)' not found in \(searchPath.joined(separator: ":")); expected an absolute path or a program in one of these directories"))
+    }
+
+    // MARK: Conditions
+
+    /// What the unit's `Condition…=`/`Assert…=` lines say on this machine (when it is
+    /// given): a note for a unit that would be skipped here, a warning for one whose start
+    /// would fail an assert, a note naming the checks that cannot be evaluated here.
+    private func checkConditions(of service: ServiceConfig, _ diagnostics: inout [Diagnostic]) -> ConditionVerdict.Outcome {
+        guard let conditionFacts, !service.conditions.isEmpty || !service.asserts.isEmpty else { return .met }
+        let verdict = ConditionEvaluator(facts: conditionFacts).evaluate(conditions: service.conditions, asserts: service.asserts)
+        func location(_ conditions: [UnitCondition]) -> SourceLocation {
+            conditions.first.flatMap { service.keyLocations[$0.key] } ?? service.location
+        }
+        switch verdict.outcome {
+        case .met:
+            break
+        case .conditionUnmet(let failed):
+            diagnostics.append(
+                .note(
+                    location(failed), key: failed.first?.key,
+                    "would be skipped here: \(ConditionVerdict.notMet(failed))"))
+        case .assertFailed(let failed):
+            diagnostics.append(
+                .warning(
+                    location(failed), key: failed.first?.key,
+                    "would fail to start here: \(ConditionVerdict.notMet(failed))"))
+        }
+        if !verdict.unevaluated.isEmpty {
+            diagnostics.append(
+                .note(
+                    location(verdict.unevaluated), key: verdict.unevaluated.first?.key,
+                    "cannot be evaluated here, treated as met: " + verdict.unevaluated.map(\.description).joined(separator: ", ")))
+        }
+        return verdict.outcome
     }
 
     // MARK: References

@@ -35,6 +35,10 @@ public enum ComponentState: Hashable, Sendable {
 
 /// The steps of a start (systemd `start-pre`, `start`, `start-post`).
 public enum StartPhase: Hashable, Sendable {
+    /// The unit's `Condition…=`/`Assert…=` lines are being tested (`testConditions`).
+    case conditions
+    /// Running `ExecCondition=` command `index` (systemd `condition`).
+    case conditionCommand(index: Int)
     /// Running `ExecStartPre=` command `index`.
     case preCommand(index: Int)
     /// `ExecStart=` command `index` was launched; waiting for what the type needs.
@@ -123,6 +127,8 @@ public enum ComponentEvent: Hashable, Sendable {
     /// The running `ExecStartPre=`/`ExecStartPost=`/`ExecStop=`/`ExecStopPost=` command
     /// ended. There is never more than one at a time.
     case hookExited(ExitStatus)
+    /// The answer to `testConditions`.
+    case conditionsTested(ConditionVerdict)
     /// A timer from `setTimer` fired. Stale or early firings are ignored.
     case timerFired(TimerKind)
     /// Warden's health check judged the component unhealthy (after its own retries).
@@ -159,8 +165,14 @@ public enum ComponentAction: Hashable, Sendable {
     /// Arm (or re-arm) the timer to fire at the instant; answer with `timerFired`.
     case setTimer(TimerKind, at: MonotonicInstant)
     case cancelTimer(TimerKind)
+    /// Test the unit's conditions and asserts now; answer with `conditionsTested`.
+    case testConditions
     /// The start finished: the component is up; units ordered after it may start.
     case markReady
+    /// The start was skipped (an unmet condition, `ExecCondition=` exit 1–254): the
+    /// component stays inactive, and the start counts as done for the units ordered
+    /// after it (systemd finishes the job as done).
+    case markSkipped(reason: String)
     /// The component is fully down (every process gone, `ExecStopPost=` done).
     case markStopped(ServiceResult)
     /// A process ended; `result` is how it was judged (after the `-` prefix).
@@ -193,6 +205,9 @@ public enum ComponentLogEvent: String, CaseIterable, Hashable, Sendable {
     case watchdog
     case startLimitHit = "start-limit-hit"
     case restartScheduled = "restart-scheduled"
+    case conditionUnmet = "condition-unmet"
+    case assertFailed = "assert-failed"
+    case conditionUnevaluated = "condition-unevaluated"
     case startTimeout = "start-timeout"
     case reloadTimeout = "reload-timeout"
     case stopTimeout = "stop-timeout"
@@ -200,10 +215,10 @@ public enum ComponentLogEvent: String, CaseIterable, Hashable, Sendable {
     public var level: LogLevel {
         switch self {
         case .failed, .startLimitHit, .spawnFailed, .watchdog, .startTimeout, .stopTimeout, .healthCheckFailed, .oomKill,
-            .startBlocked:
+            .startBlocked, .assertFailed, .conditionUnevaluated:
             .warning
         case .startQueued, .restartScheduled, .restartCancelled, .starting, .started, .finalKillSkipped, .stopped, .failureIgnored,
-            .reloaded, .reloadTimeout:
+            .reloaded, .reloadTimeout, .conditionUnmet:
             .info
         }
     }
@@ -222,6 +237,9 @@ public struct ComponentMachine: Sendable {
     /// systemd's `n_restarts`: automatic restarts since the last explicit start.
     public private(set) var restartCount = 0
     public private(set) var statusText: String?
+    /// Why the last start did not run: `start condition unmet: …` or `start assertion
+    /// failed: …`; nil once a start gets past its conditions.
+    public private(set) var conditionNote: String?
     /// Armed timers and their deadlines.
     public private(set) var timers: [TimerKind: MonotonicInstant] = [:]
     public private(set) var startLimiter: StartLimiter
@@ -289,6 +307,8 @@ public struct ComponentMachine: Sendable {
         switch state {
         case .inactive: "dead"
         case .blocked: "blocked"
+        case .starting(.conditions): "condition"
+        case .starting(.conditionCommand): "condition"
         case .starting(.preCommand): "start-pre"
         case .starting(.main): "start"
         case .starting(.postCommand): "start-post"
@@ -320,6 +340,7 @@ public struct ComponentMachine: Sendable {
         case .notify(let message): notify(message)
         case .mainExited(let status): mainExited(status)
         case .hookExited(let status): hookExited(status)
+        case .conditionsTested(let verdict): conditionsTested(verdict)
         case .timerFired(let kind): timerFired(kind)
         case .healthCheckFailed(let reason): healthCheckFailed(reason)
         case .healthCheckPassed: break
@@ -439,7 +460,53 @@ public struct ComponentMachine: Sendable {
         pendingStart = false
         cleanupSignalSent = false
         log(.starting, automatic ? "automatic restart #\(restartCount)" : "starting")
-        enterStartPre(0)
+        guard commands.checksConditions else {
+            conditionNote = nil
+            enterConditionCommand(0)
+            return
+        }
+        // systemd tests conditions and asserts at every start, automatic restarts included.
+        state = .starting(.conditions)
+        out.append(.testConditions)
+    }
+
+    private mutating func conditionsTested(_ verdict: ConditionVerdict) {
+        guard state == .starting(.conditions) else { return }
+        if !verdict.unevaluated.isEmpty {
+            log(
+                .conditionUnevaluated,
+                "cannot be evaluated here, treated as met: " + verdict.unevaluated.map(\.description).joined(separator: ", "))
+        }
+        switch verdict.outcome {
+        case .met:
+            conditionNote = nil
+            enterConditionCommand(0)
+        case .conditionUnmet:
+            let reason = verdict.reason ?? "start condition unmet"
+            conditionNote = reason
+            state = .inactive
+            log(.conditionUnmet, reason + "; not started")
+            out.append(.markSkipped(reason: reason))
+        case .assertFailed:
+            // systemd: the start job fails with result `assert`; the unit itself stays
+            // inactive, not failed. Units that require it fail (they see a start that
+            // ended down without being ready).
+            let reason = verdict.reason ?? "start assertion failed"
+            conditionNote = reason
+            state = .inactive
+            log(.assertFailed, reason + "; the start fails")
+        }
+    }
+
+    /// systemd `service_enter_condition`: the `ExecCondition=` commands, then start-pre.
+    private mutating func enterConditionCommand(_ index: Int) {
+        guard index < commands.condition.count else {
+            enterStartPre(0)
+            return
+        }
+        runControl(.condition, index)
+        state = .starting(.conditionCommand(index: index))
+        armTimer(.startTimeout, after: policy.timeoutStartUSec)
     }
 
     private mutating func enterStartPre(_ index: Int) {
@@ -678,7 +745,7 @@ public struct ComponentMachine: Sendable {
             mainAlive = false
             log(.spawnFailed, "\(CommandKind.start.rawValue): \(reason)")
             enterStopSignal(.resources)
-        case .starting(.preCommand), .starting(.postCommand):
+        case .starting(.conditionCommand), .starting(.preCommand), .starting(.postCommand):
             controlAlive = false
             log(.spawnFailed, "\(currentControlKind?.rawValue ?? "command"): \(reason)")
             enterStopSignal(.resources)
@@ -748,14 +815,32 @@ public struct ComponentMachine: Sendable {
             enterStop(judged)
         case .stopping(.stopSignal), .stopping(.watchdogSignal), .stopping(.finalKill):
             checkStopProgress(judged)
-        case .starting(.preCommand), .stopping(.stopCommand), .stopping(.postCommand),
-            .inactive, .blocked, .autoRestartWait, .failed:
+        case .starting(.conditions), .starting(.conditionCommand), .starting(.preCommand), .stopping(.stopCommand),
+            .stopping(.postCommand), .inactive, .blocked, .autoRestartWait, .failed:
             break
         }
     }
 
+    /// systemd: an `ExecCondition=` command that exits 1–254 ends the start as skipped
+    /// (result `exec-condition` in systemd, the unit inactive, not failed), without
+    /// the later commands and without a restart.
+    private mutating func conditionCommandSkipped(_ index: Int, code: Int32) {
+        let reason = "start condition unmet: \(CommandKind.condition.rawValue)[\(index)] exited with status \(code)"
+        for kind in TimerKind.allCases where timers[kind] != nil { cancelTimer(kind) }
+        result = .success
+        conditionNote = reason
+        mainAlive = false
+        controlAlive = false
+        forbidRestart = false
+        out.append(.markStopped(.success))
+        out.append(.markSkipped(reason: reason))
+        state = .inactive
+        log(.conditionUnmet, reason + "; not started")
+    }
+
     private var currentControlKind: CommandKind? {
         switch state {
+        case .starting(.conditionCommand): .condition
         case .starting(.preCommand): .startPre
         case .starting(.postCommand): .startPost
         case .stopping(.stopCommand): .stop
@@ -769,6 +854,7 @@ public struct ComponentMachine: Sendable {
         controlAlive = false
         let position: (CommandKind, Int)?
         switch state {
+        case .starting(.conditionCommand(let i)): position = (.condition, i)
         case .starting(.preCommand(let i)): position = (.startPre, i)
         case .starting(.postCommand(let i)): position = (.startPost, i)
         case .stopping(.stopCommand(let i)): position = (.stop, i)
@@ -789,6 +875,14 @@ public struct ComponentMachine: Sendable {
         setResult(judged)
 
         switch state {
+        case .starting(.conditionCommand(let i)):
+            if judged == .success {
+                enterConditionCommand(i + 1)
+            } else if case .exited(let code) = status, (1...254).contains(code) {
+                conditionCommandSkipped(i, code: code)
+            } else {
+                enterStopSignal(judged)
+            }
         case .starting(.preCommand(let i)):
             if judged != .success { enterStopSignal(judged) } else { enterStartPre(i + 1) }
         case .starting(.postCommand(let i)):

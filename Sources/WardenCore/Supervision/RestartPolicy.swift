@@ -131,6 +131,7 @@ public struct RestartPolicy: Hashable, Sendable {
 
 /// Which `Exec*=` list a command belongs to.
 public enum CommandKind: String, CaseIterable, Hashable, Sendable {
+    case condition = "ExecCondition"
     case startPre = "ExecStartPre"
     case start = "ExecStart"
     case startPost = "ExecStartPost"
@@ -153,6 +154,10 @@ public struct CommandSlot: Hashable, Sendable {
 /// ones carry the `-` prefix. The command lines themselves stay with the runtime, which
 /// receives `runCommand(kind, index:)` and looks the line up.
 public struct ServiceCommands: Hashable, Sendable {
+    /// The unit has `Condition…=` or `Assert…=` lines: each start begins by testing them.
+    public var checksConditions: Bool
+    /// `ExecCondition=`: run first; exit 1–254 skips the start.
+    public var condition: [CommandSlot]
     public var startPre: [CommandSlot]
     /// One command, except for `Type=oneshot` where several run one after another.
     public var start: [CommandSlot]
@@ -162,8 +167,11 @@ public struct ServiceCommands: Hashable, Sendable {
 
     public init(
         startPre: [CommandSlot] = [], start: [CommandSlot] = [.plain], startPost: [CommandSlot] = [],
-        stop: [CommandSlot] = [], stopPost: [CommandSlot] = []
+        stop: [CommandSlot] = [], stopPost: [CommandSlot] = [], condition: [CommandSlot] = [],
+        checksConditions: Bool = false
     ) {
+        self.checksConditions = checksConditions
+        self.condition = condition
         self.startPre = startPre
         self.start = start
         self.startPost = startPost
@@ -173,6 +181,7 @@ public struct ServiceCommands: Hashable, Sendable {
 
     public subscript(kind: CommandKind) -> [CommandSlot] {
         switch kind {
+        case .condition: condition
         case .startPre: startPre
         case .start: start
         case .startPost: startPost

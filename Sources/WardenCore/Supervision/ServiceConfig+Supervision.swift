@@ -34,7 +34,8 @@ extension ServiceConfig {
         }
         return ServiceCommands(
             startPre: slots(execStartPre), start: slots(execStart), startPost: slots(execStartPost),
-            stop: slots(execStop), stopPost: slots(execStopPost))
+            stop: slots(execStop), stopPost: slots(execStopPost), condition: slots(execCondition),
+            checksConditions: !conditions.isEmpty || !asserts.isEmpty)
     }
 
     /// `Requires=` and `BindsTo=`: the units whose failed start fails this one's.
@@ -43,6 +44,7 @@ extension ServiceConfig {
     /// The configured command lines of one kind.
     public func commands(_ kind: CommandKind) -> [ConfiguredCommand] {
         switch kind {
+        case .condition: execCondition
         case .startPre: execStartPre
         case .start: execStart
         case .startPost: execStartPost
@@ -61,6 +63,7 @@ extension ServiceConfig {
         func strip(_ list: [ConfiguredCommand]) -> [ConfiguredCommand] {
             list.map { ConfiguredCommand(command: $0.command, location: nowhere) }
         }
+        copy.execCondition = strip(execCondition)
         copy.execStartPre = strip(execStartPre)
         copy.execStart = strip(execStart)
         copy.execStartPost = strip(execStartPost)

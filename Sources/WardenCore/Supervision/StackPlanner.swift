@@ -20,7 +20,8 @@ public struct StackMember: Hashable, Sendable {
     /// Warden asked for a start at least once in this configuration.
     public var startAttempted = false
     /// The start reached readiness since Warden last asked for one (automatic restarts
-    /// keep it): for the units ordered after this one the start succeeded, even when a
+    /// keep it), or was skipped by an unmet condition (systemd finishes such a start job
+    /// as done): for the units ordered after this one the start succeeded, even when a
     /// `Type=oneshot` unit is down again by now.
     public var readySinceStart = false
     /// Not started because a `Requires=`/`BindsTo=` unit ordered before it failed.

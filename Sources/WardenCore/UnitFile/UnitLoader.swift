@@ -24,6 +24,7 @@ public struct UnitLoader: Sendable {
     /// (`SystemdKeyTable.verbatim`), and Warden's resource keys that take percentages: a
     /// `%` in `CPUQuota=150%` or `Restart=` is not a specifier, as under systemd.
     public static let defaultVerbatimKeys: Set<String> = ResourceKeys.verbatimKeys.union(SystemdOnlyKeys.verbatimKeys)
+        .union(ConditionKind.verbatimKeys)
 
     public init(
         fileSystem: some ConfigFileSystem, specifiers: SpecifierContext,

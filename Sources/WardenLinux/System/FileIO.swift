@@ -153,4 +153,12 @@ public enum FileIO {
     public static func exists(_ path: String) -> Bool {
         access(path, F_OK) == 0
     }
+
+    /// `stat(2)` of `path`, or `lstat(2)` when not following a final symbolic link; nil
+    /// when it cannot be looked at.
+    public static func status(_ path: String, followingLinks: Bool = true) -> stat? {
+        var info = stat()
+        let rc = followingLinks ? stat(path, &info) : lstat(path, &info)
+        return rc == 0 ? info : nil
+    }
 }

@@ -103,7 +103,7 @@ public struct DaemonArguments: Hashable, Sendable {
         if let own = HostProbe.executableDirectory() { searchPath.append(own) }
         let loader = ConfigurationLoader(
             fileSystem: fs, specifiers: SpecifierContext.ofThisHost(), host: host,
-            executableSearchPath: searchPath)
+            executableSearchPath: searchPath, conditionFacts: host == nil ? nil : HostConditionFacts())
         // `warden run -- CMD` on a host with no configuration at all runs CMD alone.
         var directories: [String]? = unitDirectories.isEmpty ? nil : unitDirectories
         if !extraUnits.isEmpty, configPath == nil, directories == nil, !RuntimeDescriptors.isDirectory(WardenSettings.defaultUnitDirectory) {

@@ -102,10 +102,14 @@ extension Supervisor {
     // MARK: The spawn hook
 
     /// Called by `runCommand` first: true when the command is handled here. While a
-    /// takeover is pending, `ExecStartPre=` is skipped and the main process is taken over
-    /// instead of spawned; after it, `ExecStartPost=` is skipped.
+    /// takeover is pending, `ExecCondition=` and `ExecStartPre=` are skipped and the main
+    /// process is taken over instead of spawned; after it, `ExecStartPost=` is skipped.
     func takeOverInsteadOfSpawning(_ kind: CommandKind, index: Int, for c: Component) -> Bool {
         switch kind {
+        case .condition where c.takeover != nil:
+            if index == 0 { logger.info("ExecCondition= skipped: the main process is taken over, not started", metadata: unit(c)) }
+            post(c, .hookExited(.exited(code: 0)))
+            return true
         case .startPre where c.takeover != nil:
             if index == 0 { logger.info("ExecStartPre= skipped: the main process is taken over, not started", metadata: unit(c)) }
             post(c, .hookExited(.exited(code: 0)))

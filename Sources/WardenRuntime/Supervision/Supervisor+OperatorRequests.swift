@@ -26,7 +26,7 @@ extension Supervisor {
             logger.info("start \(who)", metadata: unit(c))
             c.stack.operatorStart()
             post(c, .startRequested)
-            return ControlResponse(id: id, message: "start of \(c.name) requested; now \(c.machine.activeState) (\(c.machine.subState))")
+            return ControlResponse(id: id, message: "start of \(c.name) requested; now \(stateAfterStart(c))")
         case .stop:
             logger.info("stop \(who)", metadata: unit(c))
             c.stack.operatorStop()
@@ -36,7 +36,7 @@ extension Supervisor {
             logger.info("restart \(who)", metadata: unit(c))
             c.stack.operatorRestart()
             post(c, .restartRequested)
-            return ControlResponse(id: id, message: "restart of \(c.name) requested; now \(c.machine.activeState) (\(c.machine.subState))")
+            return ControlResponse(id: id, message: "restart of \(c.name) requested; now \(stateAfterStart(c))")
         case .resetFailed:
             logger.info("reset-failed \(who)", metadata: unit(c))
             post(c, .resetFailedRequested)
@@ -46,6 +46,14 @@ extension Supervisor {
         case .status, .logs, .reload, .emergencyOn, .emergencyOff, .emergencyStatus:
             return .failure(id: id, ControlError(.unsupportedOperation, "'\(operation.rawValue)' reached the wrong branch"))
         }
+    }
+
+    /// The state after a start request, with why it did not run when its conditions
+    /// stopped it (the request has been carried out by the time the answer is made).
+    func stateAfterStart(_ c: Component) -> String {
+        let state = "\(c.machine.activeState) (\(c.machine.subState))"
+        guard c.machine.state == .inactive, let note = c.machine.conditionNote else { return state }
+        return state + ": " + note
     }
 
     /// `systemctl kill`: the signal to the main process, the running command's process, or
@@ -134,7 +142,8 @@ extension Supervisor {
                 memoryMaxBytes: resources.memoryMax?.resolved(on: host)?.value,
                 slice: c.config.effectiveSlice, ready: c.isUp, lastExit: c.lastExit.map(ControlExitStatus.init),
                 statusText: c.statusText, dependencyFailure: c.stack.dependencyFailure, invocationID: c.invocationID,
-                blockedReason: c.blockedReason, priority: configuration.effectivePriority(of: c.config).rawValue)
+                blockedReason: c.blockedReason, priority: configuration.effectivePriority(of: c.config).rawValue,
+                conditionResult: c.machine.conditionNote)
             if let pid = c.main?.pid, let usage = ProcessUsageReader.read(pid: pid), hz > 0 {
                 snapshot.usageSource = "process"
                 snapshot.cpuUsageSeconds = Double(usage.cpuTicks) / hz

@@ -58,6 +58,8 @@ public final class Supervisor: @unchecked Sendable {
     /// Run by `finish()` on the loop thread before the cgroup subtree goes and Warden
     /// exits: the governor undoes (and records) its throttles here.
     var beforeExit: [() -> Void] = []
+    /// What `Condition…=`/`Assert…=` lines are tested against at each start.
+    var conditionFacts: any ConditionFacts = HostConditionFacts()
 
     /// Prepares the supervisor: the loop thread, the state directory, the notify socket,
     /// signal handling, subreaper and orphan reaping. Starts nothing; call `start()`.
@@ -176,7 +178,7 @@ public final class Supervisor: @unchecked Sendable {
                     result: c.machine.result, mainPID: c.main?.pid, controlPID: c.control?.pid,
                     restartCount: c.machine.restartCount, lastExit: c.lastExit, statusText: c.statusText,
                     isReady: c.isUp, dependencyFailure: c.stack.dependencyFailure,
-                    invocationID: c.invocationID)
+                    invocationID: c.invocationID, conditionNote: c.machine.conditionNote)
             }
         }
     }
@@ -282,6 +284,17 @@ public final class Supervisor: @unchecked Sendable {
             }
         case .cancelTimer(let kind):
             if let old = c.timers.removeValue(forKey: kind) { loop.cancelTimer(old) }
+        case .testConditions:
+            // A main process being taken over already runs: its start passed them.
+            let verdict =
+                c.takeover != nil
+                ? ConditionVerdict(outcome: .met)
+                : ConditionEvaluator(facts: conditionFacts).evaluate(conditions: c.config.conditions, asserts: c.config.asserts)
+            queue.append((c, .conditionsTested(verdict)))
+        case .markSkipped:
+            // systemd finishes a condition-skipped start job as done: for the units
+            // ordered after this one (and those that require it) the start succeeded.
+            c.stack.readySinceStart = true
         case .markReady:
             c.stack.readySinceStart = true
             c.isUp = true

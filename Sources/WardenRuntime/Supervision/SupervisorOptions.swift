@@ -71,6 +71,8 @@ public struct ComponentStatus: Hashable, Sendable {
     /// Why Warden did not start it (a `Requires=`/`BindsTo=` unit failed).
     public var dependencyFailure: String?
     public var invocationID: String?
+    /// Why the last start did not run: an unmet condition or a failed assert.
+    public var conditionNote: String?
 }
 
 /// Exit codes of `warden run`.
