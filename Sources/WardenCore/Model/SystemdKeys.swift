@@ -25,11 +25,11 @@ enum SystemdOnlyKeys {
 
     static let service: Set<String> = [
         // service
-        "RemainAfterExit", "GuessMainPID", "PIDFile", "BusName", "ExecCondition",
+        "ExecCondition",
         "TimeoutAbortSec", "TimeoutStartFailureMode", "TimeoutStopFailureMode", "RuntimeMaxSec",
         "RuntimeRandomizedExtraSec", "RestartForceExitStatus", "RootDirectoryStartOnly", "NonBlocking",
         "NotifyAccess", "Sockets", "FileDescriptorStoreMax", "FileDescriptorStorePreserve", "USBFunctionDescriptors",
-        "USBFunctionStrings", "OOMPolicy", "OpenFile", "ReloadSignal", "RestartMode", "ExitType",
+        "USBFunctionStrings", "OOMPolicy", "OpenFile", "RestartMode", "ExitType",
         // exec: sandboxing and environment that Warden does not set up
         "PrivateTmp", "PrivateDevices", "PrivateNetwork", "PrivateIPC", "PrivateUsers", "PrivateMounts",
         "ProtectSystem", "ProtectHome", "ProtectKernelTunables", "ProtectKernelModules", "ProtectKernelLogs",

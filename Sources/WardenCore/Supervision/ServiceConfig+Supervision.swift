@@ -18,6 +18,8 @@ extension ServiceConfig {
             finalKillSignal: finalKillSignal?.rawValue ?? SignalNumber.kill.rawValue,
             sendSIGKILL: sendSIGKILL ?? true,
             killMode: killMode ?? .controlGroup,
+            remainAfterExit: remainAfterExit ?? false,
+            reloadSignal: reloadSignal?.rawValue ?? SignalNumber.hangup.rawValue,
             cleanupSignal: cleanupSignal?.rawValue)
     }
 
@@ -28,7 +30,7 @@ extension ServiceConfig {
         }
         return ServiceCommands(
             startPre: slots(execStartPre), start: slots(execStart), startPost: slots(execStartPost),
-            stop: slots(execStop), stopPost: slots(execStopPost))
+            reload: slots(execReload), stop: slots(execStop), stopPost: slots(execStopPost))
     }
 
     /// `Requires=` and `BindsTo=`: the units whose failed start fails this one's.
@@ -40,6 +42,7 @@ extension ServiceConfig {
         case .startPre: execStartPre
         case .start: execStart
         case .startPost: execStartPost
+        case .reload: execReload
         case .stop: execStop
         case .stopPost: execStopPost
         }

@@ -21,6 +21,7 @@ extension Supervisor {
         request: ControlRequest = ControlRequest(op: .status)
     ) -> ControlResponse {
         let who = "requested by \(peer)"
+        if operation != .reloadUnit { cancelIdleStart(c) }
         switch operation {
         case .start:
             logger.info("start \(who)", metadata: unit(c))
@@ -43,6 +44,8 @@ extension Supervisor {
             return ControlResponse(id: id, message: "\(c.name) is now \(c.machine.activeState) (\(c.machine.subState))")
         case .kill:
             return kill(c, request, id: id, who: who)
+        case .reloadUnit:
+            return reloadComponent(c, id: id, who: who)
         case .status, .logs, .reload, .emergencyOn, .emergencyOff, .emergencyStatus:
             return .failure(id: id, ControlError(.unsupportedOperation, "'\(operation.rawValue)' reached the wrong branch"))
         }

@@ -162,13 +162,37 @@ struct Kill: ParsableCommand {
 
 struct Reload: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Re-read warden.conf and the units in the running daemon (as SIGHUP does).",
-        discussion: "Unlike SIGHUP, errors in the configuration are printed here; nothing changes then.\n\n" + ControlExit.help)
+        abstract: "Reload components (ExecReload=, systemctl reload), or with no name Warden's configuration (as SIGHUP does).",
+        discussion: """
+            With names: each component runs its ExecReload= commands (Type=notify-reload: gets ReloadSignal=) \
+            and keeps running whether or not the reload succeeds; a component without ExecReload= or not \
+            active is refused. Every name is tried; the exit status is the first failure's.
+
+            Without a name: warden.conf and the units are read again; unlike SIGHUP, errors in the \
+            configuration are printed here, and nothing changes then.
+
+            """ + ControlExit.help)
     @OptionGroup var socket: ControlSocketOptions
 
+    @Argument(help: "The components (NAME or NAME.service); none: Warden's configuration.")
+    var names: [String] = []
+
     func run() throws {
-        let response = try socket.call(ControlRequest(id: 1, op: .reload))
-        if let message = response.message { print(message) }
+        if names.isEmpty {
+            let response = try socket.call(ControlRequest(id: 1, op: .reload))
+            if let message = response.message { print(message) }
+            return
+        }
+        var firstFailure: Error?
+        for (index, name) in names.enumerated() {
+            do {
+                let response = try socket.call(ControlRequest(id: index + 1, op: .reloadUnit, unit: name))
+                if let message = response.message { print(message) }
+            } catch {
+                if firstFailure == nil { firstFailure = error }
+            }
+        }
+        if let firstFailure { throw firstFailure }
     }
 }
 

@@ -1,0 +1,163 @@
+import Foundation
+import Testing
+import WardenCore
+@testable import WardenLinux
+
+/// Type=forking end to end under `warden run` (a child subreaper, so the double-forked
+/// daemon is re-parented to it and followed), and `warden reload NAME…` with the real
+/// binary: its output and exit statuses.
+@Suite(.enabled(if: DemoBinary.wardenPath != nil, "warden is not built next to the test bundle: run `swift build --build-tests`"))
+struct ServiceTypeCommandTests {
+    /// A daemon that forks twice: the first child starts a session and becomes the
+    /// daemon, which writes its PID file and records each SIGHUP; the parent exits at once.
+    static let daemonScript = """
+        #!/bin/sh
+        dir=$1
+        ( setsid /bin/sh -c 'echo $$ > "$1/daemon.pid"; trap "echo hup >> \\"$1/hups\\"" HUP; while :; do sleep 0.2; done' daemon "$dir" & )
+        exit 0
+
+        """
+
+    struct Daemon {
+        let root: String
+        let process: DemoProcess
+        var socket: [String] { ["--socket", root + "/state/control.sock"] }
+
+        func run(_ arguments: [String]) throws -> WardenCommandOutcome {
+            try runWarden(arguments + socket, environment: ["NO_COLOR": "1"], within: 30)
+        }
+
+        /// Polls `status NAME --json` until `condition` holds.
+        func wait(_ name: String, within seconds: Double = 30, _ condition: (ComponentSnapshot) -> Bool) throws
+            -> ComponentSnapshot?
+        {
+            let deadline = monotonicSeconds() + seconds
+            while monotonicSeconds() < deadline {
+                let outcome = try run(["status", name, "--json"])
+                if case .success(let response) = ControlCodec.decodeResponse(Array(outcome.stdout.utf8)),
+                    let snapshot = response.components?.first, condition(snapshot)
+                {
+                    return snapshot
+                }
+                usleep(50_000)
+            }
+            return nil
+        }
+    }
+
+    func startDaemon(_ units: [String: String]) throws -> Daemon {
+        let root = NotifyClient.temporaryDirectory()
+        try FileManager.default.createDirectory(atPath: root + "/units", withIntermediateDirectories: true)
+        try Self.daemonScript.write(toFile: root + "/daemon.sh", atomically: true, encoding: .utf8)
+        for (name, text) in units {
+            try text.replacingOccurrences(of: "@ROOT@", with: root)
+                .write(toFile: root + "/units/" + name, atomically: true, encoding: .utf8)
+        }
+        let process = try DemoProcess(
+            ["run", "--units", root + "/units", "--state-dir", root + "/state"], environment: ["NO_COLOR": "1"],
+            binary: DemoBinary.wardenPath)
+        return Daemon(root: root, process: process)
+    }
+
+    func pidFile(_ path: String) -> Int32? {
+        (try? String(contentsOfFile: path, encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+
+    func alive(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return false }
+        let state = stat[stat.index(close, offsetBy: 2)]
+        return state != "Z" && state != "X"
+    }
+
+    @Test func forkingDaemonIsFollowedRestartedReloadedAndStopped() throws {
+        let daemon = try startDaemon([
+            "forked.service": """
+                [Service]
+                Type=forking
+                PIDFile=@ROOT@/daemon.pid
+                ExecStart=/bin/sh @ROOT@/daemon.sh @ROOT@
+                ExecReload=/bin/kill -HUP $MAINPID
+                Restart=on-failure
+                RestartSec=50ms
+
+                """,
+            "plain.service": "[Service]\nExecStart=/bin/sleep 600\n",
+        ])
+        defer {
+            daemon.process.send(SIGTERM)
+            _ = daemon.process.exitStatus(within: 30)
+        }
+        let first = try #require(
+            try daemon.wait("forked") { $0.activeState == "active" && $0.mainPID != nil },
+            "not started: \(daemon.process.standardError())")
+        let pid = try #require(first.mainPID)
+        #expect(pidFile(daemon.root + "/daemon.pid") == pid, "the main process is the PID file's")
+        #expect(alive(pid))
+
+        // reload: ExecReload= gets $MAINPID; the daemon stays the same process.
+        let reloaded = try daemon.run(["reload", "forked"])
+        #expect(reloaded.status == .exited(code: 0), "\(reloaded.stderr)")
+        #expect(reloaded.stdout.contains("reload of forked.service requested"), "\(reloaded.stdout)")
+        let deadline = monotonicSeconds() + 20
+        while monotonicSeconds() < deadline, (try? String(contentsOfFile: daemon.root + "/hups", encoding: .utf8)) == nil {
+            usleep(50_000)
+        }
+        #expect((try? String(contentsOfFile: daemon.root + "/hups", encoding: .utf8)) == "hup\n")
+        #expect(try daemon.wait("forked") { $0.subState == "running" }?.mainPID == pid)
+
+        // Several names: each tried; refusals say why and set the exit status.
+        let refused = try daemon.run(["reload", "plain", "forked"])
+        #expect(refused.status == .exited(code: 1), "\(refused.stdout) \(refused.stderr)")
+        #expect(refused.stderr.contains("plain.service has no ExecReload="), "\(refused.stderr)")
+        #expect(refused.stdout.contains("reload of forked.service requested"))
+        #expect(try daemon.run(["reload", "nosuch"]).status == .exited(code: 5))
+
+        // kill -9 the daemon: its end is the service's, and Restart=on-failure restarts it.
+        kill(pid, SIGKILL)
+        let again = try #require(
+            try daemon.wait("forked") { $0.activeState == "active" && $0.mainPID != nil && $0.mainPID != pid && $0.restarts == 1 },
+            "not restarted: \(daemon.process.standardError())")
+        let second = try #require(again.mainPID)
+        #expect(pidFile(daemon.root + "/daemon.pid") == second)
+        #expect(!alive(pid))
+
+        // stop: the daemon and its children are gone.
+        let children = (try? String(contentsOfFile: "/proc/\(second)/task/\(second)/children", encoding: .utf8)) ?? ""
+        let stop = try daemon.run(["stop", "forked"])
+        #expect(stop.status == .exited(code: 0), "\(stop.stderr)")
+        #expect(try daemon.wait("forked") { $0.activeState == "inactive" } != nil)
+        #expect(!alive(second))
+        for child in children.split(separator: " ").compactMap({ Int32($0) }) {
+            #expect(!alive(child), "child \(child) of the daemon is left")
+        }
+        daemon.process.send(SIGTERM)
+        #expect(daemon.process.exitStatus(within: 30) == .exited(code: 0))
+    }
+
+    /// No PIDFile=: the one process left is the main process (GuessMainPID=yes).
+    @Test func forkingMainProcessIsGuessedWhenOneIsLeft() throws {
+        let daemon = try startDaemon([
+            "guessed.service": """
+                [Service]
+                Type=forking
+                ExecStart=/bin/sh -c "(setsid /bin/sleep 600 &); exit 0"
+
+                """
+        ])
+        defer {
+            daemon.process.send(SIGTERM)
+            _ = daemon.process.exitStatus(within: 30)
+        }
+        let running = try #require(
+            try daemon.wait("guessed") { $0.activeState == "active" && $0.mainPID != nil },
+            "not started: \(daemon.process.standardError())")
+        let pid = try #require(running.mainPID)
+        let command = (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) ?? ""
+        #expect(command == "sleep\n", "the guessed main process is the daemon, not \(command)")
+        daemon.process.send(SIGTERM)
+        #expect(daemon.process.exitStatus(within: 30) == .exited(code: 0))
+        #expect(!alive(pid))
+    }
+}
