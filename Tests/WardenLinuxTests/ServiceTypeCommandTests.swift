@@ -136,13 +136,14 @@ struct ServiceTypeCommandTests {
         #expect(daemon.process.exitStatus(within: 30) == .exited(code: 0))
     }
 
-    /// No PIDFile=: the one process left is the main process (GuessMainPID=yes).
+    /// No PIDFile=: the one process re-parented to Warden is the main process
+    /// (GuessMainPID=yes), not the worker it started.
     @Test func forkingMainProcessIsGuessedWhenOneIsLeft() throws {
         let daemon = try startDaemon([
             "guessed.service": """
                 [Service]
                 Type=forking
-                ExecStart=/bin/sh -c "(setsid /bin/sleep 600 &); exit 0"
+                ExecStart=/bin/sh -c "(setsid /bin/sh -c '/bin/sleep 600 & exec /bin/sleep 601' &); sleep 0.3; exit 0"
 
                 """
         ])
@@ -154,10 +155,81 @@ struct ServiceTypeCommandTests {
             try daemon.wait("guessed") { $0.activeState == "active" && $0.mainPID != nil },
             "not started: \(daemon.process.standardError())")
         let pid = try #require(running.mainPID)
-        let command = (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) ?? ""
-        #expect(command == "sleep\n", "the guessed main process is the daemon, not \(command)")
+        let command = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
+        #expect(command == "/bin/sleep\u{0}601\u{0}", "the guessed main process is the daemon, not \(command)")
         daemon.process.send(SIGTERM)
         #expect(daemon.process.exitStatus(within: 30) == .exited(code: 0))
         #expect(!alive(pid))
     }
+
+    /// Type=dbus against a real bus: a private dbus-daemon named by
+    /// $DBUS_SYSTEM_BUS_ADDRESS, a component that takes its BusName= after a pause (ready
+    /// then), and one whose name never appears (its start times out).
+    @Test(.enabled(if: access("/usr/bin/dbus-daemon", X_OK) == 0, "no /usr/bin/dbus-daemon"))
+    func dbusIsReadyWhenItsNameAppearsOnTheBus() throws {
+        let owner = try BusOwner.built.get()
+        let root = NotifyClient.temporaryDirectory()
+        let busSocket = root + "/bus"
+        try """
+            <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+            <busconfig>
+              <type>custom</type>
+              <listen>unix:path=\(busSocket)</listen>
+              <auth>EXTERNAL</auth>
+              <policy context="default">
+                <allow user="*"/>
+                <allow own="*"/>
+                <allow send_destination="*"/>
+                <allow receive_sender="*"/>
+              </policy>
+            </busconfig>
+            """.write(toFile: root + "/bus.conf", atomically: true, encoding: .utf8)
+        let bus = try DemoProcess(
+            ["--config-file=" + root + "/bus.conf", "--nofork", "--nopidfile"], binary: "/usr/bin/dbus-daemon")
+        defer {
+            bus.send(SIGTERM)
+            _ = bus.exitStatus(within: 10)
+        }
+        let address = "unix:path=" + busSocket
+        var waited = 0
+        while access(busSocket, F_OK) != 0 && waited < 200 {
+            usleep(50_000)
+            waited += 1
+        }
+        try FileManager.default.createDirectory(atPath: root + "/units", withIntermediateDirectories: true)
+        try "[Service]\nType=dbus\nBusName=org.example.Owner\nEnvironment=DBUS_SYSTEM_BUS_ADDRESS=\(address)\nExecStart=\(owner) org.example.Owner 300\n"
+            .write(toFile: root + "/units/owner.service", atomically: true, encoding: .utf8)
+        try "[Service]\nType=dbus\nBusName=org.example.Never\nExecStart=/bin/sleep 600\nTimeoutStartSec=1\n"
+            .write(toFile: root + "/units/never.service", atomically: true, encoding: .utf8)
+        let process = try DemoProcess(
+            ["run", "--units", root + "/units", "--state-dir", root + "/state"],
+            environment: ["NO_COLOR": "1", "DBUS_SYSTEM_BUS_ADDRESS": address], binary: DemoBinary.wardenPath)
+        let daemon = Daemon(root: root, process: process)
+        defer {
+            process.send(SIGTERM)
+            _ = process.exitStatus(within: 30)
+        }
+        let ready = try daemon.wait("owner") { $0.activeState == "active" && $0.ready }
+        #expect(ready?.subState == "running", "\(process.standardError())")
+        let never = try daemon.wait("never") { $0.activeState == "failed" }
+        #expect(never?.result == "timeout", "\(process.standardError())")
+        process.send(SIGTERM)
+        #expect(process.exitStatus(within: 30) == .exited(code: 0))
+        #expect(process.standardError().contains("BusName=org.example.Owner is on the system bus"))
+    }
+}
+
+/// Builds Tests/fixtures/bus-owner.c (it links libsystemd) once per test process.
+enum BusOwner {
+    static let built: Result<String, NotifyClient.TestSetupError> = {
+        let testsDirectory = String(#filePath.split(separator: "/", omittingEmptySubsequences: false).dropLast(2).joined(separator: "/"))
+        let source = testsDirectory + "/fixtures/bus-owner.c"
+        let output = NotifyClient.temporaryDirectory() + "/bus-owner"
+        var request = SpawnRequest(executablePath: "/usr/bin/cc", arguments: ["cc", "-O1", "-o", output, source, "-lsystemd"])
+        request.environment = ["PATH=/usr/bin:/bin"]
+        guard let (status, _) = try? TestProcess.run(request), status == .exited(code: 0) else {
+            return .failure(NotifyClient.TestSetupError(description: "cc failed to build \(source) (needs libsystemd-dev)"))
+        }
+        return .success(output)
+    }()
 }

@@ -268,7 +268,7 @@ extension ServiceConfig {
             .value(
                 "GuessMainPID", in: serviceSection, \.guessMainPID,
                 KeyDoc(
-                    "Type=forking without PIDFile=: take the one process left in the component as the main process; with several there is none, and the component runs until all are gone.",
+                    "Type=forking without PIDFile=: take the daemon left in the component (its one process re-parented to Warden) as the main process; with several there is none, and the component runs until all its processes are gone.",
                     syntax: "boolean", default: "yes", mapsTo: "main process"),
                 parse: parseBoolean),
             .value(

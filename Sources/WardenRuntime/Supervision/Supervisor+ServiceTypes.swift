@@ -16,8 +16,9 @@ extension Supervisor {
     /// parent exited cleanly. With `PIDFile=` the file is waited for (polled) until the
     /// start timeout, and its pid must be a live process of this component (Warden is a
     /// child subreaper or PID 1, so the daemon is Warden's child and its exit status is
-    /// read). Without it, `GuessMainPID=yes` takes the one process left; with several,
-    /// there is no main process and the component runs while any of them does.
+    /// read). Without it, `GuessMainPID=yes` takes the one daemon left (a process whose
+    /// parent is Warden); with several, there is no main process and the component runs
+    /// while any of its processes does.
     func findMainPID(for c: Component) {
         if let timer = c.startPoll {
             loop.cancelTimer(timer)
@@ -55,16 +56,21 @@ extension Supervisor {
             post(c, .daemonFound(pid: nil))
             return
         }
-        switch live.count {
-        case 1:
-            logger.info("main process guessed: pid \(live[0]), the one process left (GuessMainPID=yes)", metadata: unit(c))
-            post(c, .daemonFound(pid: live[0]))
-        case 0:
+        if live.isEmpty {
             queue.append((c, .allProcessesGone))
             post(c, .daemonFound(pid: nil))
-        default:
+            return
+        }
+        // systemd's `unit_search_main_pid`: only a process re-parented to the manager
+        // counts (a daemon's own workers are its children, not candidates).
+        let ownPID = ThisProcess.pid
+        let daemons = live.filter { ProcessTable.entry(of: $0)?.parentPID == ownPID }
+        if daemons.count == 1 {
+            logger.info("main process guessed: pid \(daemons[0]), the one daemon left (GuessMainPID=yes)", metadata: unit(c))
+            post(c, .daemonFound(pid: daemons[0]))
+        } else {
             logger.notice(
-                "cannot guess the main process: \(live.count) processes left and no PIDFile=; running without one until all have ended",
+                "cannot guess the main process: \(daemons.count) processes left of their parent, and no PIDFile=; running without one until all have ended",
                 metadata: unit(c))
             post(c, .daemonFound(pid: nil))
         }
