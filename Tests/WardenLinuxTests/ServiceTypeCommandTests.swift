@@ -129,6 +129,7 @@ struct ServiceTypeCommandTests {
         #expect(stop.status == .exited(code: 0), "\(stop.stderr)")
         #expect(try daemon.wait("forked") { $0.activeState == "inactive" } != nil)
         #expect(!alive(second))
+        #expect(access(daemon.root + "/daemon.pid", F_OK) != 0, "the PID file of a stopped service is removed, as systemd does")
         for child in children.split(separator: " ").compactMap({ Int32($0) }) {
             #expect(!alive(child), "child \(child) of the daemon is left")
         }
@@ -160,6 +161,33 @@ struct ServiceTypeCommandTests {
         daemon.process.send(SIGTERM)
         #expect(daemon.process.exitStatus(within: 30) == .exited(code: 0))
         #expect(!alive(pid))
+    }
+
+    /// rc-local.service's shape: Type=forking, GuessMainPID=no, RemainAfterExit=yes. No
+    /// main process: running while what the script left runs, then active (exited).
+    @Test func forkingWithoutAMainProcessRunsWhileItsProcessesDoThenRemains() throws {
+        let daemon = try startDaemon([
+            "rc-local.service": """
+                [Service]
+                Type=forking
+                ExecStart=/bin/sh -c "/bin/sleep 1 & exit 0"
+                TimeoutSec=0
+                RemainAfterExit=yes
+                GuessMainPID=no
+
+                """
+        ])
+        defer {
+            daemon.process.send(SIGTERM)
+            _ = daemon.process.exitStatus(within: 30)
+        }
+        let running = try daemon.wait("rc-local") { $0.activeState == "active" }
+        #expect(running?.mainPID == nil, "\(daemon.process.standardError())")
+        #expect(running?.subState == "running", "\(String(describing: running))")
+        let exited = try daemon.wait("rc-local") { $0.subState == "exited" }
+        #expect(exited?.activeState == "active", "\(daemon.process.standardError())")
+        daemon.process.send(SIGTERM)
+        #expect(daemon.process.exitStatus(within: 30) == .exited(code: 0))
     }
 
     /// Type=dbus against a real bus: a private dbus-daemon named by

@@ -78,6 +78,24 @@ struct SupervisorServiceTypeTests {
         #expect(harness.shutdown() == 0)
     }
 
+    /// Type=notify-reload: SIGHUP to the main process, then RELOADING=1 and READY=1 from
+    /// it end the reload (warden-demo executor answers SIGHUP so).
+    @Test(.enabled(if: BuiltBinary.demo != nil, "warden-demo is not built next to the test bundle"))
+    func notifyReloadSignalsAndWaitsForTheAnswer() throws {
+        let workspace = Workspace()
+        workspace.unit("executor.service", "[Service]\nType=notify-reload\nExecStart=warden-demo executor --warmup-ms 100\n")
+        let harness = try Harness(workspace)
+        let running = try #require(harness.wait("executor.service") { $0.isReady && $0.mainPID != nil })
+        #expect(reload(harness, "executor").error == nil)
+        #expect(eventually { harness.capture.firstIndex("[executor]", "reload finished") != nil }, "\(harness.capture.lines.joined(separator: "\n"))")
+        let reloading = harness.capture.firstIndex("[executor]", "reloading: sending SIGHUP to the main process")
+        let answered = harness.capture.firstIndex("[executor]", "reloading: order routes re-read")
+        #expect(reloading != nil && answered != nil && reloading! < answered!)
+        let after = harness.wait("executor.service") { $0.subState == "running" }
+        #expect(after?.mainPID == running.mainPID)
+        #expect(harness.shutdown() == 0)
+    }
+
     /// RemainAfterExit=: active (exited) after a clean end; the stop runs ExecStop=.
     @Test func remainAfterExitStaysActiveAndStopRunsExecStop() throws {
         let workspace = Workspace()

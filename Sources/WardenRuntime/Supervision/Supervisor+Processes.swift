@@ -250,6 +250,8 @@ extension Supervisor {
             tracker.forget(run)
         }
         c.invocationID = nil
+        c.refusedPIDFilePID = nil
+        removePIDFile(of: c)
         if let cgroups { cleanUpGroup(c, cgroups) }
         if let scopes { releaseScope(c, scopes) }
     }

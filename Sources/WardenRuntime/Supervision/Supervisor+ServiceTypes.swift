@@ -53,9 +53,12 @@ extension Supervisor {
             return
         }
         guard c.config.guessMainPID ?? true else {
+            c.needsGoneCheck = true
             post(c, .daemonFound(pid: nil))
             return
         }
+        // Without a main process the component is followed by scans of its processes.
+        c.needsGoneCheck = true
         if live.isEmpty {
             queue.append((c, .allProcessesGone))
             post(c, .daemonFound(pid: nil))
@@ -73,6 +76,17 @@ extension Supervisor {
                 "cannot guess the main process: \(daemons.count) processes left of their parent, and no PIDFile=; running without one until all have ended",
                 metadata: unit(c))
             post(c, .daemonFound(pid: nil))
+        }
+    }
+
+    /// systemd `service_enter_dead` removes the `PIDFile=` of a service that is down, so
+    /// the next start cannot read a stale one.
+    func removePIDFile(of c: Component) {
+        guard let path = c.config.pidFile, FileIO.exists(path) else { return }
+        do {
+            try FileIO.remove(path)
+        } catch {
+            logger.warning("cannot remove PIDFile=\(path): \(error)", metadata: unit(c))
         }
     }
 
