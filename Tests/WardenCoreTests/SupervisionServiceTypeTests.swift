@@ -321,6 +321,17 @@ import WardenCore
         #expect(h.state == .running)
     }
 
+    @Test func mainExitDuringANotifiedReloadEndsItAsAnyMainExit() {
+        var h = Harness(RestartPolicy(type: .notify, remainAfterExit: true))
+        h.startToRunning()
+        h.send(.notify(.reloading))
+        #expect(h.machine.timers[.reloadTimeout] != nil)
+        h.send(.mainExited(.exited(code: 0)))
+        #expect(h.state == .exited)
+        #expect(h.machine.timers[.reloadTimeout] == nil)
+        #expect(h.machine.reloadStep == nil)
+    }
+
     @Test func readyDuringAReloadCommandDoesNotEndIt() {
         var h = Harness(RestartPolicy(type: .notify), ServiceCommands(reload: [.plain]))
         h.startToRunning()

@@ -20,7 +20,8 @@ public enum ComponentState: Hashable, Sendable {
     /// Warden did not start is already running and `Duplicates=refuse`.
     case blocked(reason: String)
     case starting(StartPhase)
-    /// Started and its main process is alive.
+    /// Started and its main process is alive (without a known main process, `Type=forking`
+    /// with `mainPIDUnknown`: any of its processes).
     case running
     /// A reload is under way (`reloadStep` says which kind): `ExecReload=` commands, a
     /// `Type=notify-reload` signal, or a `RELOADING=1` the service sent on its own.
@@ -475,6 +476,11 @@ public struct ComponentMachine: Sendable {
         }
     }
 
+    private var reloadCommandRuns: Bool {
+        if case .command = reloadStep { return true }
+        return false
+    }
+
     private mutating func runReloadCommand(_ index: Int) {
         reloadStep = .command(index: index)
         runControl(.reload, index)
@@ -791,7 +797,7 @@ public struct ComponentMachine: Sendable {
             controlAlive = false
             log(.spawnFailed, "\(CommandKind.stop.rawValue): \(reason)")
             enterStopSignal(.resources)
-        case .reloading where reloadStep.map { if case .command = $0 { true } else { false } } == true:
+        case .reloading where reloadCommandRuns:
             controlAlive = false
             log(.spawnFailed, "\(CommandKind.reload.rawValue): \(reason)")
             log(.reloadFailed, "reload failed (resources); the component keeps running as it was")
@@ -888,9 +894,7 @@ public struct ComponentMachine: Sendable {
         case .reloading:
             // An ExecReload= command in flight is waited for; `reloadEnded` then sees the
             // main process gone.
-            if case .command = reloadStep { break }
-            reloadStep = nil
-            mainGoneWhileUp(judged)
+            if !reloadCommandRuns { reloadEnded() }
         case .stopping(.stopSignal), .stopping(.watchdogSignal), .stopping(.finalKill):
             checkStopProgress(judged)
         case .starting(.preCommand), .stopping(.stopCommand), .stopping(.postCommand),

@@ -71,8 +71,9 @@ final class Component {
     var startPoll: EventLoop.TimerID?
     /// `Type=idle`: when the deferred start goes ahead whatever else still starts.
     var idleStartDeadline: MonotonicInstant?
-    /// `Type=forking`: the `PIDFile=` pid already refused, so it is reported once.
-    var refusedPIDFilePID: Int32?
+    /// What the poll of this start last reported (a `PIDFile=` pid refused, the bus not
+    /// answering), so each is reported once.
+    var startPollNote: String?
 
     /// The reason of `blocked`, for `warden status`.
     var blockedReason: String? {

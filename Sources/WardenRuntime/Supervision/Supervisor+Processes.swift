@@ -250,7 +250,7 @@ extension Supervisor {
             tracker.forget(run)
         }
         c.invocationID = nil
-        c.refusedPIDFilePID = nil
+        c.startPollNote = nil
         removePIDFile(of: c)
         if let cgroups { cleanUpGroup(c, cgroups) }
         if let scopes { releaseScope(c, scopes) }

@@ -33,12 +33,9 @@ extension Supervisor {
                     post(c, .daemonFound(pid: pid))
                     return
                 }
-                if c.refusedPIDFilePID != pid {
-                    c.refusedPIDFilePID = pid
-                    logger.warning(
-                        "PIDFile=\(path) names pid \(pid), which is not a live process of the component; waiting for the file to name one",
-                        metadata: unit(c))
-                }
+                note(
+                    "PIDFile=\(path) names pid \(pid), which is not a live process of the component; waiting for the file to name one",
+                    for: c)
             }
             if live.isEmpty {
                 // Nothing is left that could still write it.
@@ -121,14 +118,21 @@ extension Supervisor {
         case .success(false):
             break
         case .failure(let error):
-            post(c, .spawnFailed(reason: "Type=dbus: cannot watch BusName=\(name): \(error)"))
-            return
+            // Asked again until the start timeout: the bus may be starting too.
+            note("Type=dbus: cannot ask the system bus for BusName=\(name) yet: \(error)", for: c)
         }
         c.startPoll = loop.addTimer(after: Self.startPollInterval) { [unowned self] in
             c.startPoll = nil
             self.watchBusName(for: c)
             self.pump()
         }
+    }
+
+    /// A warning about a start that waits, logged once per start and wording.
+    private func note(_ text: String, for c: Component) {
+        guard c.startPollNote != text else { return }
+        c.startPollNote = text
+        logger.warning("\(text)", metadata: unit(c))
     }
 
     // MARK: Type=idle
