@@ -190,6 +190,7 @@ import WardenCore
         #expect(done.contains(.cancelTimer(.reloadTimeout)))
         #expect(h.state == .running)
         #expect(h.machine.reloadStep == nil)
+        #expect(h.machine.reloadResult == .success)
         #expect(h.machine.result == .success)
     }
 
@@ -203,8 +204,11 @@ import WardenCore
         #expect(logEvents(failed) == ["reload-failed"])
         #expect(!failed.contains(.runCommand(.reload, index: 1, resultEnvironment: nil)))
         #expect(h.state == .running)
+        #expect(h.machine.reloadResult == ServiceResult(status, judgedAs: .controlCommand, successExitStatus: ExitStatusSet()))
         // The reload's failure is not the service's: a later clean stop is a success.
         #expect(h.machine.result == .success)
+        h.send(.reloadRequested)
+        #expect(h.machine.reloadResult == nil, "a new reload forgets the last one's result")
     }
 
     @Test func ignoredReloadFailureGoesOn() {
@@ -225,6 +229,7 @@ import WardenCore
         #expect(logEvents(timeout) == ["reload-timeout"])
         #expect(withoutLogs(timeout) == [.sendSignal(Sig.kill, to: .controlProcess)])
         #expect(h.state == .running)
+        #expect(h.machine.reloadResult == .timeout)
         // The killed command's end, when it comes, changes nothing.
         #expect(h.send(.hookExited(.killed(signal: Sig.kill, coreDumped: false))).isEmpty)
     }

@@ -84,6 +84,7 @@ struct ServiceTypeCommandTests {
 
                 """,
             "plain.service": "[Service]\nExecStart=/bin/sleep 600\n",
+            "badreload.service": "[Service]\nExecStart=/bin/sleep 600\nExecReload=/bin/false\n",
         ])
         defer {
             daemon.process.send(SIGTERM)
@@ -100,6 +101,7 @@ struct ServiceTypeCommandTests {
         let reloaded = try daemon.run(["reload", "forked"])
         #expect(reloaded.status == .exited(code: 0), "\(reloaded.stderr)")
         #expect(reloaded.stdout.contains("reload of forked.service requested"), "\(reloaded.stdout)")
+        #expect(reloaded.stdout.contains("forked.service reloaded"), "\(reloaded.stdout)")
         let deadline = monotonicSeconds() + 20
         while monotonicSeconds() < deadline, (try? String(contentsOfFile: daemon.root + "/hups", encoding: .utf8)) == nil {
             usleep(50_000)
@@ -113,6 +115,14 @@ struct ServiceTypeCommandTests {
         #expect(refused.stderr.contains("plain.service has no ExecReload="), "\(refused.stderr)")
         #expect(refused.stdout.contains("reload of forked.service requested"))
         #expect(try daemon.run(["reload", "nosuch"]).status == .exited(code: 5))
+        // A failed reload fails the command, as systemctl's; the component keeps running.
+        _ = try daemon.wait("badreload") { $0.activeState == "active" }
+        let failed = try daemon.run(["reload", "badreload"])
+        #expect(failed.status == .exited(code: 1), "\(failed.stdout) \(failed.stderr)")
+        #expect(failed.stderr.contains("reload of badreload.service failed (exit-code)"), "\(failed.stderr)")
+        #expect(try daemon.wait("badreload") { $0.subState == "running" }?.reloadResult == "exit-code")
+        let noBlock = try daemon.run(["reload", "badreload", "--no-block"])
+        #expect(noBlock.status == .exited(code: 0), "\(noBlock.stderr)")
 
         // kill -9 the daemon: its end is the service's, and Restart=on-failure restarts it.
         kill(pid, SIGKILL)

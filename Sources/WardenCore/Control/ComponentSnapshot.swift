@@ -40,6 +40,9 @@ public struct ComponentSnapshot: Codable, Hashable, Sendable {
     public var blockedReason: String?
     /// `Priority=` as in force (`critical`, `normal`, `batch`); what readiness probes judge.
     public var priority: String?
+    /// How the last reload ended (systemd's `ReloadResult`: `success`, `exit-code`,
+    /// `timeout`, …); absent while one runs and before the first.
+    public var reloadResult: String?
 
     public init(
         name: String, activeState: String, subState: String, result: String, mainPID: Int32? = nil,

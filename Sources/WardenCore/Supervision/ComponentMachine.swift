@@ -263,6 +263,9 @@ public struct ComponentMachine: Sendable {
     /// What the reload under way waits for; nil outside `reloading`, and for a reload the
     /// service announced itself with `RELOADING=1`.
     public private(set) var reloadStep: ReloadStep?
+    /// How the last reload ended (systemd's `ReloadResult`): `success`, the failed
+    /// command's result, or `timeout`; nil while one runs and before the first.
+    public private(set) var reloadResult: ServiceResult?
     /// `Type=forking` found no main process (several processes left, no `PIDFile=`): the
     /// component counts as up while any of its processes runs (systemd's unknown main PID).
     public private(set) var mainPIDUnknown = false
@@ -463,6 +466,7 @@ public struct ComponentMachine: Sendable {
     private mutating func reloadRequested() {
         guard reloadRefusal == nil else { return }
         cancelTimer(.reloadTimeout)
+        reloadResult = nil
         if policy.type == .notifyReload && mainAlive {
             state = .reloading
             reloadStep = .signalSent
@@ -489,9 +493,10 @@ public struct ComponentMachine: Sendable {
 
     /// systemd `service_enter_running` after a reload: running while the main process
     /// (or, without a known one, any process) lives; else as a main process that ended.
-    private mutating func reloadEnded() {
+    private mutating func reloadEnded(_ outcome: ServiceResult = .success) {
         cancelTimer(.reloadTimeout)
         reloadStep = nil
+        reloadResult = outcome
         if mainAlive || (mainPIDUnknown && processesRemain) {
             state = .running
         } else {
@@ -801,7 +806,7 @@ public struct ComponentMachine: Sendable {
             controlAlive = false
             log(.spawnFailed, "\(CommandKind.reload.rawValue): \(reason)")
             log(.reloadFailed, "reload failed (resources); the component keeps running as it was")
-            reloadEnded()
+            reloadEnded(.resources)
         case .stopping(.postCommand):
             controlAlive = false
             log(.spawnFailed, "\(CommandKind.stopPost.rawValue): \(reason)")
@@ -980,7 +985,7 @@ public struct ComponentMachine: Sendable {
         out.append(.recordExit(.control(.reload, index: index), status, result: judged))
         if judged != .success {
             log(.reloadFailed, "reload failed (\(judged.rawValue)); the component keeps running as it was")
-            reloadEnded()
+            reloadEnded(judged)
         } else if index + 1 < commands.reload.count {
             runReloadCommand(index + 1)
         } else {
@@ -1143,7 +1148,7 @@ public struct ComponentMachine: Sendable {
                 out.append(.sendSignal(LinuxSignal.kill, to: .controlProcess))
                 controlAlive = false
             }
-            reloadEnded()
+            reloadEnded(.timeout)
         case .stopTimeout:
             stopTimedOut()
         case .watchdog:

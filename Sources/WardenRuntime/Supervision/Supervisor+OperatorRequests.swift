@@ -138,6 +138,7 @@ extension Supervisor {
                 slice: c.config.effectiveSlice, ready: c.isUp, lastExit: c.lastExit.map(ControlExitStatus.init),
                 statusText: c.statusText, dependencyFailure: c.stack.dependencyFailure, invocationID: c.invocationID,
                 blockedReason: c.blockedReason, priority: configuration.effectivePriority(of: c.config).rawValue)
+            snapshot.reloadResult = c.machine.reloadResult?.rawValue
             if let pid = c.main?.pid, let usage = ProcessUsageReader.read(pid: pid), hz > 0 {
                 snapshot.usageSource = "process"
                 snapshot.cpuUsageSeconds = Double(usage.cpuTicks) / hz
