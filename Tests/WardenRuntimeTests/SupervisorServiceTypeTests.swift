@@ -19,6 +19,8 @@ struct SupervisorServiceTypeTests {
         }
     }
 
+    /// $MAINPID reaches every control command once the main process is known, as in
+    /// systemd: ExecStartPost= and each ExecReload=.
     @Test func reloadRunsExecReloadInOrderWithMAINPIDAndKeepsTheProcess() throws {
         let workspace = Workspace()
         let record = workspace.path("reloads")
@@ -27,6 +29,7 @@ struct SupervisorServiceTypeTests {
             """
             [Service]
             ExecStart=/bin/sleep 600
+            ExecStartPost=/bin/sh -c 'echo post $MAINPID >> \(record)'
             ExecReload=/bin/sh -c 'echo first $MAINPID >> \(record)'
             ExecReload=/bin/sh -c 'echo second $MAINPID >> \(record)'
 
@@ -37,7 +40,7 @@ struct SupervisorServiceTypeTests {
         let response = reload(harness, "steady")
         #expect(response.error == nil, "\(String(describing: response.error))")
         #expect(response.message?.hasPrefix("reload of steady.service requested") == true)
-        #expect(eventually { readText(record) == "first \(main)\nsecond \(main)\n" }, "\(readText(record))")
+        #expect(eventually { readText(record) == "post \(main)\nfirst \(main)\nsecond \(main)\n" }, "\(readText(record))")
         let after = harness.wait("steady.service") { $0.subState == "running" }
         #expect(after?.mainPID == main)
         #expect(after?.restartCount == 0)
