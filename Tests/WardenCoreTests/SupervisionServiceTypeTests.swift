@@ -107,6 +107,23 @@ import WardenCore
         #expect(h.state == .failed(.timeout))
     }
 
+    @Test func forkingReloadAsksForThePIDFileAgain() {
+        var h = Harness(RestartPolicy(type: .forking), ServiceCommands(reload: [.plain]))
+        h.send(.startRequested)
+        h.send(.spawned(pid: 10))
+        h.send(.mainExited(.exited(code: 0)))
+        h.send(.daemonFound(pid: 42))
+        h.send(.reloadRequested)
+        let done = h.send(.hookExited(.exited(code: 0)))
+        #expect(done.last == .findMainPID)
+        // A new pid there is followed as MAINPID= would be.
+        #expect(withoutLogs(h.send(.notify(.mainPID(43)))) == [.watchMainPID(43)])
+        #expect(h.machine.mainPID == 43 && h.state == .running)
+        // A failed reload does not.
+        h.send(.reloadRequested)
+        #expect(!h.send(.hookExited(.exited(code: 1))).contains(.findMainPID))
+    }
+
     @Test func daemonFoundOutsideAForkingStartIsIgnored() {
         var h = Harness(RestartPolicy(type: .simple))
         h.startToRunning()

@@ -195,7 +195,9 @@ public enum ComponentAction: Hashable, Sendable {
     /// `MAINPID=` named a new main process: watch it instead of the spawned one.
     case watchMainPID(Int32)
     /// `Type=forking`: the `ExecStart=` process exited cleanly; find the daemon it left
-    /// (`PIDFile=`, else `GuessMainPID=`) and answer with `daemonFound`.
+    /// (`PIDFile=`, else `GuessMainPID=`) and answer with `daemonFound`. Also after a
+    /// successful reload, when systemd reads `PIDFile=` again: a new pid there is answered
+    /// as `MAINPID=`.
     case findMainPID
     /// `Type=dbus`: watch the system bus for `BusName=`; answer with `busNameAcquired`
     /// (or `spawnFailed` when it cannot be watched).
@@ -991,6 +993,7 @@ public struct ComponentMachine: Sendable {
         } else {
             log(.reloaded, "reload finished")
             reloadEnded()
+            if policy.type == .forking && state == .running { out.append(.findMainPID) }
         }
     }
 

@@ -24,6 +24,10 @@ extension Supervisor {
             loop.cancelTimer(timer)
             c.startPoll = nil
         }
+        if c.machine.state == .running {
+            rereadPIDFile(of: c)
+            return
+        }
         guard case .starting(.main(_, .forked)) = c.machine.state, let run = c.run else { return }
         let live = tracker.liveProcesses(of: run)
         if let path = c.config.pidFile {
@@ -74,6 +78,16 @@ extension Supervisor {
                 metadata: unit(c))
             post(c, .daemonFound(pid: nil))
         }
+    }
+
+    /// After a successful reload systemd reads `PIDFile=` again: a daemon that re-executed
+    /// itself under a new pid is followed as the main process from then on.
+    private func rereadPIDFile(of c: Component) {
+        guard let path = c.config.pidFile, let pid = DuplicateTargets.readPIDFile(path), pid != c.main?.pid,
+            let run = c.run, tracker.liveProcesses(of: run).contains(pid)
+        else { return }
+        logger.info("PIDFile=\(path) names pid \(pid) after the reload: the main process from now on", metadata: unit(c))
+        post(c, .notify(.mainPID(pid)))
     }
 
     /// systemd `service_enter_dead` removes the `PIDFile=` of a service that is down, so
