@@ -147,6 +147,37 @@ struct ServiceTypeCommandTests {
         #expect(daemon.process.exitStatus(within: 30) == .exited(code: 0))
     }
 
+    /// A reload that starts a new daemon (as nginx's binary upgrade does) and rewrites the
+    /// PID file: the new pid is the main process from then on.
+    @Test func reloadFollowsANewPIDInThePIDFile() throws {
+        let daemon = try startDaemon([
+            "upgraded.service": """
+                [Service]
+                Type=forking
+                PIDFile=@ROOT@/daemon.pid
+                ExecStart=/bin/sh @ROOT@/daemon.sh @ROOT@
+                ExecReload=/bin/sh -c 'old=$$(cat @ROOT@/daemon.pid); /bin/sh @ROOT@/daemon.sh @ROOT@; while [ "$$(cat @ROOT@/daemon.pid)" = "$$old" ]; do sleep 0.05; done'
+
+                """
+        ])
+        defer {
+            daemon.process.send(SIGTERM)
+            _ = daemon.process.exitStatus(within: 30)
+        }
+        let first = try #require(
+            try daemon.wait("upgraded") { $0.activeState == "active" && $0.mainPID != nil }?.mainPID,
+            "not started: \(daemon.process.standardError())")
+        let reload = try daemon.run(["reload", "upgraded"])
+        #expect(reload.status == .exited(code: 0), "\(reload.stderr)")
+        let second = try #require(
+            try daemon.wait("upgraded") { $0.subState == "running" && $0.mainPID != first }?.mainPID,
+            "main process not followed: \(daemon.process.standardError())")
+        #expect(pidFile(daemon.root + "/daemon.pid") == second)
+        daemon.process.send(SIGTERM)
+        #expect(daemon.process.exitStatus(within: 30) == .exited(code: 0))
+        #expect(!alive(first) && !alive(second), "both daemons are stopped with the component")
+    }
+
     /// No PIDFile=: the one process re-parented to Warden is the main process
     /// (GuessMainPID=yes), not the worker it started.
     @Test func forkingMainProcessIsGuessedWhenOneIsLeft() throws {
