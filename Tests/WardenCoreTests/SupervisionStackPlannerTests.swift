@@ -286,7 +286,7 @@ private struct Stack {
     func failuresAreWarnings(event: ComponentLogEvent) {
         let failures: Set<ComponentLogEvent> = [
             .failed, .startLimitHit, .spawnFailed, .watchdog, .startTimeout, .stopTimeout, .healthCheckFailed, .oomKill,
-            .startBlocked, .assertFailed, .conditionUnevaluated,
+            .startBlocked, .assertFailed, .conditionUnevaluated, .reloadFailed,
         ]
         #expect(event.level == (failures.contains(event) ? .warning : .info))
     }

@@ -4,7 +4,7 @@ import Testing
 @Suite struct SystemdKeyTableTests {
     /// Keys Warden reads that systemd 252 does not have yet, with the systemd version that
     /// brought them. Each must stay absent from 252's table, so the list cannot go stale.
-    static let newerThan252: [String: Int] = ["RestartSteps": 254, "RestartMaxDelaySec": 254, "MemoryZSwapMax": 253]
+    static let newerThan252: [String: Int] = ["RestartSteps": 254, "RestartMaxDelaySec": 254, "MemoryZSwapMax": 253, "ReloadSignal": 253]
 
     /// Every key Warden has a rule for is a key systemd 252 defines in the same section
     /// (Warden's own `[X-Warden]` aside): Warden reads systemd's syntax, it does not

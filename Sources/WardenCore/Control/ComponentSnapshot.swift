@@ -43,6 +43,9 @@ public struct ComponentSnapshot: Codable, Hashable, Sendable {
     /// Why the last start did not run: `start condition unmet: ConditionPathExists=/x`
     /// (the component is inactive, not failed) or `start assertion failed: …`.
     public var conditionResult: String?
+    /// How the last reload ended (systemd's `ReloadResult`: `success`, `exit-code`,
+    /// `timeout`, …); absent while one runs and before the first.
+    public var reloadResult: String?
 
     public init(
         name: String, activeState: String, subState: String, result: String, mainPID: Int32? = nil,

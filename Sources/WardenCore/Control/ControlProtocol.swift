@@ -29,6 +29,10 @@ public enum ControlOperation: String, CaseIterable, Codable, Hashable, Sendable 
     case restart
     /// Re-read the whole configuration (as SIGHUP does); takes no unit.
     case reload
+    /// `systemctl reload`: one component's `ExecReload=` (or `ReloadSignal=` for
+    /// `Type=notify-reload`). Its own name, so an older daemon answers
+    /// `unsupported-operation` instead of reloading its configuration.
+    case reloadUnit = "reload-unit"
     case resetFailed = "reset-failed"
     /// Send a signal to one component's processes (`systemctl kill`): `signal` (default
     /// SIGTERM) to `whom` (default every process of the component).
@@ -49,7 +53,7 @@ public enum ControlOperation: String, CaseIterable, Codable, Hashable, Sendable 
     /// Operations that act on exactly one component.
     public var needsUnit: Bool {
         switch self {
-        case .start, .stop, .restart, .resetFailed, .logs, .kill: true
+        case .start, .stop, .restart, .resetFailed, .logs, .kill, .reloadUnit: true
         case .status, .reload, .emergencyOn, .emergencyOff, .emergencyStatus: false
         }
     }

@@ -7,6 +7,8 @@ public struct HostFacts: Hashable, Sendable {
     public var pidMax: UInt64?
     /// The page size: the kernel keeps memory limits in whole pages.
     public var pageSizeBytes: UInt64
+    /// Whether the D-Bus system bus socket exists (what `Type=dbus` needs); nil: not looked at.
+    public var systemBusPresent: Bool?
 
     /// The page size of x86-64 and of most arm64 kernels.
     public static let defaultPageSizeBytes: UInt64 = 4096

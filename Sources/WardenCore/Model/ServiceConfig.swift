@@ -111,6 +111,12 @@ public struct ServiceConfig: Hashable, Sendable {
     public var killMode: KillMode?
     public var finalKillSignal: SignalNumber?
     public var sendSIGKILL: Bool?
+    public var remainAfterExit: Bool?
+    /// `PIDFile=`, absolute (a relative path is taken below /run, as systemd does).
+    public var pidFile: String?
+    public var guessMainPID: Bool?
+    public var busName: String?
+    public var reloadSignal: SignalNumber?
 
     // [Service]: process environment
     public var user: String?

@@ -11,6 +11,11 @@ private func timeSpan(_ text: String) -> Result<TimeSpan, ValueError> {
     TimeSpan.parse(text, defaultUnit: .seconds(1))
 }
 
+/// `PIDFile=`: systemd takes a relative path below /run.
+private func pidFilePath(_ text: String) -> Result<String, ValueError> {
+    PlainValue.absolutePath(text.hasPrefix("/") ? text : "/run/" + text)
+}
+
 private func nonNegativeTimeSpan(_ text: String) -> Result<TimeSpan, ValueError> { timeSpan(text) }
 
 private func unitName(kind: UnitName.Kind?) -> @Sendable (String) -> ValueError? {
@@ -142,8 +147,10 @@ extension ServiceConfig {
             .choice(
                 "Type", in: serviceSection, \.type,
                 KeyDoc(
-                    "When the component counts as started: simple on spawn, exec after execve succeeded, notify on READY=1 over $NOTIFY_SOCKET, oneshot when it exits 0.",
-                    syntax: "simple | exec | notify | oneshot", default: "simple", mapsTo: "readiness")),
+                    "When the component counts as started: simple on spawn, exec after execve succeeded, notify on READY=1 over $NOTIFY_SOCKET, oneshot when it exits 0, forking when the ExecStart= process exited 0 and the daemon it left is known (PIDFile=, GuessMainPID=), dbus when it holds BusName= on the system bus, idle as simple but spawned after the rest of its start wave (at most 5 s later), notify-reload as notify with reload by ReloadSignal=.",
+                    syntax: "simple | exec | notify | oneshot | forking | dbus | idle | notify-reload", default: "simple",
+                    mapsTo: "readiness",
+                    systemd: .differs("notify-reload is systemd 253's; Type=dbus needs the system bus (/run/dbus/system_bus_socket), else its start fails"))),
             .commands(
                 "ExecCondition", \.execCondition,
                 KeyDoc(
@@ -168,10 +175,8 @@ extension ServiceConfig {
             .commands(
                 "ExecReload", \.execReload,
                 KeyDoc(
-                    "Commands run by `warden reload NAME`; without it, reload restarts the component.",
-                    syntax: "command line (repeatable)", default: "none", mapsTo: "fork+execve",
-                    systemd: .differs("systemd fails the reload when unset; Warden restarts instead")),
-            ),
+                    "Commands run in order by `warden reload NAME` while the component runs, with $MAINPID set; bounded by TimeoutStartSec=. A failing command ends the reload and leaves the component running; without ExecReload= (and Type=notify-reload) a reload is refused.",
+                    syntax: "command line (repeatable)", default: "none", mapsTo: "fork+execve")),
             .commands(
                 "ExecStop", \.execStop,
                 KeyDoc(
@@ -258,6 +263,38 @@ extension ServiceConfig {
                     "Whether FinalKillSignal= is sent at all after TimeoutStopSec=.", syntax: "boolean",
                     default: "yes", mapsTo: "stop sequence"),
                 parse: parseBoolean),
+            .value(
+                "RemainAfterExit", in: serviceSection, \.remainAfterExit,
+                KeyDoc(
+                    "Whether the component stays active (exited) once its processes ended successfully; a stop then runs ExecStop=.",
+                    syntax: "boolean", default: "no", mapsTo: "state machine"),
+                parse: parseBoolean),
+            .value(
+                "PIDFile", in: serviceSection, \.pidFile,
+                KeyDoc(
+                    "Type=forking: the file the daemon writes its PID to, read once the ExecStart= process exited (waited for until TimeoutStartSec=); the PID must be a process of the component.",
+                    syntax: "path (relative: below /run)", default: "none", mapsTo: "main process"),
+                parse: pidFilePath),
+            .value(
+                "GuessMainPID", in: serviceSection, \.guessMainPID,
+                KeyDoc(
+                    "Type=forking without PIDFile=: take the daemon left in the component (its one process re-parented to Warden) as the main process; with several there is none, and the component runs until all its processes are gone.",
+                    syntax: "boolean", default: "yes", mapsTo: "main process"),
+                parse: parseBoolean),
+            .value(
+                "BusName", in: serviceSection, \.busName,
+                KeyDoc(
+                    "Type=dbus: the well-known D-Bus name whose appearance on the system bus means started.",
+                    syntax: "D-Bus well-known name (org.example.Name)", default: "none (required by Type=dbus)",
+                    mapsTo: "readiness"),
+                parse: BusNameSyntax.parse),
+            .value(
+                "ReloadSignal", in: serviceSection, \.reloadSignal,
+                KeyDoc(
+                    "Type=notify-reload: the signal a reload sends to the main process.", syntax: "signal name or number",
+                    default: "SIGHUP", mapsTo: "reload",
+                    systemd: .differs("systemd 253's key, read here for Type=notify-reload")),
+                parse: SignalNumber.parse),
 
             .identity(
                 "User", \.user,

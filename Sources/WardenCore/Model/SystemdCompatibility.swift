@@ -141,6 +141,14 @@ public enum SystemdCompatibility {
 
 
             """
+        let later = (ServiceConfig.rules.flatMap { rule in rule.sections.map { ($0, rule.key) } }
+            + SliceConfig.rules.flatMap { rule in rule.sections.map { ($0, rule.key) } })
+            .filter { section, key in ["Unit", "Service", "Slice"].contains(section) && !SystemdOnlyKeys.isSystemdKey(key, section: section) }
+            .map { "`[\($0.0)] \($0.1)=`" }
+        if !later.isEmpty {
+            out += "Warden also reads these keys of later systemd versions, with their meaning there: "
+                + Array(Set(later)).sorted().joined(separator: ", ") + ".\n\n"
+        }
         for section in ["Unit", "Service", "Slice", "Install"] {
             let rows = all.filter { $0.section == section }
             out += "## `[\(section)]`\n\n| key | Warden | note |\n| --- | --- | --- |\n"

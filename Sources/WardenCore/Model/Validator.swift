@@ -55,6 +55,7 @@ struct Validator {
                     service.execStart[1].location, key: "ExecStart",
                     "more than one command; only Type=oneshot may have several (use ExecStartPre= or ExecStartPost=)"))
         }
+        if type == .dbus { checkBusName(of: service, &diagnostics) }
         let all: [(String, [ConfiguredCommand])] = [
             ("ExecStartPre", service.execStartPre), ("ExecStart", service.execStart),
             ("ExecStartPost", service.execStartPost), ("ExecReload", service.execReload),
@@ -67,6 +68,24 @@ struct Validator {
             for configured in commands where !service.guardsPath(configured.command.path) {
                 checkExecutable(configured, key: key, &diagnostics)
             }
+        }
+    }
+
+    /// systemd refuses to load a `Type=dbus` unit without `BusName=`; without a system bus
+    /// the name can never appear, so the start would fail.
+    private func checkBusName(of service: ServiceConfig, _ diagnostics: inout [Diagnostic]) {
+        guard let name = service.busName else {
+            diagnostics.append(
+                .error(
+                    location(of: "Type", in: service), key: "Type",
+                    "Type=dbus needs BusName=, the name whose appearance on the system bus means started"))
+            return
+        }
+        if host?.systemBusPresent == false {
+            diagnostics.append(
+                .warning(
+                    location(of: "Type", in: service), key: "Type",
+                    "Type=dbus, but this host has no D-Bus system bus (/run/dbus/system_bus_socket): BusName=\(name) can never appear, so the start will fail; run dbus, or use Type=simple or notify"))
         }
     }
 

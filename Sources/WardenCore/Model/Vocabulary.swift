@@ -11,6 +11,17 @@ public enum ServiceType: String, CaseIterable, Hashable, Sendable {
     case notify
     /// Started when its `ExecStart=` commands exited successfully.
     case oneshot
+    /// Started when the `ExecStart=` process exited successfully and the daemon it forked
+    /// is known (from `PIDFile=`, or guessed as the one process left).
+    case forking
+    /// Started when it holds `BusName=` on the system bus.
+    case dbus
+    /// As `simple`, but spawned only once the other components of the start wave have
+    /// started, or after 5 s.
+    case idle
+    /// As `notify`; a reload sends `ReloadSignal=` and waits for `RELOADING=1`, then `READY=1`
+    /// (systemd 253).
+    case notifyReload = "notify-reload"
 }
 
 /// `Restart=`: which exits lead to a restart (systemd.service(5), table 2).

@@ -20,9 +20,11 @@ public enum ComponentState: Hashable, Sendable {
     /// Warden did not start is already running and `Duplicates=refuse`.
     case blocked(reason: String)
     case starting(StartPhase)
-    /// Started and its main process is alive.
+    /// Started and its main process is alive (without a known main process, `Type=forking`
+    /// with `mainPIDUnknown`: any of its processes).
     case running
-    /// `RELOADING=1` was received; waiting for `READY=1`.
+    /// A reload is under way (`reloadStep` says which kind): `ExecReload=` commands, a
+    /// `Type=notify-reload` signal, or a `RELOADING=1` the service sent on its own.
     case reloading
     /// `RemainAfterExit=yes`: started, the main process exited cleanly, still counts as up.
     case exited
@@ -57,6 +59,21 @@ public enum Readiness: Hashable, Sendable {
     case ready
     /// `Type=oneshot`: the clean exit of each `ExecStart=` command.
     case exit
+    /// `Type=forking`: the clean exit of the `ExecStart=` process, then the daemon it left
+    /// (`daemonFound`).
+    case forked
+    /// `Type=dbus`: `BusName=` taken on the system bus (`busNameAcquired`).
+    case busName
+}
+
+/// What a reload is waiting for (systemd `reload`, `reload-signal`, `reload-notify`).
+public enum ReloadStep: Hashable, Sendable {
+    /// `ExecReload=` command `index` runs.
+    case command(index: Int)
+    /// `Type=notify-reload`: `ReloadSignal=` was sent; waiting for `RELOADING=1`.
+    case signalSent
+    /// `RELOADING=1` arrived; waiting for `READY=1`.
+    case notified
 }
 
 /// The steps of a stop.
@@ -79,7 +96,8 @@ public enum TimerKind: String, CaseIterable, Hashable, Sendable {
     case startTimeout
     /// `TimeoutStopSec=`, re-armed for every stop step.
     case stopTimeout
-    /// `TimeoutStartSec=` applied to a reload announced with `RELOADING=1`.
+    /// `TimeoutStartSec=` applied to a reload (each `ExecReload=` command, a reload signal,
+    /// or a reload announced with `RELOADING=1`).
     case reloadTimeout
     /// `WatchdogSec=`, re-armed by `WATCHDOG=1`.
     case watchdog
@@ -110,6 +128,9 @@ public enum ComponentEvent: Hashable, Sendable {
     case startRequested
     case stopRequested
     case restartRequested
+    /// `warden reload NAME`: run `ExecReload=` (or send `ReloadSignal=` for
+    /// `Type=notify-reload`). The runtime asks `reloadRefusal` first.
+    case reloadRequested
     /// `reset-failed`: forget the failure and the start-limit count.
     case resetFailedRequested
     /// The runtime found a reason not to start (e.g. a duplicate, `Duplicates=refuse`)
@@ -121,6 +142,12 @@ public enum ComponentEvent: Hashable, Sendable {
     case spawnFailed(reason: String)
     /// `Type=exec`: the main program's `execve()` succeeded.
     case execSucceeded
+    /// `Type=forking`, answering `findMainPID`: the daemon's pid (from `PIDFile=` or
+    /// guessed), or nil when none could be determined (then the component runs while any
+    /// of its processes does, as systemd's service without a main PID).
+    case daemonFound(pid: Int32?)
+    /// `Type=dbus`: the component's `BusName=` has an owner on the system bus.
+    case busNameAcquired
     case notify(ComponentNotification)
     /// The main process ended (for `oneshot`, the current `ExecStart=` command).
     case mainExited(ExitStatus)
@@ -179,6 +206,14 @@ public enum ComponentAction: Hashable, Sendable {
     case recordExit(ProcessRole, ExitStatus, result: ServiceResult)
     /// `MAINPID=` named a new main process: watch it instead of the spawned one.
     case watchMainPID(Int32)
+    /// `Type=forking`: the `ExecStart=` process exited cleanly; find the daemon it left
+    /// (`PIDFile=`, else `GuessMainPID=`) and answer with `daemonFound`. Also after a
+    /// successful reload, when systemd reads `PIDFile=` again: a new pid there is answered
+    /// as `MAINPID=`.
+    case findMainPID
+    /// `Type=dbus`: watch the system bus for `BusName=`; answer with `busNameAcquired`
+    /// (or `spawnFailed` when it cannot be watched).
+    case watchBusName
     /// `STATUS=` text to show in `warden status`.
     case updateStatusText(String)
     /// A line for the journal; the event names what happened and carries its level.
@@ -201,7 +236,9 @@ public enum ComponentLogEvent: String, CaseIterable, Hashable, Sendable {
     case failureIgnored = "failure-ignored"
     case oomKill = "oom-kill"
     case healthCheckFailed = "health-check-failed"
+    case reloading
     case reloaded
+    case reloadFailed = "reload-failed"
     case watchdog
     case startLimitHit = "start-limit-hit"
     case restartScheduled = "restart-scheduled"
@@ -215,10 +252,10 @@ public enum ComponentLogEvent: String, CaseIterable, Hashable, Sendable {
     public var level: LogLevel {
         switch self {
         case .failed, .startLimitHit, .spawnFailed, .watchdog, .startTimeout, .stopTimeout, .healthCheckFailed, .oomKill,
-            .startBlocked, .assertFailed, .conditionUnevaluated:
+            .startBlocked, .assertFailed, .conditionUnevaluated, .reloadFailed:
             .warning
         case .startQueued, .restartScheduled, .restartCancelled, .starting, .started, .finalKillSkipped, .stopped, .failureIgnored,
-            .reloaded, .reloadTimeout, .conditionUnmet:
+            .reloading, .reloaded, .reloadTimeout, .conditionUnmet:
             .info
         }
     }
@@ -243,6 +280,15 @@ public struct ComponentMachine: Sendable {
     /// Armed timers and their deadlines.
     public private(set) var timers: [TimerKind: MonotonicInstant] = [:]
     public private(set) var startLimiter: StartLimiter
+    /// What the reload under way waits for; nil outside `reloading`, and for a reload the
+    /// service announced itself with `RELOADING=1`.
+    public private(set) var reloadStep: ReloadStep?
+    /// How the last reload ended (systemd's `ReloadResult`): `success`, the failed
+    /// command's result, or `timeout`; nil while one runs and before the first.
+    public private(set) var reloadResult: ServiceResult?
+    /// `Type=forking` found no main process (several processes left, no `PIDFile=`): the
+    /// component counts as up while any of its processes runs (systemd's unknown main PID).
+    public private(set) var mainPIDUnknown = false
 
     private var mainAlive = false
     private var controlAlive = false
@@ -332,11 +378,14 @@ public struct ComponentMachine: Sendable {
         case .startRequested: startRequested()
         case .stopRequested: stopRequested(thenStart: false)
         case .restartRequested: restartRequested()
+        case .reloadRequested: reloadRequested()
         case .resetFailedRequested: resetFailed()
         case .startBlocked(let reason): startBlocked(reason)
         case .spawned(let pid): spawned(pid)
         case .spawnFailed(let reason): spawnFailed(reason)
         case .execSucceeded: execSucceeded()
+        case .daemonFound(let pid): daemonFound(pid)
+        case .busNameAcquired: busNameAcquired()
         case .notify(let message): notify(message)
         case .mainExited(let status): mainExited(status)
         case .hookExited(let status): hookExited(status)
@@ -417,6 +466,67 @@ public struct ComponentMachine: Sendable {
         }
     }
 
+    /// Why a reload cannot be done now, in words that follow the component's name; nil
+    /// when it can. systemd: "Job type reload is not applicable" without `ExecReload=`,
+    /// "not active, cannot reload" when down.
+    public var reloadRefusal: String? {
+        let bySignal = policy.type == .notifyReload && mainAlive
+        guard !commands.reload.isEmpty || policy.type == .notifyReload else {
+            return "has no ExecReload= (a reload is not applicable)"
+        }
+        switch state {
+        case .running, .exited: break
+        case .reloading: return "is already reloading"
+        default: return "is not active (\(activeState)), cannot reload"
+        }
+        if !bySignal && commands.reload.isEmpty { return "has no main process to send ReloadSignal= to" }
+        return nil
+    }
+
+    /// systemd `service_enter_reload`: `Type=notify-reload` with a main process gets
+    /// `ReloadSignal=`, anything else runs `ExecReload=` in order. A failed or timed-out
+    /// reload leaves the component running; its result is not the service's result.
+    private mutating func reloadRequested() {
+        guard reloadRefusal == nil else { return }
+        cancelTimer(.reloadTimeout)
+        reloadResult = nil
+        if policy.type == .notifyReload && mainAlive {
+            state = .reloading
+            reloadStep = .signalSent
+            log(.reloading, "reloading: sending \(SignalNumber(rawValue: policy.reloadSignal).name) to the main process")
+            out.append(.sendSignal(policy.reloadSignal, to: .mainProcess))
+            armTimer(.reloadTimeout, after: policy.timeoutStartUSec)
+        } else {
+            state = .reloading
+            log(.reloading, "reloading: running \(CommandKind.reload.rawValue)")
+            runReloadCommand(0)
+        }
+    }
+
+    private var reloadCommandRuns: Bool {
+        if case .command = reloadStep { return true }
+        return false
+    }
+
+    private mutating func runReloadCommand(_ index: Int) {
+        reloadStep = .command(index: index)
+        runControl(.reload, index)
+        armTimer(.reloadTimeout, after: policy.timeoutStartUSec)
+    }
+
+    /// systemd `service_enter_running` after a reload: running while the main process
+    /// (or, without a known one, any process) lives; else as a main process that ended.
+    private mutating func reloadEnded(_ outcome: ServiceResult = .success) {
+        cancelTimer(.reloadTimeout)
+        reloadStep = nil
+        reloadResult = outcome
+        if mainAlive || (mainPIDUnknown && processesRemain) {
+            state = .running
+        } else {
+            mainGoneWhileUp(result)
+        }
+    }
+
     private mutating func startBlocked(_ reason: String) {
         switch state {
         case .inactive, .failed, .blocked:
@@ -459,6 +569,8 @@ public struct ComponentMachine: Sendable {
         forbidRestart = false
         pendingStart = false
         cleanupSignalSent = false
+        reloadStep = nil
+        mainPIDUnknown = false
         log(.starting, automatic ? "automatic restart #\(restartCount)" : "starting")
         guard commands.checksConditions else {
             conditionNote = nil
@@ -530,12 +642,15 @@ public struct ComponentMachine: Sendable {
         mainCommandIndex = index
         let readiness: Readiness
         switch policy.type {
-        case .simple: readiness = .spawn
+        case .simple, .idle: readiness = .spawn
         case .exec: readiness = .exec
-        case .notify: readiness = .ready
+        case .notify, .notifyReload: readiness = .ready
         case .oneshot: readiness = .exit
+        case .forking: readiness = .forked
+        case .dbus: readiness = .busName
         }
         state = .starting(.main(index: index, waitingFor: readiness))
+        if readiness == .busName { out.append(.watchBusName) }
         // systemd applies no start timeout to a simple main process: it is started at once.
         if readiness == .spawn {
             cancelTimer(.startTimeout)
@@ -563,7 +678,7 @@ public struct ComponentMachine: Sendable {
             return
         }
         out.append(.markReady)
-        if mainAlive {
+        if mainAlive || (mainPIDUnknown && processesRemain) {
             state = .running
             log(.started, "started")
         } else {
@@ -591,6 +706,7 @@ public struct ComponentMachine: Sendable {
         setResult(cause)
         cancelTimer(.watchdog)
         cancelTimer(.reloadTimeout)
+        reloadStep = nil
         sendCleanupSignal()
         if commands.stop.isEmpty {
             enterStopSignal(.success)
@@ -607,6 +723,7 @@ public struct ComponentMachine: Sendable {
         setResult(cause)
         cancelTimer(.startTimeout)
         cancelTimer(.reloadTimeout)
+        reloadStep = nil
         cancelTimer(.watchdog)
         sendCleanupSignal()
         sendStopSignal(policy.killSignal, final: false)
@@ -624,6 +741,7 @@ public struct ComponentMachine: Sendable {
         setResult(.watchdog)
         cancelTimer(.startTimeout)
         cancelTimer(.reloadTimeout)
+        reloadStep = nil
         cancelTimer(.watchdog)
         sendStopSignal(policy.watchdogSignal, final: false)
         if waitingForProcesses {
@@ -753,6 +871,11 @@ public struct ComponentMachine: Sendable {
             controlAlive = false
             log(.spawnFailed, "\(CommandKind.stop.rawValue): \(reason)")
             enterStopSignal(.resources)
+        case .reloading where reloadCommandRuns:
+            controlAlive = false
+            log(.spawnFailed, "\(CommandKind.reload.rawValue): \(reason)")
+            log(.reloadFailed, "reload failed (resources); the component keeps running as it was")
+            reloadEnded(.resources)
         case .stopping(.postCommand):
             controlAlive = false
             log(.spawnFailed, "\(CommandKind.stopPost.rawValue): \(reason)")
@@ -764,6 +887,25 @@ public struct ComponentMachine: Sendable {
 
     private mutating func execSucceeded() {
         if case .starting(.main(_, .exec)) = state { enterStartPost(0) }
+    }
+
+    private mutating func daemonFound(_ pid: Int32?) {
+        guard case .starting(.main(_, .forked)) = state else { return }
+        if let pid {
+            if pid != mainPID || !mainAlive {
+                mainPID = pid
+                mainAlive = true
+                processesRemain = true
+                out.append(.watchMainPID(pid))
+            }
+        } else {
+            mainPIDUnknown = true
+        }
+        enterStartPost(0)
+    }
+
+    private mutating func busNameAcquired() {
+        if case .starting(.main(_, .busName)) = state { enterStartPost(0) }
     }
 
     private mutating func mainExited(_ status: ExitStatus) {
@@ -803,6 +945,18 @@ public struct ComponentMachine: Sendable {
                 // systemd: a notify service that exits before READY=1 never was and never
                 // will be up; a clean exit there is a protocol violation.
                 enterStopSignal(judged != .success ? judged : .protocolViolation)
+            case .forked:
+                // systemd `service_enter_start_post` after the forking parent's exit: the
+                // daemon it left is the main process from now on, once found.
+                if judged != .success {
+                    enterStopSignal(judged)
+                } else {
+                    mainPID = nil
+                    out.append(.findMainPID)
+                }
+            case .busName:
+                // Gone before it took its bus name: it never was up.
+                enterStopSignal(judged != .success ? judged : .resources)
             case .spawn, .exec:
                 mainGoneWhileUp(judged)
             }
@@ -812,7 +966,9 @@ public struct ComponentMachine: Sendable {
         case .running, .exited:
             mainGoneWhileUp(judged)
         case .reloading:
-            enterStop(judged)
+            // An ExecReload= command in flight is waited for; `reloadEnded` then sees the
+            // main process gone.
+            if !reloadCommandRuns { reloadEnded() }
         case .stopping(.stopSignal), .stopping(.watchdogSignal), .stopping(.finalKill):
             checkStopProgress(judged)
         case .starting(.conditions), .starting(.conditionCommand), .starting(.preCommand), .stopping(.stopCommand),
@@ -852,6 +1008,10 @@ public struct ComponentMachine: Sendable {
     private mutating func hookExited(_ status: ExitStatus) {
         guard controlAlive else { return }
         controlAlive = false
+        if state == .reloading, case .command(let index) = reloadStep {
+            reloadCommandExited(index, status)
+            return
+        }
         let position: (CommandKind, Int)?
         switch state {
         case .starting(.conditionCommand(let i)): position = (.condition, i)
@@ -910,11 +1070,35 @@ public struct ComponentMachine: Sendable {
         }
     }
 
+    /// One `ExecReload=` command ended: the next one, or back to running. Its failure is
+    /// the reload's, logged, never the service's result (systemd `reload_result`).
+    private mutating func reloadCommandExited(_ index: Int, _ status: ExitStatus) {
+        var judged = ServiceResult(status, judgedAs: .controlCommand, successExitStatus: ExitStatusSet())
+        if judged != .success, commands.reload[index].ignoresFailure {
+            log(.failureIgnored, "\(CommandKind.reload.rawValue) failed (\(judged.rawValue)); ignored ('-' prefix)")
+            judged = .success
+        }
+        out.append(.recordExit(.control(.reload, index: index), status, result: judged))
+        if judged != .success {
+            log(.reloadFailed, "reload failed (\(judged.rawValue)); the component keeps running as it was")
+            reloadEnded(judged)
+        } else if index + 1 < commands.reload.count {
+            runReloadCommand(index + 1)
+        } else {
+            log(.reloaded, "reload finished")
+            reloadEnded()
+            if policy.type == .forking && state == .running { out.append(.findMainPID) }
+        }
+    }
+
     private mutating func allProcessesGone() {
         processesRemain = false
         switch state {
         case .stopping(.stopSignal), .stopping(.watchdogSignal), .stopping(.finalKill):
             checkStopProgress(.success)
+        case .running where mainPIDUnknown && !mainAlive:
+            // Without a known main process the last process ending is the service's end.
+            mainGoneWhileUp(.success)
         default:
             break
         }
@@ -963,16 +1147,25 @@ public struct ComponentMachine: Sendable {
             case .starting(.main(_, .ready)):
                 enterStartPost(0)
             case .reloading:
-                cancelTimer(.reloadTimeout)
-                state = .running
-                log(.reloaded, "reload finished")
+                // READY=1 ends a reload the service announced (RELOADING=1), never one
+                // whose ExecReload= still runs or whose signal it has not acknowledged.
+                switch reloadStep {
+                case nil, .notified:
+                    log(.reloaded, "reload finished")
+                    reloadEnded()
+                case .command, .signalSent:
+                    break
+                }
             default:
                 break
             }
         case .reloading:
             if state == .running {
                 state = .reloading
+                reloadStep = nil
                 armTimer(.reloadTimeout, after: policy.timeoutStartUSec)
+            } else if state == .reloading, reloadStep == .signalSent {
+                reloadStep = .notified
             }
         case .stopping:
             // systemd `service_enter_stop_by_notify`: as if we had sent the stop signal.
@@ -980,6 +1173,7 @@ public struct ComponentMachine: Sendable {
             case .running, .reloading, .exited:
                 cancelTimer(.watchdog)
                 cancelTimer(.reloadTimeout)
+                reloadStep = nil
                 state = .stopping(.stopSignal)
                 armTimer(.stopTimeout, after: policy.timeoutStopUSec)
             default:
@@ -1017,9 +1211,13 @@ public struct ComponentMachine: Sendable {
                 guard pid != mainPID || !mainAlive else { return }
                 mainPID = pid
                 mainAlive = true
+                mainPIDUnknown = false
                 processesRemain = true
                 if state == .exited { state = .running }
                 out.append(.watchMainPID(pid))
+                // Type=forking: a daemon that names itself before the parent exits (or
+                // after the search came up empty) is the daemon the start waits for.
+                if case .starting(.main(_, .forked)) = state { enterStartPost(0) }
             default:
                 break
             }
@@ -1042,7 +1240,12 @@ public struct ComponentMachine: Sendable {
         case .reloadTimeout:
             guard state == .reloading else { return }
             log(.reloadTimeout, "reload operation timed out")
-            state = .running
+            if case .command = reloadStep, controlAlive {
+                // systemd kills the reload command with SIGKILL and carries on running.
+                out.append(.sendSignal(LinuxSignal.kill, to: .controlProcess))
+                controlAlive = false
+            }
+            reloadEnded(.timeout)
         case .stopTimeout:
             stopTimedOut()
         case .watchdog:

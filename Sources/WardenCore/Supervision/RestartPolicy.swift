@@ -62,6 +62,8 @@ public struct RestartPolicy: Hashable, Sendable {
     public var killMode: KillMode
     /// `RemainAfterExit=`: stay active after the main process exited cleanly. Default no.
     public var remainAfterExit: Bool
+    /// `ReloadSignal=`: what a reload of `Type=notify-reload` sends. Default SIGHUP.
+    public var reloadSignal: Int32
     /// `[X-Warden] CleanupSignal=`: sent to the main process when a stop begins, before
     /// `ExecStop=` and `KillSignal=`, so it can drop caches and free memory first. nil: none.
     public var cleanupSignal: Int32?
@@ -95,6 +97,7 @@ public struct RestartPolicy: Hashable, Sendable {
         sendSIGKILL: Bool = true,
         killMode: KillMode = .controlGroup,
         remainAfterExit: Bool = false,
+        reloadSignal: Int32 = 1,  // SIGHUP
         cleanupSignal: Int32? = nil,
         restartJitterPercent: UInt32 = 10
     ) {
@@ -118,6 +121,7 @@ public struct RestartPolicy: Hashable, Sendable {
         self.sendSIGKILL = sendSIGKILL
         self.killMode = killMode
         self.remainAfterExit = remainAfterExit
+        self.reloadSignal = reloadSignal
         self.cleanupSignal = cleanupSignal
         self.restartJitterPercent = restartJitterPercent
     }
@@ -135,6 +139,7 @@ public enum CommandKind: String, CaseIterable, Hashable, Sendable {
     case startPre = "ExecStartPre"
     case start = "ExecStart"
     case startPost = "ExecStartPost"
+    case reload = "ExecReload"
     case stop = "ExecStop"
     case stopPost = "ExecStopPost"
 }
@@ -162,19 +167,22 @@ public struct ServiceCommands: Hashable, Sendable {
     /// One command, except for `Type=oneshot` where several run one after another.
     public var start: [CommandSlot]
     public var startPost: [CommandSlot]
+    /// `ExecReload=`, run one after another by a reload.
+    public var reload: [CommandSlot]
     public var stop: [CommandSlot]
     public var stopPost: [CommandSlot]
 
     public init(
         startPre: [CommandSlot] = [], start: [CommandSlot] = [.plain], startPost: [CommandSlot] = [],
-        stop: [CommandSlot] = [], stopPost: [CommandSlot] = [], condition: [CommandSlot] = [],
-        checksConditions: Bool = false
+        reload: [CommandSlot] = [], stop: [CommandSlot] = [], stopPost: [CommandSlot] = [],
+        condition: [CommandSlot] = [], checksConditions: Bool = false
     ) {
         self.checksConditions = checksConditions
         self.condition = condition
         self.startPre = startPre
         self.start = start
         self.startPost = startPost
+        self.reload = reload
         self.stop = stop
         self.stopPost = stopPost
     }
@@ -185,6 +193,7 @@ public struct ServiceCommands: Hashable, Sendable {
         case .startPre: startPre
         case .start: start
         case .startPost: startPost
+        case .reload: reload
         case .stop: stop
         case .stopPost: stopPost
         }

@@ -24,6 +24,8 @@ extension ServiceConfig {
             finalKillSignal: finalKillSignal?.rawValue ?? SignalNumber.kill.rawValue,
             sendSIGKILL: sendSIGKILL ?? true,
             killMode: killMode ?? .controlGroup,
+            remainAfterExit: remainAfterExit ?? false,
+            reloadSignal: reloadSignal?.rawValue ?? SignalNumber.hangup.rawValue,
             cleanupSignal: cleanupSignal?.rawValue)
     }
 
@@ -34,8 +36,8 @@ extension ServiceConfig {
         }
         return ServiceCommands(
             startPre: slots(execStartPre), start: slots(execStart), startPost: slots(execStartPost),
-            stop: slots(execStop), stopPost: slots(execStopPost), condition: slots(execCondition),
-            checksConditions: !conditions.isEmpty || !asserts.isEmpty)
+            reload: slots(execReload), stop: slots(execStop), stopPost: slots(execStopPost),
+            condition: slots(execCondition), checksConditions: !conditions.isEmpty || !asserts.isEmpty)
     }
 
     /// `Requires=` and `BindsTo=`: the units whose failed start fails this one's.
@@ -48,6 +50,7 @@ extension ServiceConfig {
         case .startPre: execStartPre
         case .start: execStart
         case .startPost: execStartPost
+        case .reload: execReload
         case .stop: execStop
         case .stopPost: execStopPost
         }

@@ -20,6 +20,7 @@ public enum HostProbe {
         if let pidMax = try? fs.readFile(root + "/proc/sys/kernel/pid_max") {
             facts.pidMax = UInt64(pidMax.trimmingCharacters())
         }
+        facts.systemBusPresent = FileIO.exists(root + SystemBusNames.socketPath)
         let pageSize = sysconf(Int32(_SC_PAGESIZE))
         if pageSize > 0 { facts.pageSizeBytes = UInt64(pageSize) }
         return facts

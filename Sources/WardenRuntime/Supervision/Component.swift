@@ -66,6 +66,14 @@ final class Component {
     var duplicateKillRounds = 0
     /// Why the next start is refused without a scan (a kill that failed).
     var forcedDuplicateRefusal: String?
+    /// The poll of a start that waits on the world (a `PIDFile=` to appear, `BusName=` to
+    /// be taken, the rest of the start wave for `Type=idle`; Supervisor+ServiceTypes).
+    var startPoll: EventLoop.TimerID?
+    /// `Type=idle`: when the deferred start goes ahead whatever else still starts.
+    var idleStartDeadline: MonotonicInstant?
+    /// What the poll of this start last reported (a `PIDFile=` pid refused, the bus not
+    /// answering), so each is reported once.
+    var startPollNote: String?
 
     /// The reason of `blocked`, for `warden status`.
     var blockedReason: String? {
@@ -111,6 +119,8 @@ final class Component {
     var isWaitingForProcesses: Bool {
         switch machine.state {
         case .stopping(.stopSignal), .stopping(.watchdogSignal), .stopping(.finalKill): true
+        // Type=forking without a known main process runs while any of its processes does.
+        case .running, .reloading: machine.mainPIDUnknown && main == nil
         default: false
         }
     }

@@ -25,7 +25,7 @@ struct LaunchContext {
     var notifySocketPath: String?
     var invocationID: String
     var executableSearchPath: [String]
-    /// `$MAINPID` for `ExecStop=` (the main process, when it is alive).
+    /// `$MAINPID` for the control commands (the main process, when it is alive).
     var mainPID: Int32?
     /// `$SERVICE_RESULT`, `$EXIT_CODE`, `$EXIT_STATUS` for `ExecStop=`/`ExecStopPost=`.
     var resultEnvironment: ServiceResultEnvironment?
@@ -104,7 +104,9 @@ enum Launcher {
             // sd_watchdog_enabled() accepts a missing WATCHDOG_PID.
             set("WATCHDOG_USEC", String(watchdog.usec))
         }
-        if kind == .stop, let pid = context.mainPID { set("MAINPID", String(pid)) }
+        // systemd passes the main process to every control command once it is known
+        // (ExecStartPost= of a forking daemon, ExecReload=, ExecStop=).
+        if kind != .start, let pid = context.mainPID { set("MAINPID", String(pid)) }
         if let result = context.resultEnvironment {
             let variables = result.variables { SignalNumber(rawValue: $0).name }
             for name in variables.keys.sorted() { set(name, variables[name]!) }

@@ -166,7 +166,7 @@ extension Supervisor {
         post(c, .spawned(pid: pid))
         switch c.machine.policy.type {
         case .exec: post(c, .execSucceeded)
-        case .notify:
+        case .notify, .notifyReload:
             // A run the previous Warden had not seen ready yet is waited for again: its
             // READY=1 reaches this Warden's notify socket, at the same path.
             if case .readoption(let record) = takeover.origin, !record.ready {
@@ -174,7 +174,9 @@ extension Supervisor {
             } else {
                 post(c, .notify(.ready))
             }
-        case .simple, .oneshot: break
+        case .dbus: post(c, .busNameAcquired)
+        case .forking: post(c, .daemonFound(pid: pid))
+        case .simple, .oneshot, .idle: break
         }
     }
 

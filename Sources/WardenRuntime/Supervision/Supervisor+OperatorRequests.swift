@@ -21,6 +21,7 @@ extension Supervisor {
         request: ControlRequest = ControlRequest(op: .status)
     ) -> ControlResponse {
         let who = "requested by \(peer)"
+        if operation != .reloadUnit { cancelIdleStart(c) }
         switch operation {
         case .start:
             logger.info("start \(who)", metadata: unit(c))
@@ -43,6 +44,8 @@ extension Supervisor {
             return ControlResponse(id: id, message: "\(c.name) is now \(c.machine.activeState) (\(c.machine.subState))")
         case .kill:
             return kill(c, request, id: id, who: who)
+        case .reloadUnit:
+            return reloadComponent(c, id: id, who: who)
         case .status, .logs, .reload, .emergencyOn, .emergencyOff, .emergencyStatus:
             return .failure(id: id, ControlError(.unsupportedOperation, "'\(operation.rawValue)' reached the wrong branch"))
         }
@@ -144,6 +147,7 @@ extension Supervisor {
                 statusText: c.statusText, dependencyFailure: c.stack.dependencyFailure, invocationID: c.invocationID,
                 blockedReason: c.blockedReason, priority: configuration.effectivePriority(of: c.config).rawValue,
                 conditionResult: c.machine.conditionNote)
+            snapshot.reloadResult = c.machine.reloadResult?.rawValue
             if let pid = c.main?.pid, let usage = ProcessUsageReader.read(pid: pid), hz > 0 {
                 snapshot.usageSource = "process"
                 snapshot.cpuUsageSeconds = Double(usage.cpuTicks) / hz

@@ -13,6 +13,10 @@ extension Supervisor {
             return
         }
         if takeOverInsteadOfSpawning(kind, index: index, for: c) { return }
+        if kind == .start, let refusal = busRefusal(c) {
+            post(c, .spawnFailed(reason: refusal))
+            return
+        }
         if c.invocationID == nil { c.invocationID = Self.newInvocationID(&rng) }
         let context = LaunchContext(
             notifySocketPath: notifySocket?.path, invocationID: c.invocationID!,
@@ -151,7 +155,7 @@ extension Supervisor {
             try loop.watchExit(SpawnedProcess(pid: pid, pidfd: pidfd)) { [unowned self] status in
                 self.processExited(pid: pid, status: status, main: true, of: c)
             }
-            logger.info("main process is now pid \(pid) (MAINPID=)", metadata: unit(c))
+            logger.info("main process is now pid \(pid)", metadata: unit(c))
         } catch {
             logger.warning("cannot watch MAINPID=\(pid): \(error)", metadata: unit(c))
             if let main = c.main, main.pid == pid {
@@ -218,9 +222,13 @@ extension Supervisor {
         guard c.isWaitingForProcesses, c.goneCheckTimer == nil else { return }
         // With cgroup.events watched the kernel says when the group empties; the timer
         // is then only a safety net.
+        // A forking service without a known main process is followed for as long as it
+        // runs, not for the seconds of a stop: once a second is enough.
+        let slow: UInt64 = c.machine.activeState != "deactivating" ? 1_000_000 : 0
         let interval =
             cgroups?.isWatched(c.name) == true
-            ? TimeSpan(usec: max(options.leftoverPollInterval.usec, 500_000)) : options.leftoverPollInterval
+            ? TimeSpan(usec: max(options.leftoverPollInterval.usec, 500_000, slow))
+            : TimeSpan(usec: max(options.leftoverPollInterval.usec, slow))
         c.goneCheckTimer = loop.addTimer(after: interval) { [unowned self] in
             c.goneCheckTimer = nil
             guard c.isWaitingForProcesses else { return }
@@ -250,6 +258,8 @@ extension Supervisor {
             tracker.forget(run)
         }
         c.invocationID = nil
+        c.startPollNote = nil
+        removePIDFile(of: c)
         if let cgroups { cleanUpGroup(c, cgroups) }
         if let scopes { releaseScope(c, scopes) }
     }

@@ -42,6 +42,7 @@ extension Supervisor {
             c.pendingConfig = nil
             c.replaceConfiguration(new, priority: configuration.effectivePriority(of: new))
         case .start(let i):
+            if deferIdleStart(list[i]) { return }
             queue.append((list[i], .startRequested))
         case .dependencyFailed(let i, let dependency):
             logger.warning("not started: dependency \(dependency) failed (result 'dependency')", metadata: unit(list[i]))

@@ -316,6 +316,10 @@ public final class Supervisor: @unchecked Sendable {
             }
         case .watchMainPID(let pid):
             adoptMainPID(pid, for: c)
+        case .findMainPID:
+            findMainPID(for: c)
+        case .watchBusName:
+            watchBusName(for: c)
         case .updateStatusText(let text):
             c.statusText = text
         case .log(let event, let message):

@@ -162,13 +162,66 @@ struct Kill: ParsableCommand {
 
 struct Reload: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Re-read warden.conf and the units in the running daemon (as SIGHUP does).",
-        discussion: "Unlike SIGHUP, errors in the configuration are printed here; nothing changes then.\n\n" + ControlExit.help)
+        abstract: "Reload components (ExecReload=, systemctl reload), or with no name Warden's configuration (as SIGHUP does).",
+        discussion: """
+            With names: each component runs its ExecReload= commands (Type=notify-reload: gets ReloadSignal=) \
+            and keeps running whether or not the reload succeeds; the command waits for each reload to end \
+            (--no-block: does not) and fails when one failed. A component without ExecReload= or not \
+            active is refused. Every name is tried; the exit status is the first failure's.
+
+            Without a name: warden.conf and the units are read again; unlike SIGHUP, errors in the \
+            configuration are printed here, and nothing changes then.
+
+            """ + ControlExit.help)
     @OptionGroup var socket: ControlSocketOptions
 
+    @Argument(help: "The components (NAME or NAME.service); none: Warden's configuration.")
+    var names: [String] = []
+
+    @Flag(name: .long, help: "Do not wait for each component's reload to finish (systemctl --no-block).")
+    var noBlock = false
+
+    /// How often the end of a component's reload is asked for.
+    static let pollInterval = TimeSpan.milliseconds(100)
+
     func run() throws {
-        let response = try socket.call(ControlRequest(id: 1, op: .reload))
-        if let message = response.message { print(message) }
+        if names.isEmpty {
+            let response = try socket.call(ControlRequest(id: 1, op: .reload))
+            if let message = response.message { print(message) }
+            return
+        }
+        var firstFailure: Error?
+        for (index, name) in names.enumerated() {
+            do {
+                let response = try socket.call(ControlRequest(id: index + 1, op: .reloadUnit, unit: name))
+                if let message = response.message { print(message) }
+                if !noBlock { try waitForReload(name) }
+            } catch {
+                if firstFailure == nil { firstFailure = error }
+            }
+        }
+        if let firstFailure { throw firstFailure }
+    }
+
+    /// As systemctl, waits for the reload to end (the daemon bounds it by the component's
+    /// TimeoutStartSec=) and fails when it did.
+    func waitForReload(_ name: String) throws {
+        while true {
+            let response = try socket.call(ControlRequest(id: 1, op: .status, unit: name))
+            guard let snapshot = response.components?.first else { return }
+            if snapshot.activeState != "reloading" {
+                let result = snapshot.reloadResult ?? "success"
+                guard result == "success" else {
+                    printError(
+                        "warden: reload of \(snapshot.name) failed (\(result)); it keeps running as it was (see `warden logs \(name)`)")
+                    throw ExitCode(ControlExit.failure)
+                }
+                print("\(snapshot.name) reloaded")
+                return
+            }
+            var pause = timespec(tv_sec: 0, tv_nsec: Int(Self.pollInterval.usec * 1_000))
+            nanosleep(&pause, nil)
+        }
     }
 }
 
