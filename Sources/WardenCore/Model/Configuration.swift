@@ -33,9 +33,46 @@ public struct Configuration: Hashable, Sendable {
     public var services: [ServiceConfig]
     /// Every slice a component runs in, with all its ancestors, sorted by name.
     public var slices: [SliceConfig]
+    /// Targets: the `.target` files and the targets units name without a file, sorted
+    /// by name.
+    public var targets: [TargetConfig] = []
+    /// Other names of units: alias → the unit's own name (links in a unit directory and
+    /// `Alias=`). Dependencies are stored with the own names already.
+    public var aliases: [String: String] = [:]
+    /// Masked units (an empty file or a link to /dev/null): name → file. They are not
+    /// started; a `Requires=` of one fails the requiring unit's start.
+    public var masked: [String: String] = [:]
 
     public func service(named name: String) -> ServiceConfig? {
-        services.first { $0.name.description == name || $0.name.prefix == name && $0.name.instance == nil }
+        let own = canonicalName(name)
+        return services.first { $0.name.description == own || $0.name.prefix == name && $0.name.instance == nil }
+    }
+
+    /// The unit's own name for `name`, which may be an alias (`redis.service` →
+    /// `redis-server.service`); `name` itself when it is no alias.
+    public func canonicalName(_ name: String) -> String {
+        Self.canonicalName(name, aliases: aliases)
+    }
+
+    /// Follows aliases (a chain of at most a few links), and the alias of an instance's
+    /// template: with `foo@.service → bar@.service`, `foo@1.service` is `bar@1.service`.
+    public static func canonicalName(_ name: String, aliases: [String: String]) -> String {
+        var current = name
+        for _ in 0..<8 {
+            if let next = aliases[current] {
+                current = next
+                continue
+            }
+            if let unit = UnitName(parsing: current), let instance = unit.instance, !instance.isEmpty,
+                let template = unit.template, let next = aliases[template.description],
+                let aliased = UnitName(parsing: next)
+            {
+                current = aliased.instantiated(with: instance).description
+                continue
+            }
+            break
+        }
+        return current
     }
 
     public func slice(named name: String) -> SliceConfig? {
@@ -63,20 +100,6 @@ public struct Configuration: Hashable, Sendable {
         }
         return chain
     }
-}
-
-/// Unit names systemd always has. Ordering against them is accepted silently, so unit
-/// files written for systemd pass unchanged (Warden itself starts once it runs).
-public enum WellKnownUnits {
-    public static let names: Set<String> = [
-        "basic.target", "default.target", "multi-user.target", "graphical.target", "network.target",
-        "network-online.target", "network-pre.target", "nss-lookup.target", "nss-user-lookup.target",
-        "local-fs.target", "remote-fs.target", "sysinit.target", "sockets.target", "timers.target",
-        "paths.target", "time-sync.target", "time-set.target", "shutdown.target", "umount.target",
-        "swap.target", "emergency.target", "rescue.target", "syslog.socket", "dbus.socket",
-        "dbus.service", "systemd-journald.socket", "systemd-journald.service",
-        "-.slice", "system.slice", "user.slice", "machine.slice",
-    ]
 }
 
 /// Loads and validates `warden.conf` and the unit directories.
@@ -133,20 +156,45 @@ public struct ConfigurationLoader: Sendable {
 
         var units: [String: UnitFile] = [:]
         var templateDirectory: [String: String] = [:]
+        var templatePaths: [String: String] = [:]
+        var aliasLinks: [UnitDirectoryContents.AliasLink] = []
+        var dependencyLinks: [UnitDirectoryContents.DependencyLink] = []
+        var masked: [String: String] = [:]
+        // A name belongs to the first directory that has it (a file, a mask or a link),
+        // as in systemd's search path: /etc/systemd/system masks /lib/systemd/system.
+        var claimed: Set<String> = []
+        let loader = UnitLoader(fileSystem: fileSystem, specifiers: specifiers)
         for directory in directories {
             guard fileSystem.listDirectory(directory) != nil else {
                 diagnostics.append(
                     .error(SourceLocation(file: directory, line: 0), key: nil, "unit directory does not exist or is not a directory"))
                 continue
             }
-            let loaded = UnitLoader(fileSystem: fileSystem, specifiers: specifiers).loadDirectory(directory)
-            diagnostics += loaded.diagnostics
-            for unit in loaded.units where units[unit.name.description] == nil {
+            let contents = loader.scanDirectory(directory)
+            diagnostics += contents.diagnostics
+            var claimedHere: Set<String> = []
+            for unit in contents.units where !claimed.contains(unit.name.description) && units[unit.name.description] == nil {
                 units[unit.name.description] = unit
+                claimedHere.insert(unit.name.description)
+            }
+            for (name, path) in contents.masked where !claimed.contains(name) {
+                masked[name] = path
+                units[name] = nil
+                claimedHere.insert(name)
+            }
+            for link in contents.aliases where !claimed.contains(link.alias.description) && !claimedHere.contains(link.alias.description) {
+                aliasLinks.append(link)
+                claimedHere.insert(link.alias.description)
+            }
+            dependencyLinks += contents.dependencyLinks
+            for (name, path) in contents.templates where templateDirectory[name] == nil {
+                templateDirectory[name] = directory
+                templatePaths[name] = path
             }
             for name in fileSystem.listDirectory(directory) ?? [] where name.containsBytes("@.") {
                 if templateDirectory[name] == nil { templateDirectory[name] = directory }
             }
+            claimed.formUnion(claimedHere)
         }
         if !extraUnits.isEmpty {
             let directory = "(command line)"
@@ -165,8 +213,98 @@ public struct ConfigurationLoader: Sendable {
             }
         }
 
+        // Instances enabled by a link whose template is in another directory.
+        for link in dependencyLinks where link.to.isInstance && units[link.to.description] == nil && masked[link.to.description] == nil {
+            guard let template = link.to.template, let directory = templateDirectory[template.description] else { continue }
+            let (unit, instanceDiagnostics) = loader.load(unit: link.to, from: directory)
+            diagnostics += instanceDiagnostics
+            if let unit { units[link.to.description] = unit }
+        }
+
+        // A template's DefaultInstance= is an instance to run, as `systemctl enable` of
+        // the template would link it.
+        for name in templatePaths.keys.sorted() {
+            guard let templateName = UnitName(parsing: name), let path = templatePaths[name],
+                let text = try? fileSystem.readFile(path)
+            else { continue }
+            let template = UnitFile(name: templateName, path: path, sections: UnitFileParser.parse(text: text, file: path).sections)
+            let (install, _) = InstallSection.parse(template)
+            guard let instance = install.defaultInstance else { continue }
+            let instanceName = templateName.instantiated(with: instance)
+            guard units[instanceName.description] == nil, masked[instanceName.description] == nil,
+                let directory = templateDirectory[name]
+            else { continue }
+            let (unit, instanceDiagnostics) = loader.load(unit: instanceName, from: directory)
+            diagnostics += instanceDiagnostics
+            if let unit { units[instanceName.description] = unit }
+        }
+
+        // Names: alias links, then Alias= of the [Install] sections.
+        var installs: [String: InstallSection] = [:]
+        for name in units.keys.sorted() {
+            let (install, installDiagnostics) = InstallSection.parse(units[name]!)
+            installs[name] = install
+            diagnostics += installDiagnostics
+        }
+        var aliases: [String: String] = [:]
+        var aliasOrigin: [String: String] = [:]
+        let linkAliases = Set(aliasLinks.map(\.alias.description))
+        for link in aliasLinks {
+            aliases[link.alias.description] = link.target.description
+            aliasOrigin[link.alias.description] = link.path
+        }
+        for name in installs.keys.sorted() {
+            for alias in installs[name]!.aliases where alias.name.description != name {
+                let aliasName = alias.name.description
+                if let other = units[aliasName] {
+                    diagnostics.append(.error(
+                        alias.location, key: "Alias",
+                        "\(aliasName) is the name of the unit file \(other.path); an alias of \(name) may not name another unit"))
+                } else if let path = masked[aliasName] {
+                    diagnostics.append(.error(
+                        alias.location, key: "Alias",
+                        "\(aliasName) is masked by \(path); an alias of \(name) may not name another unit"))
+                } else if linkAliases.contains(aliasName) {
+                    // A link decides: several units may offer one alias (exit.target,
+                    // halt.target, … all say Alias=ctrl-alt-del.target) and the link in
+                    // the directory is the one that was enabled.
+                    continue
+                } else if let existing = aliases[aliasName], Configuration.canonicalName(existing, aliases: aliases) != name {
+                    diagnostics.append(.error(
+                        alias.location, key: "Alias",
+                        "\(aliasName) is already a name of \(existing) (\(aliasOrigin[aliasName] ?? "")); one name cannot belong to two units"))
+                } else {
+                    aliases[aliasName] = name
+                    aliasOrigin[aliasName] = alias.location.file
+                }
+            }
+        }
+        for alias in aliases.keys.sorted() {
+            let own = Configuration.canonicalName(alias, aliases: aliases)
+            if own == alias || aliases[own] != nil {
+                diagnostics.append(.error(
+                    SourceLocation(file: aliasOrigin[alias] ?? alias, line: 0), key: nil,
+                    "\(alias) is an alias in a cycle of aliases; expected a chain of links that ends at a unit file"))
+                aliases[alias] = nil
+            } else if units[own] == nil && masked[own] == nil && templatePaths[own] == nil
+                && !WellKnownUnits.names.contains(own) && !(UnitName(parsing: own).map { $0.isInstance } ?? false)
+            {
+                diagnostics.append(.warning(
+                    SourceLocation(file: aliasOrigin[alias] ?? alias, line: 0), key: nil,
+                    "\(alias) is an alias of \(own), which is in no unit directory; the alias is ignored"))
+                aliases[alias] = nil
+            }
+        }
+        for alias in aliases.keys where masked[Configuration.canonicalName(alias, aliases: aliases)] != nil {
+            masked[alias] = masked[Configuration.canonicalName(alias, aliases: aliases)]
+        }
+        func canonical(_ names: [String]) -> [String] {
+            names.map { Configuration.canonicalName($0, aliases: aliases) }
+        }
+
         var services: [String: ServiceConfig] = [:]
         var slices: [String: SliceConfig] = [:]
+        var targets: [String: TargetConfig] = [:]
         var pending = units.keys.sorted().map { units[$0]! }
         var seen = Set(pending.map(\.name.description))
         while !pending.isEmpty {
@@ -177,17 +315,25 @@ public struct ConfigurationLoader: Sendable {
                 let header = unit.sections(named: "Service").first?.location.line ?? 0
                 var service = ServiceConfig(name: unit.name, location: SourceLocation(file: unit.path, line: header))
                 diagnostics += Self.interpret(unit, rules: ServiceConfig.ruleIndex, into: &service, sections: ["Unit", "Service", "X-Warden"])
+                diagnostics += Self.checkRequisite(unit)
+                service.requires = canonical(service.requires)
+                service.wants = canonical(service.wants)
+                service.bindsTo = canonical(service.bindsTo)
+                service.after = canonical(service.after)
+                service.before = canonical(service.before)
                 // Template instances named in Requires=/Wants=/BindsTo= are pulled in, as systemd does.
                 for reference in service.requires + service.wants + service.bindsTo where !seen.contains(reference) {
                     guard let name = UnitName(parsing: reference), let instance = name.instance, !instance.isEmpty,
                         let directory = templateDirectory[UnitName(prefix: name.prefix, instance: "", kind: name.kind).description]
                     else { continue }
-                    let (instantiated, instanceDiagnostics) = UnitLoader(fileSystem: fileSystem, specifiers: specifiers)
-                        .load(unit: name, from: directory)
+                    let (instantiated, instanceDiagnostics) = loader.load(unit: name, from: directory)
                     diagnostics += instanceDiagnostics
                     if let instantiated {
                         seen.insert(reference)
                         pending.append(instantiated)
+                        let (install, installDiagnostics) = InstallSection.parse(instantiated)
+                        installs[reference] = install
+                        diagnostics += installDiagnostics
                     }
                 }
                 services[unit.name.description] = service
@@ -195,18 +341,78 @@ public struct ConfigurationLoader: Sendable {
                 var slice = SliceConfig(name: unit.name, location: SourceLocation(file: unit.path, line: 0))
                 diagnostics += Self.interpret(unit, rules: SliceConfig.ruleIndex, into: &slice, sections: ["Unit", "Slice", "X-Warden"])
                 slices[unit.name.description] = slice
+            case .target:
+                var target = TargetConfig(name: unit.name, location: SourceLocation(file: unit.path, line: 0))
+                diagnostics += Self.interpret(unit, rules: TargetConfig.ruleIndex, into: &target, sections: ["Unit"])
+                diagnostics += Self.checkRequisite(unit)
+                target.wants = canonical(target.wants)
+                target.requires = canonical(target.requires)
+                target.bindsTo = canonical(target.bindsTo)
+                target.after = canonical(target.after)
+                target.before = canonical(target.before)
+                targets[unit.name.description] = target
             default:
                 break
             }
         }
 
+        // WantedBy=/RequiredBy= and the *.wants/ and *.requires/ links: a dependency of
+        // the unit they name. A target named this way exists even without a file.
+        func addDependency(from: String, to: String, requires: Bool) {
+            let from = Configuration.canonicalName(from, aliases: aliases)
+            let to = Configuration.canonicalName(to, aliases: aliases)
+            if services[from] != nil {
+                if requires { services[from]!.requires.append(to) } else { services[from]!.wants.append(to) }
+                return
+            }
+            guard let fromName = UnitName(parsing: from), fromName.kind == .target else { return }
+            if targets[from] == nil {
+                var implicit = TargetConfig(name: fromName, location: SourceLocation(file: "(implicit)", line: 0))
+                implicit.isImplicit = true
+                targets[from] = implicit
+            }
+            if requires { targets[from]!.requires.append(to) } else { targets[from]!.wants.append(to) }
+        }
+        for name in installs.keys.sorted() where services[name] != nil || targets[name] != nil || slices[name] != nil {
+            for wanting in installs[name]!.wantedBy { addDependency(from: wanting.name.description, to: name, requires: false) }
+            for requiring in installs[name]!.requiredBy { addDependency(from: requiring.name.description, to: name, requires: true) }
+        }
+        for link in dependencyLinks {
+            let to = Configuration.canonicalName(link.to.description, aliases: aliases)
+            guard services[to] != nil || targets[to] != nil || masked[to] != nil else { continue }
+            addDependency(from: link.from, to: to, requires: link.requires)
+        }
+        // Special targets that units order against or pull in exist implicitly too.
+        var named: Set<String> = []
+        for service in services.values {
+            for list in [service.after, service.before, service.wants, service.requires, service.bindsTo] { named.formUnion(list) }
+        }
+        for target in targets.values {
+            for list in [target.after, target.before, target.wants, target.requires, target.bindsTo] { named.formUnion(list) }
+        }
+        for name in named where targets[name] == nil && WellKnownUnits.targets.contains(name) {
+            guard let unitName = UnitName(parsing: name) else { continue }
+            var implicit = TargetConfig(name: unitName, location: SourceLocation(file: "(implicit)", line: 0))
+            implicit.isImplicit = true
+            targets[name] = implicit
+        }
+        for name in targets.keys {
+            for key in [\TargetConfig.wants, \TargetConfig.requires] {
+                var seenMembers = Set<String>()
+                targets[name]![keyPath: key] = targets[name]![keyPath: key].filter { seenMembers.insert($0).inserted }
+            }
+        }
+
         addImplicitSlices(services: services, slices: &slices, &diagnostics)
-        let configuration = Configuration(
+        var configuration = Configuration(
             settings: settings, configPath: configPath,
             // By key, which is the name's text: comparing names builds their text, and
             // sorting the values moves whole configurations.
             services: services.keys.sorted().map { services[$0]! },
             slices: slices.keys.sorted().map { slices[$0]! })
+        configuration.targets = targets.keys.sorted().map { targets[$0]! }
+        configuration.aliases = aliases
+        configuration.masked = masked
         diagnostics += Validator(configuration: configuration, host: host, fileSystem: fileSystem, searchPath: executableSearchPath)
             .crossCheck()
         diagnostics.sort { ($0.location.file, $0.location.line, $0.severity) < ($1.location.file, $1.location.line, $1.severity) }
@@ -307,6 +513,23 @@ public struct ConfigurationLoader: Sendable {
         return diagnostics
     }
 
+    /// `Requisite=` is not enforced, but one naming a unit type Warden cannot have could
+    /// never be met: that is an error, as for `Requires=`.
+    static func checkRequisite(_ unit: UnitFile) -> [Diagnostic] {
+        var diagnostics: [Diagnostic] = []
+        for section in unit.sections(named: "Unit") {
+            for entry in section.entries where entry.key == "Requisite" {
+                guard case .success(let words) = SystemdWords.split(entry.value) else { continue }
+                for word in words {
+                    guard let name = UnitName(parsing: word), let reason = UnsupportedUnitKinds.reason(for: name.kind) else { continue }
+                    diagnostics.append(.error(
+                        entry.location, key: entry.key, "\(word): \(reason); \(UnsupportedUnitKinds.advice(for: name, requiredBy: unit.name.description))"))
+                }
+            }
+        }
+        return diagnostics
+    }
+
     static func isSystemdOnly(_ key: String, section: String) -> Bool {
         switch section {
         case "Unit": SystemdOnlyKeys.unit.contains(key)
@@ -338,20 +561,8 @@ extension SliceConfig {
     static let ruleIndex = KeyRuleIndex(rules)
 }
 
-extension DependencyGraph {
-    /// The graph of the configured components. Slices and systemd's well-known units
-    /// take part in nothing Warden starts, so references to them are left out.
-    public init(configuration: Configuration) {
-        let components = Set(configuration.services.map(\.name.description))
-        func keep(_ names: [String]) -> [String] { names.filter(components.contains) }
-        var units: [String: UnitDependencies] = [:]
-        for service in configuration.services {
-            units[service.name.description] = UnitDependencies(
-                requires: keep(service.requires), wants: keep(service.wants), bindsTo: keep(service.bindsTo),
-                after: keep(service.after), before: keep(service.before))
-        }
-        self.init(units)
-    }
+extension TargetConfig {
+    static let ruleIndex = KeyRuleIndex(rules)
 }
 
 /// `a/./b/../c` → `a/c`, so messages name files the way an operator would type them.

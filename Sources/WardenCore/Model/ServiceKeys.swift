@@ -475,6 +475,7 @@ extension ServiceConfig {
                 parse: nonEmpty(CPUQuota.parse)),
         ]
         rules += ResourceKeys.rules(in: "Service", of: \ServiceConfig.resources)
+        rules += ExecDirectoryKeys.rules
         for kind in ResourceLimitKind.allCases {
             rules.append(
                 KeyRule(

@@ -1,0 +1,34 @@
+/// The unit types Warden cannot have, and why: it supervises services in slices, and
+/// none of these is a process it could start. A hard dependency (`Requires=`,
+/// `BindsTo=`, `Requisite=`) on one could never be met, so it is an error; ordering or a
+/// `Wants=` is ignored with a warning.
+public enum UnsupportedUnitKinds {
+    /// What the kind is and why Warden has none; nil for the kinds Warden loads.
+    public static func reason(for kind: UnitName.Kind) -> String? {
+        switch kind {
+        case .service, .slice, .target: nil
+        case .socket: "socket activation (.socket units) is not supported by Warden"
+        case .device: "Warden does not track devices (.device units come from udev under systemd)"
+        case .mount: "Warden does not mount file systems (.mount units); mount it before Warden starts"
+        case .automount: "Warden does not mount file systems on access (.automount units)"
+        case .swap: "Warden does not activate swap (.swap units)"
+        case .path: "path-triggered activation (.path units) is not supported by Warden"
+        case .timer: "timer-triggered activation (.timer units) is not supported by Warden"
+        case .scope: "Warden does not manage processes it did not start (.scope units)"
+        }
+    }
+
+    /// The way out, for `unit`'s hard dependency on `name`.
+    public static func advice(for name: UnitName, requiredBy unit: String) -> String {
+        switch name.kind {
+        case .socket, .path, .timer:
+            let service = UnitName(prefix: name.prefix, instance: name.instance, kind: .service).description
+            if service == unit {
+                return "drop the dependency: Warden starts \(unit) itself, and the program must then open what the \(name.kind.rawValue) unit provided"
+            }
+            return "start \(service) directly or drop the dependency"
+        default:
+            return "drop the dependency, or make sure it is met before Warden starts"
+        }
+    }
+}
