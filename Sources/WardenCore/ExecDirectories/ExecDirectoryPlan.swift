@@ -1,6 +1,8 @@
 /// One directory to make before a service's first command.
 public struct PlannedExecDirectory: Hashable, Sendable {
     public var kind: ExecDirectoryKind
+    /// The kind's base (`/run`), made with its parents when missing.
+    public var base: String
     /// The innermost directory, absolute (`/run/foo/bar`).
     public var path: String
     /// The directories between the base and `path` that may need creating, outermost
@@ -53,7 +55,7 @@ public struct ExecDirectoryPlan: Hashable, Sendable {
                     continue
                 }
                 directories.append(PlannedExecDirectory(
-                    kind: kind, path: path, parents: parents, mode: settings.mode(for: kind),
+                    kind: kind, base: base, path: path, parents: parents, mode: settings.mode(for: kind),
                     ownedByService: kind.isOwnedByService, symlinks: entry.symlinks.map { base + "/" + $0 }))
             }
         }

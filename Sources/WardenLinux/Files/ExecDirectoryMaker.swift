@@ -12,6 +12,7 @@ public enum ExecDirectoryMaker {
     /// the path and the errno.
     public static func make(_ plan: ExecDirectoryPlan, userID: UInt32?, groupID: UInt32?) throws(SystemCallError) {
         for directory in plan.directories {
+            try FileIO.makeDirectoryWithParents(directory.base, mode: 0o755)
             for parent in directory.parents {
                 try FileIO.makeDirectory(parent, mode: 0o755)
             }

@@ -15,6 +15,15 @@ extension FileIO {
         return false
     }
 
+    /// `mkdir -p`: `path` and every missing directory above it, with `mode`.
+    public static func makeDirectoryWithParents(_ path: String, mode: mode_t) throws(SystemCallError) {
+        var current = ""
+        for component in path.split(separator: "/") {
+            current += "/" + component
+            try makeDirectory(current, mode: mode)
+        }
+    }
+
     /// The owner and mode of `path`, not following a final link.
     public static func ownerAndMode(_ path: String) throws(SystemCallError) -> (userID: UInt32, groupID: UInt32, mode: UInt32) {
         var info = stat()
