@@ -62,6 +62,19 @@ import Testing
         #expect(ExecDirectoryPlan(app.directories, bases: Self.bases).directories.map(\.path) == ["/t/run/b"])
     }
 
+    /// check-config shows a unit's other names and its directories.
+    @Test func planShowsNamesAndDirectories() throws {
+        var tree = Tree()
+        tree.unit("redis-server.service", service("User=redis\nRuntimeDirectory=redis\nRuntimeDirectoryMode=2755\nConfigurationDirectory=redis") + "[Install]\nAlias=redis.service\n")
+        let configuration = try #require(tree.load().configuration)
+        let settings = ConfigurationPlan(configuration: configuration, host: nil).components.first?.processSettings ?? []
+        #expect(settings.suffix(3) == [
+            "also named = redis.service",
+            "RuntimeDirectory = /run/redis (mode 02755, owner redis, removed at every stop)",
+            "ConfigurationDirectory = /etc/redis (mode 0755)",
+        ])
+    }
+
     @Test func directoryKeysAreNoLongerNotEnforced() {
         for kind in ExecDirectoryKind.allCases {
             #expect(!SystemdOnlyKeys.service.contains(kind.key))

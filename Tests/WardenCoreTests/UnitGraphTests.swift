@@ -252,6 +252,14 @@ import Testing
         #expect(error.location.line == 3)
     }
 
+    /// rsyslog.service requires syslog.socket, and syslog.service is its alias.
+    @Test func socketOfTheUnitItselfThroughAnAlias() throws {
+        var u = Units()
+        u.unit("rsyslog.service", service("", unit: "Requires=syslog.socket") + "[Install]\nAlias=syslog.service\n")
+        let error = try #require(u.load().errors.first)
+        #expect(error.message.hasSuffix("drop the dependency: Warden starts rsyslog.service itself, and the program must then open what the socket unit provided"))
+    }
+
     @Test func softDependencyOnUnsupportedTypeWarnsOncePerName() throws {
         var u = Units()
         u.unit("a.service", service("", unit: "After=dbus.socket syslog.socket\nWants=dbus.socket"))

@@ -18,11 +18,14 @@ public enum UnsupportedUnitKinds {
         }
     }
 
-    /// The way out, for `unit`'s hard dependency on `name`.
-    public static func advice(for name: UnitName, requiredBy unit: String) -> String {
+    /// The way out, for `unit`'s hard dependency on `name`. `ownName` turns an alias
+    /// into the unit's own name (`syslog.service` → `rsyslog.service`).
+    public static func advice(
+        for name: UnitName, requiredBy unit: String, ownName: (String) -> String = { $0 }
+    ) -> String {
         switch name.kind {
         case .socket, .path, .timer:
-            let service = UnitName(prefix: name.prefix, instance: name.instance, kind: .service).description
+            let service = ownName(UnitName(prefix: name.prefix, instance: name.instance, kind: .service).description)
             if service == unit {
                 return "drop the dependency: Warden starts \(unit) itself, and the program must then open what the \(name.kind.rawValue) unit provided"
             }

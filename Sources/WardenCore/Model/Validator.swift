@@ -104,7 +104,7 @@ struct Validator {
                 if let parsed = UnitName(parsing: name), let reason = UnsupportedUnitKinds.reason(for: parsed.kind) {
                     if isHard {
                         diagnostics.append(
-                            .error(location, key: key, "\(name): \(reason); \(UnsupportedUnitKinds.advice(for: parsed, requiredBy: unit))"))
+                            .error(location, key: key, "\(name): \(reason); \(UnsupportedUnitKinds.advice(for: parsed, requiredBy: unit, ownName: configuration.canonicalName))"))
                     } else if warnedUnsupported.insert(name).inserted {
                         diagnostics.append(.warning(location, key: key, "\(name): \(reason); the dependency is ignored"))
                     }
