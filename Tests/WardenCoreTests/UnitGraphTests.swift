@@ -40,6 +40,7 @@ import Testing
         #expect(configuration.services.map(\.name.description) == ["app.service", "redis-server.service"])
         #expect(configuration.aliases == ["redis.service": "redis-server.service"])
         #expect(configuration.service(named: "redis.service")?.name.description == "redis-server.service")
+        #expect(configuration.service(named: "redis")?.name.description == "redis-server.service")
         #expect(configuration.canonicalName("redis.service") == "redis-server.service")
         let app = try #require(configuration.service(named: "app"))
         #expect(app.requires == ["redis-server.service"])

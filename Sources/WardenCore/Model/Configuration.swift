@@ -43,9 +43,14 @@ public struct Configuration: Hashable, Sendable {
     /// started; a `Requires=` of one fails the requiring unit's start.
     public var masked: [String: String] = [:]
 
+    /// The component `name` names: its own name or an alias, with or without `.service`.
     public func service(named name: String) -> ServiceConfig? {
         let own = canonicalName(name)
-        return services.first { $0.name.description == own || $0.name.prefix == name && $0.name.instance == nil }
+        let ownWithSuffix = name.contains(".") ? own : canonicalName(name + ".service")
+        return services.first {
+            $0.name.description == own || $0.name.description == ownWithSuffix
+                || $0.name.prefix == name && $0.name.instance == nil
+        }
     }
 
     /// The unit's own name for `name`, which may be an alias (`redis.service` →
