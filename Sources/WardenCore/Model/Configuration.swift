@@ -251,55 +251,11 @@ public struct ConfigurationLoader: Sendable {
             installs[name] = install
             diagnostics += installDiagnostics
         }
-        var aliases: [String: String] = [:]
-        var aliasOrigin: [String: String] = [:]
-        let linkAliases = Set(aliasLinks.map(\.alias.description))
-        for link in aliasLinks {
-            aliases[link.alias.description] = link.target.description
-            aliasOrigin[link.alias.description] = link.path
-        }
-        for name in installs.keys.sorted() {
-            for alias in installs[name]!.aliases where alias.name.description != name {
-                let aliasName = alias.name.description
-                if let other = units[aliasName] {
-                    diagnostics.append(.error(
-                        alias.location, key: "Alias",
-                        "\(aliasName) is the name of the unit file \(other.path); an alias of \(name) may not name another unit"))
-                } else if let path = masked[aliasName] {
-                    diagnostics.append(.error(
-                        alias.location, key: "Alias",
-                        "\(aliasName) is masked by \(path); an alias of \(name) may not name another unit"))
-                } else if linkAliases.contains(aliasName) {
-                    // A link decides: several units may offer one alias (exit.target,
-                    // halt.target, … all say Alias=ctrl-alt-del.target) and the link in
-                    // the directory is the one that was enabled.
-                    continue
-                } else if let existing = aliases[aliasName], Configuration.canonicalName(existing, aliases: aliases) != name {
-                    diagnostics.append(.error(
-                        alias.location, key: "Alias",
-                        "\(aliasName) is already a name of \(existing) (\(aliasOrigin[aliasName] ?? "")); one name cannot belong to two units"))
-                } else {
-                    aliases[aliasName] = name
-                    aliasOrigin[aliasName] = alias.location.file
-                }
-            }
-        }
-        for alias in aliases.keys.sorted() {
-            let own = Configuration.canonicalName(alias, aliases: aliases)
-            if own == alias || aliases[own] != nil {
-                diagnostics.append(.error(
-                    SourceLocation(file: aliasOrigin[alias] ?? alias, line: 0), key: nil,
-                    "\(alias) is an alias in a cycle of aliases; expected a chain of links that ends at a unit file"))
-                aliases[alias] = nil
-            } else if units[own] == nil && masked[own] == nil && templatePaths[own] == nil
-                && !WellKnownUnits.names.contains(own) && !(UnitName(parsing: own).map { $0.isInstance } ?? false)
-            {
-                diagnostics.append(.warning(
-                    SourceLocation(file: aliasOrigin[alias] ?? alias, line: 0), key: nil,
-                    "\(alias) is an alias of \(own), which is in no unit directory; the alias is ignored"))
-                aliases[alias] = nil
-            }
-        }
+        let names = UnitAliases(
+            links: aliasLinks, installs: installs, unitFiles: units.mapValues(\.path), masked: masked,
+            templates: Set(templatePaths.keys))
+        diagnostics += names.diagnostics
+        let aliases = names.table
         for alias in aliases.keys where masked[Configuration.canonicalName(alias, aliases: aliases)] != nil {
             masked[alias] = masked[Configuration.canonicalName(alias, aliases: aliases)]
         }

@@ -23,7 +23,7 @@ public struct InstallSection: Hashable, Sendable {
 
     /// Reads the `[Install]` sections of `unit`. Each key takes space-separated unit
     /// names and may be repeated; an empty assignment resets the list. Unknown keys are
-    /// errors, as they are for systemd's `systemctl enable`.
+    /// errors, as in every section Warden reads (systemd ignores them with a warning).
     public static func parse(_ unit: UnitFile) -> (InstallSection, [Diagnostic]) {
         var install = InstallSection()
         var diagnostics: [Diagnostic] = []
