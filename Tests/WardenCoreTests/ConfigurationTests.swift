@@ -443,7 +443,9 @@ extension ConfigurationLoader.Result {
     @Test func missingExecStartPointsAtTheServiceSection() {
         var tree = Tree()
         tree.unit("a.service", "[Unit]\nDescription=x\n\n[Service]\nType=simple\n")
-        #expect(tree.load().errors.first?.description == "/u/a.service:4: ExecStart: missing; expected the command that runs the component")
+        #expect(
+            tree.load().errors.first?.description
+                == "/u/a.service:4: ExecStart: missing; expected the command that runs the component (a service needs ExecStart=, ExecStop= or SuccessAction=)")
     }
 }
 

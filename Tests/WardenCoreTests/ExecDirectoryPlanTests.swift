@@ -75,11 +75,10 @@ import Testing
         ])
     }
 
-    @Test func directoryKeysAreNoLongerNotEnforced() {
-        for kind in ExecDirectoryKind.allCases {
-            #expect(!SystemdOnlyKeys.service.contains(kind.key))
-            #expect(!SystemdOnlyKeys.service.contains(kind.modeKey))
-        }
-        #expect(!SystemdOnlyKeys.service.contains("RuntimeDirectoryPreserve"))
+    @Test func directoryKeysAreEnforced() {
+        var lines = ExecDirectoryKind.allCases.map { "\($0.key)=x\n\($0.modeKey)=0700" }
+        lines.append("RuntimeDirectoryPreserve=yes")
+        let result = load(lines.joined(separator: "\n"))
+        #expect(result.errors.isEmpty && result.warnings.isEmpty, "\(result.diagnostics)")
     }
 }

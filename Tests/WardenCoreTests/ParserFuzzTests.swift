@@ -168,7 +168,7 @@ struct SeededGenerator: RandomNumberGenerator {
                 let dropIn = Self.mutate(Self.samples[(iteration / 10) % Self.samples.count], &rng)
                 let files = ["/u/fuzz-a.service": text, "/u/fuzz-a.service.d/10.conf": dropIn, "/u/fuzz-.service.d/5.conf": text]
                 let loader = UnitLoader(fileSystem: InMemoryFileSystem(files: files), specifiers: context)
-                let (_, loadDiagnostics) = loader.loadDirectory("/u")
+                let (_, loadDiagnostics, _) = loader.loadDirectory("/u")
                 for diagnostic in loadDiagnostics {
                     // An empty unit file is masked, said about the file as a whole (line 0).
                     if diagnostic.location.line == 0, files[diagnostic.location.file]?.isEmpty == true,

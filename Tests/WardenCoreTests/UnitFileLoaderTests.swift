@@ -24,7 +24,7 @@ import Testing
             "/u/README": "hello",
             "/u/b.service.d/x.conf": "[Service]\nNice=5\n",
         ])
-        let (units, diagnostics) = l.loadDirectory("/u")
+        let (units, diagnostics, _) = l.loadDirectory("/u")
         #expect(units.map(\.name.description) == ["a.slice", "b.service", "multi-user.target"])
         #expect(diagnostics.count == 1)
         #expect(diagnostics.first?.severity == .note)
@@ -33,14 +33,14 @@ import Testing
     }
 
     @Test func invalidUnitFileNameIsError() {
-        let (units, diagnostics) = loader(["/u/bad name.service": "[Service]\n", "/u/ok.service": "[Service]\n"]).loadDirectory("/u")
+        let (units, diagnostics, _) = loader(["/u/bad name.service": "[Service]\n", "/u/ok.service": "[Service]\n"]).loadDirectory("/u")
         #expect(units.map(\.name.description) == ["ok.service"])
         #expect(diagnostics.map(\.severity) == [.error])
         #expect(diagnostics.first?.location.file == "/u/bad name.service")
     }
 
     @Test func missingDirectoryIsError() {
-        let (units, diagnostics) = loader([:]).loadDirectory("/nowhere")
+        let (units, diagnostics, _) = loader([:]).loadDirectory("/nowhere")
         #expect(units.isEmpty)
         #expect(diagnostics.hasErrors)
     }

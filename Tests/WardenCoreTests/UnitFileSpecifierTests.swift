@@ -60,7 +60,7 @@ import Testing
         #expect(Self.context.expand("%j", for: UnitName(prefix: "feed", instance: "1", kind: .service)) == .success("feed"))
     }
 
-    @Test(arguments: ["%z", "a %q b", "%X"])
+    @Test(arguments: ["%z", "a %k b", "%X"])
     func unknownSpecifierIsError(text: String) {
         guard case .failure(let error) = Self.context.expand(text, for: Self.plain) else {
             Issue.record("expanded \(text)")

@@ -52,6 +52,34 @@ struct CheckConfigCommandTests {
         #expect(!outcome.stderr.contains("a.service: started"), "a component ran: \(outcome.stderr)")
     }
 
+    /// A masked unit is listed as masked, with its path: no error, exit 0.
+    @Test func maskedUnitIsListedNotRefused() throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "[Service]\nExecStart=/bin/true\n".write(toFile: directory + "/a.service", atomically: true, encoding: .utf8)
+        #expect(symlink("/dev/null", directory + "/gone.service") == 0)
+        let outcome = try run(["check-config", "--no-host-check", "--units", directory])
+        #expect(outcome.status == .exited(code: 0), "\(outcome.stderr)")
+        #expect(outcome.stdout.contains("Masked (not loaded, as under systemd):\n  gone.service  \(directory)/gone.service"), "\(outcome.stdout)")
+        let json = try run(["check-config", "--json", "--no-host-check", "--units", directory])
+        let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        let masked = object?["masked"] as? [[String: String]]
+        #expect(masked == [["unit": "gone.service", "path": directory + "/gone.service"]])
+    }
+
+    /// Every specifier of systemd.unit(5) resolves from this host.
+    @Test(.enabled(if: HostIdentity.isComplete, HostIdentity.missing))
+    func everySpecifierResolvesFromThisHost() throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let all = "%n %N %p %P %i %I %j %J %f %H %l %q %m %b %v %a %o %w %W %B %M %A %u %U %g %G %h %s %t %S %C %L %E %T %V %d %y %Y %%"
+        try "[Unit]\nDescription=\(all)\n[Service]\nExecStart=/bin/echo \(all)\nEnvironment=\"ALL=\(all)\"\n"
+            .write(toFile: directory + "/a.service", atomically: true, encoding: .utf8)
+        let outcome = try run(["check-config", "--no-host-check", "--units", directory])
+        #expect(outcome.status == .exited(code: 0), "\(outcome.stderr)")
+        #expect(!outcome.stderr.contains("specifier"), "\(outcome.stderr)")
+    }
+
     @Test func jsonReportIsParseable() throws {
         let outcome = try run(["check-config", "--json", "--config", DocumentationTests.repositoryRoot + "/config/demo/warden.conf"])
         #expect(outcome.status == .exited(code: 0))

@@ -122,7 +122,7 @@ struct SupervisorAdoptionTests {
         mkdir(workspace.root + "/state", 0o755)
         var request = SpawnRequest(executablePath: "/bin/sleep", arguments: ["/bin/sleep", seconds])
         request.environment = [
-            "NOTIFY_SOCKET=\(workspace.root)/state/notify.sock", "WARDEN_UNIT=bot.service",
+            "NOTIFY_SOCKET=" + NotifySocketAddress.forStateDirectory(workspace.root + "/state"), "WARDEN_UNIT=bot.service",
             "INVOCATION_ID=0badc0de0badc0de0badc0de0badc0de",
         ]
         let leftover = try spawnProcess(request)

@@ -278,3 +278,28 @@ extension String {
         return String(s)
     }
 }
+
+@Suite struct NotifySocketReachTests {
+    /// A daemon that drops to its own user before READY=1 must reach the notify socket
+    /// even when the state directory is private (mkdtemp makes the workspace 0700).
+    @Test("a Type=notify unit with User=nobody becomes ready under a 0700 state directory")
+    func unprivilegedNotifyUnderPrivateStateDirectory() throws {
+        guard getuid() == 0, getpwnam("nobody") != nil else {
+            print("skipped: needs root and the user nobody")
+            return
+        }
+        let workspace = Workspace()
+        chmod(workspace.root, 0o700)
+        workspace.unit("broker.service", """
+            [Service]
+            Type=notify
+            User=nobody
+            TimeoutStartSec=20s
+            ExecStart=/bin/sh -c 'systemd-notify --ready; exec sleep 60'
+            """)
+        let harness = try Harness(workspace)
+        #expect(harness.wait("broker.service") { $0.isReady } != nil)
+        #expect(harness.status("broker.service")?.activeState == "active")
+        #expect(harness.shutdown() == 0)
+    }
+}

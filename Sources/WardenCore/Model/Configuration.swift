@@ -136,10 +136,13 @@ public struct ConfigurationLoader: Sendable {
         public var configuration: Configuration?
         /// Sorted by file and line; errors, warnings and notes.
         public var diagnostics: [Diagnostic]
+        /// Units whose file masks them, by name; not loaded.
+        public var masked: [MaskedUnit]
 
-        public init(configuration: Configuration?, diagnostics: [Diagnostic]) {
+        public init(configuration: Configuration?, diagnostics: [Diagnostic], masked: [MaskedUnit] = []) {
             self.configuration = configuration
             self.diagnostics = diagnostics
+            self.masked = masked
         }
     }
 
@@ -266,6 +269,7 @@ public struct ConfigurationLoader: Sendable {
         var services: [String: ServiceConfig] = [:]
         var slices: [String: SliceConfig] = [:]
         var targets: [String: TargetConfig] = [:]
+        var notEnforced: [(diagnostic: Diagnostic, unit: String)] = []
         var pending = units.keys.sorted().map { units[$0]! }
         var seen = Set(pending.map(\.name.description))
         while !pending.isEmpty {
@@ -275,7 +279,9 @@ public struct ConfigurationLoader: Sendable {
                 // Whole-unit problems (a missing ExecStart=) point at the [Service] header.
                 let header = unit.sections(named: "Service").first?.location.line ?? 0
                 var service = ServiceConfig(name: unit.name, location: SourceLocation(file: unit.path, line: header))
-                diagnostics += Self.interpret(unit, rules: ServiceConfig.ruleIndex, into: &service, sections: ["Unit", "Service", "X-Warden"])
+                let found = Self.interpret(unit, rules: ServiceConfig.ruleIndex, into: &service, sections: ["Unit", "Service", "X-Warden"])
+                diagnostics += found.filter { !Self.isNotEnforced($0) }
+                notEnforced += found.filter(Self.isNotEnforced).map { ($0, unit.name.description) }
                 diagnostics += Self.checkRequisite(unit)
                 service.requires = canonical(service.requires)
                 service.wants = canonical(service.wants)
@@ -297,14 +303,20 @@ public struct ConfigurationLoader: Sendable {
                         diagnostics += installDiagnostics
                     }
                 }
+                service.hasSuccessAction = Self.hasSuccessAction(unit)
+                service.unresolvedKeys = unit.unresolvedKeys
                 services[unit.name.description] = service
             case .slice:
                 var slice = SliceConfig(name: unit.name, location: SourceLocation(file: unit.path, line: 0))
-                diagnostics += Self.interpret(unit, rules: SliceConfig.ruleIndex, into: &slice, sections: ["Unit", "Slice", "X-Warden"])
+                let found = Self.interpret(unit, rules: SliceConfig.ruleIndex, into: &slice, sections: ["Unit", "Slice", "X-Warden"])
+                diagnostics += found.filter { !Self.isNotEnforced($0) }
+                notEnforced += found.filter(Self.isNotEnforced).map { ($0, unit.name.description) }
                 slices[unit.name.description] = slice
             case .target:
                 var target = TargetConfig(name: unit.name, location: SourceLocation(file: unit.path, line: 0))
-                diagnostics += Self.interpret(unit, rules: TargetConfig.ruleIndex, into: &target, sections: ["Unit"])
+                let found = Self.interpret(unit, rules: TargetConfig.ruleIndex, into: &target, sections: ["Unit"])
+                diagnostics += found.filter { !Self.isNotEnforced($0) }
+                notEnforced += found.filter(Self.isNotEnforced).map { ($0, unit.name.description) }
                 diagnostics += Self.checkRequisite(unit)
                 target.wants = canonical(target.wants)
                 target.requires = canonical(target.requires)
@@ -364,6 +376,7 @@ public struct ConfigurationLoader: Sendable {
             }
         }
 
+        diagnostics += Self.aggregatingNotEnforced(notEnforced)
         addImplicitSlices(services: services, slices: &slices, &diagnostics)
         var configuration = Configuration(
             settings: settings, configPath: configPath,
@@ -377,7 +390,9 @@ public struct ConfigurationLoader: Sendable {
         diagnostics += Validator(configuration: configuration, host: host, fileSystem: fileSystem, searchPath: executableSearchPath)
             .crossCheck()
         diagnostics.sort { ($0.location.file, $0.location.line, $0.severity) < ($1.location.file, $1.location.line, $1.severity) }
-        return Result(configuration: diagnostics.hasErrors ? nil : configuration, diagnostics: diagnostics)
+        return Result(
+            configuration: diagnostics.hasErrors ? nil : configuration, diagnostics: diagnostics,
+            masked: masked.keys.sorted().filter { aliases[$0] == nil }.map { MaskedUnit(name: $0, path: masked[$0]!) })
     }
 
     private func loadSettings(path: String, into settings: inout WardenSettings, _ diagnostics: inout [Diagnostic]) {
@@ -437,9 +452,9 @@ public struct ConfigurationLoader: Sendable {
         let byKey = index.byKey
         for section in unit.sections {
             if !sections.contains(section.name) {
-                if SystemdOnlyKeys.ignoredSections.contains(section.name)
-                    || (section.name.hasPrefix("X-") && section.name != "X-Warden")
-                {
+                if section.name.hasPrefix("X-") && section.name != "X-Warden" { continue }
+                if SystemdOnlyKeys.ignoredSections.contains(section.name) {
+                    diagnostics += Self.unknownSystemdKeys(in: section)
                     continue
                 }
                 var message = "unknown section [\(section.name)] in a .\(unit.name.kind.rawValue) unit; expected \(sections.sorted().map { "[\($0)]" }.joined(separator: ", "))"
@@ -458,13 +473,21 @@ public struct ConfigurationLoader: Sendable {
                     diagnostics.append(.error(entry.location, key: entry.key, "belongs in \(places), not [\(section.name)]"))
                 } else if section.name == "Unit", SystemdOnlyKeys.informational.contains(entry.key) {
                     continue
-                } else if section.name != "X-Warden", Self.isSystemdOnly(entry.key, section: section.name) {
+                } else if SystemdOnlyKeys.isSystemdKey(entry.key, section: section.name) {
                     diagnostics.append(
-                        .warning(entry.location, key: entry.key, "systemd setting not enforced by Warden; ignored"))
+                        SystemdOnlyKeys.isObsolete(entry.key, section: section.name)
+                            ? .warning(entry.location, key: entry.key, "obsolete: systemd 252 itself ignores it")
+                            : .warning(entry.location, key: entry.key, SystemdOnlyKeys.notEnforced))
                 } else {
                     let candidates = rules.filter { $0.sections.contains(section.name) }.map(\.key)
+                        + (section.name == "X-Warden" ? [] : SystemdOnlyKeys.keys(of: section.name).sorted())
                     var message = "unknown key in [\(section.name)]"
-                    if let close = Suggestion.closest(to: entry.key, in: candidates) {
+                    let systemdSections = ["Unit", "Service", "Slice", "Install"].filter {
+                        section.name != "X-Warden" && SystemdOnlyKeys.isSystemdKey(entry.key, section: $0)
+                    }
+                    if !systemdSections.isEmpty {
+                        message += "; systemd reads it in \(systemdSections.map { "[\($0)]" }.joined(separator: " or "))"
+                    } else if let close = Suggestion.closest(to: entry.key, in: candidates) {
                         message += "; did you mean \(close)?"
                     }
                     diagnostics.append(.error(entry.location, key: entry.key, message))
@@ -491,12 +514,49 @@ public struct ConfigurationLoader: Sendable {
         return diagnostics
     }
 
-    static func isSystemdOnly(_ key: String, section: String) -> Bool {
-        switch section {
-        case "Unit": SystemdOnlyKeys.unit.contains(key)
-        case "Service", "Slice": SystemdOnlyKeys.service.contains(key)
-        default: false
+    /// Whether the unit's last `SuccessAction=` names an action: systemd lets such a
+    /// service have no `ExecStart=`. An empty assignment resets it, `none` is no action.
+    static func hasSuccessAction(_ unit: UnitFile) -> Bool {
+        let last = unit.sections(named: "Unit").flatMap(\.entries).last { $0.key == "SuccessAction" }
+        guard let value = last?.value else { return false }
+        return !value.isEmpty && value != "none"
+    }
+
+    /// Errors for the keys of a section Warden reads nothing from (`[Install]`) that
+    /// systemd does not know either.
+    static func unknownSystemdKeys(in section: UnitSection) -> [Diagnostic] {
+        let known = SystemdOnlyKeys.keys(of: section.name)
+        return section.entries.filter { !known.contains($0.key) }.map { entry in
+            var message = "unknown key in [\(section.name)]"
+            if let close = Suggestion.closest(to: entry.key, in: known) {
+                message += "; did you mean \(close)?"
+            }
+            return .error(entry.location, key: entry.key, message)
         }
+    }
+
+    /// One warning per systemd key that Warden does not enforce, for the whole
+    /// configuration: at its first use, saying how many other units use it. A hundred
+    /// units with `PrivateTmp=` are one line to read, not a hundred. `unit` is the unit
+    /// whose files each diagnostic comes from.
+    static func aggregatingNotEnforced(_ uses: [(diagnostic: Diagnostic, unit: String)]) -> [Diagnostic] {
+        var byKey: [String: [(diagnostic: Diagnostic, unit: String)]] = [:]
+        for use in uses { byKey[use.diagnostic.key ?? "", default: []].append(use) }
+        return byKey.keys.sorted().map { key in
+            let ordered = byKey[key]!.sorted {
+                ($0.diagnostic.location.file, $0.diagnostic.location.line) < ($1.diagnostic.location.file, $1.diagnostic.location.line)
+            }
+            let first = ordered[0]
+            let others = Set(ordered.map(\.unit)).subtracting([first.unit]).count
+            var message = first.diagnostic.message
+            if others > 0 { message += " (also in \(others) other unit\(others == 1 ? "" : "s"))" }
+            return .warning(first.diagnostic.location, key: first.diagnostic.key, message)
+        }
+    }
+
+    /// Whether `diagnostic` is the warning for a systemd key Warden does not enforce.
+    static func isNotEnforced(_ diagnostic: Diagnostic) -> Bool {
+        diagnostic.severity == .warning && diagnostic.message == SystemdOnlyKeys.notEnforced
     }
 }
 

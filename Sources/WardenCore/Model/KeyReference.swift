@@ -63,8 +63,11 @@ public enum KeyReference {
             systemd ignores, so the same units run under systemd and under Warden.
 
             An empty assignment (`Key=`) resets a setting to its default, and for lists empties the list. \
-            systemd keys that Warden does not enforce (for example `PrivateTmp=`) are accepted with a \
-            warning; unknown or misspelt keys are errors, with the closest valid key suggested.
+            Every other key of systemd \(SystemdKeyTable.systemdVersion)'s own table for the section (for \
+            example `PrivateTmp=`) is accepted and not enforced, with one warning per key for the whole \
+            configuration; `[Install]` is read by `systemctl enable`, not by Warden. Unknown or misspelt \
+            keys are errors, with the closest valid key suggested. `%` specifiers are expanded in the keys \
+            where systemd expands them, from this host (machine and boot ID, os-release, `uname`).
 
 
             """

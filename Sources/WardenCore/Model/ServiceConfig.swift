@@ -76,6 +76,11 @@ public struct ServiceConfig: Hashable, Sendable {
     public var requires: [String] = []
     public var wants: [String] = []
     public var bindsTo: [String] = []
+    /// `SuccessAction=` is set to an action other than `none`. Warden does not carry the
+    /// action out; it makes a unit without `ExecStart=` valid, as in systemd.
+    public var hasSuccessAction = false
+    /// Keys whose assignment was left out because a `%` specifier could not be expanded.
+    public var unresolvedKeys: Set<String> = []
 
     // [Service]: lifecycle
     public var type: ServiceType?

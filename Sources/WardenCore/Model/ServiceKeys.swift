@@ -124,14 +124,19 @@ extension ServiceConfig {
                 "StartLimitBurst", in: ["Unit", "Service"], \.startLimitBurst,
                 KeyDoc(
                     "Starts allowed within StartLimitIntervalSec= before the component is marked failed and left down.",
-                    syntax: "integer ≥ 0 (0 disables the limit)", default: "5", mapsTo: "restart state machine",
-                    systemd: .differs("systemd reads it in [Unit] only; Warden also accepts the old [Service] spelling")),
+                    syntax: "integer ≥ 0 (0 disables the limit)", default: "5", mapsTo: "restart state machine"),
                 parse: PlainValue.integer(0...Int(Int32.max), what: "a number of starts")),
             .value(
-                "StartLimitIntervalSec", in: ["Unit", "Service"], \.startLimitIntervalSec,
+                "StartLimitIntervalSec", in: ["Unit"], \.startLimitIntervalSec,
                 KeyDoc(
                     "Window for StartLimitBurst=.", syntax: "time span (0 disables the limit)", default: "10s",
                     mapsTo: "restart state machine"),
+                parse: timeSpan),
+            .value(
+                "StartLimitInterval", in: ["Unit", "Service"], \.startLimitIntervalSec,
+                KeyDoc(
+                    "systemd's older name of StartLimitIntervalSec=, still read in [Unit] and [Service].",
+                    syntax: "time span (0 disables the limit)", default: "10s", mapsTo: "restart state machine"),
                 parse: timeSpan),
 
             .choice(

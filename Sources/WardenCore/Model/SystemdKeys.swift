@@ -1,75 +1,55 @@
-/// systemd keys that Warden reads past without enforcing. A unit written for systemd
-/// keeps working under Warden; these get a warning that says the setting has no effect
-/// here, instead of the error an unknown or misspelt key gets.
+/// How Warden reads the systemd keys it has no rule for. The keys come from systemd's own
+/// table (`SystemdKeyTable`, generated from libsystemd-core), so the list cannot drift from
+/// systemd: a unit written for systemd keeps working under Warden, every systemd key of a
+/// section that Warden does not enforce gets a warning saying the setting has no effect
+/// here, and anything else is an unknown or misspelt key.
 enum SystemdOnlyKeys {
     /// Keys that only describe the unit: nothing to enforce, so nothing to warn about.
-    static let informational: Set<String> = ["Documentation", "SourcePath"]
+    static let informational: Set<String> = ["Description", "Documentation", "SourcePath"]
 
-    static let unit: Set<String> = [
-        "Conflicts", "PartOf", "Upholds", "PropagatesReloadTo", "ReloadPropagatedFrom",
-        "PropagatesStopTo", "StopPropagatedFrom", "JoinsNamespaceOf", "RequiresMountsFor", "OnFailure",
-        "OnSuccess", "OnFailureJobMode", "IgnoreOnIsolate", "StopWhenUnneeded", "RefuseManualStart",
-        "RefuseManualStop", "AllowIsolate", "DefaultDependencies", "CollectMode", "FailureAction",
-        "SuccessAction", "FailureActionExitStatus", "SuccessActionExitStatus", "JobTimeoutSec",
-        "JobRunningTimeoutSec", "JobTimeoutAction", "JobTimeoutRebootArgument", "StartLimitAction",
-        "RebootArgument", "SourcePath", "Requisite", "ConditionPathExists", "ConditionPathExistsGlob",
-        "ConditionPathIsDirectory", "ConditionPathIsSymbolicLink", "ConditionPathIsMountPoint",
-        "ConditionPathIsReadWrite", "ConditionDirectoryNotEmpty", "ConditionFileNotEmpty",
-        "ConditionFileIsExecutable", "ConditionKernelCommandLine", "ConditionVirtualization", "ConditionHost",
-        "ConditionSecurity", "ConditionCapability", "ConditionACPower", "ConditionNeedsUpdate",
-        "ConditionFirstBoot", "ConditionUser", "ConditionGroup", "ConditionControlGroupController",
-        "ConditionMemory", "ConditionCPUs", "ConditionEnvironment", "ConditionArchitecture",
-        "AssertPathExists", "AssertFileIsExecutable", "AssertVirtualization", "AssertKernelCommandLine",
-        "StartLimitInterval",
-    ]
-
-    static let service: Set<String> = [
-        // service
-        "RemainAfterExit", "GuessMainPID", "PIDFile", "BusName", "ExecCondition",
-        "TimeoutAbortSec", "TimeoutStartFailureMode", "TimeoutStopFailureMode", "RuntimeMaxSec",
-        "RuntimeRandomizedExtraSec", "RestartForceExitStatus", "RootDirectoryStartOnly", "NonBlocking",
-        "NotifyAccess", "Sockets", "FileDescriptorStoreMax", "FileDescriptorStorePreserve", "USBFunctionDescriptors",
-        "USBFunctionStrings", "OOMPolicy", "OpenFile", "ReloadSignal", "RestartMode", "ExitType",
-        // exec: sandboxing and environment that Warden does not set up
-        "PrivateTmp", "PrivateDevices", "PrivateNetwork", "PrivateIPC", "PrivateUsers", "PrivateMounts",
-        "ProtectSystem", "ProtectHome", "ProtectKernelTunables", "ProtectKernelModules", "ProtectKernelLogs",
-        "ProtectControlGroups", "ProtectClock", "ProtectHostname", "ProtectProc", "ProcSubset",
-        "ReadWritePaths", "ReadOnlyPaths", "InaccessiblePaths", "ExecPaths", "NoExecPaths", "TemporaryFileSystem",
-        "BindPaths", "BindReadOnlyPaths", "MountFlags", "DynamicUser", "RestrictNamespaces",
-        "RestrictRealtime", "RestrictSUIDSGID", "RestrictAddressFamilies", "RestrictFileSystems",
-        "LockPersonality", "MemoryDenyWriteExecute", "SystemCallFilter", "SystemCallArchitectures",
-        "SystemCallErrorNumber", "SystemCallLog", "RemoveIPC", "KeyringMode", "UnsetEnvironment",
-        "PassEnvironment", "RootDirectory", "RootImage", "MountAPIVFS", "SecureBits", "Personality",
-        "TTYPath", "TTYReset", "TTYVHangup", "TTYVTDisallocate", "StandardInput",
-        "StandardInputText", "StandardInputData", "SyslogFacility", "SyslogLevel",
-        "SyslogLevelPrefix", "LogLevelMax", "LogExtraFields", "LogRateLimitIntervalSec", "LogRateLimitBurst",
-        "LogNamespace", "TimerSlackNSec",
-        "IOSchedulingClass", "IOSchedulingPriority", "CPUSchedulingResetOnFork", "NUMAPolicy", "NUMAMask",
-        "UtmpIdentifier", "UtmpMode", "SELinuxContext", "AppArmorProfile", "SmackProcessLabel",
-        "LoadCredential", "LoadCredentialEncrypted", "SetCredential", "SetCredentialEncrypted",
-        "ImportCredential", "PAMName", "CoredumpFilter", "NetworkNamespacePath", "IPCNamespacePath",
-        "RestartKillSignal", "WatchdogSignal",
-        "SendSIGHUP",
-        // resource control that Warden does not map (v1-only, accounting switches, devices, BPF)
-        "CPUAccounting", "MemoryAccounting", "TasksAccounting", "IOAccounting", "IPAccounting",
-        "BlockIOAccounting", "CPUShares", "StartupCPUShares", "StartupCPUWeight", "StartupAllowedCPUs",
-        "StartupAllowedMemoryNodes", "StartupIOWeight", "MemoryLimit", "IODeviceWeight",
-        "IOReadBandwidthMax", "IOWriteBandwidthMax", "IOReadIOPSMax", "IOWriteIOPSMax", "IODeviceLatencyTargetSec",
-        "BlockIOWeight", "BlockIODeviceWeight", "BlockIOReadBandwidth", "BlockIOWriteBandwidth",
-        "IPAddressAllow", "IPAddressDeny", "IPIngressFilterPath", "IPEgressFilterPath", "DeviceAllow",
-        "DevicePolicy", "Delegate", "DelegateSubgroup", "DisableControllers", "ManagedOOMSwap",
-        "ManagedOOMMemoryPressure", "ManagedOOMMemoryPressureLimit", "ManagedOOMPreference",
-        "MemoryPressureWatch", "MemoryPressureThresholdSec", "SocketBindAllow", "SocketBindDeny",
-        "RestrictNetworkInterfaces", "MemoryOOMGroup",
-    ]
-
-    /// Keys of `service` (and systemd's slice defaults) whose values may be percentages:
-    /// used verbatim, as systemd reads them, so a `%` in them is not taken for a specifier.
-    static let percentValued: Set<String> = [
-        "StartupMemoryLow", "StartupMemoryHigh", "StartupMemoryMax", "StartupMemorySwapMax",
-        "StartupMemoryZSwapMax", "ManagedOOMMemoryPressureLimit", "DefaultMemoryLow", "DefaultMemoryMin",
-    ]
-
-    /// Sections systemd defines that Warden accepts and ignores.
+    /// Sections systemd defines that Warden reads no setting from; their keys are checked
+    /// against systemd's table and otherwise ignored without a warning.
     static let ignoredSections: Set<String> = ["Install"]
+
+    /// The text of the warning for a systemd key Warden does not enforce.
+    static let notEnforced = "systemd setting not enforced by Warden; ignored"
+
+    /// systemd's keys of `section`, empty for a section systemd does not define.
+    static func keys(of section: String) -> Set<String> {
+        switch section {
+        case "Unit": SystemdKeyTable.unit
+        case "Service": SystemdKeyTable.service
+        case "Slice": SystemdKeyTable.slice
+        case "Install": SystemdKeyTable.install
+        default: []
+        }
+    }
+
+    /// Whether systemd knows `key` in `section`.
+    static func isSystemdKey(_ key: String, section: String) -> Bool {
+        keys(of: section).contains(key)
+    }
+
+    /// Whether systemd itself only says that `key` is obsolete or unsupported.
+    static func isObsolete(_ key: String, section: String) -> Bool {
+        SystemdKeyTable.obsolete.contains("\(section).\(key)")
+    }
+
+    /// Names of the keys that systemd parses without `%` specifiers in every section of a
+    /// service or slice where it defines them (`CPUQuota=`, `MemoryMax=`, `Restart=`): a
+    /// `%` in them is a percentage or a literal.
+    static let verbatimKeys: Set<String> = {
+        var verbatim: Set<String> = []
+        var expanded: Set<String> = []
+        for section in ["Unit", "Service", "Slice"] {
+            for key in keys(of: section) {
+                if SystemdKeyTable.verbatim.contains("\(section).\(key)") {
+                    verbatim.insert(key)
+                } else {
+                    expanded.insert(key)
+                }
+            }
+        }
+        return verbatim.subtracting(expanded)
+    }()
 }

@@ -46,10 +46,24 @@ struct Validator {
     // MARK: Commands
 
     private func checkCommands(of service: ServiceConfig, _ diagnostics: inout [Diagnostic]) {
-        let type = service.type ?? .simple
-        if service.execStart.isEmpty {
-            diagnostics.append(
-                .error(service.location, key: "ExecStart", "missing; expected the command that runs the component"))
+        // systemd 252 (service_verify): a service needs ExecStart=, ExecStop= or
+        // SuccessAction=; only Type=oneshot (the default without ExecStart=) may have no
+        // ExecStart= or several.
+        let type = service.effectiveType
+        // A command whose specifier failed already has its error.
+        let unresolved = !service.unresolvedKeys.isDisjoint(with: ["ExecStart", "ExecStop", "Type"])
+        if service.execStart.isEmpty, !unresolved {
+            if service.execStop.isEmpty && !service.hasSuccessAction {
+                diagnostics.append(
+                    .error(
+                        service.location, key: "ExecStart",
+                        "missing; expected the command that runs the component (a service needs ExecStart=, ExecStop= or SuccessAction=)"))
+            } else if type != .oneshot {
+                diagnostics.append(
+                    .error(
+                        service.keyLocations["Type"] ?? service.location, key: "ExecStart",
+                        "missing; only Type=oneshot may have no ExecStart=, expected a command for Type=\(type.rawValue)"))
+            }
         } else if type != .oneshot, service.execStart.count > 1 {
             diagnostics.append(
                 .error(
@@ -100,6 +114,13 @@ struct Validator {
         for (key, names) in hard + soft {
             let isHard = hard.contains { $0.0 == key }
             let location = locations[key] ?? fallback
+            // systemd loads a masked unit and fails its start job, and the dependent's with it.
+            for name in names where isHard && configuration.masked[name] != nil {
+                diagnostics.append(
+                    .warning(
+                        location, key: key,
+                        "\(name) is masked: systemd fails the start of \(unit) for it, and so does Warden: \(unit) is not started"))
+            }
             for name in names where !known.contains(name) && !WellKnownUnits.names.contains(name) {
                 if let parsed = UnitName(parsing: name), let reason = UnsupportedUnitKinds.reason(for: parsed.kind) {
                     if isHard {

@@ -49,7 +49,7 @@ public struct ConfigurationPlan: Hashable, Sendable, Codable {
             return Component(
                 name: service.name.description, description: service.description, slice: service.effectiveSlice,
                 priority: configuration.effectivePriority(of: service).rawValue,
-                type: (service.type ?? .simple).rawValue, restart: (service.restart ?? .no).rawValue,
+                type: service.effectiveType.rawValue, restart: (service.restart ?? .no).rawValue,
                 command: service.execStart.first?.command.arguments ?? [],
                 cgroup: group?.path ?? "", cgroupWrites: group?.writes ?? [],
                 processSettings: Self.processSettings(of: service) + Self.namesAndDirectories(of: service, in: configuration))

@@ -1,8 +1,14 @@
 extension ServiceConfig {
+    /// `Type=`, or systemd's default for a unit that leaves it unset: `oneshot` when the
+    /// unit has no `ExecStart=`, `simple` otherwise.
+    public var effectiveType: ServiceType {
+        type ?? (execStart.isEmpty ? .oneshot : .simple)
+    }
+
     /// The unit's supervision settings with systemd's defaults for what it leaves unset.
     public var restartPolicy: RestartPolicy {
         RestartPolicy(
-            type: type ?? .simple,
+            type: effectiveType,
             restart: restart ?? .no,
             restartUSec: restartSec ?? .milliseconds(100),
             restartSteps: restartSteps ?? 0,

@@ -22,8 +22,7 @@ public struct InstallSection: Hashable, Sendable {
     public init() {}
 
     /// Reads the `[Install]` sections of `unit`. Each key takes space-separated unit
-    /// names and may be repeated; an empty assignment resets the list. Unknown keys are
-    /// errors, as in every section Warden reads (systemd ignores them with a warning).
+    /// names and may be repeated; an empty assignment resets the list.
     public static func parse(_ unit: UnitFile) -> (InstallSection, [Diagnostic]) {
         var install = InstallSection()
         var diagnostics: [Diagnostic] = []
@@ -51,14 +50,8 @@ public struct InstallSection: Hashable, Sendable {
                     install.defaultInstanceLocation = entry.location
                     continue
                 }
-                guard let field = listKeys[entry.key] else {
-                    var message = "unknown key in [Install]; expected Alias=, WantedBy=, RequiredBy=, Also= or DefaultInstance="
-                    if let close = Suggestion.closest(to: entry.key, in: Array(listKeys.keys) + ["DefaultInstance"]) {
-                        message += " (did you mean \(close)?)"
-                    }
-                    diagnostics.append(.error(entry.location, key: entry.key, message))
-                    continue
-                }
+                // Other keys are checked against systemd's table with the rest of the unit.
+                guard let field = listKeys[entry.key] else { continue }
                 if entry.value.isEmpty {
                     install[keyPath: field] = []
                     continue

@@ -8,6 +8,9 @@
 public struct SpecifierContext: Hashable, Sendable {
     /// `%H`; `%l` is the part before the first dot.
     public var hostname: String
+    /// `%q`: `PRETTY_HOSTNAME=` of /etc/machine-info; nil resolves to the short host
+    /// name (`%l`), as in systemd.
+    public var prettyHostname: String?
     /// `%m`: /etc/machine-id, 32 hex digits.
     public var machineID: String?
     /// `%b`: /proc/sys/kernel/random/boot_id without dashes.
@@ -16,7 +19,8 @@ public struct SpecifierContext: Hashable, Sendable {
     public var kernelRelease: String?
     /// `%a`: systemd's architecture name (`x86-64`, `arm64`).
     public var architecture: String?
-    /// `%o`, `%w`, `%W`, `%B`, `%M`, `%A`: fields of /etc/os-release.
+    /// `%o`, `%w`, `%W`, `%B`, `%M`, `%A`: fields of /etc/os-release, empty when the file
+    /// lacks the field (systemd's reading); nil when there is no os-release to read.
     public var osID: String?
     public var osVersionID: String?
     public var osVariantID: String?
@@ -30,7 +34,9 @@ public struct SpecifierContext: Hashable, Sendable {
     public var groupID: UInt32?
     public var homeDirectory: String?
     public var shell: String?
-    /// `%t`, `%S`, `%C`, `%L`, `%E`, `%T`, `%V`: the system manager's directories.
+    /// `%t`, `%S`, `%C`, `%L`, `%E`, `%T`, `%V`: the system manager's directories. `%d`,
+    /// the credentials directory, is `%t/credentials/UNIT`, where systemd places a unit's
+    /// `$CREDENTIALS_DIRECTORY`.
     public var runtimeDirectory: String
     public var stateDirectory: String
     public var cacheDirectory: String
@@ -40,7 +46,7 @@ public struct SpecifierContext: Hashable, Sendable {
     public var persistentTemporaryDirectory: String
 
     public init(
-        hostname: String, machineID: String? = nil, bootID: String? = nil, kernelRelease: String? = nil,
+        hostname: String, prettyHostname: String? = nil, machineID: String? = nil, bootID: String? = nil, kernelRelease: String? = nil,
         architecture: String? = nil, osID: String? = nil, osVersionID: String? = nil,
         osVariantID: String? = nil, osBuildID: String? = nil, osImageID: String? = nil,
         osImageVersion: String? = nil, userName: String? = nil, userID: UInt32? = nil,
@@ -51,6 +57,7 @@ public struct SpecifierContext: Hashable, Sendable {
         persistentTemporaryDirectory: String = "/var/tmp"
     ) {
         self.hostname = hostname
+        self.prettyHostname = prettyHostname
         self.machineID = machineID
         self.bootID = bootID
         self.kernelRelease = kernelRelease
@@ -93,7 +100,7 @@ public struct SpecifierError: Error, Hashable, Sendable, CustomStringConvertible
 
 extension SpecifierContext {
     /// Every specifier `expand` knows, for messages and documentation.
-    public static let knownSpecifiers: String = "aAbBCEfgGhHiIjJlLmMnNopPsStTuUvVwWyY%"
+    public static let knownSpecifiers: String = "aAbBCdEfgGhHiIjJlLmMnNopPqsStTuUvVwWyY%"
 
     /// Replaces the `%` specifiers in `text` for `unit`, whose main file is `fragmentPath`
     /// (`%y`, `%Y`). `%%` is a literal `%`; a `%` at the very end is kept, as in systemd;
@@ -123,6 +130,11 @@ extension SpecifierContext {
             }
         }
         return .success(output)
+    }
+
+    /// The host name up to its first dot.
+    var shortHostname: String {
+        hostname.split(separator: ".", maxSplits: 1).first.map(String.init) ?? hostname
     }
 
     private func resolve(_ specifier: Unicode.Scalar, unit: UnitName, fragmentPath: String?) -> Result<String, SpecifierError> {
@@ -166,7 +178,9 @@ extension SpecifierContext {
             guard let path = fragmentPath else { return missing("unit file directory") }
             return .success(directoryName(of: path))
         case "H": return .success(hostname)
-        case "l": return .success(hostname.split(separator: ".", maxSplits: 1).first.map(String.init) ?? hostname)
+        case "l": return .success(shortHostname)
+        case "q": return .success(prettyHostname ?? shortHostname)
+        case "d": return .success(joinPath(joinPath(runtimeDirectory, "credentials"), unit.description))
         case "m": return optional(machineID, "machine ID")
         case "b": return optional(bootID, "boot ID")
         case "v": return optional(kernelRelease, "kernel release")

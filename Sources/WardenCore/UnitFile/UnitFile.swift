@@ -9,11 +9,15 @@ public struct UnitFile: Hashable, Sendable {
     /// The main file; drop-ins are recorded on each entry's location.
     public var path: String
     public var sections: [UnitSection]
+    /// Keys with an assignment left out because a `%` specifier in it could not be
+    /// expanded; an error already says so, and checks that the key is missing stay quiet.
+    public var unresolvedKeys: Set<String>
 
-    public init(name: UnitName, path: String, sections: [UnitSection]) {
+    public init(name: UnitName, path: String, sections: [UnitSection], unresolvedKeys: Set<String> = []) {
         self.name = name
         self.path = path
         self.sections = sections
+        self.unresolvedKeys = unresolvedKeys
     }
 
     /// All sections with this name, in order (a name may appear more than once, and

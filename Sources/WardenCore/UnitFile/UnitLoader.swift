@@ -20,11 +20,10 @@ public struct UnitLoader: Sendable {
     /// Keys whose values are used without specifier expansion.
     public var verbatimKeys: Set<String>
 
-    /// Keys that systemd parses without `%` specifiers and that may carry a literal `%`
-    /// (percentages): Warden's own (`ResourceKeys`) and systemd's that Warden reads past.
-    /// Expanding them would be harmless for a trailing `%`, but keeping them verbatim
-    /// matches systemd exactly.
-    public static let defaultVerbatimKeys: Set<String> = ResourceKeys.verbatimKeys.union(SystemdOnlyKeys.percentValued)
+    /// Keys that systemd parses without `%` specifiers, as its own table says
+    /// (`SystemdKeyTable.verbatim`), and Warden's resource keys that take percentages: a
+    /// `%` in `CPUQuota=150%` or `Restart=` is not a specifier, as under systemd.
+    public static let defaultVerbatimKeys: Set<String> = ResourceKeys.verbatimKeys.union(SystemdOnlyKeys.verbatimKeys)
 
     public init(
         fileSystem: some ConfigFileSystem, specifiers: SpecifierContext,
@@ -41,9 +40,11 @@ public struct UnitLoader: Sendable {
 
     /// Loads every `*.service`, `*.slice` and `*.target` file in `directory`, in name
     /// order, with drop-ins and specifiers applied.
-    public func loadDirectory(_ directory: String) -> (units: [UnitFile], diagnostics: [Diagnostic]) {
+    /// Masked units are listed apart, with a note each.
+    public func loadDirectory(_ directory: String) -> (units: [UnitFile], diagnostics: [Diagnostic], masked: [MaskedUnit]) {
         let contents = scanDirectory(directory)
-        return (contents.units, contents.diagnostics)
+        let masked = contents.masked.keys.sorted(by: byteOrder).map { MaskedUnit(name: $0, path: contents.masked[$0]!) }
+        return (contents.units, contents.diagnostics, masked)
     }
 
     /// Reads a unit directory the way systemd builds its name map:
@@ -277,6 +278,7 @@ public struct UnitLoader: Sendable {
             }
         }
 
+        var unresolvedKeys: Set<String> = []
         for s in sections.indices {
             var kept: [UnitEntry] = []
             kept.reserveCapacity(sections[s].entries.count)
@@ -291,11 +293,12 @@ public struct UnitLoader: Sendable {
                     kept.append(entry)
                 case .failure(let error):
                     diagnostics.append(.error(entry.location, key: entry.key, "\(error.message); the assignment is ignored"))
+                    unresolvedKeys.insert(entry.key)
                 }
             }
             sections[s].entries = kept
         }
-        return (UnitFile(name: name, path: mainPath, sections: sections), diagnostics, false)
+        return (UnitFile(name: name, path: mainPath, sections: sections, unresolvedKeys: unresolvedKeys), diagnostics, false)
     }
 }
 

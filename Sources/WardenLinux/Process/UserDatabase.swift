@@ -48,6 +48,15 @@ public enum UserDatabase {
         return found.gr_gid
     }
 
+    /// The name of group `id`, nil when the group database has no entry for it.
+    public static func groupName(_ id: UInt32) -> String? {
+        var record = group()
+        var result: UnsafeMutablePointer<group>?
+        var buffer = [CChar](repeating: 0, count: 16384)
+        guard getgrgid_r(id, &record, &buffer, buffer.count, &result) == 0, let found = result?.pointee else { return nil }
+        return String(cString: found.gr_name)
+    }
+
     /// The groups `user` belongs to (`getgrouplist`), `primary` included.
     public static func groupList(of user: String, primary: UInt32) -> [UInt32] {
         var count: Int32 = 64

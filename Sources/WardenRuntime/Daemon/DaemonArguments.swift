@@ -102,7 +102,7 @@ public struct DaemonArguments: Hashable, Sendable {
         var searchPath = ConfigurationLoader.systemdExecutableSearchPath
         if let own = HostProbe.executableDirectory() { searchPath.append(own) }
         let loader = ConfigurationLoader(
-            fileSystem: fs, specifiers: SpecifierContext(hostname: HostProbe.hostname()), host: host,
+            fileSystem: fs, specifiers: SpecifierContext.ofThisHost(), host: host,
             executableSearchPath: searchPath)
         // `warden run -- CMD` on a host with no configuration at all runs CMD alone.
         var directories: [String]? = unitDirectories.isEmpty ? nil : unitDirectories

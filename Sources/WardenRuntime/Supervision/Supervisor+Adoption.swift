@@ -255,7 +255,7 @@ extension Supervisor {
     /// `INVOCATION_ID=` is not a recorded run's are killed (pid and start time checked)
     /// before anything starts, and said; the component then starts afresh.
     func stopUnrecordedLeftovers() {
-        let socket = "NOTIFY_SOCKET=" + options.stateDirectory + "/notify.sock"
+        let socket = "NOTIFY_SOCKET=" + NotifySocketAddress.forStateDirectory(options.stateDirectory)
         let recorded = Set(components.values.compactMap { $0.takeover?.invocationID })
         var stopped: [String: [Int32]] = [:]
         let own = ThisProcess.pid

@@ -219,22 +219,30 @@ extension Supervisor {
         case .controlProcess:
             if let control = c.control { try? ProcessControl.sendSignal(signal, toPidfd: control.pidfd) }
         case .allProcesses:
-            // Everything found first, then the main and control processes once more
-            // through their pidfds (which no pid reuse can misdirect). The order matters
-            // without cgroups: once the main process dies, its children are reparented
-            // to Warden, and a scan in that moment can miss them (the dead parent's
-            // children list is empty, Warden's not yet filled), leaving a child to run
-            // until the shutdown budget is spent.
+            // The main and control processes through their pidfds (which no pid reuse
+            // can misdirect), the rest as the tracker finds them. The roots go first
+            // when that cannot hide anyone, so the stop signal reaches the program that
+            // matters as fast as a minimal init passes it on. Otherwise everything is
+            // found first: without cgroups, once the main process dies its children are
+            // reparented to Warden, and a scan in that moment can miss them (the dead
+            // parent's children list is empty, Warden's not yet filled), leaving a child
+            // to run until the shutdown budget is spent.
+            let rootsFirst = c.run.map { tracker.rootsMayBeSignalledFirst(of: $0) } ?? true
+            if rootsFirst { signalRoots(signal, of: c) }
             var signalled = 0
             if let run = c.run { signalled = tracker.signalAll(signal, of: run) }
-            if let main = c.main { try? ProcessControl.sendSignal(signal, toPidfd: main.pidfd) }
-            if let control = c.control { try? ProcessControl.sendSignal(signal, toPidfd: control.pidfd) }
+            if !rootsFirst { signalRoots(signal, of: c) }
             // Nothing was left to signal and the main and control processes are reaped:
             // the gone check of this turn needs no second scan (a /proc scan per restart
             // is most of a restart's cost on hosts without cgroups).
             if c.run != nil { c.knownEmpty = signalled == 0 && c.main == nil && c.control == nil }
             c.needsGoneCheck = true
         }
+    }
+
+    private func signalRoots(_ signal: Int32, of c: Component) {
+        if let main = c.main { try? ProcessControl.sendSignal(signal, toPidfd: main.pidfd) }
+        if let control = c.control { try? ProcessControl.sendSignal(signal, toPidfd: control.pidfd) }
     }
 
     /// The no-cgroup stand-in for `cgroup.events` `populated 0`: scans for the run's

@@ -73,7 +73,9 @@ extension Supervisor {
                     "the main program ended (\(c?.lastExit.map(describe) ?? "it never ran")); stopping the rest, then exiting \(code)",
                     metadata: c.map(unit) ?? [:])
             }
-            shutdownBegan()
+            let budget = configuration.settings.effectiveShutdownBudget(isPID1: ProcessControl.isPID1)
+            shutdownTimers.append(loop.addTimer(after: budget) { [unowned self] in self.budgetExpired() })
+            shutdownBegan(budget: budget)
         case .finish:
             finish()
         }
@@ -81,7 +83,9 @@ extension Supervisor {
 
     // MARK: Shutdown
 
-    func beginShutdown() {
+    /// Begins the shutdown; `cause` is logged once the stop signals have gone out, so a
+    /// container's stop reaches the components as fast as a minimal init passes it on.
+    func beginShutdown(cause: String? = nil) {
         let wasIdle = phase == .idle
         var began = false
         plan { planner, members, _ in
@@ -89,19 +93,22 @@ extension Supervisor {
             return []
         }
         if began {
-            shutdownBegan()
+            let budget = configuration.settings.effectiveShutdownBudget(isPID1: ProcessControl.isPID1)
+            shutdownTimers.append(loop.addTimer(after: budget) { [unowned self] in self.budgetExpired() })
             pump()
-        } else if wasIdle {
-            finish()
+            if let cause { logger.info("\(cause)") }
+            shutdownBegan(budget: budget)
+        } else {
+            if let cause { logger.info("\(cause)") }
+            if wasIdle { finish() }
         }
     }
 
-    /// The effects of a shutdown the plan has begun: the budget, the log line, systemd.
-    func shutdownBegan() {
-        let budget = configuration.settings.effectiveShutdownBudget(isPID1: ProcessControl.isPID1)
+    /// The effects of a shutdown the plan has begun, after its first stop signals: the
+    /// log line and systemd's STOPPING=1.
+    func shutdownBegan(budget: TimeSpan) {
         logger.info("shutting down (budget \(budget.usec / 1_000_000)s)")
         serviceManagerStopping(budget: budget)
-        shutdownTimers.append(loop.addTimer(after: budget) { [unowned self] in self.budgetExpired() })
     }
 
     func budgetExpired() {

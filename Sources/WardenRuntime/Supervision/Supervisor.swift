@@ -91,9 +91,9 @@ public final class Supervisor: @unchecked Sendable {
             if options.handleSignals {
                 for signal in [Signal.terminate, Signal.interrupt] {
                     try loop.signal(signal) { [unowned self] info in
-                        self.logger.info(
-                            "\(ProcessControl.signalName(info.signal)) from pid \(info.senderPID): shutting down")
-                        self.beginShutdown()
+                        // The stop signals go out first; the log line follows them.
+                        self.beginShutdown(
+                            cause: "\(ProcessControl.signalName(info.signal)) from pid \(info.senderPID): shutting down")
                     }
                 }
                 try loop.signal(Signal.hangup) { [unowned self] _ in self.reloadFromSource() }
@@ -101,7 +101,7 @@ public final class Supervisor: @unchecked Sendable {
                     try loop.signal(signal) { [unowned self] info in self.outsideSignal(info) }
                 }
             }
-            let socketPath = options.stateDirectory + "/notify.sock"
+            let socketPath = NotifySocketAddress.forStateDirectory(options.stateDirectory)
             notifySocket = try loop.executeAndWait { [unowned self] () -> Result<NotifySocket, ProcessControlError> in
                 do throws(ProcessControlError) {
                     return .success(

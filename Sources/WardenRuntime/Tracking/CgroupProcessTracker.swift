@@ -286,6 +286,9 @@ public final class CgroupProcessTracker: ProcessTracker {
         return ((try? manager.processes(in: path)) ?? []).sorted()
     }
 
+    /// Membership of a group does not follow ancestry: reparenting changes nothing.
+    public func rootsMayBeSignalledFirst(of run: TrackedRun) -> Bool { true }
+
     public func signalAll(_ signal: Int32, of run: TrackedRun) -> Int {
         guard let path = path(of: run.unit) else { return 0 }
         let pids = (try? manager.processes(in: path)) ?? []

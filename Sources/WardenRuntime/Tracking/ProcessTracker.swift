@@ -29,6 +29,11 @@ public protocol ProcessTracker: AnyObject {
     func liveProcesses(of run: TrackedRun) -> [Int32]
     /// Sends `signal` to every live process of the run; returns how many were signalled.
     func signalAll(_ signal: Int32, of run: TrackedRun) -> Int
+    /// Whether the run's main and control processes may get a signal before the search
+    /// for the rest without that search missing any. The hazard is a root that exits in
+    /// the middle of a search which finds processes by ancestry: its children move to
+    /// Warden, and in that moment neither list shows them.
+    func rootsMayBeSignalledFirst(of run: TrackedRun) -> Bool
     /// Reaps the run's exited processes that are children of this process and that no
     /// `EventLoop.watchExit` waits for (`watched`), so they do not linger as zombies.
     func reapExited(of run: TrackedRun, watched: Set<Int32>)
@@ -142,6 +147,11 @@ public final class ProcfsProcessTracker: ProcessTracker {
         return count
     }
 
+    /// True when no root has a child: nothing can be reparented during the scan.
+    public func rootsMayBeSignalledFirst(of run: TrackedRun) -> Bool {
+        run.rootPIDs.allSatisfy { ProcessTable.children(of: $0, procRoot: procRoot)?.isEmpty ?? false }
+    }
+
     public func reapExited(of run: TrackedRun, watched: Set<Int32>) {
         for entry in scan(run) where entry.isZombie && entry.parentPID == ownPID && !watched.contains(entry.pid) {
             _ = ProcessTable.reapIfExited(entry.pid)
@@ -185,6 +195,9 @@ public final class ProcessGroupTracker: ProcessTracker {
     public func signalAll(_ signal: Int32, of run: TrackedRun) -> Int {
         groups(of: run).filter { ProcessControl.signal(signal, pid: -$0) }.count
     }
+
+    /// A process group outlives the exit of its leader: reparenting changes nothing.
+    public func rootsMayBeSignalledFirst(of run: TrackedRun) -> Bool { true }
 
     public func reapExited(of run: TrackedRun, watched: Set<Int32>) {}
 

@@ -317,6 +317,9 @@ public final class SystemdScopeBackend: ProcessTracker {
         signalEach(processes(ofScope: scopeName(of: run.unit)) ?? [], signal)
     }
 
+    /// A scope is a cgroup: membership does not follow ancestry.
+    public func rootsMayBeSignalledFirst(of run: TrackedRun) -> Bool { true }
+
     public func reapExited(of run: TrackedRun, watched: Set<Int32>) {
         reaper.reapExited(of: run, watched: watched)
     }

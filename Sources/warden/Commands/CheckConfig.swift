@@ -59,12 +59,17 @@ struct CheckConfig: ParsableCommand {
             let report = CheckReport(
                 valid: result.configuration != nil,
                 diagnostics: result.diagnostics.map(CheckReport.Problem.init), plan: plan,
-                notEnforcedOnThisHost: notEnforced)
+                notEnforcedOnThisHost: notEnforced, masked: result.masked.map(CheckReport.Masked.init))
             let encoder = JSONWriter(prettyPrinted: true)
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
         } else {
             for diagnostic in result.diagnostics {
                 writeStandardError(diagnostic.description)
+            }
+            if !result.masked.isEmpty {
+                print("Masked (not loaded, as under systemd):")
+                for unit in result.masked { print("  \(unit.name)  \(unit.path)") }
+                if plan != nil { print("") }
             }
             if let plan {
                 print(plan.renderText(), terminator: "")
@@ -99,11 +104,24 @@ struct CheckReport: Encodable {
         }
     }
 
+    /// A unit whose file is empty or a link to /dev/null.
+    struct Masked: Encodable {
+        var unit: String
+        var path: String
+
+        init(_ masked: MaskedUnit) {
+            unit = masked.name
+            path = masked.path
+        }
+    }
+
     var valid: Bool
     var diagnostics: [Problem]
     var plan: ConfigurationPlan?
     /// One line per reason, naming the settings the host's cgroup tree cannot enforce.
     var notEnforcedOnThisHost: [String]
+    /// The masked units, by name.
+    var masked: [Masked]
 }
 
 /// `--config` and `--units`, shared by every command that reads the configuration.
@@ -133,7 +151,7 @@ struct ConfigLocation: ParsableArguments {
         guard isUnconfigured else { return (load(host: host), false) }
         let loader = ConfigurationLoader(
             fileSystem: LocalFileSystem(maximumBytes: LocalFileSystem.configurationMaximumBytes),
-            specifiers: SpecifierContext(hostname: HostProbe.hostname()), host: host)
+            specifiers: SpecifierContext.ofThisHost(), host: host)
         return (loader.load(configPath: nil, unitDirectories: []), true)
     }
 }

@@ -19,7 +19,7 @@ struct ControlSocketOptions: ParsableArguments {
         if path == nil, (try? fs.readFile("/etc/warden/warden.conf")) != nil { path = "/etc/warden/warden.conf" }
         guard let path else { return WardenSettings.defaultStateDirectory + "/control.sock" }
         // No unit directories: only warden.conf is read.
-        let loader = ConfigurationLoader(fileSystem: fs, specifiers: SpecifierContext(hostname: HostProbe.hostname()), host: nil)
+        let loader = ConfigurationLoader(fileSystem: fs, specifiers: SpecifierContext.ofThisHost(), host: nil)
         return loader.load(configPath: path, unitDirectories: []).configuration?.settings.effectiveControlSocket
             ?? WardenSettings.defaultStateDirectory + "/control.sock"
     }
