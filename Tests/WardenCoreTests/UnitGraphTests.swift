@@ -244,7 +244,7 @@ import Testing
         ("BindsTo=dev-sda.device", "BindsTo", "dev-sda.device: Warden does not track devices"),
         ("Requisite=var-lib.mount", "Requisite", "var-lib.mount: Warden does not mount file systems"),
         ("Requires=backup.timer", "Requires", "start backup.service directly"),
-        ("Requires=app.socket", "Requires", "drop the dependency: Warden starts app.service itself"),
+        ("Requires=app.socket", "Requires", "start app.service directly or drop the dependency; Warden passes it nothing from the socket unit"),
     ])
     func hardDependencyOnUnsupportedTypeIsRefused(line: String, key: String, expected: String) throws {
         var u = Units()
@@ -261,7 +261,7 @@ import Testing
         var u = Units()
         u.unit("rsyslog.service", service("", unit: "Requires=syslog.socket") + "[Install]\nAlias=syslog.service\n")
         let error = try #require(u.load().errors.first)
-        #expect(error.message.hasSuffix("drop the dependency: Warden starts rsyslog.service itself, and the program must then open what the socket unit provided"))
+        #expect(error.message.hasSuffix("start rsyslog.service directly or drop the dependency; Warden passes it nothing from the socket unit, so the program must open its sockets itself"))
     }
 
     @Test func softDependencyOnUnsupportedTypeWarnsOncePerName() throws {

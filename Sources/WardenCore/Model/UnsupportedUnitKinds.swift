@@ -26,8 +26,8 @@ public enum UnsupportedUnitKinds {
         switch name.kind {
         case .socket, .path, .timer:
             let service = ownName(UnitName(prefix: name.prefix, instance: name.instance, kind: .service).description)
-            if service == unit {
-                return "drop the dependency: Warden starts \(unit) itself, and the program must then open what the \(name.kind.rawValue) unit provided"
+            if service == unit && name.kind == .socket {
+                return "start \(service) directly or drop the dependency; Warden passes it nothing from the socket unit, so the program must open its sockets itself"
             }
             return "start \(service) directly or drop the dependency"
         default:
