@@ -58,6 +58,7 @@ private struct Stack {
         case .replaceConfiguration(let i): "replace \(members[i].name)"
         case .start(let i): "start \(members[i].name)"
         case .dependencyFailed(let i, let dependency): "\(members[i].name) fails: \(dependency)"
+        case .dependencyMasked(let i, let dependency): "\(members[i].name) masked: \(dependency)"
         case .stop(let i, .shutdown): "stop \(members[i].name)"
         case .stop(let i, .stopsWith(let other)): "stop \(members[i].name) with \(other)"
         case .shutDown(.criticalFailed(let name)): "shut down: \(name) failed"

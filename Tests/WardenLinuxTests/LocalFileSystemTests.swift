@@ -68,3 +68,40 @@ import WardenCore
         #expect(!diagnostics.contains { $0.severity == .error }, "\(diagnostics)")
     }
 }
+
+/// A unit directory laid out as Debian and `systemctl enable` leave it, read from disk.
+@Suite struct UnitDirectoryOnDiskTests {
+    @Test func linksAreAliasesInstancesDependenciesAndMasks() throws {
+        var template = Array("/tmp/warden-ud-XXXXXX".utf8CString)
+        let dir = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
+        defer { _ = system("rm -rf '\(dir)'") }
+        func put(_ name: String, _ text: String) {
+            let fd = open(dir + "/" + name, O_CREAT | O_WRONLY | O_TRUNC, 0o644)
+            _ = text.withCString { write(fd, $0, strlen($0)) }
+            close(fd)
+        }
+        put("systemd-udevd.service", "[Service]\nExecStart=/bin/sleep 1\n")
+        put("getty@.service", "[Service]\nExecStart=/bin/sleep %i\n")
+        put("app.service", "[Unit]\nAfter=udev.service network-online.target\nRequires=x11-common.service\n[Service]\nExecStart=/bin/sleep 1\n")
+        #expect(symlink("systemd-udevd.service", dir + "/udev.service") == 0)
+        #expect(symlink(dir + "/systemd-udevd.service", dir + "/dbus-org.example.udev1.service") == 0)
+        #expect(symlink("/dev/null", dir + "/x11-common.service") == 0)
+        #expect(mkdir(dir + "/multi-user.target.wants", 0o755) == 0)
+        #expect(symlink("/lib/systemd/system/getty@.service", dir + "/multi-user.target.wants/getty@tty3.service") == 0)
+        #expect(symlink("../app.service", dir + "/multi-user.target.wants/app.service") == 0)
+
+        let result = ConfigurationLoader(fileSystem: LocalFileSystem(), specifiers: SpecifierContext(hostname: "test"))
+            .load(configPath: nil, unitDirectories: [dir])
+        #expect(
+            result.diagnostics.filter { $0.severity != .note }.map(\.message) == [
+                "x11-common.service is masked: systemd fails the start of app.service for it, and so does Warden: app.service is not started"
+            ], "\(result.diagnostics)")
+        let configuration = try #require(result.configuration)
+        #expect(configuration.services.map(\.name.description) == ["app.service", "getty@tty3.service", "systemd-udevd.service"])
+        #expect(configuration.aliases == ["udev.service": "systemd-udevd.service", "dbus-org.example.udev1.service": "systemd-udevd.service"])
+        #expect(configuration.masked == ["x11-common.service": dir + "/x11-common.service"])
+        #expect(configuration.service(named: "app")?.after == ["systemd-udevd.service", "network-online.target"])
+        let target = try #require(configuration.targets.first { $0.name.description == "multi-user.target" })
+        #expect(target.wants == ["app.service", "getty@tty3.service"])
+    }
+}

@@ -159,7 +159,10 @@ final class Harness {
     let supervisor: Supervisor
     private var exitCode: Int32?
 
-    init(_ workspace: Workspace, start: Bool = true, healthProber: HealthProber? = nil, previousRunEndedUncleanly: Bool = false) throws {
+    init(
+        _ workspace: Workspace, start: Bool = true, healthProber: HealthProber? = nil, previousRunEndedUncleanly: Bool = false,
+        execDirectoryBases: ExecDirectoryBases = .system
+    ) throws {
         self.workspace = workspace
         let result = workspace.load()
         guard let configuration = result.configuration else {
@@ -175,6 +178,7 @@ final class Harness {
         var options = SupervisorOptions(
             stateDirectory: workspace.root + "/state", executableSearchPath: searchPath, becomeSubreaper: false)
         options.previousRunEndedUncleanly = previousRunEndedUncleanly
+        options.execDirectoryBases = execDirectoryBases
         supervisor = try Supervisor(
             configuration: configuration,
             options: options,

@@ -38,6 +38,9 @@ public struct ComponentSnapshot: Codable, Hashable, Sendable {
     public var invocationID: String?
     /// Why the component is `blocked` (`blocked: duplicate PID 1234 (cmdline)`).
     public var blockedReason: String?
+    /// systemd's LoadState when it is not `loaded`: `masked` for a unit whose file is
+    /// empty or a link to /dev/null, which Warden never starts.
+    public var loadState: String?
     /// `Priority=` as in force (`critical`, `normal`, `batch`); what readiness probes judge.
     public var priority: String?
     /// Why the last start did not run: `start condition unmet: ConditionPathExists=/x`

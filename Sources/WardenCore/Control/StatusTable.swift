@@ -18,10 +18,11 @@ public enum StatusTable {
     ) -> String {
         var rows: [[String]] = [headers]
         var stateColors: [String?] = [nil]
+        let masked = Set(components.filter { $0.loadState == "masked" }.map(\.name))
         for c in components {
             rows.append([
                 c.name,
-                "\(c.activeState) (\(c.subState))",
+                c.loadState == "masked" ? "masked" : "\(c.activeState) (\(c.subState))",
                 c.mainPID.map(String.init) ?? "-",
                 c.uptimeSeconds.map(duration) ?? "-",
                 String(c.restarts),
@@ -30,7 +31,7 @@ public enum StatusTable {
                 c.tasks.map(String.init) ?? "-",
                 c.slice,
                 c.ready ? "yes" : "no",
-                lastExit(c),
+                lastExit(c, masked: masked),
             ])
             stateColors.append(color ? stateColor(c) : nil)
         }
@@ -67,9 +68,11 @@ public enum StatusTable {
         }
     }
 
-    static func lastExit(_ c: ComponentSnapshot) -> String {
+    static func lastExit(_ c: ComponentSnapshot, masked: Set<String> = []) -> String {
         var text = c.lastExit?.text ?? "-"
-        if let dependency = c.dependencyFailure { text += " (dependency \(dependency) failed)" }
+        if let dependency = c.dependencyFailure {
+            text += masked.contains(dependency) ? " (requires \(dependency), which is masked)" : " (dependency \(dependency) failed)"
+        }
         if let blocked = c.blockedReason { text += " (\(blocked))" }
         if let condition = c.conditionResult { text += " (\(condition))" }
         return text

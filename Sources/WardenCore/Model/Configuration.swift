@@ -35,9 +35,51 @@ public struct Configuration: Hashable, Sendable {
     public var services: [ServiceConfig]
     /// Every slice a component runs in, with all its ancestors, sorted by name.
     public var slices: [SliceConfig]
+    /// Targets: the `.target` files and the targets units name without a file, sorted
+    /// by name.
+    public var targets: [TargetConfig] = []
+    /// Other names of units: alias → the unit's own name (links in a unit directory and
+    /// `Alias=`). Dependencies are stored with the own names already.
+    public var aliases: [String: String] = [:]
+    /// Masked units (an empty file or a link to /dev/null): name → file. They are not
+    /// started; a `Requires=` of one fails the requiring unit's start.
+    public var masked: [String: String] = [:]
 
+    /// The component `name` names: its own name or an alias, with or without `.service`.
     public func service(named name: String) -> ServiceConfig? {
-        services.first { $0.name.description == name || $0.name.prefix == name && $0.name.instance == nil }
+        let own = canonicalName(name)
+        let ownWithSuffix = name.contains(".") ? own : canonicalName(name + ".service")
+        return services.first {
+            $0.name.description == own || $0.name.description == ownWithSuffix
+                || $0.name.prefix == name && $0.name.instance == nil
+        }
+    }
+
+    /// The unit's own name for `name`, which may be an alias (`redis.service` →
+    /// `redis-server.service`); `name` itself when it is no alias.
+    public func canonicalName(_ name: String) -> String {
+        Self.canonicalName(name, aliases: aliases)
+    }
+
+    /// Follows aliases (a chain of at most a few links), and the alias of an instance's
+    /// template: with `foo@.service → bar@.service`, `foo@1.service` is `bar@1.service`.
+    public static func canonicalName(_ name: String, aliases: [String: String]) -> String {
+        var current = name
+        for _ in 0..<8 {
+            if let next = aliases[current] {
+                current = next
+                continue
+            }
+            if let unit = UnitName(parsing: current), let instance = unit.instance, !instance.isEmpty,
+                let template = unit.template, let next = aliases[template.description],
+                let aliased = UnitName(parsing: next)
+            {
+                current = aliased.instantiated(with: instance).description
+                continue
+            }
+            break
+        }
+        return current
     }
 
     public func slice(named name: String) -> SliceConfig? {
@@ -65,20 +107,6 @@ public struct Configuration: Hashable, Sendable {
         }
         return chain
     }
-}
-
-/// Unit names systemd always has. Ordering against them is accepted silently, so unit
-/// files written for systemd pass unchanged (Warden itself starts once it runs).
-public enum WellKnownUnits {
-    public static let names: Set<String> = [
-        "basic.target", "default.target", "multi-user.target", "graphical.target", "network.target",
-        "network-online.target", "network-pre.target", "nss-lookup.target", "nss-user-lookup.target",
-        "local-fs.target", "remote-fs.target", "sysinit.target", "sockets.target", "timers.target",
-        "paths.target", "time-sync.target", "time-set.target", "shutdown.target", "umount.target",
-        "swap.target", "emergency.target", "rescue.target", "syslog.socket", "dbus.socket",
-        "dbus.service", "systemd-journald.socket", "systemd-journald.service",
-        "-.slice", "system.slice", "user.slice", "machine.slice",
-    ]
 }
 
 /// Loads and validates `warden.conf` and the unit directories.
@@ -143,26 +171,46 @@ public struct ConfigurationLoader: Sendable {
         }
 
         var units: [String: UnitFile] = [:]
-        var masked: [String: MaskedUnit] = [:]
         var templateDirectory: [String: String] = [:]
+        var templatePaths: [String: String] = [:]
+        var aliasLinks: [UnitDirectoryContents.AliasLink] = []
+        var dependencyLinks: [UnitDirectoryContents.DependencyLink] = []
+        var masked: [String: String] = [:]
+        // A name belongs to the first directory that has it (a file, a mask or a link),
+        // as in systemd's search path: /etc/systemd/system masks /lib/systemd/system.
+        var claimed: Set<String> = []
+        let loader = UnitLoader(fileSystem: fileSystem, specifiers: specifiers)
         for directory in directories {
             guard fileSystem.listDirectory(directory) != nil else {
                 diagnostics.append(
                     .error(SourceLocation(file: directory, line: 0), key: nil, "unit directory does not exist or is not a directory"))
                 continue
             }
-            let loaded = UnitLoader(fileSystem: fileSystem, specifiers: specifiers).loadDirectory(directory)
-            diagnostics += loaded.diagnostics
-            // The first directory holding a name wins, whether its file is a unit or a mask.
-            for unit in loaded.units where units[unit.name.description] == nil && masked[unit.name.description] == nil {
+            let contents = loader.scanDirectory(directory)
+            diagnostics += contents.diagnostics
+            var claimedHere: Set<String> = []
+            for unit in contents.units where !claimed.contains(unit.name.description) && units[unit.name.description] == nil {
                 units[unit.name.description] = unit
+                claimedHere.insert(unit.name.description)
             }
-            for unit in loaded.masked where units[unit.name] == nil && masked[unit.name] == nil {
-                masked[unit.name] = unit
+            for (name, path) in contents.masked where !claimed.contains(name) {
+                masked[name] = path
+                units[name] = nil
+                claimedHere.insert(name)
+            }
+            for link in contents.aliases where !claimed.contains(link.alias.description) && !claimedHere.contains(link.alias.description) {
+                aliasLinks.append(link)
+                claimedHere.insert(link.alias.description)
+            }
+            dependencyLinks += contents.dependencyLinks
+            for (name, path) in contents.templates where templateDirectory[name] == nil {
+                templateDirectory[name] = directory
+                templatePaths[name] = path
             }
             for name in fileSystem.listDirectory(directory) ?? [] where name.containsBytes("@.") {
                 if templateDirectory[name] == nil { templateDirectory[name] = directory }
             }
+            claimed.formUnion(claimedHere)
         }
         if !extraUnits.isEmpty {
             let directory = "(command line)"
@@ -181,8 +229,54 @@ public struct ConfigurationLoader: Sendable {
             }
         }
 
+        // Instances enabled by a link whose template is in another directory.
+        for link in dependencyLinks where link.to.isInstance && units[link.to.description] == nil && masked[link.to.description] == nil {
+            guard let template = link.to.template, let directory = templateDirectory[template.description] else { continue }
+            let (unit, instanceDiagnostics) = loader.load(unit: link.to, from: directory)
+            diagnostics += instanceDiagnostics
+            if let unit { units[link.to.description] = unit }
+        }
+
+        // A template's DefaultInstance= is an instance to run, as `systemctl enable` of
+        // the template would link it.
+        for name in templatePaths.keys.sorted() {
+            guard let templateName = UnitName(parsing: name), let path = templatePaths[name],
+                let text = try? fileSystem.readFile(path)
+            else { continue }
+            let template = UnitFile(name: templateName, path: path, sections: UnitFileParser.parse(text: text, file: path).sections)
+            let (install, _) = InstallSection.parse(template)
+            guard let instance = install.defaultInstance else { continue }
+            let instanceName = templateName.instantiated(with: instance)
+            guard units[instanceName.description] == nil, masked[instanceName.description] == nil,
+                let directory = templateDirectory[name]
+            else { continue }
+            let (unit, instanceDiagnostics) = loader.load(unit: instanceName, from: directory)
+            diagnostics += instanceDiagnostics
+            if let unit { units[instanceName.description] = unit }
+        }
+
+        // Names: alias links, then Alias= of the [Install] sections.
+        var installs: [String: InstallSection] = [:]
+        for name in units.keys.sorted() {
+            let (install, installDiagnostics) = InstallSection.parse(units[name]!)
+            installs[name] = install
+            diagnostics += installDiagnostics
+        }
+        let names = UnitAliases(
+            links: aliasLinks, installs: installs, unitFiles: units.mapValues(\.path), masked: masked,
+            templates: Set(templatePaths.keys))
+        diagnostics += names.diagnostics
+        let aliases = names.table
+        for alias in aliases.keys where masked[Configuration.canonicalName(alias, aliases: aliases)] != nil {
+            masked[alias] = masked[Configuration.canonicalName(alias, aliases: aliases)]
+        }
+        func canonical(_ names: [String]) -> [String] {
+            names.map { Configuration.canonicalName($0, aliases: aliases) }
+        }
+
         var services: [String: ServiceConfig] = [:]
         var slices: [String: SliceConfig] = [:]
+        var targets: [String: TargetConfig] = [:]
         var notEnforced: [(diagnostic: Diagnostic, unit: String)] = []
         var pending = units.keys.sorted().map { units[$0]! }
         var seen = Set(pending.map(\.name.description))
@@ -196,17 +290,25 @@ public struct ConfigurationLoader: Sendable {
                 let found = Self.interpret(unit, rules: ServiceConfig.ruleIndex, into: &service, sections: ["Unit", "Service", "X-Warden"])
                 diagnostics += found.filter { !Self.isNotEnforced($0) }
                 notEnforced += found.filter(Self.isNotEnforced).map { ($0, unit.name.description) }
+                diagnostics += Self.checkRequisite(unit)
+                service.requires = canonical(service.requires)
+                service.wants = canonical(service.wants)
+                service.bindsTo = canonical(service.bindsTo)
+                service.after = canonical(service.after)
+                service.before = canonical(service.before)
                 // Template instances named in Requires=/Wants=/BindsTo= are pulled in, as systemd does.
                 for reference in service.requires + service.wants + service.bindsTo where !seen.contains(reference) {
                     guard let name = UnitName(parsing: reference), let instance = name.instance, !instance.isEmpty,
                         let directory = templateDirectory[UnitName(prefix: name.prefix, instance: "", kind: name.kind).description]
                     else { continue }
-                    let (instantiated, instanceDiagnostics) = UnitLoader(fileSystem: fileSystem, specifiers: specifiers)
-                        .load(unit: name, from: directory)
+                    let (instantiated, instanceDiagnostics) = loader.load(unit: name, from: directory)
                     diagnostics += instanceDiagnostics
                     if let instantiated {
                         seen.insert(reference)
                         pending.append(instantiated)
+                        let (install, installDiagnostics) = InstallSection.parse(instantiated)
+                        installs[reference] = install
+                        diagnostics += installDiagnostics
                     }
                 }
                 service.hasSuccessAction = Self.hasSuccessAction(unit)
@@ -218,28 +320,89 @@ public struct ConfigurationLoader: Sendable {
                 diagnostics += found.filter { !Self.isNotEnforced($0) }
                 notEnforced += found.filter(Self.isNotEnforced).map { ($0, unit.name.description) }
                 slices[unit.name.description] = slice
+            case .target:
+                var target = TargetConfig(name: unit.name, location: SourceLocation(file: unit.path, line: 0))
+                let found = Self.interpret(unit, rules: TargetConfig.ruleIndex, into: &target, sections: ["Unit"])
+                diagnostics += found.filter { !Self.isNotEnforced($0) }
+                notEnforced += found.filter(Self.isNotEnforced).map { ($0, unit.name.description) }
+                diagnostics += Self.checkRequisite(unit)
+                target.wants = canonical(target.wants)
+                target.requires = canonical(target.requires)
+                target.bindsTo = canonical(target.bindsTo)
+                target.after = canonical(target.after)
+                target.before = canonical(target.before)
+                targets[unit.name.description] = target
             default:
                 break
             }
         }
 
+        // WantedBy=/RequiredBy= and the *.wants/ and *.requires/ links: a dependency of
+        // the unit they name. A target named this way exists even without a file.
+        func addDependency(from: String, to: String, requires: Bool) {
+            let from = Configuration.canonicalName(from, aliases: aliases)
+            let to = Configuration.canonicalName(to, aliases: aliases)
+            if services[from] != nil {
+                if requires { services[from]!.requires.append(to) } else { services[from]!.wants.append(to) }
+                return
+            }
+            guard let fromName = UnitName(parsing: from), fromName.kind == .target else { return }
+            if targets[from] == nil {
+                var implicit = TargetConfig(name: fromName, location: SourceLocation(file: "(implicit)", line: 0))
+                implicit.isImplicit = true
+                targets[from] = implicit
+            }
+            if requires { targets[from]!.requires.append(to) } else { targets[from]!.wants.append(to) }
+        }
+        for name in installs.keys.sorted() where services[name] != nil || targets[name] != nil || slices[name] != nil {
+            for wanting in installs[name]!.wantedBy { addDependency(from: wanting.name.description, to: name, requires: false) }
+            for requiring in installs[name]!.requiredBy { addDependency(from: requiring.name.description, to: name, requires: true) }
+        }
+        for link in dependencyLinks {
+            let to = Configuration.canonicalName(link.to.description, aliases: aliases)
+            guard services[to] != nil || targets[to] != nil || masked[to] != nil else { continue }
+            addDependency(from: link.from, to: to, requires: link.requires)
+        }
+        // Special targets that units order against or pull in exist implicitly too.
+        var named: Set<String> = []
+        for service in services.values {
+            for list in [service.after, service.before, service.wants, service.requires, service.bindsTo] { named.formUnion(list) }
+        }
+        for target in targets.values {
+            for list in [target.after, target.before, target.wants, target.requires, target.bindsTo] { named.formUnion(list) }
+        }
+        for name in named where targets[name] == nil && WellKnownUnits.targets.contains(name) {
+            guard let unitName = UnitName(parsing: name) else { continue }
+            var implicit = TargetConfig(name: unitName, location: SourceLocation(file: "(implicit)", line: 0))
+            implicit.isImplicit = true
+            targets[name] = implicit
+        }
+        for name in targets.keys {
+            for key in [\TargetConfig.wants, \TargetConfig.requires] {
+                var seenMembers = Set<String>()
+                targets[name]![keyPath: key] = targets[name]![keyPath: key].filter { seenMembers.insert($0).inserted }
+            }
+        }
+
         diagnostics += Self.aggregatingNotEnforced(notEnforced)
         addImplicitSlices(services: services, slices: &slices, &diagnostics)
-        let configuration = Configuration(
+        var configuration = Configuration(
             settings: settings, configPath: configPath,
             // By key, which is the name's text: comparing names builds their text, and
             // sorting the values moves whole configurations.
             services: services.keys.sorted().map { services[$0]! },
             slices: slices.keys.sorted().map { slices[$0]! })
+        configuration.targets = targets.keys.sorted().map { targets[$0]! }
+        configuration.aliases = aliases
+        configuration.masked = masked
         diagnostics += Validator(
             configuration: configuration, host: host, fileSystem: fileSystem, searchPath: executableSearchPath,
-            masked: Set(masked.keys),
             conditionFacts: conditionFacts
         ).crossCheck()
         diagnostics.sort { ($0.location.file, $0.location.line, $0.severity) < ($1.location.file, $1.location.line, $1.severity) }
         return Result(
             configuration: diagnostics.hasErrors ? nil : configuration, diagnostics: diagnostics,
-            masked: masked.keys.sorted().map { masked[$0]! })
+            masked: masked.keys.sorted().filter { aliases[$0] == nil }.map { MaskedUnit(name: $0, path: masked[$0]!) })
     }
 
     private func loadSettings(path: String, into settings: inout WardenSettings, _ diagnostics: inout [Diagnostic]) {
@@ -344,6 +507,23 @@ public struct ConfigurationLoader: Sendable {
         return diagnostics
     }
 
+    /// `Requisite=` is not enforced, but one naming a unit type Warden cannot have could
+    /// never be met: that is an error, as for `Requires=`.
+    static func checkRequisite(_ unit: UnitFile) -> [Diagnostic] {
+        var diagnostics: [Diagnostic] = []
+        for section in unit.sections(named: "Unit") {
+            for entry in section.entries where entry.key == "Requisite" {
+                guard case .success(let words) = SystemdWords.split(entry.value) else { continue }
+                for word in words {
+                    guard let name = UnitName(parsing: word), let reason = UnsupportedUnitKinds.reason(for: name.kind) else { continue }
+                    diagnostics.append(.error(
+                        entry.location, key: entry.key, "\(word): \(reason); \(UnsupportedUnitKinds.advice(for: name, requiredBy: unit.name.description))"))
+                }
+            }
+        }
+        return diagnostics
+    }
+
     /// Whether the unit's last `SuccessAction=` names an action: systemd lets such a
     /// service have no `ExecStart=`. An empty assignment resets it, `none` is no action.
     static func hasSuccessAction(_ unit: UnitFile) -> Bool {
@@ -412,20 +592,8 @@ extension SliceConfig {
     static let ruleIndex = KeyRuleIndex(rules)
 }
 
-extension DependencyGraph {
-    /// The graph of the configured components. Slices and systemd's well-known units
-    /// take part in nothing Warden starts, so references to them are left out.
-    public init(configuration: Configuration) {
-        let components = Set(configuration.services.map(\.name.description))
-        func keep(_ names: [String]) -> [String] { names.filter(components.contains) }
-        var units: [String: UnitDependencies] = [:]
-        for service in configuration.services {
-            units[service.name.description] = UnitDependencies(
-                requires: keep(service.requires), wants: keep(service.wants), bindsTo: keep(service.bindsTo),
-                after: keep(service.after), before: keep(service.before))
-        }
-        self.init(units)
-    }
+extension TargetConfig {
+    static let ruleIndex = KeyRuleIndex(rules)
 }
 
 /// `a/./b/../c` → `a/c`, so messages name files the way an operator would type them.

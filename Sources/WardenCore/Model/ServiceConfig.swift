@@ -129,6 +129,8 @@ public struct ServiceConfig: Hashable, Sendable {
     public var environment: [EnvironmentAssignment] = []
     public var environmentFiles: [EnvironmentFileReference] = []
     public var umask: UInt32?
+    /// `RuntimeDirectory=`, `StateDirectory=`, … and their modes.
+    public var directories = ExecDirectories()
     public var nice: Int32?
     public var cpuAffinity: CPUSet?
     public var cpuSchedulingPolicy: SchedulingPolicy?

@@ -523,6 +523,7 @@ extension ServiceConfig {
         ]
         rules += KeyRule.conditionRules
         rules += ResourceKeys.rules(in: "Service", of: \ServiceConfig.resources)
+        rules += ExecDirectoryKeys.rules
         for kind in ResourceLimitKind.allCases {
             rules.append(
                 KeyRule(

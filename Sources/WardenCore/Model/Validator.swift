@@ -6,17 +6,33 @@ struct Validator {
     var host: HostFacts?
     var fileSystem: any ConfigFileSystem
     var searchPath: [String]
-    /// Names of the masked units (`MaskedUnit`).
-    var masked: Set<String> = []
     var conditionFacts: (any ConditionFacts)? = nil
 
     func crossCheck() -> [Diagnostic] {
         var diagnostics: [Diagnostic] = []
         let known = Set(configuration.services.map(\.name.description))
             .union(configuration.slices.map(\.name.description))
+            .union(configuration.targets.map(\.name.description))
+            .union(configuration.masked.keys)
+            .union(configuration.aliases.keys)
+        var warnedUnsupported: Set<String> = []
+        for target in configuration.targets where !target.isImplicit {
+            checkReferences(
+                of: target.name.description, locations: target.keyLocations, fallback: target.location,
+                hard: [("Requires", target.requires), ("BindsTo", target.bindsTo)],
+                soft: [("Wants", target.wants), ("After", target.after), ("Before", target.before)],
+                known: known, warnedUnsupported: &warnedUnsupported, &diagnostics)
+        }
         for service in configuration.services {
             checkCommands(of: service, &diagnostics)
-            checkReferences(of: service, known: known, &diagnostics)
+            checkReferences(
+                of: service.name.description, locations: service.keyLocations, fallback: service.location,
+                hard: [("Requires", service.requires), ("BindsTo", service.bindsTo)],
+                soft: [("Wants", service.wants), ("After", service.after), ("Before", service.before)],
+                known: known, warnedUnsupported: &warnedUnsupported, &diagnostics)
+            if let slice = service.slice, !slice.hasSuffix(".slice") {
+                diagnostics.append(.error(service.location, key: "Slice", "'\(slice)' is not a slice name"))
+            }
             checkResources(service.resources, unit: service.name.description, at: service.location, &diagnostics)
             checkProcessSettings(of: service, &diagnostics)
         }
@@ -143,32 +159,42 @@ struct Validator {
 
     // MARK: References
 
-    private func checkReferences(of service: ServiceConfig, known: Set<String>, _ diagnostics: inout [Diagnostic]) {
-        let hard: [(String, [String])] = [("Requires", service.requires), ("BindsTo", service.bindsTo)]
-        let soft: [(String, [String])] = [("Wants", service.wants), ("After", service.after), ("Before", service.before)]
-        for (key, names) in hard {
-            // systemd loads the unit and fails its start job: the dependent does not start.
-            for name in names where masked.contains(name) && !known.contains(name) {
+    /// Every name a dependency key gives must be a unit Warden knows: a component, a
+    /// slice, a target, a masked unit, an alias, or one of systemd's special units. A
+    /// unit type Warden cannot have is explained: an error for a hard dependency, which
+    /// could never be met, a warning (once per name) for the others, which are ignored.
+    private func checkReferences(
+        of unit: String, locations: [String: SourceLocation], fallback: SourceLocation,
+        hard: [(String, [String])], soft: [(String, [String])], known: Set<String>,
+        warnedUnsupported: inout Set<String>, _ diagnostics: inout [Diagnostic]
+    ) {
+        for (key, names) in hard + soft {
+            let isHard = hard.contains { $0.0 == key }
+            let location = locations[key] ?? fallback
+            // systemd loads a masked unit and fails its start job, and the dependent's with it.
+            for name in names where isHard && configuration.masked[name] != nil {
                 diagnostics.append(
                     .warning(
-                        location(of: key, in: service), key: key,
-                        "\(name) is masked: systemd fails the start of \(service.name) for it; Warden starts \(service.name) without it"))
+                        location, key: key,
+                        "\(name) is masked: systemd fails the start of \(unit) for it, and so does Warden: \(unit) is not started"))
             }
-            for name in names where !known.contains(name) && !masked.contains(name) && !WellKnownUnits.names.contains(name) {
-                diagnostics.append(
-                    .error(location(of: key, in: service), key: key, "\(name) is not a configured unit\(suggestion(name, known))"))
+            for name in names where !known.contains(name) && !WellKnownUnits.names.contains(name) {
+                if let parsed = UnitName(parsing: name), let reason = UnsupportedUnitKinds.reason(for: parsed.kind) {
+                    if isHard {
+                        diagnostics.append(
+                            .error(location, key: key, "\(name): \(reason); \(UnsupportedUnitKinds.advice(for: parsed, requiredBy: unit, ownName: configuration.canonicalName))"))
+                    } else if warnedUnsupported.insert(name).inserted {
+                        diagnostics.append(.warning(location, key: key, "\(name): \(reason); the dependency is ignored"))
+                    }
+                    continue
+                }
+                if isHard {
+                    diagnostics.append(.error(location, key: key, "\(name) is not a configured unit\(suggestion(name, known))"))
+                } else {
+                    diagnostics.append(
+                        .warning(location, key: key, "\(name) is not a configured unit; the dependency is ignored\(suggestion(name, known))"))
+                }
             }
-        }
-        for (key, names) in soft {
-            for name in names where !known.contains(name) && !masked.contains(name) && !WellKnownUnits.names.contains(name) {
-                diagnostics.append(
-                    .warning(
-                        location(of: key, in: service), key: key,
-                        "\(name) is not a configured unit; the dependency is ignored\(suggestion(name, known))"))
-            }
-        }
-        if let slice = service.slice, !slice.hasSuffix(".slice") {
-            diagnostics.append(.error(service.location, key: "Slice", "'\(slice)' is not a slice name"))
         }
     }
 

@@ -52,8 +52,32 @@ public struct ConfigurationPlan: Hashable, Sendable, Codable {
                 type: service.effectiveType.rawValue, restart: (service.restart ?? .no).rawValue,
                 command: service.execStart.first?.command.arguments ?? [],
                 cgroup: group?.path ?? "", cgroupWrites: group?.writes ?? [],
-                processSettings: Self.processSettings(of: service))
+                processSettings: Self.processSettings(of: service) + Self.namesAndDirectories(of: service, in: configuration))
         }
+    }
+
+    /// The unit's other names, and the directories made before its first command.
+    static func namesAndDirectories(of service: ServiceConfig, in configuration: Configuration) -> [String] {
+        var settings: [String] = []
+        let name = service.name.description
+        let aliases = configuration.aliases.keys.filter { configuration.canonicalName($0) == name }.sorted()
+        if !aliases.isEmpty { settings.append("also named = \(aliases.joined(separator: " "))") }
+        let owner = [service.user, service.group].compactMap { $0 }.joined(separator: ":")
+        for directory in ExecDirectoryPlan(service.directories, bases: .system).directories {
+            var text = "\(directory.kind.key) = \(directory.path) (mode 0\(String(directory.mode, radix: 8))"
+            if directory.ownedByService && !owner.isEmpty { text += ", owner \(owner)" }
+            if directory.kind == .runtime {
+                switch service.directories.effectiveRuntimePreserve {
+                case .no: text += ", removed at every stop"
+                case .restart: text += ", removed when stopped for good"
+                case .yes: text += ", kept"
+                }
+            }
+            text += ")"
+            for link in directory.symlinks { text += ", link \(link)" }
+            settings.append(text)
+        }
+        return settings
     }
 
     static func processSettings(of service: ServiceConfig) -> [String] {

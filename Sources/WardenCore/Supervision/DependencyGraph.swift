@@ -75,6 +75,8 @@ public struct DependencyGraph: Sendable {
     public let startsAfter: [String: Set<String>]
     /// The reverse: for each unit, the units ordered after it, which stop before it.
     public let startsBefore: [String: Set<String>]
+    /// Masked units: never started; a unit that requires one cannot start.
+    public var maskedUnits: Set<String> = []
 
     public init(_ units: [String: UnitDependencies]) {
         self.units = units

@@ -133,6 +133,8 @@ public enum StackDecision: Hashable, Sendable {
     case start(Int)
     /// Not started: `dependency`, which it requires, failed (result `dependency`).
     case dependencyFailed(Int, dependency: String)
+    /// Not started: `dependency`, which it requires, is masked.
+    case dependencyMasked(Int, dependency: String)
     /// Feed `stopRequested` to its machine.
     case stop(Int, PlannedStopReason)
     /// Begin the graceful shutdown of everything (the plan is already in phase
@@ -276,6 +278,15 @@ public struct StackPlanner: Sendable {
         _ i: Int, _ members: inout [StackMember], _ current: [String: Int], _ decisions: inout [StackDecision]
     ) {
         let name = members[i].name
+        if let masked = members[i].requiredUnits.sorted().first(where: graph.maskedUnits.contains) {
+            members[i].wantsStart = false
+            members[i].dependencyFailure = masked
+            decisions.append(.dependencyMasked(i, dependency: masked))
+            if members[i].priority == .critical, beginShutdown(&members) {
+                decisions.append(.shutDown(.criticalCannotStart(name)))
+            }
+            return
+        }
         let before = graph.startsAfter[name] ?? []
         for other in before {
             guard let j = current[other] else { continue }

@@ -7,6 +7,14 @@ public protocol ConfigFileSystem: Sendable {
     func listDirectory(_ path: String) -> [String]?
     /// True when `path` names a regular file that the current user may execute.
     func isExecutableFile(_ path: String) -> Bool
+    /// The text of the symbolic link `path` (as `readlink` gives it: relative or
+    /// absolute), or nil when `path` is no symbolic link. Aliases and enabled template
+    /// instances are links in a unit directory.
+    func symbolicLinkTarget(_ path: String) -> String?
+}
+
+extension ConfigFileSystem {
+    public func symbolicLinkTarget(_ path: String) -> String? { nil }
 }
 
 public struct ConfigFileError: Error, Hashable, Sendable, CustomStringConvertible {
@@ -41,23 +49,37 @@ public struct ConfigFileError: Error, Hashable, Sendable, CustomStringConvertibl
 public struct InMemoryFileSystem: ConfigFileSystem {
     public var files: [String: String]
     public var executables: Set<String>
+    /// Symbolic links: path → target as written (relative to the link's directory, or
+    /// absolute). `/dev/null` reads as a device, the way a masked unit does.
+    public var links: [String: String]
 
-    public init(files: [String: String] = [:], executables: Set<String> = []) {
+    public init(files: [String: String] = [:], executables: Set<String> = [], links: [String: String] = [:]) {
         self.files = files
         self.executables = executables
+        self.links = links
     }
 
     public func readFile(_ path: String) throws(ConfigFileError) -> String {
-        guard let text = files[path] else {
+        var current = path
+        var hops = 0
+        while let target = links[current] {
+            hops += 1
+            if hops > 40 { throw ConfigFileError(path: path, reason: "Too many levels of symbolic links") }
+            current = normalizedPath(target.hasPrefix("/") ? target : joinPath(directoryName(of: current), target))
+        }
+        if current == "/dev/null" { throw ConfigFileError(path: path, reason: "a device, not a regular file", kind: .device) }
+        guard let text = files[current] else {
             throw ConfigFileError(path: path, reason: "No such file or directory")
         }
         return text
     }
 
+    public func symbolicLinkTarget(_ path: String) -> String? { links[path] }
+
     public func listDirectory(_ path: String) -> [String]? {
         let prefix = path.hasSuffix("/") ? path : path + "/"
         var names = Set<String>()
-        for key in files.keys where key.hasPrefix(prefix) {
+        for key in Array(files.keys) + Array(links.keys) where key.hasPrefix(prefix) {
             let rest = key.dropFirst(prefix.count)
             if let name = rest.split(separator: "/", omittingEmptySubsequences: true).first {
                 names.insert(String(name))

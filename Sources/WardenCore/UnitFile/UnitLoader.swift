@@ -35,55 +35,133 @@ public struct UnitLoader: Sendable {
         self.verbatimKeys = verbatimKeys
     }
 
-    /// The unit types Warden supervises.
-    public static let supportedKinds: Set<UnitName.Kind> = [.service, .slice]
+    /// The unit types Warden loads: the services it supervises, the slices they run in,
+    /// and the targets that group them.
+    public static let supportedKinds: Set<UnitName.Kind> = [.service, .slice, .target]
 
-    /// Loads every `*.service` and `*.slice` file in `directory`, in name order, with
-    /// drop-ins and specifiers applied.
-    ///
-    /// Templates (`feed@.service`) are skipped: they are not components by themselves;
-    /// instances are loaded with `load(unit:from:)` when something refers to them. Files
-    /// of other unit types (`.target`, `.socket`, …) get a note saying they are ignored;
-    /// files that are not unit files at all (`warden.conf`, `README`, `*.d`) are skipped
-    /// silently. A `.service`/`.slice` file with an invalid unit name is an error. Masked
-    /// units are listed apart, with a note each.
+    /// Loads every `*.service`, `*.slice` and `*.target` file in `directory`, in name
+    /// order, with drop-ins and specifiers applied.
+    /// Masked units are listed apart, with a note each.
     public func loadDirectory(_ directory: String) -> (units: [UnitFile], diagnostics: [Diagnostic], masked: [MaskedUnit]) {
+        let contents = scanDirectory(directory)
+        let masked = contents.masked.keys.sorted(by: byteOrder).map { MaskedUnit(name: $0, path: contents.masked[$0]!) }
+        return (contents.units, contents.diagnostics, masked)
+    }
+
+    /// Reads a unit directory the way systemd builds its name map:
+    ///
+    /// - a regular file (or a link whose target has the same base name, a linked unit
+    ///   file) is a unit;
+    /// - a link to `/dev/null`, or an empty file, is a masked unit;
+    /// - a link to a unit file of the same type under another name is an alias of that
+    ///   unit (`udev.service → systemd-udevd.service`), not a second unit; a link
+    ///   `name@instance.service → name@.service` enables that instance instead;
+    /// - `UNIT.wants/` and `UNIT.requires/` hold the links `systemctl enable` leaves: each
+    ///   adds a dependency of UNIT, and an instance linked there
+    ///   (`multi-user.target.wants/getty@tty1.service`) is loaded as a unit;
+    /// - templates (`feed@.service`) are no units by themselves; instances are loaded when
+    ///   something enables or names them.
+    ///
+    /// Files of other unit types (`.socket`, `.timer`, …) get a note saying they are
+    /// ignored; files that are not unit files at all (`warden.conf`, `README`, `*.d`) are
+    /// skipped silently. A unit file with an invalid unit name is an error.
+    public func scanDirectory(_ directory: String) -> UnitDirectoryContents {
+        var contents = UnitDirectoryContents()
         guard let names = fileSystem.listDirectory(directory) else {
-            return ([], [.error(SourceLocation(file: directory, line: 0), key: nil, "cannot list the unit directory: not a directory or not readable")], [])
+            contents.diagnostics.append(.error(SourceLocation(file: directory, line: 0), key: nil, "cannot list the unit directory: not a directory or not readable"))
+            return contents
         }
-        var units: [UnitFile] = []
-        var diagnostics: [Diagnostic] = []
-        var masked: [MaskedUnit] = []
+        var loaded = Set<String>()
+        var dependencyDirectories: [(unit: String, name: String, requires: Bool)] = []
         for fileName in names.sorted(by: byteOrder) {
             if fileName.hasSuffix(".d") { continue }
+            for (suffix, requires) in [(".wants", false), (".requires", true)] where fileName.hasSuffix(suffix) {
+                let unit = String(fileName.dropLast(suffix.count))
+                if UnitName(parsing: unit) != nil { dependencyDirectories.append((unit, fileName, requires)) }
+            }
             guard let dot = fileName.lastIndex(of: "."),
                 let kind = UnitName.Kind(rawValue: String(fileName[fileName.index(after: dot)...]))
             else { continue }
             let path = joinPath(directory, fileName)
             guard UnitLoader.supportedKinds.contains(kind) else {
-                diagnostics.append(.note(
+                contents.diagnostics.append(.note(
                     SourceLocation(file: path, line: 0), key: nil,
-                    "ignored: Warden loads only .service and .slice units, not .\(kind.rawValue)"))
+                    "ignored: Warden loads only .service, .slice and .target units, not .\(kind.rawValue)"))
                 continue
             }
             let name: UnitName
             switch UnitName.validate(fileName) {
             case .success(let parsed): name = parsed
             case .failure(let error):
-                diagnostics.append(.error(SourceLocation(file: path, line: 0), key: nil, error.description))
+                contents.diagnostics.append(.error(SourceLocation(file: path, line: 0), key: nil, error.description))
                 continue
             }
-            if name.isTemplate { continue }
-            let (unit, unitDiagnostics) = loadUnit(
-                mainPath: path, name: name, dropInDirectories: dropInDirectories(for: name, in: directory))
-            diagnostics += unitDiagnostics
-            if let unit {
-                units.append(unit)
-            } else if unitDiagnostics.contains(where: { $0.severity == .note && $0.message == Self.maskedNote(name) }) {
-                masked.append(MaskedUnit(name: name.description, path: path))
+            if let target = fileSystem.symbolicLinkTarget(path) {
+                let targetBase = baseName(of: target)
+                if target == "/dev/null" {
+                    contents.masked[fileName] = path
+                    contents.diagnostics.append(.note(SourceLocation(file: path, line: 0), key: nil, Self.maskedNote(name)))
+                    continue
+                }
+                if targetBase != fileName, let targetName = UnitName(parsing: targetBase),
+                    !(name.isInstance && targetName == name.template)
+                {
+                    guard targetName.kind == name.kind else {
+                        contents.diagnostics.append(.warning(
+                            SourceLocation(file: path, line: 0), key: nil,
+                            "a link to \(target), a unit of another type: an alias must name a unit of the same type; ignored"))
+                        continue
+                    }
+                    contents.aliases.append(.init(alias: name, target: targetName, path: path))
+                    continue
+                }
+            }
+            if name.isTemplate {
+                contents.templates[fileName] = path
+                continue
+            }
+            // An instance linked to its template is read from the template of this
+            // directory, wherever the link points (an absolute target may not exist
+            // in a copy of the directory).
+            var mainPath = path
+            if name.isInstance, fileSystem.symbolicLinkTarget(path) != nil, let template = name.template,
+                names.contains(template.description)
+            {
+                mainPath = joinPath(directory, template.description)
+            }
+            let outcome = loadUnitOutcome(
+                mainPath: mainPath, name: name, dropInDirectories: dropInDirectories(for: name, in: directory))
+            contents.diagnostics += outcome.diagnostics
+            if outcome.masked { contents.masked[fileName] = path }
+            if let unit = outcome.unit {
+                contents.units.append(unit)
+                loaded.insert(fileName)
             }
         }
-        return (units, diagnostics, masked)
+        for (unit, subdirectory, requires) in dependencyDirectories {
+            let linkDirectory = joinPath(directory, subdirectory)
+            guard let entries = fileSystem.listDirectory(linkDirectory) else { continue }
+            for entry in entries.sorted(by: byteOrder) {
+                guard let name = UnitName(parsing: entry), UnitLoader.supportedKinds.contains(name.kind) else { continue }
+                let path = joinPath(linkDirectory, entry)
+                contents.dependencyLinks.append(.init(from: unit, to: name, requires: requires, path: path))
+                // An enabled instance of a template of this directory; the instances of
+                // templates elsewhere are the caller's (it knows every directory).
+                guard name.isInstance, !loaded.contains(entry), let template = name.template,
+                    names.contains(template.description)
+                else { continue }
+                let outcome = loadUnitOutcome(
+                    mainPath: joinPath(directory, template.description), name: name,
+                    dropInDirectories: dropInDirectories(for: name, in: directory))
+                contents.diagnostics += outcome.diagnostics
+                if outcome.masked { contents.masked[entry] = path }
+                if let instance = outcome.unit {
+                    contents.units.append(instance)
+                    loaded.insert(entry)
+                }
+            }
+        }
+        return contents
     }
 
     /// Loads one unit from `directory`. For an instance (`feed@2.service`) the file
@@ -146,6 +224,13 @@ public struct UnitLoader: Sendable {
     private func loadUnit(
         mainPath: String, name: UnitName, dropInDirectories: [String], maskable: Bool = true
     ) -> (UnitFile?, [Diagnostic]) {
+        let outcome = loadUnitOutcome(mainPath: mainPath, name: name, dropInDirectories: dropInDirectories, maskable: maskable)
+        return (outcome.unit, outcome.diagnostics)
+    }
+
+    private func loadUnitOutcome(
+        mainPath: String, name: UnitName, dropInDirectories: [String], maskable: Bool = true
+    ) -> (unit: UnitFile?, diagnostics: [Diagnostic], masked: Bool) {
         let text: String
         let location = SourceLocation(file: mainPath, line: 0)
         do {
@@ -153,15 +238,15 @@ public struct UnitLoader: Sendable {
         } catch {
             switch error.kind {
             case .device where maskable:
-                return (nil, [.note(location, key: nil, Self.maskedNote(name))])
+                return (nil, [.note(location, key: nil, Self.maskedNote(name))], true)
             case .notRegular, .tooLarge:
-                return (nil, [.warning(location, key: nil, "skipped: \(error.reason); a unit file must be a regular file")])
+                return (nil, [.warning(location, key: nil, "skipped: \(error.reason); a unit file must be a regular file")], false)
             case .unreadable, .device:
-                return (nil, [.error(location, key: nil, "cannot read the unit file: \(error.reason)")])
+                return (nil, [.error(location, key: nil, "cannot read the unit file: \(error.reason)")], false)
             }
         }
         if maskable && text.isEmpty {
-            return (nil, [.note(location, key: nil, Self.maskedNote(name))])
+            return (nil, [.note(location, key: nil, Self.maskedNote(name))], true)
         }
         var (sections, diagnostics) = UnitFileParser.parse(text: text, file: mainPath)
 
@@ -214,8 +299,14 @@ public struct UnitLoader: Sendable {
             }
             sections[s].entries = kept
         }
-        return (UnitFile(name: name, path: mainPath, sections: sections, unresolvedKeys: unresolvedKeys), diagnostics)
+        return (UnitFile(name: name, path: mainPath, sections: sections, unresolvedKeys: unresolvedKeys), diagnostics, false)
     }
+}
+
+/// The last component of a path: `../x/udev.service` → `udev.service`.
+func baseName(of path: String) -> String {
+    guard let slash = path.lastIndex(of: "/") else { return path }
+    return String(path[path.index(after: slash)...])
 }
 
 /// Byte-wise order of file names, as `strcmp` sorts them (Swift's `<` on `String`

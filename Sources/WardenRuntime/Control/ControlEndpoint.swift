@@ -91,8 +91,14 @@ public final class ControlEndpoint: @unchecked Sendable {
     func answer(_ request: ControlRequest, _ operation: ControlOperation, peer: ControlPeer) -> ControlResponse {
         let id = request.id
         if operation == .status {
-            guard let name = request.unitName else { return ControlResponse(id: id, components: supervisor.snapshots(of: supervisor.allComponentsByName)) }
-            guard let c = supervisor.lookUp(name, includingRetired: true) else { return supervisor.unknown(name, id) }
+            guard let name = request.unitName else {
+                let all = supervisor.snapshots(of: supervisor.allComponentsByName) + supervisor.maskedSnapshots()
+                return ControlResponse(id: id, components: all.sorted { $0.name < $1.name })
+            }
+            guard let c = supervisor.lookUp(name, includingRetired: true) else {
+                let masked = supervisor.maskedSnapshots().filter { m in ControlRequest.candidateNames(name).contains(m.name) }
+                return masked.isEmpty ? supervisor.unknown(name, id) : ControlResponse(id: id, components: masked)
+            }
             return ControlResponse(id: id, components: supervisor.snapshots(of: [c]))
         }
         if operation == .logs {

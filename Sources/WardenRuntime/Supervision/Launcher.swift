@@ -29,6 +29,8 @@ struct LaunchContext {
     var mainPID: Int32?
     /// `$SERVICE_RESULT`, `$EXIT_CODE`, `$EXIT_STATUS` for `ExecStop=`/`ExecStopPost=`.
     var resultEnvironment: ServiceResultEnvironment?
+    /// Where the unit's `RuntimeDirectory=`, … are, for `$RUNTIME_DIRECTORY` and its kin.
+    var directoryBases = ExecDirectoryBases.system
 }
 
 /// Builds `SpawnRequest`s from a unit, the way systemd's exec_spawn() sets up a process.
@@ -82,6 +84,10 @@ enum Launcher {
             set("USER", user.name)
             set("LOGNAME", user.name)
             set("SHELL", user.shell)
+        }
+        // systemd sets these with the manager's variables, so Environment= may override them.
+        for (name, value) in ExecDirectoryPlan(service.directories, bases: context.directoryBases).environment {
+            set(name, value)
         }
         for assignment in service.environment { set(assignment.name, assignment.value) }
         for file in service.environmentFiles {

@@ -115,9 +115,11 @@ extension Supervisor {
         return ControlResponse(id: id, message: "configuration reloaded")
     }
 
-    /// `feed` finds `feed.service`.
+    /// `feed` finds `feed.service`; an alias (`redis` for `redis-server.service`) finds
+    /// the unit it names.
     func lookUp(_ unit: String, includingRetired: Bool) -> Component? {
-        for name in ControlRequest.candidateNames(unit) {
+        for candidate in ControlRequest.candidateNames(unit) {
+            let name = configuration.canonicalName(candidate)
             if let c = components[name] { return c }
             if includingRetired, let c = retired.first(where: { $0.name == name }) { return c }
         }
@@ -125,10 +127,28 @@ extension Supervisor {
     }
 
     func unknown(_ name: String, _ id: Int?) -> ControlResponse {
-        let known = components.keys.sorted()
+        let known = (Array(components.keys) + configuration.aliases.keys.filter { components[configuration.canonicalName($0)] != nil }).sorted()
         var message = "no component '\(name)'"
+        if let path = configuration.masked[configuration.canonicalName(name)]
+            ?? configuration.masked[configuration.canonicalName(name + ".service")]
+        {
+            return .failure(id: id, ControlError(.unknownUnit, "\(name) is masked (\(path)): Warden does not start it"))
+        }
         if let close = Suggestion.closest(to: name, in: known) { message += "; did you mean '\(close)'?" }
         return .failure(id: id, ControlError(.unknownUnit, message))
+    }
+
+    /// The masked services of the configuration, as `status` shows them: never started,
+    /// `loadState` masked, as systemd's LoadState.
+    func maskedSnapshots() -> [ComponentSnapshot] {
+        configuration.masked.keys.sorted().compactMap { name in
+            guard configuration.aliases[name] == nil, components[name] == nil,
+                let unit = UnitName(parsing: name), unit.kind == .service
+            else { return nil }
+            var snapshot = ComponentSnapshot(name: name, activeState: "inactive", subState: "dead", result: "success", slice: "-")
+            snapshot.loadState = "masked"
+            return snapshot
+        }
     }
 
     func snapshots(of list: [Component]) -> [ComponentSnapshot] {

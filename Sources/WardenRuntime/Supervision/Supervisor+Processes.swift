@@ -17,11 +17,18 @@ extension Supervisor {
             post(c, .spawnFailed(reason: refusal))
             return
         }
-        if c.invocationID == nil { c.invocationID = Self.newInvocationID(&rng) }
+        if c.invocationID == nil {
+            // The first command of a start: the unit's directories come first.
+            if kind == .condition || kind == .startPre || kind == .start, let reason = makeDirectories(for: c) {
+                post(c, .spawnFailed(reason: reason))
+                return
+            }
+            c.invocationID = Self.newInvocationID(&rng)
+        }
         let context = LaunchContext(
             notifySocketPath: notifySocket?.path, invocationID: c.invocationID!,
             executableSearchPath: options.executableSearchPath,
-            mainPID: c.main?.pid, resultEnvironment: resultEnvironment)
+            mainPID: c.main?.pid, resultEnvironment: resultEnvironment, directoryBases: options.execDirectoryBases)
         var prepared: PreparedLaunch
         do {
             prepared = try Launcher.prepare(c.config, command: commands[index], kind: kind, context: context)
@@ -73,6 +80,45 @@ extension Supervisor {
         if isMain && c.machine.policy.type == .exec {
             // spawnProcess returns only once the child has exec'd.
             post(c, .execSucceeded)
+        }
+    }
+
+    /// Makes `RuntimeDirectory=`, `StateDirectory=`, … owned by `User=`/`Group=`; the
+    /// reason the start fails, or nil.
+    func makeDirectories(for c: Component) -> String? {
+        let plan = ExecDirectoryPlan(c.config.directories, bases: options.execDirectoryBases)
+        guard !plan.directories.isEmpty else { return nil }
+        var userID: UInt32?
+        var groupID: UInt32?
+        do {
+            if let name = c.config.user {
+                let record = try UserDatabase.user(name)
+                userID = record.userID
+                groupID = record.groupID
+            }
+            if let name = c.config.group { groupID = try UserDatabase.groupID(name) }
+        } catch {
+            return "making the unit's directories: \(error.description)"
+        }
+        do {
+            try ExecDirectoryMaker.make(plan, userID: userID, groupID: groupID)
+        } catch {
+            return "making the unit's directories: \(error)"
+        }
+        return nil
+    }
+
+    /// Removes `RuntimeDirectory=` when the unit stops (`permanently`: not into an
+    /// automatic restart), as `RuntimeDirectoryPreserve=` says.
+    func removeRuntimeDirectories(of c: Component, permanently: Bool) {
+        switch c.config.directories.effectiveRuntimePreserve {
+        case .yes: return
+        case .restart where !permanently: return
+        case .no, .restart: break
+        }
+        let plan = ExecDirectoryPlan(c.config.directories, bases: options.execDirectoryBases)
+        for failure in ExecDirectoryMaker.removeRuntime(plan) {
+            logger.warning("removing the runtime directory: \(failure)", metadata: unit(c))
         }
     }
 
@@ -260,6 +306,7 @@ extension Supervisor {
         c.invocationID = nil
         c.startPollNote = nil
         removePIDFile(of: c)
+        removeRuntimeDirectories(of: c, permanently: false)
         if let cgroups { cleanUpGroup(c, cgroups) }
         if let scopes { releaseScope(c, scopes) }
     }
@@ -268,6 +315,7 @@ extension Supervisor {
     /// and the end of Warden when a critical component failed or the main program ended.
     /// Also reached without `markStopped` when an automatic restart hits the start limit.
     func wentDown(_ c: Component) {
+        removeRuntimeDirectories(of: c, permanently: true)
         let endedBefore = planner.mainProgramEnded
         plan { planner, members, list in
             guard let index = list.firstIndex(where: { $0 === c }) else { return [] }

@@ -46,6 +46,10 @@ extension Supervisor {
             queue.append((list[i], .startRequested))
         case .dependencyFailed(let i, let dependency):
             logger.warning("not started: dependency \(dependency) failed (result 'dependency')", metadata: unit(list[i]))
+        case .dependencyMasked(let i, let dependency):
+            logger.warning(
+                "not started: it requires \(dependency), which is masked (result 'dependency'); unmask it or drop the Requires=",
+                metadata: unit(list[i]))
         case .stop(let i, let reason):
             if case .stopsWith(let name) = reason {
                 logger.info("stopping: \(name) stopped (Requires=/BindsTo=)", metadata: unit(list[i]))

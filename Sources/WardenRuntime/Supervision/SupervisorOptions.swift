@@ -32,6 +32,9 @@ public struct SupervisorOptions: Sendable {
     /// The previous Warden of this state directory was killed or crashed: processes it
     /// started but had not recorded yet are looked for at start (`stopUnrecordedLeftovers`).
     public var previousRunEndedUncleanly = false
+    /// Where `RuntimeDirectory=`, `StateDirectory=`, … are made: systemd's system
+    /// locations; tests give a temporary root.
+    public var execDirectoryBases = ExecDirectoryBases.system
 
     public init(
         stateDirectory: String, executableSearchPath: [String] = ConfigurationLoader.systemdExecutableSearchPath,

@@ -23,6 +23,7 @@ struct Keys: ParsableCommand {
         }
         for (title, entries) in [
             ("NAME.service", KeyReference.serviceKeys), ("NAME.slice", KeyReference.sliceKeys),
+            ("NAME.target", KeyReference.targetKeys), ("[Install] of every unit", KeyReference.installKeys),
             ("warden.conf", KeyReference.settingsKeys),
         ] {
             print("\(title):")
