@@ -136,8 +136,10 @@ public enum SystemdCompatibility {
             Unit types: Warden runs `.service` units and the `.slice` units that group them, reads `.target` \
             files as groupings, and treats systemd's special targets (systemd.special(7)) as known names. A \
             `Requires=` or `BindsTo=` of a unit type it cannot have (`.socket`, `.device`, `.mount`, `.path`, \
-            `.timer`, `.swap`, `.automount`, `.scope`) is refused with the reason; `Wants=` and ordering on \
-            them are accepted and ignored.
+            `.timer`, `.swap`, `.automount`, `.scope`) is refused with the reason, except a service's own socket \
+            (`rsyslog.service` requires `syslog.socket`): socket activation is not supported, the daemon opens \
+            its sockets itself as it does when none is passed, and the dependency is dropped with a warning. \
+            `Wants=` and ordering on them are accepted and ignored.
 
 
             """

@@ -18,6 +18,15 @@ public enum UnsupportedUnitKinds {
         }
     }
 
+    /// Whether `name` is the socket unit of `unit` itself (`syslog.socket` of
+    /// `rsyslog.service`, whose alias is `syslog.service`). Such a dependency is dropped
+    /// with a warning rather than refused: started without an activated socket, the
+    /// daemons that ship one (rsyslog, podman, cups) open their sockets themselves, so the
+    /// unit runs unchanged.
+    public static func isOwnSocket(_ name: UnitName, of unit: String, ownName: (String) -> String = { $0 }) -> Bool {
+        name.kind == .socket && ownName(UnitName(prefix: name.prefix, instance: name.instance, kind: .service).description) == unit
+    }
+
     /// The way out, for `unit`'s hard dependency on `name`. `ownName` turns an alias
     /// into the unit's own name (`syslog.service` → `rsyslog.service`).
     public static func advice(

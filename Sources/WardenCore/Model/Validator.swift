@@ -180,7 +180,10 @@ struct Validator {
             }
             for name in names where !known.contains(name) && !WellKnownUnits.names.contains(name) {
                 if let parsed = UnitName(parsing: name), let reason = UnsupportedUnitKinds.reason(for: parsed.kind) {
-                    if isHard {
+                    if isHard && UnsupportedUnitKinds.isOwnSocket(parsed, of: unit, ownName: configuration.canonicalName) {
+                        diagnostics.append(
+                            .warning(location, key: key, "\(name): \(reason); \(unit) starts without it and opens its own sockets, as it does when no socket is passed; the dependency is ignored"))
+                    } else if isHard {
                         diagnostics.append(
                             .error(location, key: key, "\(name): \(reason); \(UnsupportedUnitKinds.advice(for: parsed, requiredBy: unit, ownName: configuration.canonicalName))"))
                     } else if warnedUnsupported.insert(name).inserted {
