@@ -37,6 +37,18 @@ extension Supervisor {
                     post(c, .daemonFound(pid: pid))
                     return
                 }
+                // systemd accepts a pid outside the service's group when the PID file is
+                // root's (service_load_pid_file). Without cgroups that is the daemon that
+                // double-forked and rewrote its environment for its process title (nginx,
+                // PostgreSQL): Warden's child by now, and no other component's.
+                if FileIO.status(path)?.st_uid == 0, let entry = ProcessTable.entry(of: pid), !entry.isZombie,
+                    entry.parentPID == ThisProcess.pid, !watched.contains(pid)
+                {
+                    tracker.claim(entry, for: run)
+                    logger.info("PIDFile=\(path): main process \(pid) (the file is root's; the daemon left its parent)", metadata: unit(c))
+                    post(c, .daemonFound(pid: pid))
+                    return
+                }
                 note(
                     "PIDFile=\(path) names pid \(pid), which is not a live process of the component; waiting for the file to name one",
                     for: c)

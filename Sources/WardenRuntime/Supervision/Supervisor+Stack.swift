@@ -96,9 +96,17 @@ extension Supervisor {
         if began {
             let budget = configuration.settings.effectiveShutdownBudget(isPID1: ProcessControl.isPID1)
             shutdownTimers.append(loop.addTimer(after: budget) { [unowned self] in self.budgetExpired() })
+            // With nothing to signal the shutdown ends within this pump: its lines come first.
+            let signalsFirst = allComponents.contains { !$0.isDown }
+            if !signalsFirst {
+                if let cause { logger.info("\(cause)") }
+                shutdownBegan(budget: budget)
+            }
             pump()
-            if let cause { logger.info("\(cause)") }
-            shutdownBegan(budget: budget)
+            if signalsFirst {
+                if let cause { logger.info("\(cause)") }
+                shutdownBegan(budget: budget)
+            }
         } else {
             if let cause { logger.info("\(cause)") }
             if wasIdle { finish() }

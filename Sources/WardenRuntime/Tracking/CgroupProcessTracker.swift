@@ -289,6 +289,9 @@ public final class CgroupProcessTracker: ProcessTracker {
     /// Membership of a group does not follow ancestry: reparenting changes nothing.
     public func rootsMayBeSignalledFirst(of run: TrackedRun) -> Bool { true }
 
+    /// A forked daemon stays in the component's group: nothing to claim.
+    public func claim(_ entry: ProcessEntry, for run: TrackedRun) {}
+
     public func signalAll(_ signal: Int32, of run: TrackedRun) -> Int {
         guard let path = path(of: run.unit) else { return 0 }
         let pids = (try? manager.processes(in: path)) ?? []

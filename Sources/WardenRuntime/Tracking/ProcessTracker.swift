@@ -34,6 +34,11 @@ public protocol ProcessTracker: AnyObject {
     /// the middle of a search which finds processes by ancestry: its children move to
     /// Warden, and in that moment neither list shows them.
     func rootsMayBeSignalledFirst(of run: TrackedRun) -> Bool
+    /// Counts `entry` as a process of the run from now on, with its descendants: a
+    /// daemon named by a root-owned `PIDFile=` that the tracker could not attribute (a
+    /// double-forked daemon that rewrote its environment for its process title, as nginx
+    /// and PostgreSQL do, has no ancestry and no `INVOCATION_ID=` left to go by).
+    func claim(_ entry: ProcessEntry, for run: TrackedRun)
     /// Reaps the run's exited processes that are children of this process and that no
     /// `EventLoop.watchExit` waits for (`watched`), so they do not linger as zombies.
     func reapExited(of run: TrackedRun, watched: Set<Int32>)
@@ -147,6 +152,10 @@ public final class ProcfsProcessTracker: ProcessTracker {
         return count
     }
 
+    public func claim(_ entry: ProcessEntry, for run: TrackedRun) {
+        known[run.unit, default: [:]][entry.pid] = entry.startTime
+    }
+
     /// True when no root has a child: nothing can be reparented during the scan.
     public func rootsMayBeSignalledFirst(of run: TrackedRun) -> Bool {
         run.rootPIDs.allSatisfy { ProcessTable.children(of: $0, procRoot: procRoot)?.isEmpty ?? false }
@@ -194,6 +203,11 @@ public final class ProcessGroupTracker: ProcessTracker {
 
     public func signalAll(_ signal: Int32, of run: TrackedRun) -> Int {
         groups(of: run).filter { ProcessControl.signal(signal, pid: -$0) }.count
+    }
+
+    /// The daemon's own process group (it left the root's with `setsid()`) joins the run's.
+    public func claim(_ entry: ProcessEntry, for run: TrackedRun) {
+        if entry.processGroupID > 1 { groups[run.unit, default: []].insert(entry.processGroupID) }
     }
 
     /// A process group outlives the exit of its leader: reparenting changes nothing.

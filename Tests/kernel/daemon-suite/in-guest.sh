@@ -29,13 +29,13 @@ passed=0 failed=0 skipped=0
 pass() { echo "PASS: $*"; passed=$((passed + 1)); }
 fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
 skip() { echo "SKIP: $*"; skipped=$((skipped + 1)); }
-# Waits up to $2 tenths of a second for command $1 (a string) to succeed.
+# Waits up to $2 seconds for command $1 (a string) to succeed. Deadline-based: under UML
+# each try can take a good part of a second.
 wait_for() {
-    local tries=0
+    local deadline=$((SECONDS + $2))
     until eval "$1" >/dev/null 2>&1; do
-        tries=$((tries + 1))
-        [ "$tries" -ge "$2" ] && return 1
-        sleep 0.1
+        [ "$SECONDS" -ge "$deadline" ] && return 1
+        sleep 0.2
     done
 }
 
@@ -83,10 +83,11 @@ else
 fi
 
 w() { "$warden" "$@" --config "$work/warden.conf"; }
+# `warden status NAME` exits 0 when the component is active (systemctl's rule).
+active() { w status "$1" >/dev/null 2>&1; }
+# A field of `warden status --json NAME`, without starting a JSON parser per poll.
 field() { # unit field
-    w status --json "$1" 2>/dev/null | python3 -c "import json,sys
-d=json.load(sys.stdin); c=d.get('components') or [d]
-print(c[0].get('$2',''))" 2>/dev/null
+    w status --json "$1" 2>/dev/null | tr ',{}' '\n\n\n' | sed -n "s/^ *\"$2\" *: *\"*\([^\"]*\)\"*\$/\1/p" | head -n 1
 }
 
 case $mode in
@@ -100,7 +101,15 @@ case $mode in
         ;;
 esac
 runner=$!
-if ! wait_for "w status >/dev/null" 300; then
+# The PIDs `warden status` shows are those of Warden's own PID namespace: as a container's
+# PID 1 they are sent their signal from inside it.
+kill_in_stack() {
+    case $mode in
+        program) nsenter --target "$(pgrep -P "$runner" | head -n 1)" --pid --mount -- kill -9 "$1" 2>/dev/null ;;
+        *) kill -9 "$1" 2>/dev/null ;;
+    esac
+}
+if ! wait_for "w status" 60; then
     fail "warden answers on its control socket"
     tail -n 40 "$work/warden.log"
     echo "$passed passed, $failed failed, $skipped skipped"
@@ -114,12 +123,12 @@ for entry in "${daemons[@]}"; do
     ok=1
     note() { steps+=("$1"); }
     bad() { steps+=("$1"); ok=0; }
-    if wait_for "[ \"\$(field $unit activeState)\" = active ]" 600; then note "ready"; else bad "NOT ready ($(field $unit activeState): $(field $unit statusText))"; fi
-    if [ $ok = 1 ] && wait_for "bash -c '$client'" 100; then note "answers"; elif [ $ok = 1 ]; then bad "client does NOT answer"; fi
+    if wait_for "active $unit" 90; then note "ready"; else bad "NOT ready ($(field $unit activeState) $(field $unit subState): $(field $unit statusText))"; fi
+    if [ $ok = 1 ] && wait_for "bash -c '$client'" 20; then note "answers"; elif [ $ok = 1 ]; then bad "client does NOT answer"; fi
     if [ $ok = 1 ]; then
         pid=$(field "$unit" mainPID)
-        if [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; then
-            if wait_for "[ \"\$(field $unit activeState)\" = active ] && [ \"\$(field $unit mainPID)\" != '$pid' ] && bash -c '$client'" 600; then
+        if [ -n "$pid" ] && kill_in_stack "$pid"; then
+            if wait_for "active $unit && [ \"\$(field $unit mainPID)\" != '$pid' ] && bash -c '$client'" 90; then
                 note "restarted after kill -9 (PID $pid -> $(field "$unit" mainPID))"
             else
                 bad "NOT restarted after kill -9 of PID $pid ($(field $unit activeState))"
@@ -130,7 +139,7 @@ for entry in "${daemons[@]}"; do
     fi
     if [ $ok = 1 ]; then
         if grep -q '^ExecReload=' "$units/$unit"; then
-            if w reload "$unit" >"$work/reload-$name.txt" 2>&1 && wait_for "[ \"\$(field $unit activeState)\" = active ] && bash -c '$client'" 200; then
+            if w reload "$unit" >"$work/reload-$name.txt" 2>&1 && wait_for "active $unit && bash -c '$client'" 30; then
                 note "reloaded through ExecReload="
             else
                 bad "reload FAILED: $(tail -n 2 "$work/reload-$name.txt" | tr '\n' ' ')"
@@ -141,6 +150,7 @@ for entry in "${daemons[@]}"; do
     fi
     [ -d "$units/$unit.d" ] && note "Restart=on-failure by drop-in"
     line="$name ($type, $unit): $(IFS=,; echo "${steps[*]}" | sed 's/,/, /g')"
+    [ $ok = 1 ] || grep -F "[${unit%.service}]" "$work/warden.log" | tail -n 8 | sed 's/^/    /'
     if [ $ok = 1 ]; then pass "$line"; else fail "$line"; fi
 done
 
