@@ -20,6 +20,9 @@ final class Component {
 
     var timers: [TimerKind: EventLoop.TimerID] = [:]
     var main: WatchedProcess?
+    /// `Type=forking`: when the ExecStart= process of this start began (clock ticks since
+    /// boot): a daemon named by `PIDFile=` that no scan could attribute must be younger.
+    var forkingStartTicks: UInt64?
     var control: WatchedProcess?
     /// The `$INVOCATION_ID` of the current run, nil between runs.
     var invocationID: String?

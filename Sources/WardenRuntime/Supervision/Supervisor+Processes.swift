@@ -60,6 +60,9 @@ extension Supervisor {
         if !notifyStrangers.isEmpty { notifyStrangers[process.pid] = nil }
         let isMain = kind == .start
         if isMain { c.main = handle } else { c.control = handle }
+        if isMain && c.config.type == .forking {
+            c.forkingStartTicks = ProcessTable.entry(of: process.pid)?.startTime
+        }
         watched.insert(process.pid)
         do {
             try loop.watchExit(process) { [unowned self] status in

@@ -37,15 +37,17 @@ extension Supervisor {
                     post(c, .daemonFound(pid: pid))
                     return
                 }
-                // systemd accepts a pid outside the service's group when the PID file is
-                // root's (service_load_pid_file). Without cgroups that is the daemon that
-                // double-forked and rewrote its environment for its process title (nginx,
-                // PostgreSQL): Warden's child by now, and no other component's.
-                if FileIO.status(path)?.st_uid == 0, let entry = ProcessTable.entry(of: pid), !entry.isZombie,
-                    entry.parentPID == ThisProcess.pid, !watched.contains(pid)
+                // Without cgroups a daemon that double-forked and rewrote its environment
+                // for its process title (nginx, PostgreSQL) cannot be attributed by a scan.
+                // It is Warden's child by now (child subreaper or PID 1): one that no other
+                // run watches and that began after this start's ExecStart= process is the
+                // daemon that process left behind. (systemd, with the group to go by,
+                // accepts a pid outside it when the PID file is root's.)
+                if let entry = ProcessTable.entry(of: pid), !entry.isZombie, entry.parentPID == ThisProcess.pid,
+                    !watched.contains(pid), let began = c.forkingStartTicks, entry.startTime >= began
                 {
                     tracker.claim(entry, for: run)
-                    logger.info("PIDFile=\(path): main process \(pid) (the file is root's; the daemon left its parent)", metadata: unit(c))
+                    logger.info("PIDFile=\(path): main process \(pid) (left by ExecStart=, now Warden's child)", metadata: unit(c))
                     post(c, .daemonFound(pid: pid))
                     return
                 }

@@ -39,23 +39,24 @@ wait_for() {
     done
 }
 
-# name  unit  client command (a string; succeeds when the daemon answers)  type
+# name|unit|type|client command (a string; succeeds when the daemon answers; the rest of
+# the line, so it may hold '|')
 daemons=(
-    "nginx|nginx.service|curl -fsS -o /dev/null http://127.0.0.1/|forking"
-    "redis|redis-server.service|[ \"\$(redis-cli -h 127.0.0.1 ping)\" = PONG ]|notify"
-    "postgresql|postgresql@15-main.service|pg_isready -q -h /var/run/postgresql|forking"
-    "rsyslog|rsyslog.service|logger -t daemon-suite probe-\$RANDOM && sleep 0.3 && tail -n 20 /var/log/syslog | grep -q daemon-suite|notify"
-    "ssh|ssh.service|exec 3<>/dev/tcp/127.0.0.1/22 && head -c 4 <&3 | grep -q SSH-|notify"
-    "chrony|chrony.service|chronyc -n tracking|forking"
-    "memcached|memcached.service|exec 3<>/dev/tcp/127.0.0.1/11211 && printf 'version\\r\\n' >&3 && head -c 8 <&3 | grep -q VERSION|simple"
-    "mosquitto|mosquitto.service|exec 3<>/dev/tcp/127.0.0.1/1883|notify"
-    "cron|cron.service|pgrep -x cron|simple"
+    "nginx|nginx.service|forking|curl -fsS -o /dev/null http://127.0.0.1/"
+    "redis|redis-server.service|notify|[ \"\$(redis-cli -h 127.0.0.1 ping)\" = PONG ]"
+    "postgresql|postgresql@15-main.service|forking|pg_isready -q -h /var/run/postgresql"
+    "rsyslog|rsyslog.service|notify|logger -t daemon-suite probe && sleep 0.3 && tail -n 20 /var/log/syslog | grep -q daemon-suite"
+    "ssh|ssh.service|notify|exec 3<>/dev/tcp/127.0.0.1/22 && head -c 4 <&3 | grep -q SSH-"
+    "chrony|chrony.service|forking|chronyc -n tracking"
+    "memcached|memcached.service|simple|exec 3<>/dev/tcp/127.0.0.1/11211 && printf 'version\\r\\n' >&3 && timeout 5 head -c 8 <&3 | grep -q VERSION"
+    "mosquitto|mosquitto.service|notify|exec 3<>/dev/tcp/127.0.0.1/1883"
+    "cron|cron.service|simple|pgrep -x cron"
 )
 
 units=$work/units
 mkdir -p "$units" "$work/state"
 for entry in "${daemons[@]}"; do
-    IFS='|' read -r name unit client type <<<"$entry"
+    IFS='|' read -r name unit type client <<<"$entry"
     file=/lib/systemd/system/$unit
     [[ $unit == *@*.service ]] && file=/lib/systemd/system/${unit%%@*}@.service
     if [ ! -f "$file" ]; then
@@ -68,6 +69,12 @@ for entry in "${daemons[@]}"; do
         printf '[Service]\nRestart=on-failure\n' >"$units/$unit.d/restart.conf"
     fi
 done
+# The guest's configuration, not the units: a kernel without IPv6 (UML) cannot open
+# nginx's default [::]:80 listener; the line goes, in the guest's throwaway overlay.
+if [ ! -e /proc/net/if_inet6 ] && [ -f /etc/nginx/sites-enabled/default ]; then
+    sed -i '/listen \[::\]/d' /etc/nginx/sites-enabled/default
+    echo "daemon-suite: no IPv6 in this kernel: nginx's default site listens on IPv4 only"
+fi
 cat >"$work/warden.conf" <<EOF
 [Warden]
 UnitDirectories=$units
@@ -83,6 +90,8 @@ else
 fi
 
 w() { "$warden" "$@" --config "$work/warden.conf"; }
+# The current daemon's own client ($client), in a shell of its own.
+client_answers() { timeout 10 bash -c "$client"; }
 # `warden status NAME` exits 0 when the component is active (systemctl's rule).
 active() { w status "$1" >/dev/null 2>&1; }
 # A field of `warden status --json NAME`, without starting a JSON parser per poll.
@@ -117,18 +126,18 @@ if ! wait_for "w status" 60; then
 fi
 
 for entry in "${daemons[@]}"; do
-    IFS='|' read -r name unit client type <<<"$entry"
+    IFS='|' read -r name unit type client <<<"$entry"
     [ -e "$units/$unit" ] || continue
     steps=()
     ok=1
     note() { steps+=("$1"); }
     bad() { steps+=("$1"); ok=0; }
     if wait_for "active $unit" 90; then note "ready"; else bad "NOT ready ($(field $unit activeState) $(field $unit subState): $(field $unit statusText))"; fi
-    if [ $ok = 1 ] && wait_for "bash -c '$client'" 20; then note "answers"; elif [ $ok = 1 ]; then bad "client does NOT answer"; fi
+    if [ $ok = 1 ] && wait_for client_answers 20; then note "answers"; elif [ $ok = 1 ]; then bad "client does NOT answer"; fi
     if [ $ok = 1 ]; then
         pid=$(field "$unit" mainPID)
         if [ -n "$pid" ] && kill_in_stack "$pid"; then
-            if wait_for "active $unit && [ \"\$(field $unit mainPID)\" != '$pid' ] && bash -c '$client'" 90; then
+            if wait_for "active $unit && [ \"\$(field $unit mainPID)\" != '$pid' ] && client_answers" 90; then
                 note "restarted after kill -9 (PID $pid -> $(field "$unit" mainPID))"
             else
                 bad "NOT restarted after kill -9 of PID $pid ($(field $unit activeState))"
@@ -139,7 +148,7 @@ for entry in "${daemons[@]}"; do
     fi
     if [ $ok = 1 ]; then
         if grep -q '^ExecReload=' "$units/$unit"; then
-            if w reload "$unit" >"$work/reload-$name.txt" 2>&1 && wait_for "active $unit && bash -c '$client'" 30; then
+            if w reload "$unit" >"$work/reload-$name.txt" 2>&1 && wait_for "active $unit && client_answers" 30; then
                 note "reloaded through ExecReload="
             else
                 bad "reload FAILED: $(tail -n 2 "$work/reload-$name.txt" | tr '\n' ' ')"
