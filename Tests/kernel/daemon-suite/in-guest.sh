@@ -102,6 +102,7 @@ field() { # unit field
 case $mode in
     program)
         unshare --pid --fork --mount-proc "$warden" run --config "$work/warden.conf" >"$work/warden.log" 2>&1 &
+        runner=$!
         ;;
     systemd)
         systemd-run --unit=warden-daemons -p Delegate=yes -p Type=exec -p KillMode=mixed \
@@ -109,7 +110,6 @@ case $mode in
             "$warden" run --config "$work/warden.conf" >/dev/null 2>&1 || fail "systemd-run could not start warden"
         ;;
 esac
-runner=$!
 # The PIDs `warden status` shows are those of Warden's own PID namespace: as a container's
 # PID 1 they are sent their signal from inside it.
 kill_in_stack() {
