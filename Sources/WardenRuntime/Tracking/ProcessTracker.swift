@@ -119,7 +119,7 @@ public final class ProcfsProcessTracker: ProcessTracker {
         // Every member is Warden, a root or a remembered process, or below one of them
         // (see `members`), so the subtrees below these are all the table needs. After a
         // crash with nothing left this is a handful of reads instead of the whole /proc:
-        // the scan used to be most of a restart's cost.
+        // a scan of all of /proc would be most of a restart's cost.
         let remembered = known[run.unit].map { Array($0.keys) } ?? []
         var seeds = [ownPID] + run.rootPIDs + remembered
         // Warden's direct children that are nobody's root are orphans reparented here
