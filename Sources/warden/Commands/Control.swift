@@ -56,6 +56,13 @@ enum ControlExit {
     static let forbidden: Int32 = 77
     static let failure: Int32 = 1
 
+    /// What start, stop and restart wait for: systemctl's `--no-block`, always.
+    static let noBlock = """
+        Returns as soon as the daemon has taken the request for every name, printing each \
+        component's state at that moment (systemctl --no-block): a start that has begun shows \
+        'activating'. Wait with 'warden status NAME' (exit 0 once active, 3 while not).
+        """
+
     /// The exit statuses of a control command, for its help.
     static let help = """
         Exit status: 0 when done; 1 when the daemon refused or the operation failed (also \
@@ -116,22 +123,24 @@ struct UnitVerb: ParsableArguments {
 
 struct Start: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Start a component through the running daemon.", discussion: ControlExit.help)
+        abstract: "Start components through the running daemon.",
+        discussion: ControlExit.noBlock + "\n\n" + ControlExit.help)
     @OptionGroup var verb: UnitVerb
     func run() throws { try verb.run(.start) }
 }
 
 struct Stop: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Stop a component through the running daemon (it stays stopped until started).",
-        discussion: ControlExit.help)
+        abstract: "Stop components through the running daemon (each stays stopped until started, or until Warden starts again).",
+        discussion: ControlExit.noBlock + "\n\n" + ControlExit.help)
     @OptionGroup var verb: UnitVerb
     func run() throws { try verb.run(.stop) }
 }
 
 struct Restart: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Restart a component through the running daemon.", discussion: ControlExit.help)
+        abstract: "Restart components through the running daemon.",
+        discussion: ControlExit.noBlock + "\n\n" + ControlExit.help)
     @OptionGroup var verb: UnitVerb
     func run() throws { try verb.run(.restart) }
 }
