@@ -290,12 +290,22 @@ extension String {
         }
         let workspace = Workspace()
         chmod(workspace.root, 0o700)
+        // The main process itself sends READY=1 and lives on: systemd-notify would send it
+        // from a short-lived child, which may be gone before Warden can tell whose it is.
+        let notifier = [
+            "import os, socket, time",
+            "path = os.environ['NOTIFY_SOCKET']",
+            "path = '\\\\0' + path[1:] if path.startswith('@') else path",
+            "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)",
+            "s.sendto(b'READY=1', path)",
+            "time.sleep(60)",
+        ].joined(separator: "; ")
         workspace.unit("broker.service", """
             [Service]
             Type=notify
             User=nobody
             TimeoutStartSec=20s
-            ExecStart=/bin/sh -c 'systemd-notify --ready; exec sleep 60'
+            ExecStart=/usr/bin/python3 -c "\(notifier)"
             """)
         let harness = try Harness(workspace)
         #expect(harness.wait("broker.service") { $0.isReady } != nil)
