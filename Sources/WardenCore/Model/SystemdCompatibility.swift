@@ -58,6 +58,9 @@ public enum SystemdCompatibility {
             return Row(section: section, key: key, treatment: .honoured, note: "describes the unit; shown by `warden status`")
         }
         if section == "Install" {
+            if let entry = KeyReference.installKeys.first(where: { $0.key == key }) {
+                return Row(section: section, key: key, treatment: .honoured, note: entry.doc.meaning)
+            }
             return Row(section: section, key: key, treatment: .ignored, note: installReason(key))
         }
         return Row(section: section, key: key, treatment: .ignored, note: reason(for: key))
