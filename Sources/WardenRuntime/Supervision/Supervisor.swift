@@ -53,6 +53,8 @@ public final class Supervisor: @unchecked Sendable {
     let serviceManager = SystemdNotifier()
     var announcedReady = false
     var announcedStatus: String?
+    /// The shutdown's planning has run once on copies (`rehearseShutdown`).
+    var rehearsedShutdown = false
     /// Duplicates and adoption (Supervisor+Duplicates, Supervisor+Adoption).
     let takeoverState = TakeoverState()
     /// Run by `finish()` on the loop thread before the cgroup subtree goes and Warden
@@ -95,7 +97,7 @@ public final class Supervisor: @unchecked Sendable {
                     try loop.signal(signal) { [unowned self] info in
                         // The stop signals go out first; the log line follows them.
                         self.beginShutdown(
-                            cause: "\(ProcessControl.signalName(info.signal)) from pid \(info.senderPID): shutting down")
+                            cause: { "\(ProcessControl.signalName(info.signal)) from pid \(info.senderPID): shutting down" })
                     }
                 }
                 try loop.signal(Signal.hangup) { [unowned self] _ in self.reloadFromSource() }
@@ -255,6 +257,10 @@ public final class Supervisor: @unchecked Sendable {
         takeoverState.duplicateScan = nil
         updateServiceManager()
         persistComponentRecords()
+        if phase == .running, !rehearsedShutdown, allComponents.allSatisfy(\.hasSettled) {
+            rehearsedShutdown = true
+            rehearseShutdown()
+        }
     }
 
     var allComponents: [Component] { Array(components.values) + retired }
