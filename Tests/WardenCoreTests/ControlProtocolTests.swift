@@ -114,6 +114,26 @@ import Testing
         #expect(StatusTable.render(Self.components) == expected)
     }
 
+    /// Limits the kernel does not hold are starred, and the lines under the table say
+    /// which and why, one line per reason, in the log's wording.
+    @Test func limitsNotEnforcedAreMarkedAndExplained() {
+        var feed = Self.components[0]
+        feed.memoryHighBytes = 512 << 20
+        let noCgroup = "cgroup v2 not usable: /sys/fs/cgroup is not cgroup2"
+        feed.notEnforced = [
+            UnenforcedSetting(key: "CPUQuota=", unit: "feed.service", file: "cpu.max", reason: noCgroup),
+            UnenforcedSetting(key: "MemoryMax=", unit: "feed.service", file: "memory.max", reason: noCgroup),
+            UnenforcedSetting(key: "MemorySwapMax=", unit: "feed.service", file: "memory.swap.max", reason: "memory.swap.max missing"),
+        ]
+        let table = StatusTable.render([feed, Self.components[1]])
+        #expect(table.contains(" 10%/50%*  12.3M (peak 20M) [high 512M, max 1G*] "), "\(table)")
+        #expect(
+            table.hasSuffix(
+                "* not enforced: CPUQuota= on feed.service, MemoryMax= on feed.service: \(noCgroup)\n"
+                    + "* not enforced: MemorySwapMax= on feed.service: memory.swap.max missing\n"), "\(table)")
+        #expect(!StatusTable.render(Self.components).contains("*"))
+    }
+
     @Test func cpuSincePreviousSample() {
         var before = Self.components[0]
         before.uptimeSeconds = 3715

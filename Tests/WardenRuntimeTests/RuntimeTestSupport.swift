@@ -161,7 +161,7 @@ final class Harness {
 
     init(
         _ workspace: Workspace, start: Bool = true, healthProber: HealthProber? = nil, previousRunEndedUncleanly: Bool = false,
-        execDirectoryBases: ExecDirectoryBases = .system
+        execDirectoryBases: ExecDirectoryBases = .system, cgroupAvailability: CgroupAvailability? = nil
     ) throws {
         self.workspace = workspace
         let result = workspace.load()
@@ -179,6 +179,7 @@ final class Harness {
             stateDirectory: workspace.root + "/state", executableSearchPath: searchPath, becomeSubreaper: false)
         options.previousRunEndedUncleanly = previousRunEndedUncleanly
         options.execDirectoryBases = execDirectoryBases
+        options.cgroupAvailability = cgroupAvailability
         supervisor = try Supervisor(
             configuration: configuration,
             options: options,

@@ -313,3 +313,24 @@ extension String {
         #expect(harness.shutdown() == 0)
     }
 }
+
+@Suite("Limits the kernel does not hold")
+struct SupervisorNotEnforcedTests {
+    /// Without a usable cgroup, `status` shows what the unit asks for and says, per
+    /// setting, that nothing holds it; a component with no limit says nothing.
+    @Test func statusNamesTheComponentsSettingsThatHoldNothing() throws {
+        let workspace = Workspace()
+        workspace.unit("hog.service", "[Service]\nExecStart=/bin/sleep 600\nCPUQuota=20%\nMemoryMax=32M\n")
+        workspace.unit("plain.service", "[Service]\nExecStart=/bin/sleep 600\n")
+        let reason = "/sys/fs/cgroup is not cgroup2 (hybrid v1 host)"
+        let harness = try Harness(workspace, cgroupAvailability: CgroupAvailability(hierarchy: .unusable(reason: reason)))
+        _ = harness.wait("hog.service") { $0.activeState == "active" }
+        let snapshots = Dictionary(uniqueKeysWithValues: harness.supervisor.controlSnapshots().map { ($0.name, $0) })
+        let hog = try #require(snapshots["hog.service"])
+        #expect(hog.cpuQuotaPercent == 20)
+        #expect(hog.notEnforced?.map(\.key).sorted() == ["CPUQuota=", "MemoryMax="])
+        #expect(hog.notEnforced?.allSatisfy { $0.reason.contains(reason) } == true)
+        #expect(snapshots["plain.service"]?.notEnforced == nil)
+        #expect(harness.shutdown() == 0)
+    }
+}

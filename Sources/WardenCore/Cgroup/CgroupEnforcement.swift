@@ -86,7 +86,7 @@ public struct CgroupAvailability: Hashable, Sendable {
 }
 
 /// A setting that will not be enforced, and why.
-public struct UnenforcedSetting: Hashable, Sendable, CustomStringConvertible {
+public struct UnenforcedSetting: Codable, Hashable, Sendable, CustomStringConvertible {
     /// The operator's key, `CPUQuota=`.
     public var key: String
     /// The unit that set it, `backtest.service`.

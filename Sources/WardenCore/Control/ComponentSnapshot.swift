@@ -49,6 +49,11 @@ public struct ComponentSnapshot: Codable, Hashable, Sendable {
     /// How the last reload ended (systemd's `ReloadResult`: `success`, `exit-code`,
     /// `timeout`, …); absent while one runs and before the first.
     public var reloadResult: String?
+    /// The component's own resource settings the kernel does not enforce here (no usable
+    /// cgroup, a controller missing, an interface file the kernel lacks), each with the
+    /// reason; absent when every one is in force. The CPU and memory limits above are
+    /// then what the unit asks for, not what holds the process.
+    public var notEnforced: [UnenforcedSetting]?
 
     public init(
         name: String, activeState: String, subState: String, result: String, mainPID: Int32? = nil,

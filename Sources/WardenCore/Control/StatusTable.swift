@@ -12,7 +12,8 @@ public enum StatusTable {
     ///
     /// CPU is the share of one CPU since the previous sample of the same process
     /// (`previous`, keyed by name) when there is one, else the average since the process
-    /// started; with `CPUQuota=` the quota follows (`12.5%/50%`).
+    /// started; with `CPUQuota=` the quota follows (`12.5%/50%`). A limit the kernel does
+    /// not enforce here carries a `*`, and lines under the table say which and why.
     public static func render(
         _ components: [ComponentSnapshot], previous: [String: ComponentSnapshot] = [:], color: Bool = false
     ) -> String {
@@ -56,7 +57,13 @@ public enum StatusTable {
             while line.hasSuffix(" ") { line.removeLast() }
             out += line + "\n"
         }
+        let notEnforced = components.flatMap { $0.notEnforced ?? [] }
+        for message in CgroupEnforcement.messages(notEnforced) { out += "* not enforced: \(message)\n" }
         return out
+    }
+
+    static func marked(_ text: String, _ c: ComponentSnapshot, key: String) -> String {
+        c.notEnforced?.contains { $0.key == key } == true ? text + "*" : text
     }
 
     static func stateColor(_ c: ComponentSnapshot) -> String? {
@@ -91,14 +98,16 @@ public enum StatusTable {
         }
         let usage = percent.map(formatPercent) ?? "-"
         guard let quota = c.cpuQuotaPercent else { return usage }
-        return usage + "/" + formatPercent(quota)
+        return usage + "/" + marked(formatPercent(quota), c, key: "CPUQuota=")
     }
 
     static func memory(_ c: ComponentSnapshot) -> String {
         var text = c.memoryCurrentBytes.map(bytes) ?? "-"
         if let peak = c.memoryPeakBytes { text += " (peak \(bytes(peak)))" }
-        let limits = [c.memoryHighBytes.map { "high \(bytes($0))" }, c.memoryMaxBytes.map { "max \(bytes($0))" }]
-            .compactMap { $0 }
+        let limits = [
+            c.memoryHighBytes.map { marked("high \(bytes($0))", c, key: "MemoryHigh=") },
+            c.memoryMaxBytes.map { marked("max \(bytes($0))", c, key: "MemoryMax=") },
+        ].compactMap { $0 }
         if !limits.isEmpty { text += " [" + limits.joined(separator: ", ") + "]" }
         return text
     }

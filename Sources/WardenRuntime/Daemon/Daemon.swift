@@ -103,7 +103,10 @@ public enum Daemon {
                 throw DaemonExit(code: SupervisorExitCode.configurationInvalid)
             }
         }
-        let cgroups = scopes == nil ? try Self.cgroupSubtree(for: configuration, host: host, logger: logger) : nil
+        var cgroups: CgroupProcessTracker?
+        if scopes == nil {
+            (cgroups, options.cgroupAvailability) = try Self.cgroupSubtree(for: configuration, host: host, logger: logger)
+        }
         let supervisor: Supervisor
         do {
             supervisor = try Supervisor(
@@ -185,8 +188,11 @@ public enum Daemon {
     /// Warden's cgroup subtree when the group it runs in is delegated to it alone (a
     /// `Delegate=yes` service, a container's root); nil otherwise, after saying once
     /// which settings will not be enforced. With `FailOnUnenforceable=yes` any such
-    /// setting refuses the start instead.
-    static func cgroupSubtree(for configuration: Configuration, host: HostFacts, logger: Logger) throws -> CgroupProcessTracker? {
+    /// setting refuses the start instead. The availability found is what `status` judges
+    /// the settings by.
+    static func cgroupSubtree(
+        for configuration: Configuration, host: HostFacts, logger: Logger
+    ) throws -> (CgroupProcessTracker?, CgroupAvailability) {
         let failClosed = configuration.settings.failOnUnenforceable == true
         let plan = CgroupPlan.plan(for: configuration, host: host)
         let discovery = CgroupDiscovery.discover()
@@ -200,7 +206,7 @@ public enum Daemon {
             if failClosed && !unenforced.isEmpty { try refuse(unenforced, "no usable cgroup") }
             logger.notice("running without cgroups: \(reason)")
             for line in CgroupEnforcement.messages(unenforced) { logger.warning("not enforced: \(line)") }
-            return nil
+            return (nil, CgroupAvailability(hierarchy: .unusable(reason: reason)))
         case .manage(let groupPath):
             let missing = CgroupEnforcement.unenforced(plan: plan, availability: discovery.availability)
             if failClosed && !missing.isEmpty { try refuse(missing, "controllers missing") }
@@ -208,12 +214,12 @@ public enum Daemon {
             do {
                 tracker = try CgroupProcessTracker.establish(groupPath: groupPath, plan: plan)
             } catch {
-                let all = CgroupEnforcement.unenforced(
-                    plan: plan, availability: CgroupAvailability(hierarchy: .unusable(reason: error.description)))
+                let unusable = CgroupAvailability(hierarchy: .unusable(reason: error.description))
+                let all = CgroupEnforcement.unenforced(plan: plan, availability: unusable)
                 if failClosed { try refuse(all, error.description) }
                 logger.error("\(error); running without cgroups")
                 for line in CgroupEnforcement.messages(all) { logger.warning("not enforced: \(line)") }
-                return nil
+                return (nil, unusable)
             }
             let said = Set(missing.map { "\($0.key) \($0.unit)" })
             let more = (tracker.setupReport?.unenforced ?? []).filter { !said.contains("\($0.key) \($0.unit)") }
@@ -228,7 +234,7 @@ public enum Daemon {
             }
             logger.info(
                 "cgroups: managing \(groupPath) (\(controllers)); warden runs in \(tracker.manager.options.supervisorGroup), \(plan.count) group(s) set up")
-            return tracker
+            return (tracker, discovery.availability)
         }
     }
 

@@ -13,6 +13,7 @@ extension Supervisor {
         for line in CgroupEnforcement.messages(unenforced) {
             logger.warning("not enforced: \(line)", metadata: unit(c))
         }
+        for setting in unenforced where !refusedCgroupWrites.contains(setting) { refusedCgroupWrites.append(setting) }
         if !cgroups.isWatched(c.name) {
             let watched = cgroups.watch(
                 unit: c.name, loop: loop,

@@ -151,9 +151,23 @@ extension Supervisor {
         }
     }
 
+    /// Per unit, the settings of the configuration the kernel does not enforce here.
+    func notEnforcedSettings() -> [String: [UnenforcedSetting]] {
+        var ruledOut: [UnenforcedSetting] = []
+        if let availability = options.cgroupAvailability {
+            ruledOut = CgroupEnforcement.unenforced(plan: CgroupPlan.plan(for: configuration, host: host), availability: availability)
+        }
+        var byUnit: [String: [UnenforcedSetting]] = [:]
+        for setting in ruledOut + refusedCgroupWrites where byUnit[setting.unit]?.contains(where: { $0.key == setting.key }) != true {
+            byUnit[setting.unit, default: []].append(setting)
+        }
+        return byUnit
+    }
+
     func snapshots(of list: [Component]) -> [ComponentSnapshot] {
         let uptime = ProcessUsageReader.systemUptimeSeconds()
         let hz = ProcessUsageReader.clockTicksPerSecond
+        let notEnforced = list.isEmpty ? [:] : notEnforcedSettings()
         return list.map { c in
             let resources = c.config.resources
             var snapshot = ComponentSnapshot(
@@ -168,6 +182,7 @@ extension Supervisor {
                 blockedReason: c.blockedReason, priority: configuration.effectivePriority(of: c.config).rawValue,
                 conditionResult: c.machine.conditionNote)
             snapshot.reloadResult = c.machine.reloadResult?.rawValue
+            snapshot.notEnforced = notEnforced[c.name]
             if let pid = c.main?.pid, let usage = ProcessUsageReader.read(pid: pid), hz > 0 {
                 snapshot.usageSource = "process"
                 snapshot.cpuUsageSeconds = Double(usage.cpuTicks) / hz

@@ -53,6 +53,9 @@ public final class Supervisor: @unchecked Sendable {
     let serviceManager = SystemdNotifier()
     var announcedReady = false
     var announcedStatus: String?
+    /// Settings the cgroup writer found it could not apply (an interface file missing on
+    /// this kernel), as `status` reports them beside what `options.cgroupAvailability` rules out.
+    var refusedCgroupWrites: [UnenforcedSetting] = []
     /// The shutdown's planning has run once on copies (`rehearseShutdown`).
     var rehearsedShutdown = false
     /// Duplicates and adoption (Supervisor+Duplicates, Supervisor+Adoption).

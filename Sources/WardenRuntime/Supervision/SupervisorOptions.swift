@@ -35,6 +35,10 @@ public struct SupervisorOptions: Sendable {
     /// Where `RuntimeDirectory=`, `StateDirectory=`, … are made: systemd's system
     /// locations; tests give a temporary root.
     public var execDirectoryBases = ExecDirectoryBases.system
+    /// What the daemon found out about cgroups at start (a reason when there are none, the
+    /// controllers it may enable when there are): `status` names the settings that hold
+    /// no process for that reason. Nil when another backend (systemd scopes) applies them.
+    public var cgroupAvailability: CgroupAvailability?
 
     public init(
         stateDirectory: String, executableSearchPath: [String] = ConfigurationLoader.systemdExecutableSearchPath,
