@@ -327,6 +327,26 @@ enum GovernorFixtures {
         return (proc, sampler)
     }
 
+    /// Without a subtree of its own, the pressure judged is that of the group Warden and
+    /// its components run in (a container's root group), not the host's /proc/pressure.
+    @Test func withoutASubtreeTheOwnGroupsPressureIsJudged() {
+        let own = SeededCgroupTree()
+        own.write("cpu.pressure", "some avg10=42.00 avg60=10.00 avg300=1.00 total=123456\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n")
+        var sampler = GovernorSampler(
+            host: HostSignalReader(procRoot: GovernorFixtures.root + "/host/proc"), cgroups: nil, protectedGroup: nil,
+            onlineCPUs: 2)
+        sampler.ownGroupDirectory = own.root
+        #expect(sampler.pressurePath(.cpu) == own.root + "/cpu.pressure")
+        let (sample, errors) = sampler.sample(at: .zero)
+        #expect(sample.protectedCPU?.someAvg10 == Percentage(hundredths: 4200))
+        // The group has no memory.pressure here: reported, not replaced by the host's.
+        #expect(errors.map(\.path) == [own.root + "/memory.pressure", own.root + "/io.pressure"])
+        // A subtree of its own wins: the protected group is judged.
+        sampler.cgroups = GovernorCgroupReader(cgroupRoot: GovernorFixtures.root + "/cgroup")
+        sampler.protectedGroup = "trading.slice/trading-critical.slice"
+        #expect(sampler.pressurePath(.cpu) == GovernorFixtures.root + "/cgroup/trading.slice/trading-critical.slice/cpu.pressure")
+    }
+
     @Test func brokenFilesAreReportedAndTheRestIsRead() {
         var sampler = GovernorSampler(
             host: HostSignalReader(procRoot: GovernorFixtures.root + "/host-nopsi/proc"), cgroups: nil, protectedGroup: nil,

@@ -10,6 +10,12 @@ public struct GovernorSampler: Sendable {
     public var cgroups: GovernorCgroupReader?
     /// The protected group's path below the cgroup root; nil to judge the host's pressure.
     public var protectedGroup: String?
+    /// Without a subtree of its own: the directory of the cgroup Warden and its components
+    /// run in, when its PSI files can be read (a container's root group under a private
+    /// cgroup namespace, a systemd service without `Delegate=`). Its pressure is the
+    /// stack's; `/proc/pressure` in a container is the host's, every other container's
+    /// stalls included.
+    public var ownGroupDirectory: String?
     public var onlineCPUs: Int
     /// CPU use is judged over at most this long. An older baseline would spread the last
     /// window's overload over the quiet time before it: a trigger after minutes of calm
@@ -51,6 +57,7 @@ public struct GovernorSampler: Sendable {
         if let cgroups, let protectedGroup {
             return cgroups.groupDirectory(protectedGroup) + "/" + resource.rawValue + ".pressure"
         }
+        if cgroups == nil, let ownGroupDirectory { return ownGroupDirectory + "/" + resource.rawValue + ".pressure" }
         return host.procRoot + "/pressure/" + resource.rawValue
     }
 

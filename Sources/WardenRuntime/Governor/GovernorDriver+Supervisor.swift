@@ -67,9 +67,16 @@ extension GovernorDriver {
         let capacity = CapacityProbe.read()
         if capacity.isLimited { supervisor.logger.notice("governor: capacity within Warden's cgroups: \(capacity.summary)") }
         let online = capacity.cpus
-        return SystemSampleSource(
-            sampler: GovernorSampler(
-                host: HostSignalReader(), cgroups: effects.reader, protectedGroup: effects.reader == nil ? nil : protected,
-                onlineCPUs: online))
+        var sampler = GovernorSampler(
+            host: HostSignalReader(), cgroups: effects.reader, protectedGroup: effects.reader == nil ? nil : protected,
+            onlineCPUs: online)
+        if effects.reader == nil, let own = CgroupDiscovery.discover().groupPath,
+            case .success = PressureFile.read(own + "/cpu.pressure")
+        {
+            sampler.ownGroupDirectory = own
+            supervisor.logger.notice(
+                "governor: pressure judged on Warden's own cgroup \(own), which holds the components (no subtree of its own)")
+        }
+        return SystemSampleSource(sampler: sampler)
     }
 }
