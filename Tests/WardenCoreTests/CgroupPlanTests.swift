@@ -72,3 +72,42 @@ import Testing
         #expect(text.contains("system.slice"))
     }
 }
+
+/// `CgroupBackend=` against what the host offers: a delegated subtree first, then
+/// systemd's transient units, then nothing, said with both reasons; `systemd` asked for
+/// explicitly refuses to start without systemd; systemd is asked only when it matters.
+@Suite struct CgroupBackendChoiceTests {
+    struct Case: Sendable, CustomStringConvertible {
+        var configured: CgroupBackend
+        var subtree: String?
+        var systemd: String?
+        var expected: CgroupBackendChoice
+        var asksSystemd: Bool
+        var description: String { "\(configured), subtree \(subtree ?? "ok"), systemd \(systemd ?? "ok")" }
+    }
+
+    static let noSubtree = "/sys/fs/cgroup/system.slice/warden.service/cgroup.procs is not writable: the group is not delegated to Warden"
+    static let noSystemd = "systemd is not running here"
+    static let cases: [Case] = [
+        Case(configured: .auto, subtree: nil, systemd: nil, expected: .delegated, asksSystemd: false),
+        Case(configured: .auto, subtree: noSubtree, systemd: nil, expected: .systemd, asksSystemd: true),
+        Case(
+            configured: .auto, subtree: noSubtree, systemd: noSystemd,
+            expected: .withoutCgroups(reason: "\(noSubtree); systemd's D-Bus API: \(noSystemd)"), asksSystemd: true),
+        Case(configured: .delegated, subtree: nil, systemd: nil, expected: .delegated, asksSystemd: false),
+        Case(configured: .delegated, subtree: noSubtree, systemd: nil, expected: .withoutCgroups(reason: noSubtree), asksSystemd: false),
+        Case(configured: .systemd, subtree: nil, systemd: nil, expected: .systemd, asksSystemd: true),
+        Case(configured: .systemd, subtree: nil, systemd: noSystemd, expected: .refused(reason: noSystemd), asksSystemd: true),
+    ]
+
+    @Test(arguments: cases)
+    func decide(_ c: Case) {
+        var asked = false
+        let choice = CgroupBackendChoice.decide(configured: c.configured, subtreeProblem: c.subtree) {
+            asked = true
+            return c.systemd
+        }
+        #expect(choice == c.expected)
+        #expect(asked == c.asksSystemd)
+    }
+}

@@ -32,7 +32,7 @@ struct SystemdBackendCommandTests {
         #expect(
             stderr.contains("CgroupBackend=systemd needs systemd's D-Bus API, which is not available here: systemd is not running here"),
             "\(stderr)")
-        #expect(stderr.contains("use CgroupBackend=delegated (the default) or run Warden under systemd"))
+        #expect(stderr.contains("use CgroupBackend=auto (the default) or delegated, or run Warden under systemd"))
         #expect(!stderr.contains("starting 1 component"), "nothing may start: \(stderr)")
     }
 

@@ -12,6 +12,9 @@ public enum LogLevel: String, CaseIterable, Hashable, Sendable {
 
 /// How components get their cgroups.
 public enum CgroupBackend: String, CaseIterable, Hashable, Sendable {
+    /// A delegated subtree when there is one, else systemd's transient units when systemd
+    /// is reachable, else none (`CgroupBackendChoice`).
+    case auto
     /// Warden manages the cgroup subtree it was given (`Delegate=yes`, or a container's root).
     case delegated
     /// Each component is a transient systemd unit in its slice.
@@ -221,8 +224,8 @@ extension WardenSettings {
         .choice(
             "CgroupBackend", in: wardenSection, \.cgroupBackend,
             KeyDoc(
-                "How components get their cgroups: Warden's delegated subtree, or transient systemd units.",
-                syntax: "delegated | systemd", default: "delegated", mapsTo: "cgroupfs / D-Bus StartTransientUnit",
+                "How components get their cgroups: Warden's delegated subtree, or transient systemd units; auto takes the subtree when one is delegated (Delegate=yes, a container's own cgroup namespace, PID 1 of a guest), else systemd's units when systemd can be reached, else runs without per-component limits and says why. systemd refuses to start where systemd cannot be reached; delegated never asks systemd.",
+                syntax: "auto | delegated | systemd", default: "auto", mapsTo: "cgroupfs / D-Bus StartTransientUnit",
                 systemd: .wardenOnly)),
         .value(
             "FailOnUnenforceable", in: wardenSection, \.failOnUnenforceable,

@@ -5,6 +5,9 @@ import WardenCore
 public enum ThisProcess {
     public static var pid: Int32 { getpid() }
 
+    /// Effective user id 0.
+    public static var isRoot: Bool { geteuid() == 0 }
+
     /// The environment this process was given or has set, one `NAME=value` each: what a
     /// helper command it starts inherits.
     public static var environment: [String] {

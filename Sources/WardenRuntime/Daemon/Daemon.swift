@@ -48,9 +48,10 @@ public enum Daemon {
         case .stderr: toJournal = false
         case .auto: toJournal = JournalStream.stderrIsJournal()
         }
-        // CgroupBackend=systemd: a component's lines are filed under its scope too.
+        let backend = loaded.configuration.map { Self.cgroupBackend(for: $0, host: host) }
+        // Transient scopes: a component's lines are filed under its scope too.
         var objectUnit: (@Sendable (String) -> String)?
-        if loaded.configuration?.settings.cgroupBackend == .systemd {
+        if backend == .systemd {
             objectUnit = { @Sendable unit in SystemdUnitPlan.scopeName(for: unit) }
         }
         let scopeOfComponent = objectUnit
@@ -92,20 +93,29 @@ public enum Daemon {
             executableSearchPath: searchPath, handleSignals: true, reapAllOrphans: true)
         options.mainProgram = arguments.mainUnit
         options.previousRunEndedUncleanly = lock.previousHolderEndedUncleanly
-        // CgroupBackend=systemd: transient scopes through systemd instead of a subtree.
+        // Transient scopes through systemd instead of a subtree (CgroupBackendChoice).
         var scopes: SystemdScopeBackend?
-        if configuration.settings.cgroupBackend == .systemd {
+        var cgroups: CgroupProcessTracker?
+        switch backend ?? .delegated {
+        case .refused(let reason):
+            writeStderr(
+                "warden: CgroupBackend=systemd needs systemd's D-Bus API, which is not available here: \(reason); "
+                    + "use CgroupBackend=auto (the default) or delegated, or run Warden under systemd")
+            throw DaemonExit(code: SupervisorExitCode.configurationInvalid)
+        case .systemd:
             do {
                 scopes = try SystemdScopeBackend.connect(host: host)
-                logger.info("cgroups: CgroupBackend=systemd, each component in a transient warden-NAME.scope")
             } catch {
                 writeStderr("warden: \(error)")
                 throw DaemonExit(code: SupervisorExitCode.configurationInvalid)
             }
-        }
-        var cgroups: CgroupProcessTracker?
-        if scopes == nil {
-            (cgroups, options.cgroupAvailability) = try Self.cgroupSubtree(for: configuration, host: host, logger: logger)
+            let why = configuration.settings.cgroupBackend == .systemd ? "CgroupBackend=systemd" : "no delegated subtree, systemd is here"
+            logger.info("cgroups: \(why): each component in a transient warden-NAME.scope")
+        case .delegated, .withoutCgroups:
+            var systemdNote: String?
+            if case .withoutCgroups(let reason) = backend, configuration.settings.cgroupBackend ?? .auto == .auto { systemdNote = reason }
+            (cgroups, options.cgroupAvailability) = try Self.cgroupSubtree(
+                for: configuration, host: host, logger: logger, reasonWithSystemd: systemdNote)
         }
         let supervisor: Supervisor
         do {
@@ -191,7 +201,7 @@ public enum Daemon {
     /// setting refuses the start instead. The availability found is what `status` judges
     /// the settings by.
     static func cgroupSubtree(
-        for configuration: Configuration, host: HostFacts, logger: Logger
+        for configuration: Configuration, host: HostFacts, logger: Logger, reasonWithSystemd: String? = nil
     ) throws -> (CgroupProcessTracker?, CgroupAvailability) {
         let failClosed = configuration.settings.failOnUnenforceable == true
         let plan = CgroupPlan.plan(for: configuration, host: host)
@@ -204,7 +214,7 @@ public enum Daemon {
         switch CgroupPlacement.decide(discovery: discovery, plan: plan) {
         case .withoutCgroups(let reason, let unenforced):
             if failClosed && !unenforced.isEmpty { try refuse(unenforced, "no usable cgroup") }
-            logger.notice("running without cgroups: \(reason)")
+            logger.notice("running without cgroups: \(reasonWithSystemd ?? reason)")
             for line in CgroupEnforcement.messages(unenforced) { logger.warning("not enforced: \(line)") }
             return (nil, CgroupAvailability(hierarchy: .unusable(reason: reason)))
         case .manage(let groupPath):
@@ -235,6 +245,25 @@ public enum Daemon {
             logger.info(
                 "cgroups: managing \(groupPath) (\(controllers)); warden runs in \(tracker.manager.options.supervisorGroup), \(plan.count) group(s) set up")
             return (tracker, discovery.availability)
+        }
+    }
+
+    /// `CgroupBackend=` as this host answers it. Nothing is written: whether a subtree can
+    /// be managed is judged from the mount, the group's files and what it holds; systemd is
+    /// asked only when that matters (`auto` without a subtree, or `systemd`).
+    public static func cgroupBackend(for configuration: Configuration, host: HostFacts) -> CgroupBackendChoice {
+        let configured = configuration.settings.cgroupBackend ?? .auto
+        var subtreeProblem: String?
+        if configured != .systemd {
+            let placement = CgroupPlacement.decide(
+                discovery: CgroupDiscovery.discover(), plan: CgroupPlan.plan(for: configuration, host: host))
+            if case .withoutCgroups(let reason, _) = placement { subtreeProblem = reason }
+        }
+        return CgroupBackendChoice.decide(configured: configured, subtreeProblem: subtreeProblem) {
+            // The system manager makes units for root alone; another user's request is
+            // refused by polkit at the first spawn, too late to fall back.
+            if configured == .auto && !ThisProcess.isRoot { return "Warden does not run as root" }
+            return SystemdBus.availability().reason
         }
     }
 

@@ -54,10 +54,12 @@ extension GovernorDriver {
     static func defaultEffects(for supervisor: Supervisor) -> GovernorEffects {
         let (slices, reason) = SystemdSliceControl.connect()
         let own = (try? LocalFileSystem().readFile("/proc/self/cgroup")).flatMap(ProcessCgroup.unifiedPath)
-        return GovernorEffects(
+        let effects = GovernorEffects(
             manager: supervisor.cgroups?.manager,
             groupsUnavailableReason: "Warden runs without a cgroup subtree of its own (see the start-up log)",
             slices: slices, slicesUnavailableReason: reason, wardenCgroup: own)
+        effects.componentsAreSystemdUnits = supervisor.scopes != nil
+        return effects
     }
 
     static func defaultSampleSource(_ effects: GovernorEffects, for supervisor: Supervisor) -> GovernorSampleSource {

@@ -165,6 +165,9 @@ public final class GovernorEffects {
     /// holds it is never throttled. Nil for `warden emergency` without a daemon, whose own
     /// process is the operator's shell, not the stack.
     public let wardenCgroup: String?
+    /// The components are systemd's transient scopes (the daemon's cgroup backend), so a
+    /// `ThrottleSlices=` slice may hold them.
+    public var componentsAreSystemdUnits = false
 
     public init(
         manager: CgroupManager?, groupsUnavailableReason: String? = nil, slices: GovernorSliceControl?,
@@ -185,7 +188,7 @@ public final class GovernorEffects {
         if slices != nil {
             targets += GovernorTarget.systemdSlices(
                 configuration.settings.governor.effectiveThrottleSlices, configuration: configuration,
-                componentsAreSystemdUnits: configuration.settings.cgroupBackend == .systemd, wardenCgroup: wardenCgroup)
+                componentsAreSystemdUnits: componentsAreSystemdUnits, wardenCgroup: wardenCgroup)
         }
         return targets
     }

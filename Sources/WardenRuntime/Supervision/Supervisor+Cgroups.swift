@@ -37,8 +37,7 @@ extension Supervisor {
     /// An OOM kill of any process of the component (not only the main process) stops it,
     /// systemd's `OOMPolicy=stop`; the restart follows `Restart=`.
     func memoryEventsChanged(_ c: Component) {
-        guard let cgroups else { return }
-        let kills = cgroups.newOOMKills(of: c.name)
+        let kills = cgroups?.newOOMKills(of: c.name) ?? scopes?.newOOMKills(of: c.name) ?? 0
         guard kills > 0 else { return }
         logger.warning(
             "OOM kill: the kernel's OOM killer killed \(kills) process(es) of the component (memory.events oom_kill)",
@@ -108,6 +107,10 @@ extension Supervisor {
                     "in \(scopes.scopeName(of: c.name)) (\(scopes.controlGroup(of: c.name) ?? c.config.effectiveSlice))",
                     metadata: unit(c))
             }
+            scopes.watchMemoryEvents(of: c.name, loop: loop) { [unowned self, weak c] in
+                guard let c else { return }
+                self.memoryEventsChanged(c)
+            }
         } catch {
             // The child was killed at the gate: nothing ran.
             throw SpawnError(step: error.description + " (the child was cancelled at the gate)", errno: Errno.canceled)
@@ -119,6 +122,7 @@ extension Supervisor {
     /// `SendSIGKILL=no`) left processes in it on purpose.
     func releaseScope(_ c: Component, _ scopes: SystemdScopeBackend) {
         let policy = c.machine.policy
+        scopes.unwatchMemoryEvents(of: c.name, loop: loop)
         scopes.componentStopped(
             c.name, keepsProcesses: policy.killMode == .process || !policy.sendSIGKILL, logger: logger)
     }

@@ -175,8 +175,8 @@ extension Supervisor {
             c.lastExit = known
             // As systemd does, the cgroup's OOM kills are looked at before the exit is
             // judged, so a main process the OOM killer took ends in result 'oom-kill'.
-            if case .killed(Signal.kill, _) = known, let cgroups {
-                let kills = cgroups.newOOMKills(of: c.name)
+            if case .killed(Signal.kill, _) = known, cgroups != nil || scopes != nil {
+                let kills = cgroups?.newOOMKills(of: c.name) ?? scopes?.newOOMKills(of: c.name) ?? 0
                 if kills > 0 {
                     logger.warning(
                         "OOM kill: main process \(pid) was killed by the kernel's OOM killer (memory.events oom_kill +\(kills))",

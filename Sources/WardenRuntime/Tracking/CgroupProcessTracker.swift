@@ -81,13 +81,8 @@ public final class CgroupProcessTracker: ProcessTracker {
     public private(set) var setupReport: CgroupSetupReport?
 
     /// An interface file opened for `EPOLLPRI` notifications.
-    private struct Watch {
-        var fd: Int32
-        var registration: EventLoop.RegistrationID
-    }
-
-    private var eventsWatches: [String: Watch] = [:]
-    private var memoryEventsWatches: [String: Watch] = [:]
+    private var eventsWatches: [String: CgroupFileWatch] = [:]
+    private var memoryEventsWatches: [String: CgroupFileWatch] = [:]
     /// Per unit: `memory.events oom_kill` already accounted for.
     private var oomKillsSeen: [String: UInt64] = [:]
     /// Per unit: the group its processes were placed in, until it is removed.
@@ -199,37 +194,15 @@ public final class CgroupProcessTracker: ProcessTracker {
 
     public func isWatched(_ unit: String) -> Bool { eventsWatches[unit] != nil }
 
-    private func openWatch(_ file: String, of path: String, loop: EventLoop, handler: @escaping () -> Void) -> Watch? {
+    private func openWatch(_ file: String, of path: String, loop: EventLoop, handler: @escaping () -> Void) -> CgroupFileWatch? {
         guard let directory = try? manager.directoryFD(for: path) else { return nil }
-        guard let fd = Descriptors.openForReading(file, beneath: directory) else { return nil }
-        // kernfs reports EPOLLPRI|EPOLLERR while the file changed since this descriptor
-        // last read it; reading it again re-arms the notification. The loop is
-        // level-triggered, so every wake-up must read, or it would spin.
-        Descriptors.readAndDiscard(fd)
-        do {
-            let registration = try loop.register(fd: fd, for: [.priority]) { _ in
-                Descriptors.readAndDiscard(fd)
-                handler()
-            }
-            return Watch(fd: fd, registration: registration)
-        } catch {
-            RuntimeDescriptors.close(fd)
-            return nil
-        }
+        return CgroupFileWatch.open(file, beneath: directory, loop: loop, changed: handler)
     }
 
     /// Stops watching a unit's files (before its group is removed).
     public func unwatch(unit: String, loop: EventLoop) {
-        for key in [unit] {
-            if let watch = eventsWatches.removeValue(forKey: key) {
-                loop.unregister(watch.registration)
-                RuntimeDescriptors.close(watch.fd)
-            }
-            if let watch = memoryEventsWatches.removeValue(forKey: key) {
-                loop.unregister(watch.registration)
-                RuntimeDescriptors.close(watch.fd)
-            }
-        }
+        eventsWatches.removeValue(forKey: unit)?.cancel(on: loop)
+        memoryEventsWatches.removeValue(forKey: unit)?.cancel(on: loop)
     }
 
     /// OOM kills in the unit's group since last asked (`memory.events oom_kill`).

@@ -45,6 +45,9 @@ public final class SystemdScopeBackend: ProcessTracker {
     /// Transient slices Warden created (stopped at shutdown).
     private var createdSlices: [String] = []
     private let reaper: ProcfsProcessTracker
+    /// Per unit: its scope's `memory.events`, and the `oom_kill` count already reported.
+    private var memoryEventsWatches: [String: CgroupFileWatch] = [:]
+    private var oomKillsSeen: [String: UInt64] = [:]
 
     public init(bus: SystemdBus, host: HostFacts?, cgroupRoot: String = "/sys/fs/cgroup", procRoot: String = "/proc") {
         self.bus = bus
@@ -225,6 +228,39 @@ public final class SystemdScopeBackend: ProcessTracker {
 
     /// The scope's cgroup path, relative to the cgroup root.
     public func controlGroup(of unit: String) -> String? { controlGroups[scopeName(of: unit)] }
+
+    // MARK: OOM kills
+
+    /// Watches the scope's `memory.events` (reading only: the group is systemd's), so an
+    /// OOM kill of any process of the component is seen as it is in a delegated subtree:
+    /// systemd's own `OOMPolicy=` does not apply to a scope Warden supervises.
+    public func watchMemoryEvents(of unit: String, loop: EventLoop, changed: @escaping () -> Void) {
+        guard memoryEventsWatches[unit] == nil, let group = controlGroup(of: unit),
+            let directory = try? CgroupDirectory(openingPath: cgroupRoot + group)
+        else { return }
+        oomKillsSeen[unit] = oomKillCount(directory)
+        memoryEventsWatches[unit] = CgroupFileWatch.open("memory.events", beneath: directory.fd, loop: loop, changed: changed)
+    }
+
+    /// OOM kills in the unit's scope since last asked (`memory.events oom_kill`).
+    public func newOOMKills(of unit: String) -> UInt64 {
+        guard let group = controlGroup(of: unit), let directory = try? CgroupDirectory(openingPath: cgroupRoot + group),
+            let count = oomKillCount(directory)
+        else { return 0 }
+        let seen = oomKillsSeen[unit] ?? 0
+        oomKillsSeen[unit] = count
+        return count > seen ? count - seen : 0
+    }
+
+    public func unwatchMemoryEvents(of unit: String, loop: EventLoop) {
+        memoryEventsWatches.removeValue(forKey: unit)?.cancel(on: loop)
+        oomKillsSeen[unit] = nil
+    }
+
+    private func oomKillCount(_ directory: CgroupDirectory) -> UInt64? {
+        guard let text = try? directory.read("memory.events") else { return nil }
+        return (try? MemoryEvents.parse(text))?.oomKill
+    }
 
     // MARK: After a stop, at shutdown
 

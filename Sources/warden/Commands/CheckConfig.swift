@@ -43,12 +43,12 @@ struct CheckConfig: ParsableCommand {
         let plan = result.configuration.map { ConfigurationPlan(configuration: $0, host: noHostCheck ? nil : facts) }
         // What this machine's cgroup tree cannot enforce, said before anything runs.
         var notEnforced: [String] = []
-        if let configuration = result.configuration, !noHostCheck, configuration.settings.cgroupBackend == .systemd {
-            // The scopes' limits are systemd's to enforce; what matters is whether it is here.
-            if let reason = SystemdBus.availability().reason {
-                notEnforced.append(
-                    "every limit: CgroupBackend=systemd, and systemd's D-Bus API is not available here (\(reason)); `warden run` refuses to start")
-            }
+        let backend = result.configuration.flatMap { noHostCheck ? nil : Daemon.cgroupBackend(for: $0, host: facts) }
+        if case .refused(let reason) = backend {
+            notEnforced.append(
+                "every limit: CgroupBackend=systemd, and systemd's D-Bus API is not available here (\(reason)); `warden run` refuses to start")
+        } else if backend == .systemd {
+            // The scopes' limits are systemd's to enforce, and it is here.
         } else if let configuration = result.configuration, !noHostCheck {
             let discovery = CgroupDiscovery.discover()
             let groups = CgroupPlan.plan(for: configuration, host: facts)

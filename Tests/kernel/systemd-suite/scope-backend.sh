@@ -4,7 +4,9 @@
 # 4. CgroupBackend=systemd: `warden run` puts each component in a transient
 #    warden-NAME.scope in its slice, with the unit's limits as the scope's properties;
 #    the program's first instruction already runs in the scope (the spawn gate); a
-#    crash is restarted into a new scope; stop leaves no unit behind.
+#    crash is restarted into a new scope; stop leaves no unit behind. The default,
+#    CgroupBackend=auto, does the same for a Warden whose group is not delegated, and an
+#    OOM kill in a scope is the component's result oom-kill.
 # 5. `systemctl reload warden` against the real daemon: warden.service installed by
 #    scripts/install-systemd, a changed component unit takes effect, RELOADING=1 and
 #    READY=1 reach systemd (its debug log shows them and the reload -> running
@@ -136,6 +138,41 @@ elif echo "$out" | grep -q "CgroupBackend=systemd needs systemd's D-Bus API, whi
     pass "CgroupBackend=systemd without a system bus: refused with the reason"
 else
     fail "CgroupBackend=systemd without D-Bus" "$out"
+fi
+
+# CgroupBackend=auto (the default), Warden started as an ordinary systemd service whose
+# group is not delegated to it: each component gets a transient scope with its limits,
+# and an OOM kill inside a scope is the component's result `oom-kill`.
+au=/run/warden-auto-test
+rm -rf "$au"
+mkdir -p "$au/units"
+printf '[Warden]\nUnitDirectories=%s/units\nStateDirectory=%s/state\n' "$au" "$au" >"$au/warden.conf"
+printf '[Service]\nExecStart=/bin/sleep 6003\nMemoryMax=48M\n' >"$au/units/wauto.service"
+# A string doubled until the scope's 16M stop it (no swap to escape into).
+printf '[Service]\nExecStart=/bin/sh -c '"'"'x=0123456789abcdef; while :; do x=$x$x; done'"'"'\nMemoryMax=16M\nMemorySwapMax=0\n' >"$au/units/wleak.service"
+systemd-run --quiet --unit=warden-auto-test --property=StandardOutput=file:"$au/warden.log" \
+    --property=StandardError=file:"$au/warden.log" "$PWD/$warden" run --config "$au/warden.conf"
+if wait_for '[ "$(show warden-wauto.scope ActiveState)" = active ]' 30; then
+    pass "CgroupBackend=auto in a service without Delegate=: warden-wauto.scope is active"
+else
+    fail "CgroupBackend=auto start" "$(systemctl status warden-auto-test --no-pager 2>&1 | head -5; tail -20 "$au/warden.log")"
+fi
+expect_unit warden-wauto.scope MemoryMax 50331648
+if grep -q "cgroups: no delegated subtree, systemd is here: each component in a transient warden-NAME.scope" "$au/warden.log"; then
+    pass "CgroupBackend=auto says why it chose systemd's scopes"
+else
+    fail "CgroupBackend=auto log" "$(head -12 "$au/warden.log")"
+fi
+if wait_for '"$warden" status --socket "$au/state/control.sock" --json wleak 2>/dev/null | grep -q "\"result\":\"oom-kill\""' 40; then
+    pass "an OOM kill in a transient scope is the component's result oom-kill"
+else
+    fail "OOM kill under the systemd backend" "$("$warden" status --socket "$au/state/control.sock" --json wleak 2>&1 | head -c 600); $(grep -i oom "$au/warden.log" | head -3)"
+fi
+systemctl stop warden-auto-test
+if wait_for '[ -z "$(systemctl list-units --all --plain --no-legend "warden-w*.scope" | awk "{print \$1}")" ]' 20; then
+    pass "CgroupBackend=auto: stopping the service leaves no warden-*.scope"
+else
+    fail "CgroupBackend=auto stop" "$(systemctl list-units --all --plain --no-legend 'warden-w*.scope'); $(tail -5 "$au/warden.log")"
 fi
 
 # --- 5. systemctl reload warden ------------------------------------------------------
