@@ -257,11 +257,107 @@ func pattern(_ glob: String) -> DuplicateMatch {
 @Suite struct SameCommandGroupTests {
     static func process(
         _ pid: Int32, parent: Int32 = 500, _ arguments: [String], executable: String? = "/usr/bin/python3",
-        started: UInt64 = 0, state: Character = "S"
+        started: UInt64 = 0, state: Character = "S", file: FileIdentity? = nil
     ) -> ScannedProcess {
         ScannedProcess(
             pid: pid, parentPID: parent, name: "p", executable: executable, arguments: arguments, cgroup: nil,
-            startTimeTicks: started == 0 ? UInt64(pid) : started, uid: 0, state: state, cpuTicks: 0, rssBytes: 0)
+            startTimeTicks: started == 0 ? UInt64(pid) : started, uid: 0, state: state, cpuTicks: 0, rssBytes: 0,
+            executableFile: file)
+    }
+
+    static let shells: Set<String> = ["/usr/bin/bash", "/usr/bin/dash"]
+
+    /// `(name, process table, the groups as "kept: duplicates" lists)`.
+    static let tables: [(String, [ScannedProcess], [String])] = [
+        (
+            "two copies of a bot without arguments",
+            [process(10, ["./bot"], executable: "/opt/bot/bot"), process(11, ["/opt/bot/bot"], executable: "/opt/bot/bot")],
+            ["10: 11"]
+        ),
+        (
+            "a third copy with other arguments is no copy",
+            [
+                process(10, ["sleep", "12345678"], executable: "/usr/bin/sleep"),
+                process(11, ["sleep", "12345678"], executable: "/usr/bin/sleep"),
+                process(12, ["sleep", "12345679"], executable: "/usr/bin/sleep"),
+            ],
+            ["10: 11"]
+        ),
+        (
+            "a prefork pool (children keep the parent's argv) is one instance",
+            [
+                process(10, ["gunicorn", "app:api"], executable: "/usr/bin/python3"),
+                process(11, parent: 10, ["gunicorn", "app:api"], executable: "/usr/bin/python3"),
+                process(12, parent: 10, ["gunicorn", "app:api"], executable: "/usr/bin/python3"),
+            ],
+            []
+        ),
+        (
+            "two prefork pools are two instances; their workers are not listed",
+            [
+                process(10, ["gunicorn", "app:api"]), process(11, parent: 10, ["gunicorn", "app:api"]),
+                process(20, ["gunicorn", "app:api"]), process(21, parent: 20, ["gunicorn", "app:api"]),
+            ],
+            ["10: 20"]
+        ),
+        (
+            "workers that rewrite their title are no group (nginx, postgres)",
+            [
+                process(10, ["nginx: master process /usr/sbin/nginx"], executable: "/usr/sbin/nginx"),
+                process(11, parent: 10, ["nginx: worker process"], executable: "/usr/sbin/nginx"),
+                process(12, parent: 10, ["nginx: worker process"], executable: "/usr/sbin/nginx"),
+            ],
+            []
+        ),
+        (
+            "the same file under two paths is one program",
+            [
+                process(10, ["bot", "--live"], executable: "/opt/a/bot", file: FileIdentity(device: 1, inode: 7)),
+                process(11, ["bot", "--live"], executable: "/opt/b/bot", file: FileIdentity(device: 1, inode: 7)),
+            ],
+            ["10: 11"]
+        ),
+        (
+            "another file under the same path (an upgrade) is another program",
+            [
+                process(10, ["bot", "--live"], executable: "/opt/bot", file: FileIdentity(device: 1, inode: 7)),
+                process(11, ["bot", "--live"], executable: "/opt/bot", file: FileIdentity(device: 1, inode: 8)),
+            ],
+            []
+        ),
+        (
+            "login shells without arguments are sessions, not copies; scripts are",
+            [
+                process(10, ["-bash"], executable: "/usr/bin/bash"), process(11, ["bash"], executable: "/usr/bin/bash"),
+                process(12, ["bash", "run.sh"], executable: "/usr/bin/bash"),
+                process(13, ["bash", "run.sh"], executable: "/usr/bin/bash"),
+            ],
+            ["12: 13"]
+        ),
+        (
+            "kernel threads, zombies and PID 1 are never members",
+            [
+                process(1, ["init"], executable: "/sbin/init"), process(2, ["init"], executable: "/sbin/init"),
+                process(30, [], executable: nil), process(31, [], executable: nil),
+                process(40, ["x", "y"], state: "Z"), process(41, ["x", "y"]),
+            ],
+            []
+        ),
+        (
+            "the oldest is kept, by start time, not by PID",
+            [process(90, ["python3", "bot.py"], started: 5), process(20, ["python3", "bot.py"], started: 9)],
+            ["90: 20"]
+        ),
+    ]
+
+    @Test(arguments: tables.indices)
+    func groupsOfAProcessTable(_ index: Int) {
+        let (name, processes, expected) = Self.tables[index]
+        let groups = DuplicateScan.sameCommandGroups(in: processes, excluding: [], loginShells: Self.shells)
+        let found = groups.map { group in
+            "\(group.supervised.map(\.pid)[0]): " + group.duplicates.map { String($0.pid) }.joined(separator: " ")
+        }
+        #expect(found == expected, "\(name)")
     }
 
     @Test func twoCopiesOfTheBotAreOneGroupOldestKept() {
@@ -272,7 +368,7 @@ func pattern(_ glob: String) -> DuplicateMatch {
             Self.process(50, ["bash"], executable: "/usr/bin/bash"),
             Self.process(51, ["bash"], executable: "/usr/bin/bash"),
         ]
-        let groups = DuplicateScan.sameCommandGroups(in: processes, excluding: [])
+        let groups = DuplicateScan.sameCommandGroups(in: processes, excluding: [], loginShells: Self.shells)
         #expect(groups.map(\.component) == ["python3 bot.py"])
         #expect(groups.first?.supervised.map(\.pid) == [20])
         #expect(groups.first?.duplicates.map(\.pid) == [30])

@@ -18,6 +18,8 @@ struct Diagnose: ParsableCommand {
 
     @OptionGroup var location: ConfigLocation
 
+    @OptionGroup var daemon: DaemonSocketOption
+
     @Flag(help: "Print the report as JSON (one object per line with --watch).")
     var json = false
 
@@ -39,8 +41,9 @@ struct Diagnose: ParsableCommand {
 
     func run() throws {
         var configuration: Configuration?
-        if location.isGiven {
-            let result = location.load(host: nil)
+        let choice = ConfigChoice.resolve(location, socket: daemon)
+        if choice.isGiven {
+            let result = choice.load(host: nil)
             configuration = result.configuration
             if configuration == nil {
                 let errors = result.diagnostics.filter { $0.severity == .error }
@@ -51,7 +54,8 @@ struct Diagnose: ParsableCommand {
         let thresholds = DiagnoseThresholds(governor: configuration?.settings.governor ?? GovernorSettings())
         let targets = configuration.map { DuplicateTargets.resolve($0, searchPath: location.executableSearchPath) } ?? []
         let warden = DuplicateTargets.wardenProcesses(
-            stateDirectory: configuration?.settings.effectiveStateDirectory ?? WardenSettings.defaultStateDirectory,
+            stateDirectory: choice.stateDirectory ?? configuration?.settings.effectiveStateDirectory
+                ?? WardenSettings.defaultStateDirectory,
             procRoot: procRoot)
         let tradingSlices = configuration.map(ProcessPlacement.tradingSlices) ?? []
         let collector = DiagnoseCollector(procRoot: procRoot)
