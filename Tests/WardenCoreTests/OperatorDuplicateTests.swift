@@ -399,3 +399,59 @@ func pattern(_ glob: String) -> DuplicateMatch {
         #expect(groups.first?.component.hasSuffix("…") == true)
     }
 }
+
+/// `warden emergency on` without `--target`: the host's slices minus those that hold
+/// Warden or a critical process, each named with the reason.
+@Suite struct ThrottleSliceGuardTests {
+    static let daemon = ProtectedProcess(cgroup: "/system.slice/warden.service", what: "the Warden daemon (PID 812)")
+    static let critical = ProtectedProcess(
+        cgroup: "/user.slice/user-0.slice/session-3.scope", what: "feed.service (Priority=critical, PID 904)")
+    static let nested = ProtectedProcess(cgroup: "/trading.slice/trading-critical.slice/bot.scope", what: "bot")
+
+    @Test(arguments: [
+        ([ProtectedProcess](), ["system.slice", "user.slice"], [String]()),
+        ([daemon], ["user.slice"], ["system.slice is not throttled: it holds the Warden daemon (PID 812)"]),
+        (
+            [daemon, critical], [],
+            [
+                "system.slice is not throttled: it holds the Warden daemon (PID 812)",
+                "user.slice is not throttled: it holds feed.service (Priority=critical, PID 904)",
+            ]
+        ),
+        ([nested], ["system.slice", "user.slice"], []),
+        ([ProtectedProcess(cgroup: "/", what: "init")], ["system.slice", "user.slice"], []),
+    ])
+    func hostSlicesMinusTheProtected(protected: [ProtectedProcess], kept: [String], skipped: [String]) {
+        let split = ThrottleSliceGuard.split(["system.slice", "user.slice"], protecting: protected)
+        #expect(split.kept == kept)
+        #expect(split.skipped.map(\.description) == skipped)
+    }
+
+    @Test func aNestedSliceIsHeldThroughItsParents() {
+        let split = ThrottleSliceGuard.split(["trading.slice", "trading-critical.slice"], protecting: [Self.nested])
+        #expect(split.kept.isEmpty)
+    }
+}
+
+@Suite struct WardenDaemonRecognitionTests {
+    static func process(_ pid: Int32, _ executable: String, _ arguments: [String], cgroup: String? = "/system.slice/w.service")
+        -> ScannedProcess
+    {
+        ScannedProcess(
+            pid: pid, parentPID: 1, name: "w", executable: executable, arguments: arguments, cgroup: cgroup, startTimeTicks: 1,
+            uid: 0, state: "S", cpuTicks: 0, rssBytes: 0)
+    }
+
+    @Test func theDaemonIsKnownByItsProgram() {
+        let processes = [
+            Self.process(10, "/usr/local/bin/warden-daemon", ["warden-daemon", "run", "--config", "/etc/w.conf"]),
+            Self.process(11, "/usr/local/bin/warden", ["warden", "run"]),
+            Self.process(12, "/usr/local/bin/warden", ["warden", "emergency", "on"]),
+            Self.process(13, "/usr/bin/sleep", ["sleep", "run"]),
+            Self.process(14, "/usr/local/bin/warden-daemon", ["warden-daemon"], cgroup: nil),
+            Self.process(15, "/usr/local/bin/warden-daemon", ["warden-daemon"]),
+        ]
+        let found = ProtectedProcess.wardenDaemons(in: processes, excluding: [15])
+        #expect(found.map(\.what) == ["the Warden daemon (PID 10)", "the Warden daemon (PID 11)"])
+    }
+}
