@@ -43,6 +43,16 @@ struct DuplicatesWithoutConfigurationTests {
         #expect(listed.status == .exited(code: 1), "\(listed.stderr)")
         #expect(try Self.groups(listed.stdout, holding: ours) == [older.pid: [newer.pid]], "\(listed.stdout)")
 
+        // diagnose lists the same group (its exit status is the host's load, not ours).
+        let diagnosed = try runWarden(["diagnose", "--json"] + Self.noDaemon)
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(diagnosed.stdout.utf8)) as? [String: Any])
+        #expect(report["sameCommandGroups"] as? Bool == true, "\(diagnosed.stdout)")
+        let groups = try #require(report["components"] as? [[String: Any]]).filter { group in
+            let pids = ((group["supervisedPIDs"] as? [Int]) ?? []) + ((group["duplicates"] as? [[String: Any]]) ?? []).compactMap { $0["pid"] as? Int }
+            return pids.contains { ours.contains(Int32($0)) }
+        }
+        #expect(groups.count == 1 && groups.first?["supervisedPIDs"] as? [Int] == [Int(older.pid)], "\(diagnosed.stdout)")
+
         let refused = try runWarden(["duplicates", "--kill"] + Self.noDaemon)
         #expect(refused.status == .exited(code: 64))
         #expect(refused.stderr.contains("--kill needs --command GLOB"), "\(refused.stderr)")
