@@ -76,6 +76,14 @@ struct ConfigSourceCommandTests {
         let copies = try #require(object["duplicates"] as? [[String: Any]])
         #expect(copies.map { $0["pid"] as? Int } == [Int(outside.pid)], "\(duplicates.stdout)")
 
+        // With explicit --units the daemon's configuration is not taken, but its processes
+        // are still Warden's, not copies.
+        let named = try run(["duplicates", "--json", "--units", root + "/units"] + socket)
+        #expect(!named.stderr.contains("running daemon"), "\(named.stderr)")
+        let namedObject = try #require(try JSONSerialization.jsonObject(with: Data(named.stdout.utf8)) as? [String: Any])
+        let namedCopies = try #require(namedObject["duplicates"] as? [[String: Any]])
+        #expect(namedCopies.map { $0["pid"] as? Int } == [Int(outside.pid)], "\(named.stdout)")
+
         let diagnosed = try run(["diagnose", "--json"] + socket)
         #expect(diagnosed.stderr.contains(line), "\(diagnosed.stderr)")
         #expect(diagnosed.stdout.contains("\"name\" : \"bot.service\""), "\(diagnosed.stdout)")

@@ -24,26 +24,39 @@ struct ConfigChoice {
     var location: ConfigLocation
     /// The running daemon's answer, when its configuration was taken.
     var daemon: ControlConfigSource?
+    /// The daemon that answered on the socket, whether or not its configuration was
+    /// taken: its processes are Warden's, never copies to report or kill.
+    var runningDaemon: ControlConfigSource?
 
-    /// Asks the daemon at `socket` unless `location` names a configuration itself; says on
-    /// stderr when the daemon's is taken. A daemon that does not answer, is too old to know
-    /// `config-source`, or refuses this user leaves the defaults in force.
+    /// Asks the daemon at `socket` which configuration it runs, and takes it unless
+    /// `location` names one itself; says on stderr when the daemon's is taken. A daemon
+    /// that does not answer, is too old to know `config-source`, or refuses this user
+    /// leaves the defaults in force.
     static func resolve(_ location: ConfigLocation, socket: DaemonSocketOption) -> ConfigChoice {
-        guard location.config == nil && location.units.isEmpty else { return ConfigChoice(location: location) }
+        let explicit = location.config != nil || !location.units.isEmpty
         let path = socket.socketPath
         guard case .success(let response) = ControlClient(path: path, timeoutSeconds: 5).send(ControlRequest(id: 1, op: .configSource))
         else { return ConfigChoice(location: location) }
         guard let source = response.configSource else {
-            if let error = response.error, error.code != .unsupportedOperation {
+            if let error = response.error, error.code != .unsupportedOperation, !explicit {
                 writeStandardError("warden: the daemon at \(path) does not say which configuration it runs (\(error)); using the defaults")
             }
             return ConfigChoice(location: location)
         }
+        if explicit { return ConfigChoice(location: location, runningDaemon: source) }
         let arguments = source.arguments.map(Self.quoted).joined(separator: " ")
         writeStandardError(
             "using the configuration of the running daemon (pid \(source.pid)): "
                 + (arguments.isEmpty ? "its defaults (no warden.conf, no --units)" : arguments))
-        return ConfigChoice(location: location, daemon: source)
+        return ConfigChoice(location: location, daemon: source, runningDaemon: source)
+    }
+
+    /// Warden's processes as `DuplicateTargets.wardenProcesses` finds them from
+    /// `stateDirectory`, plus the daemon that answered on the socket.
+    func wardenProcesses(stateDirectory: String, procRoot: String) -> WardenProcesses {
+        var warden = DuplicateTargets.wardenProcesses(stateDirectory: self.stateDirectory ?? stateDirectory, procRoot: procRoot)
+        if let runningDaemon { warden.pids.insert(runningDaemon.pid) }
+        return warden
     }
 
     /// Loads it, as the daemon does when it came from the daemon (its `-- CMD` included).

@@ -59,9 +59,8 @@ struct Diagnose: ParsableCommand {
         }
         let thresholds = DiagnoseThresholds(governor: configuration?.settings.governor ?? GovernorSettings())
         let targets = configuration.map { DuplicateTargets.resolve($0, searchPath: location.executableSearchPath) } ?? []
-        let warden = DuplicateTargets.wardenProcesses(
-            stateDirectory: choice.stateDirectory ?? configuration?.settings.effectiveStateDirectory
-                ?? WardenSettings.defaultStateDirectory,
+        let warden = choice.wardenProcesses(
+            stateDirectory: configuration?.settings.effectiveStateDirectory ?? WardenSettings.defaultStateDirectory,
             procRoot: procRoot)
         let tradingSlices = configuration.map(ProcessPlacement.tradingSlices) ?? []
         let collector = DiagnoseCollector(procRoot: procRoot)

@@ -74,8 +74,7 @@ struct Duplicates: ParsableCommand {
             throw ExitCode(78)
         }
         let targets = DuplicateTargets.resolve(configuration, searchPath: location.executableSearchPath)
-        let warden = DuplicateTargets.wardenProcesses(
-            stateDirectory: choice.stateDirectory ?? configuration.settings.effectiveStateDirectory, procRoot: procRoot)
+        let warden = choice.wardenProcesses(stateDirectory: configuration.settings.effectiveStateDirectory, procRoot: procRoot)
         let detection = DuplicateDetector(procRoot: procRoot).detect(targets, warden: warden)
         let processes = detection.processes
         let copies = detection.copies
