@@ -188,10 +188,9 @@ extension ConfigLocation {
         return searchPath
     }
 
-    /// True when there is a configuration to read: `--config`, `--units`, or the default file.
-    var isGiven: Bool {
-        config != nil || !units.isEmpty || access("/etc/warden/warden.conf", F_OK) == 0
-    }
+    /// True when there is a configuration to read: `--config`, `--units`, or the default
+    /// file or unit directory.
+    var isGiven: Bool { !isUnconfigured }
 }
 
 enum Terminal {

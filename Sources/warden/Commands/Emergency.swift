@@ -14,7 +14,10 @@ struct Emergency: ParsableCommand {
         discussion: """
             Goes through the running daemon's control socket; when no daemon answers, acts \
             directly on Warden's cgroup subtree and systemd's slices, recording every change \
-            in STATE/governor.state, which a daemon started later resumes. Exit status: 0; \
+            in STATE/governor.state, which a daemon started later resumes. On a host with no \
+            Warden configuration it acts with Warden's defaults: no component, ThrottleSlices= \
+            system.slice user.slice (minus any slice holding a Warden daemon or a critical \
+            process, each named with the reason), state in /run/warden. Exit status: 0; \
             1 on failure or a refused target; 5 for an unknown target; 69 when a daemon holds \
             the state directory but does not answer; 78 for an invalid configuration.
             """,

@@ -4,19 +4,6 @@ import WardenCore
 import WardenLinux
 import WardenRuntime
 
-/// `--socket` of the commands that load a configuration: where to ask a running daemon
-/// which configuration it runs.
-struct DaemonSocketOption: ParsableArguments {
-    @Option(
-        name: .long,
-        help: "A running daemon's control socket, asked for the configuration it runs when neither --config nor --units is given (default: ControlSocket= of /etc/warden/warden.conf, else /run/warden/control.sock).")
-    var socket: String?
-
-    /// `--socket`, else `ControlSocket=` (or `StateDirectory=`) of /etc/warden/warden.conf,
-    /// else /run/warden/control.sock: where `warden status` looks too.
-    var socketPath: String { ControlSocketOptions.socketPath(socket: socket, config: nil) }
-}
-
 /// The configuration a command works on: the one the operator named (`--config`,
 /// `--units`), else the one a daemon answering on the control socket runs (`config-source`),
 /// else Warden's defaults (/etc/warden/warden.conf and /etc/warden/units when they exist).
