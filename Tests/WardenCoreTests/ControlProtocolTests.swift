@@ -48,6 +48,8 @@ import Testing
         (1000, [1000, 200], .restart, false),
         (1000, [1000, 200], .reload, false),
         (65534, [65534], .status, false),
+        (1000, [1000, 200], .configSource, true),  // read-only: which configuration runs
+        (65534, [65534], .configSource, false),
     ])
     func access(uid: UInt32, groups: [UInt32], operation: ControlOperation, allowed: Bool) {
         let policy = ControlAccessPolicy(controlGroupID: 100, readOnlyGroupID: 200)
@@ -237,5 +239,34 @@ import Testing
     @Test func killIsNotReadOnly() {
         #expect(!ControlOperation.kill.isReadOnly)
         #expect(ControlOperation.kill.needsUnit)
+    }
+}
+
+/// `config-source`: what a command needs to load the running daemon's configuration.
+@Suite struct ControlConfigSourceTests {
+    @Test(arguments: [
+        ("units", "/srv", "/srv/units"),
+        ("/etc/warden/units", "/srv", "/etc/warden/units"),
+        ("units", "/", "/units"),
+        ("units", "", "units"),
+    ])
+    func relativePathsBecomeAbsolute(path: String, directory: String, expected: String) {
+        #expect(ControlConfigSource.absolute(path, in: directory) == expected)
+    }
+
+    @Test func argumentsNameTheSameConfiguration() {
+        let bare = ControlConfigSource(
+            pid: 7, configFile: nil, unitDirectories: [], stateDirectory: "/run/warden", controlSocket: "/run/warden/control.sock")
+        #expect(bare.arguments == [])
+        let full = ControlConfigSource(
+            pid: 7, configFile: "/etc/w.conf", unitDirectories: ["/a", "/b"], stateDirectory: "/tmp/s",
+            controlSocket: "/tmp/s/control.sock", mainProgram: ["/bin/bot", "--live"], mainName: "bot")
+        #expect(full.arguments == ["--config", "/etc/w.conf", "--units", "/a", "--units", "/b", "--main-name", "bot", "--", "/bin/bot", "--live"])
+    }
+
+    @Test func takesNoUnitAndIsReadOnly() {
+        #expect(ControlOperation.configSource.isReadOnly)
+        #expect(!ControlOperation.configSource.needsUnit)
+        #expect(ControlOperation(rawValue: "config-source") == .configSource)
     }
 }

@@ -104,6 +104,25 @@ import WardenCore
             ])
     }
 
+    /// No configuration: groups of the same program and arguments, and the command that
+    /// stops the newer ones names the group.
+    @Test func sameCommandGroupsWithoutConfigurationSayHowToStopThem() {
+        let group = ComponentCopies(
+            component: "sleep 12345678", policy: .warn, match: .executableAndArguments, supervised: [scanned(1)],
+            duplicates: [scanned(2)])
+        var snapshot = HostSnapshot(components: [group])
+        snapshot.componentsAreSameCommandGroups = true
+        #expect(
+            Self.messages(snapshot) == [
+                "WARNING: 2 processes run the same program with the same arguments (PIDs 1, 2, sleep 12345678) — if they are copies of one program, run: warden duplicates --kill --command '\(scanned(2).commandLine)'"
+            ])
+        let report = Diagnosis.analyze(snapshot, thresholds: DiagnoseThresholds())
+        #expect(report.sameCommandGroups)
+        let text = report.renderText(color: false)
+        #expect(text.contains("Same program, same arguments (no Warden configuration)"))
+        #expect(text.contains("sleep 12345678  1       2"), "\(text)")
+    }
+
     static let loneCases: [(DuplicatePolicy, String)] = [
         (.refuse, "Duplicates=refuse blocks Warden's start of it"),
         (.kill, "Duplicates=kill makes Warden kill it at start"),

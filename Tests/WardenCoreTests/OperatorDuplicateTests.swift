@@ -257,11 +257,107 @@ func pattern(_ glob: String) -> DuplicateMatch {
 @Suite struct SameCommandGroupTests {
     static func process(
         _ pid: Int32, parent: Int32 = 500, _ arguments: [String], executable: String? = "/usr/bin/python3",
-        started: UInt64 = 0, state: Character = "S"
+        started: UInt64 = 0, state: Character = "S", file: FileIdentity? = nil
     ) -> ScannedProcess {
         ScannedProcess(
             pid: pid, parentPID: parent, name: "p", executable: executable, arguments: arguments, cgroup: nil,
-            startTimeTicks: started == 0 ? UInt64(pid) : started, uid: 0, state: state, cpuTicks: 0, rssBytes: 0)
+            startTimeTicks: started == 0 ? UInt64(pid) : started, uid: 0, state: state, cpuTicks: 0, rssBytes: 0,
+            executableFile: file)
+    }
+
+    static let shells: Set<String> = ["/usr/bin/bash", "/usr/bin/dash"]
+
+    /// `(name, process table, the groups as "kept: duplicates" lists)`.
+    static let tables: [(String, [ScannedProcess], [String])] = [
+        (
+            "two copies of a bot without arguments",
+            [process(10, ["./bot"], executable: "/opt/bot/bot"), process(11, ["/opt/bot/bot"], executable: "/opt/bot/bot")],
+            ["10: 11"]
+        ),
+        (
+            "a third copy with other arguments is no copy",
+            [
+                process(10, ["sleep", "12345678"], executable: "/usr/bin/sleep"),
+                process(11, ["sleep", "12345678"], executable: "/usr/bin/sleep"),
+                process(12, ["sleep", "12345679"], executable: "/usr/bin/sleep"),
+            ],
+            ["10: 11"]
+        ),
+        (
+            "a prefork pool (children keep the parent's argv) is one instance",
+            [
+                process(10, ["gunicorn", "app:api"], executable: "/usr/bin/python3"),
+                process(11, parent: 10, ["gunicorn", "app:api"], executable: "/usr/bin/python3"),
+                process(12, parent: 10, ["gunicorn", "app:api"], executable: "/usr/bin/python3"),
+            ],
+            []
+        ),
+        (
+            "two prefork pools are two instances; their workers are not listed",
+            [
+                process(10, ["gunicorn", "app:api"]), process(11, parent: 10, ["gunicorn", "app:api"]),
+                process(20, ["gunicorn", "app:api"]), process(21, parent: 20, ["gunicorn", "app:api"]),
+            ],
+            ["10: 20"]
+        ),
+        (
+            "workers that rewrite their title are no group (nginx, postgres)",
+            [
+                process(10, ["nginx: master process /usr/sbin/nginx"], executable: "/usr/sbin/nginx"),
+                process(11, parent: 10, ["nginx: worker process"], executable: "/usr/sbin/nginx"),
+                process(12, parent: 10, ["nginx: worker process"], executable: "/usr/sbin/nginx"),
+            ],
+            []
+        ),
+        (
+            "the same file under two paths is one program",
+            [
+                process(10, ["bot", "--live"], executable: "/opt/a/bot", file: FileIdentity(device: 1, inode: 7)),
+                process(11, ["bot", "--live"], executable: "/opt/b/bot", file: FileIdentity(device: 1, inode: 7)),
+            ],
+            ["10: 11"]
+        ),
+        (
+            "another file under the same path (an upgrade) is another program",
+            [
+                process(10, ["bot", "--live"], executable: "/opt/bot", file: FileIdentity(device: 1, inode: 7)),
+                process(11, ["bot", "--live"], executable: "/opt/bot", file: FileIdentity(device: 1, inode: 8)),
+            ],
+            []
+        ),
+        (
+            "login shells without arguments are sessions, not copies; scripts are",
+            [
+                process(10, ["-bash"], executable: "/usr/bin/bash"), process(11, ["bash"], executable: "/usr/bin/bash"),
+                process(12, ["bash", "run.sh"], executable: "/usr/bin/bash"),
+                process(13, ["bash", "run.sh"], executable: "/usr/bin/bash"),
+            ],
+            ["12: 13"]
+        ),
+        (
+            "kernel threads, zombies and PID 1 are never members",
+            [
+                process(1, ["init"], executable: "/sbin/init"), process(2, ["init"], executable: "/sbin/init"),
+                process(30, [], executable: nil), process(31, [], executable: nil),
+                process(40, ["x", "y"], state: "Z"), process(41, ["x", "y"]),
+            ],
+            []
+        ),
+        (
+            "the oldest is kept, by start time, not by PID",
+            [process(90, ["python3", "bot.py"], started: 5), process(20, ["python3", "bot.py"], started: 9)],
+            ["90: 20"]
+        ),
+    ]
+
+    @Test(arguments: tables.indices)
+    func groupsOfAProcessTable(_ index: Int) {
+        let (name, processes, expected) = Self.tables[index]
+        let groups = DuplicateScan.sameCommandGroups(in: processes, excluding: [], loginShells: Self.shells)
+        let found = groups.map { group in
+            "\(group.supervised.map(\.pid)[0]): " + group.duplicates.map { String($0.pid) }.joined(separator: " ")
+        }
+        #expect(found == expected, "\(name)")
     }
 
     @Test func twoCopiesOfTheBotAreOneGroupOldestKept() {
@@ -272,7 +368,7 @@ func pattern(_ glob: String) -> DuplicateMatch {
             Self.process(50, ["bash"], executable: "/usr/bin/bash"),
             Self.process(51, ["bash"], executable: "/usr/bin/bash"),
         ]
-        let groups = DuplicateScan.sameCommandGroups(in: processes, excluding: [])
+        let groups = DuplicateScan.sameCommandGroups(in: processes, excluding: [], loginShells: Self.shells)
         #expect(groups.map(\.component) == ["python3 bot.py"])
         #expect(groups.first?.supervised.map(\.pid) == [20])
         #expect(groups.first?.duplicates.map(\.pid) == [30])
@@ -301,5 +397,61 @@ func pattern(_ glob: String) -> DuplicateMatch {
         let groups = DuplicateScan.sameCommandGroups(in: [Self.process(1_000, long), Self.process(1_001, long)], excluding: [])
         #expect(groups.first?.component.count == 60)
         #expect(groups.first?.component.hasSuffix("…") == true)
+    }
+}
+
+/// `warden emergency on` without `--target`: the host's slices minus those that hold
+/// Warden or a critical process, each named with the reason.
+@Suite struct ThrottleSliceGuardTests {
+    static let daemon = ProtectedProcess(cgroup: "/system.slice/warden.service", what: "the Warden daemon (PID 812)")
+    static let critical = ProtectedProcess(
+        cgroup: "/user.slice/user-0.slice/session-3.scope", what: "feed.service (Priority=critical, PID 904)")
+    static let nested = ProtectedProcess(cgroup: "/trading.slice/trading-critical.slice/bot.scope", what: "bot")
+
+    @Test(arguments: [
+        ([ProtectedProcess](), ["system.slice", "user.slice"], [String]()),
+        ([daemon], ["user.slice"], ["system.slice is not throttled: it holds the Warden daemon (PID 812)"]),
+        (
+            [daemon, critical], [],
+            [
+                "system.slice is not throttled: it holds the Warden daemon (PID 812)",
+                "user.slice is not throttled: it holds feed.service (Priority=critical, PID 904)",
+            ]
+        ),
+        ([nested], ["system.slice", "user.slice"], []),
+        ([ProtectedProcess(cgroup: "/", what: "init")], ["system.slice", "user.slice"], []),
+    ])
+    func hostSlicesMinusTheProtected(protected: [ProtectedProcess], kept: [String], skipped: [String]) {
+        let split = ThrottleSliceGuard.split(["system.slice", "user.slice"], protecting: protected)
+        #expect(split.kept == kept)
+        #expect(split.skipped.map(\.description) == skipped)
+    }
+
+    @Test func aNestedSliceIsHeldThroughItsParents() {
+        let split = ThrottleSliceGuard.split(["trading.slice", "trading-critical.slice"], protecting: [Self.nested])
+        #expect(split.kept.isEmpty)
+    }
+}
+
+@Suite struct WardenDaemonRecognitionTests {
+    static func process(_ pid: Int32, _ executable: String, _ arguments: [String], cgroup: String? = "/system.slice/w.service")
+        -> ScannedProcess
+    {
+        ScannedProcess(
+            pid: pid, parentPID: 1, name: "w", executable: executable, arguments: arguments, cgroup: cgroup, startTimeTicks: 1,
+            uid: 0, state: "S", cpuTicks: 0, rssBytes: 0)
+    }
+
+    @Test func theDaemonIsKnownByItsProgram() {
+        let processes = [
+            Self.process(10, "/usr/local/bin/warden-daemon", ["warden-daemon", "run", "--config", "/etc/w.conf"]),
+            Self.process(11, "/usr/local/bin/warden", ["warden", "run"]),
+            Self.process(12, "/usr/local/bin/warden", ["warden", "emergency", "on"]),
+            Self.process(13, "/usr/bin/sleep", ["sleep", "run"]),
+            Self.process(14, "/usr/local/bin/warden-daemon", ["warden-daemon"], cgroup: nil),
+            Self.process(15, "/usr/local/bin/warden-daemon", ["warden-daemon"]),
+        ]
+        let found = ProtectedProcess.wardenDaemons(in: processes, excluding: [15])
+        #expect(found.map(\.what) == ["the Warden daemon (PID 10)", "the Warden daemon (PID 11)"])
     }
 }

@@ -46,15 +46,20 @@ public enum ControlOperation: String, CaseIterable, Codable, Hashable, Sendable 
     case emergencyOff = "emergency-off"
     /// `warden emergency status`: the governor's tier, mode and every change in force.
     case emergencyStatus = "emergency-status"
+    /// Where the daemon's configuration came from (`ControlConfigSource`): what the
+    /// commands run beside it load instead of the defaults.
+    case configSource = "config-source"
 
     /// Read-only operations are also allowed to `ReadOnlyGroup=`.
-    public var isReadOnly: Bool { self == .status || self == .logs || self == .emergencyStatus }
+    public var isReadOnly: Bool {
+        self == .status || self == .logs || self == .emergencyStatus || self == .configSource
+    }
 
     /// Operations that act on exactly one component.
     public var needsUnit: Bool {
         switch self {
         case .start, .stop, .restart, .resetFailed, .logs, .kill, .reloadUnit: true
-        case .status, .reload, .emergencyOn, .emergencyOff, .emergencyStatus: false
+        case .status, .reload, .emergencyOn, .emergencyOff, .emergencyStatus, .configSource: false
         }
     }
 }
@@ -290,10 +295,12 @@ public struct ControlResponse: Codable, Hashable, Sendable {
     public var message: String?
     /// `emergency-on`, `emergency-off`, `emergency-status`: the governor afterwards.
     public var emergency: ControlEmergencyStatus?
+    /// `config-source`.
+    public var configSource: ControlConfigSource?
 
     public init(
         id: Int?, error: ControlError? = nil, components: [ComponentSnapshot]? = nil, lines: [ControlLogLine]? = nil,
-        message: String? = nil, emergency: ControlEmergencyStatus? = nil
+        message: String? = nil, emergency: ControlEmergencyStatus? = nil, configSource: ControlConfigSource? = nil
     ) {
         self.v = ControlProtocol.version
         self.id = id
@@ -302,6 +309,7 @@ public struct ControlResponse: Codable, Hashable, Sendable {
         self.lines = lines
         self.message = message
         self.emergency = emergency
+        self.configSource = configSource
     }
 
     public static func failure(id: Int?, _ error: ControlError) -> ControlResponse {

@@ -127,6 +127,10 @@ public struct DiagnoseReport: Hashable, Sendable, Encodable {
     public var topByCPU: [ProcessUsage]
     public var topByMemory: [ProcessUsage]
     public var components: [Component]
+    /// True on a host with no configuration: `components` are then groups of processes
+    /// running the same program with the same arguments, the oldest of each as
+    /// `supervisedPIDs`.
+    public var sameCommandGroups: Bool = false
     public var cpuFrequency: CPUFrequency
     public var systemd: SystemdUnits
     public var processCount: Int
@@ -264,7 +268,15 @@ public enum Diagnosis {
             let all = copies.all
             guard !copies.duplicates.isEmpty else { continue }
             let pids = all.map { String($0.pid) }.joined(separator: ", ")
-            if all.count >= 2 {
+            if snapshot.componentsAreSameCommandGroups {
+                let command = copies.duplicates[0].commandLine
+                let glob = command.contains { "'*?[]\\".contains($0) } || command.count > 80 ? "GLOB" : command
+                recommendations.append(
+                    Recommendation(
+                        .warning,
+                        "\(all.count) processes run the same program with the same arguments (PIDs \(pids), \(copies.component)) — if they are copies of one program, run: warden duplicates --kill --command '\(glob)'"
+                    ))
+            } else if all.count >= 2 {
                 recommendations.append(
                     Recommendation(
                         .warning, "\(all.count) copies of \(copies.component) running (PIDs \(pids)) — run: warden duplicates --kill"))
@@ -328,6 +340,7 @@ public enum Diagnosis {
                 available: snapshot.pressure != nil, cpu: snapshot.pressure?.cpu, memory: snapshot.pressure?.memory,
                 io: snapshot.pressure?.io),
             topByCPU: snapshot.topByCPU, topByMemory: snapshot.topByMemory, components: components,
+            sameCommandGroups: snapshot.componentsAreSameCommandGroups,
             cpuFrequency: DiagnoseReport.CPUFrequency(
                 available: snapshot.cpuGovernors != nil, governors: snapshot.cpuGovernors ?? []),
             systemd: systemd, processCount: snapshot.processCount, scanMilliseconds: snapshot.scanMilliseconds,
@@ -433,7 +446,17 @@ extension DiagnoseReport {
         out += "\n" + heading("Top processes by memory")
         out += OperatorText.table(columns, processRows(topByMemory), indent: "  ")
 
-        if !components.isEmpty {
+        if !components.isEmpty && sameCommandGroups {
+            out += "\n" + heading("Same program, same arguments (no Warden configuration)")
+            out += OperatorText.table(
+                [OperatorText.Column("GROUP"), OperatorText.Column("OLDEST"), OperatorText.Column("NEWER")],
+                components.map {
+                    [
+                        $0.name, $0.supervisedPIDs.map(String.init).joined(separator: ","),
+                        $0.duplicates.map { String($0.pid) }.joined(separator: ","),
+                    ]
+                }, indent: "  ")
+        } else if !components.isEmpty {
             out += "\n" + heading("Components")
             out += OperatorText.table(
                 [

@@ -149,8 +149,11 @@ public struct HostSnapshot: Hashable, Sendable {
     public var pressure: PressureSnapshot?
     public var topByCPU: [ProcessUsage]
     public var topByMemory: [ProcessUsage]
-    /// Per configured component; empty without a configuration.
+    /// Per configured component; without a configuration, the groups of processes running
+    /// the same program with the same arguments (`DuplicateScan.sameCommandGroups`).
     public var components: [ComponentCopies]
+    /// True when `components` are such groups, not configured components.
+    public var componentsAreSameCommandGroups = false
     /// `scaling_governor` of each CPU in CPU order; nil when cpufreq is absent.
     public var cpuGovernors: [String]?
     public var failedUnits: FailedUnits

@@ -8,6 +8,10 @@ public struct ScannedProcess: Hashable, Sendable {
     /// The target of `/proc/PID/exe`, without the kernel's ` (deleted)` suffix; nil for
     /// kernel threads and when the link is not readable (another user's process, non-root).
     public var executable: String?
+    /// The file `/proc/PID/exe` leads to, by device and inode: the same program whatever
+    /// path started it, and told apart from a new file installed under the same path. Nil
+    /// unless the scan asked for it, and when it cannot be read.
+    public var executableFile: FileIdentity?
     /// True when the kernel marked the executable ` (deleted)`: the file was replaced
     /// (an upgrade) while this copy kept running the old one.
     public var executableDeleted: Bool
@@ -30,7 +34,7 @@ public struct ScannedProcess: Hashable, Sendable {
     public init(
         pid: Int32, parentPID: Int32, name: String, executable: String?, executableDeleted: Bool = false,
         arguments: [String], cgroup: String?, startTimeTicks: UInt64, uid: UInt32?, state: Character,
-        cpuTicks: UInt64, rssBytes: UInt64
+        cpuTicks: UInt64, rssBytes: UInt64, executableFile: FileIdentity? = nil
     ) {
         self.pid = pid
         self.parentPID = parentPID
@@ -44,6 +48,7 @@ public struct ScannedProcess: Hashable, Sendable {
         self.state = state
         self.cpuTicks = cpuTicks
         self.rssBytes = rssBytes
+        self.executableFile = executableFile
     }
 
     /// What a kill must re-verify before signalling: the PID and its start time.

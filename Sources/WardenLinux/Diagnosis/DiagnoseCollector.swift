@@ -18,9 +18,14 @@ public struct DiagnoseCollector: Sendable {
         self.topCount = topCount
     }
 
+    /// `sameCommandGroups`: with no configuration (no `targets`), look for groups of
+    /// processes running the same program with the same arguments instead, as `warden
+    /// duplicates` does there; `loginShells` are never such a copy.
     public func collect(
-        targets: [DuplicateTarget], warden: WardenProcesses, tradingSlices: Set<String>
+        targets: [DuplicateTarget], warden: WardenProcesses, tradingSlices: Set<String>, sameCommandGroups: Bool = false,
+        loginShells: Set<String> = []
     ) -> HostSnapshot {
+        let sameCommand = sameCommandGroups && targets.isEmpty
         let scanner = ProcScanner(procRoot: procRoot)
         let ticks = ProcScanner.ticksPerSecond
         // Sample 1: stat only (CPU ticks). Sample 2: the duplicate scan, whose stat fields
@@ -30,7 +35,10 @@ public struct DiagnoseCollector: Sendable {
         SystemCall.sleep(nanoseconds: sampleInterval.usec * 1000)
         let secondStart = monotonicMicroseconds()
         let detection = DuplicateDetector(procRoot: procRoot).detect(targets, warden: warden)
-        let second = targets.isEmpty ? scanner.scan([]) : detection.processes
+        let second =
+            sameCommand
+            ? scanner.scan([.executable, .executableFile, .commandLine, .user])
+            : targets.isEmpty ? scanner.scan([]) : detection.processes
         let scanMicroseconds = monotonicMicroseconds() - secondStart
         let elapsed = Double(secondStart - firstStart) / 1_000_000
         let cpu = CPUUsage.percentages(before: first, after: second, elapsedSeconds: elapsed, ticksPerSecond: ticks)
@@ -53,14 +61,24 @@ public struct DiagnoseCollector: Sendable {
         }
         let byCPU = second.sorted { (cpu[$0.pid] ?? 0, $1.pid) > (cpu[$1.pid] ?? 0, $0.pid) }.lazy.compactMap(usage).prefix(topCount)
         let byMemory = second.sorted { ($0.rssBytes, $1.pid) > ($1.rssBytes, $0.pid) }.lazy.compactMap(usage).prefix(topCount)
-        let components = detection.copies
+        var components = detection.copies
+        if sameCommand {
+            // This command's own ancestors (the shell, a terminal) are never copies.
+            let parents = Dictionary(second.map { ($0.pid, $0.parentPID) }, uniquingKeysWith: { first, _ in first })
+            var excluded = wardenPIDs
+            var current = parents[getpid()] ?? 0
+            while current > 1, excluded.insert(current).inserted, let parent = parents[current] { current = parent }
+            components = DuplicateScan.sameCommandGroups(in: second, excluding: excluded, loginShells: loginShells)
+        }
         for copy in components { for process in copy.duplicates { if let uid = process.uid { _ = users.name(uid) } } }
 
-        return HostSnapshot(
+        var snapshot = HostSnapshot(
             uptimeSeconds: scanner.uptimeSeconds(), cpuCount: CapacityProbe.read().cpus,
             loadAverageHundredths: readLoadAverage(), memory: readMemory(), pressure: readPressure(), topByCPU: Array(byCPU),
             topByMemory: Array(byMemory), components: components, cpuGovernors: readGovernors(), failedUnits: failedUnits(),
             processCount: second.count, scanMilliseconds: Double(scanMicroseconds) / 1000, userNames: users.names)
+        snapshot.componentsAreSameCommandGroups = sameCommand
+        return snapshot
     }
 
     func read(_ path: String) -> String? { try? LocalFileSystem().readFile(path) }

@@ -45,4 +45,18 @@ public enum DuplicateTargets {
         }
         return WardenProcesses(pids: pids)
     }
+
+    /// The login shells of `/etc/shells` (comments and blank lines skipped), each with
+    /// its symlinks resolved as `/proc/PID/exe` shows it (`/bin/bash` is `/usr/bin/bash`).
+    public static func loginShells(file: String = "/etc/shells") -> Set<String> {
+        guard let text = try? LocalFileSystem().readFile(file) else { return [] }
+        var shells: Set<String> = []
+        for line in text.split(separator: "\n") {
+            let path = String(line).trimmingCharacters()
+            guard path.hasPrefix("/") else { continue }
+            shells.insert(path)
+            shells.insert(canonicalPath(path))
+        }
+        return shells
+    }
 }

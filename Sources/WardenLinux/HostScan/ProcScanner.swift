@@ -27,6 +27,8 @@ public struct ProcScanner: Sendable {
         /// The owner of the process's /proc files (`fstat` of `stat`): its effective uid,
         /// what `ps` shows as USER. (Non-dumpable processes show root, as in `ps`.)
         public static let user = Fields(rawValue: 8)
+        /// The device and inode of the file `exe` leads to (`stat`).
+        public static let executableFile = Fields(rawValue: 16)
 
         public static let all: Fields = [.executable, .commandLine, .cgroup, .user]
     }
@@ -136,6 +138,7 @@ public struct ProcScanner: Sendable {
         if fields.contains(.executable) {
             (process.executable, process.executableDeleted) = Self.executable(buffer.readLink(pid, .exe, at: rootFD))
         }
+        if fields.contains(.executableFile) { process.executableFile = buffer.fileIdentity(pid, .exe, at: rootFD) }
         return true
     }
 
@@ -177,7 +180,8 @@ public struct ProcScanner: Sendable {
         return ScannedProcess(
             pid: pid, parentPID: stat.parentPID, name: name, executable: executable, executableDeleted: deleted,
             arguments: arguments, cgroup: cgroup, startTimeTicks: stat.startTicks, uid: uid,
-            state: Character(Unicode.Scalar(stat.state)), cpuTicks: stat.cpuTicks, rssBytes: Self.residentBytes(stat, pageSize: pageSize))
+            state: Character(Unicode.Scalar(stat.state)), cpuTicks: stat.cpuTicks, rssBytes: Self.residentBytes(stat, pageSize: pageSize),
+            executableFile: fields.contains(.executableFile) ? buffer.fileIdentity(pid, .exe, at: rootFD) : nil)
     }
 
     /// Resident bytes; 0 where the line has no resident size (a kernel thread's `-` on old

@@ -1,4 +1,5 @@
 import Glibc
+import WardenCore
 
 /// A read buffer reused across files of a scan; grows for long command lines.
 struct ReadBuffer: ~Copyable {
@@ -97,5 +98,13 @@ struct ReadBuffer: ~Copyable {
         let n = readlinkat(dirFD, buildPath(pid, file), storage.baseAddress!.assumingMemoryBound(to: CChar.self), storage.count)
         guard n > 0 else { return nil }
         return String(decoding: UnsafeRawBufferPointer(rebasing: storage[0..<n]), as: UTF8.self)
+    }
+
+    /// The file the link `PID/file` leads to (`stat(2)` follows it, even to a deleted
+    /// executable); nil when it cannot be read.
+    func fileIdentity(_ pid: Int32, _ file: File, at dirFD: Int32) -> FileIdentity? {
+        var info = stat()
+        guard fstatat(dirFD, buildPath(pid, file), &info, 0) == 0 else { return nil }
+        return FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
     }
 }

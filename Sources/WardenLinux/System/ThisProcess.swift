@@ -20,6 +20,14 @@ public enum ThisProcess {
         return entries
     }
 
+    /// The working directory (`getcwd`), nil when it cannot be named (removed, or longer
+    /// than PATH_MAX).
+    public static var workingDirectory: String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        guard getcwd(&buffer, buffer.count) != nil else { return nil }
+        return String(cString: buffer)
+    }
+
     /// Bytes of a memory page.
     public static var pageSize: UInt64 { UInt64(max(1, sysconf(Int32(_SC_PAGESIZE)))) }
 

@@ -13,6 +13,8 @@ public final class ControlEndpoint: @unchecked Sendable {
     let outputBuffer: ComponentOutputBuffer?
     /// Answers `emergency on|off|status`; nil: `unavailable`. Loop thread.
     var governor: GovernorDriver?
+    /// Answers `config-source`; nil: `unavailable`. Set before the loop runs.
+    var configSource: ControlConfigSource?
     private var server: ControlServer?
 
     /// Opens a control socket at `path` answered by `supervisor`. The socket file gets
@@ -73,6 +75,11 @@ public final class ControlEndpoint: @unchecked Sendable {
         }
     }
 
+    /// Answers `config-source` with `source` from now on.
+    public func answerConfigSource(with source: ControlConfigSource) {
+        supervisor.loop.executeAndWait { [self] in configSource = source }
+    }
+
     /// Hands `emergency` requests to `driver` from now on.
     public func answerEmergencies(with driver: GovernorDriver?) {
         supervisor.loop.executeAndWait { [self] in governor = driver }
@@ -114,6 +121,12 @@ public final class ControlEndpoint: @unchecked Sendable {
                 return ControlResponse(id: id, lines: buffer.lines(after: after, limit: count, tag: c.tag))
             }
             return ControlResponse(id: id, lines: buffer.last(count, tag: c.tag))
+        }
+        if operation == .configSource {
+            guard let configSource else {
+                return .failure(id: id, ControlError(.unavailable, "this daemon does not know where its configuration came from"))
+            }
+            return ControlResponse(id: id, configSource: configSource)
         }
         if operation == .emergencyOn || operation == .emergencyOff || operation == .emergencyStatus {
             return answerEmergency(request, operation, peer: peer)

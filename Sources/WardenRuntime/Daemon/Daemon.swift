@@ -146,6 +146,10 @@ public enum Daemon {
                 throw DaemonExit(code: SupervisorExitCode.controlSocketUnavailable)
             }
         }
+        control?.answerConfigSource(
+            with: arguments.configSource(
+                stateDirectory: stateDirectory,
+                controlSocket: configuration.settings.controlSocket ?? stateDirectory + "/control.sock"))
         let governor = GovernorDriver.start(
             for: supervisor, wiring: try Self.governorWiring(testRoot: arguments.governorCgroupRoot))
         control?.answerEmergencies(with: governor)

@@ -82,6 +82,36 @@ public struct DaemonArguments: Hashable, Sendable {
         return .success(parsed)
     }
 
+    /// The warden.conf these arguments read: `--config`, else /etc/warden/warden.conf when
+    /// it exists, else none.
+    public var effectiveConfigPath: String? {
+        if let configPath { return configPath }
+        let fs = LocalFileSystem(maximumBytes: LocalFileSystem.configurationMaximumBytes)
+        return (try? fs.readFile(Self.defaultConfigPath)) != nil ? Self.defaultConfigPath : nil
+    }
+
+    /// warden.conf where Warden looks when no `--config` names one.
+    public static let defaultConfigPath = "/etc/warden/warden.conf"
+
+    /// What `config-source` answers for a daemon run with these arguments: every path
+    /// made absolute against this process's working directory, so that a command run from
+    /// anywhere else finds the same files.
+    public func configSource(stateDirectory: String, controlSocket: String) -> ControlConfigSource {
+        let directory = ThisProcess.workingDirectory ?? ""
+        func absolute(_ path: String) -> String { ControlConfigSource.absolute(path, in: directory) }
+        return ControlConfigSource(
+            pid: ThisProcess.pid, configFile: effectiveConfigPath.map(absolute), unitDirectories: unitDirectories.map(absolute),
+            stateDirectory: absolute(stateDirectory), controlSocket: absolute(controlSocket),
+            mainProgram: mainProgram.isEmpty ? nil : mainProgram, mainName: mainProgram.isEmpty ? nil : mainName)
+    }
+
+    /// The arguments that load what `source` says a running daemon loaded.
+    public init(_ source: ControlConfigSource) {
+        self.init(
+            configPath: source.configFile, unitDirectories: source.unitDirectories, stateDirectory: source.stateDirectory,
+            mainProgram: source.mainProgram ?? [], mainName: source.mainName ?? "main")
+    }
+
     /// Loads the configuration these arguments name, as every command does.
     public func load(host: HostFacts?) -> ConfigurationLoader.Result {
         var extra: [String: String] = [:]

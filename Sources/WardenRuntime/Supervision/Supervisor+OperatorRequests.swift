@@ -46,7 +46,7 @@ extension Supervisor {
             return kill(c, request, id: id, who: who)
         case .reloadUnit:
             return reloadComponent(c, id: id, who: who)
-        case .status, .logs, .reload, .emergencyOn, .emergencyOff, .emergencyStatus:
+        case .status, .logs, .reload, .emergencyOn, .emergencyOff, .emergencyStatus, .configSource:
             return .failure(id: id, ControlError(.unsupportedOperation, "'\(operation.rawValue)' reached the wrong branch"))
         }
     }

@@ -11,10 +11,15 @@ struct CheckConfig: ParsableCommand {
         abstract: "Validate warden.conf and the units, and print what they will do.",
         discussion: """
             Exit status 0 when the configuration is valid, 78 (EX_CONFIG) when it is not. \
-            Problems are printed as FILE:LINE: KEY: message, all of them in one run.
+            Problems are printed as FILE:LINE: KEY: message, all of them in one run. \
+            Without --config and --units, a daemon answering on the control socket is asked \
+            which configuration it runs, and that one is checked (one line on stderr says \
+            so); with no daemon, /etc/warden/warden.conf and /etc/warden/units.
             """)
 
     @OptionGroup var location: ConfigLocation
+
+    @OptionGroup var daemon: DaemonSocketOption
 
     @Flag(help: "Print the result as JSON.")
     var json = false
@@ -24,7 +29,7 @@ struct CheckConfig: ParsableCommand {
 
     func run() throws {
         let facts = HostProbe.facts()
-        var result = location.load(host: noHostCheck ? nil : facts)
+        var result = ConfigChoice.resolve(location, socket: daemon).load(host: noHostCheck ? nil : facts)
         // What this Warden cannot grant (a capability it lacks, a limit above its own):
         // `warden run` runs without it, or refuses with FailOnUnenforceable=yes.
         if let configuration = result.configuration, !noHostCheck {

@@ -12,7 +12,11 @@ struct ControlSocketOptions: ParsableArguments {
     @Option(name: .long, help: "warden.conf to take ControlSocket= from (default /etc/warden/warden.conf when it exists).")
     var config: String?
 
-    var socketPath: String {
+    var socketPath: String { Self.socketPath(socket: socket, config: config) }
+
+    /// `socket`, else `ControlSocket=` of `config` (or /etc/warden/warden.conf when it
+    /// exists), else /run/warden/control.sock.
+    static func socketPath(socket: String?, config: String?) -> String {
         if let socket { return socket }
         let fs = LocalFileSystem(maximumBytes: LocalFileSystem.configurationMaximumBytes)
         var path = config

@@ -9,14 +9,22 @@ struct Diagnose: ParsableCommand {
         commandName: "diagnose",
         abstract: "Judge the host's load, memory, pressure and processes, and say what to do.",
         discussion: """
-            Works without a running Warden. Load is judged per CPU (optimal below 1.0, warning \
-            1.0–2.0, critical above 2.0), memory used (warning from 70 %, critical above 85 %), \
-            swap (warning above 500 MiB); thresholds come from [Governor] of warden.conf when \
-            a configuration is given. The JSON fields are documented in docs/diagnose.md. \
-            Exit status 0 when optimal, 1 on warnings, 2 on critical findings.
+            Works without a running Warden and without a configuration. Load is judged per \
+            CPU (optimal below 1.0, warning 1.0–2.0, critical above 2.0), memory used \
+            (warning from 70 %, critical above 85 %), swap (warning above 500 MiB); \
+            thresholds come from [Governor] of warden.conf when there is a configuration: \
+            --config/--units, else the one of a daemon answering on the control socket \
+            (--socket; one line on stderr names it), else /etc/warden/warden.conf. With one, \
+            the copies of each component are checked; with none, the default thresholds \
+            apply and the groups of processes running the same program with the same \
+            arguments are listed instead (as warden duplicates finds them). The JSON fields \
+            are documented in docs/diagnose.md. Exit status 0 when optimal, 1 on warnings, \
+            2 on critical findings.
             """)
 
     @OptionGroup var location: ConfigLocation
+
+    @OptionGroup var daemon: DaemonSocketOption
 
     @Flag(help: "Print the report as JSON (one object per line with --watch).")
     var json = false
@@ -39,8 +47,9 @@ struct Diagnose: ParsableCommand {
 
     func run() throws {
         var configuration: Configuration?
-        if location.isGiven {
-            let result = location.load(host: nil)
+        let choice = ConfigChoice.resolve(location, socket: daemon)
+        if choice.isGiven {
+            let result = choice.load(host: nil)
             configuration = result.configuration
             if configuration == nil {
                 let errors = result.diagnostics.filter { $0.severity == .error }
@@ -50,16 +59,19 @@ struct Diagnose: ParsableCommand {
         }
         let thresholds = DiagnoseThresholds(governor: configuration?.settings.governor ?? GovernorSettings())
         let targets = configuration.map { DuplicateTargets.resolve($0, searchPath: location.executableSearchPath) } ?? []
-        let warden = DuplicateTargets.wardenProcesses(
+        let warden = choice.wardenProcesses(
             stateDirectory: configuration?.settings.effectiveStateDirectory ?? WardenSettings.defaultStateDirectory,
             procRoot: procRoot)
         let tradingSlices = configuration.map(ProcessPlacement.tradingSlices) ?? []
         let collector = DiagnoseCollector(procRoot: procRoot)
+        let loginShells = choice.isGiven ? [] : DuplicateTargets.loginShells()
         let color = Terminal.colorsStandardOutput
 
         var worst = Verdict.optimal
         repeat {
-            let snapshot = collector.collect(targets: targets, warden: warden, tradingSlices: tradingSlices)
+            let snapshot = collector.collect(
+                targets: targets, warden: warden, tradingSlices: tradingSlices, sameCommandGroups: !choice.isGiven,
+                loginShells: loginShells)
             let report = Diagnosis.analyze(snapshot, thresholds: thresholds)
             worst = report.verdict
             if json {

@@ -14,18 +14,32 @@ struct Duplicates: ParsableCommand {
             holder of STATE/warden.lock and its descendants) are the supervised copies and \
             never listed. --kill sends SIGTERM, then SIGKILL after --timeout, through pidfds \
             opened and verified against each process's start time, so a recycled PID is never \
-            hit; PID 1 and Warden's processes are never signalled. On a host with no Warden \
-            configuration (no --config, no --units, neither /etc/warden/warden.conf nor \
-            /etc/warden/units), the copies looked for are processes running the same \
-            executable with the same arguments: the oldest of each group is kept, the newer \
-            ones are listed. There --kill stops only the groups --command names (a glob over \
-            the command line, as DuplicateMatch=pattern: takes it), so that nothing the \
-            operator did not pick is signalled. Exit status 0 when no duplicate runs \
-            (none found, or all stopped), 1 when some still run, 78 when the configuration \
-            is invalid.
+            hit; PID 1 and Warden's processes are never signalled.
+
+            The configuration: --config/--units; else the one of a daemon answering on the \
+            control socket (--socket; one line on stderr names it); else /etc/warden/warden.conf \
+            and /etc/warden/units.
+
+            With no configuration at all, the copies looked for are groups of processes running \
+            the same program (the same file behind /proc/PID/exe, by device and inode) with the \
+            same arguments (argv[1...]; argv[0] is the starter's choice): "two copies of the \
+            bot". A process whose parent is in the same group is a worker forked by it (a \
+            prefork pool) and part of its instance, so a pool counts once. Kernel threads, \
+            zombies, PID 1, Warden, this command's own ancestors and login shells without \
+            arguments (/etc/shells) are never members. The oldest of each group (by start \
+            time) is kept; the newer ones are listed. There --kill stops only the groups \
+            --command names (a glob over the command line, as DuplicateMatch=pattern: takes \
+            it), so that nothing the operator did not pick is signalled, and asks for a \
+            confirmation: --yes, or an answer on the terminal (without one, and without --yes, \
+            it refuses).
+
+            Exit status 0 when no duplicate runs (none found, or all stopped), 1 when some \
+            still run, 64 for a refused --kill, 78 when the configuration is invalid.
             """)
 
     @OptionGroup var location: ConfigLocation
+
+    @OptionGroup var daemon: DaemonSocketOption
 
     @Flag(help: "Print the result as JSON (fields in docs/diagnose.md).")
     var json = false
@@ -35,6 +49,9 @@ struct Duplicates: ParsableCommand {
 
     @Option(help: "Without a configuration: only the groups whose command line matches this glob (* and ?); --kill needs it there.")
     var command: String?
+
+    @Flag(help: "Without a configuration: confirm --kill without asking (needed when stdin is not a terminal).")
+    var yes = false
 
     @Option(help: "Seconds a duplicate gets to exit after SIGTERM before SIGKILL.")
     var timeout: Double = 10
@@ -47,8 +64,9 @@ struct Duplicates: ParsableCommand {
     }
 
     func run() throws {
-        if location.isUnconfigured { return try runWithoutConfiguration() }
-        let result = location.load(host: nil)
+        let choice = ConfigChoice.resolve(location, socket: daemon)
+        if choice.isUnconfigured { return try runWithoutConfiguration() }
+        let result = choice.load(host: nil)
         guard let configuration = result.configuration else {
             for diagnostic in result.diagnostics {
                 writeStandardError(diagnostic.description)
@@ -56,8 +74,7 @@ struct Duplicates: ParsableCommand {
             throw ExitCode(78)
         }
         let targets = DuplicateTargets.resolve(configuration, searchPath: location.executableSearchPath)
-        let warden = DuplicateTargets.wardenProcesses(
-            stateDirectory: configuration.settings.effectiveStateDirectory, procRoot: procRoot)
+        let warden = choice.wardenProcesses(stateDirectory: configuration.settings.effectiveStateDirectory, procRoot: procRoot)
         let detection = DuplicateDetector(procRoot: procRoot).detect(targets, warden: warden)
         let processes = detection.processes
         let copies = detection.copies
@@ -66,13 +83,14 @@ struct Duplicates: ParsableCommand {
         try report(copies, killOutcomes: outcomes)
     }
 
-    /// No configuration: groups of processes with the same executable and arguments.
+    /// No configuration: groups of processes with the same program and arguments.
     func runWithoutConfiguration() throws {
         let warden = DuplicateTargets.wardenProcesses(
             stateDirectory: WardenSettings.defaultStateDirectory, procRoot: procRoot)
-        let processes = ProcScanner(procRoot: procRoot).scan([.executable, .commandLine, .user])
+        let processes = ProcScanner(procRoot: procRoot).scan([.executable, .executableFile, .commandLine, .user])
         let protected = warden.members(of: processes).union(ancestors(of: getpid(), in: processes))
-        var copies = DuplicateScan.sameCommandGroups(in: processes, excluding: protected)
+        var copies = DuplicateScan.sameCommandGroups(
+            in: processes, excluding: protected, loginShells: DuplicateTargets.loginShells())
         if let command {
             guard case .success(let pattern) = CommandLinePattern.parse(command) else {
                 printError("warden: --command '\(command)' is not a glob (* and ? wildcards)")
@@ -84,12 +102,41 @@ struct Duplicates: ParsableCommand {
                 "warden: without a Warden configuration, --kill needs --command GLOB naming the copies to stop (the listing shows each group's command); nothing was signalled")
             throw ExitCode(64)
         }
-        let outcomes = kill ? stop(copies, protecting: protected) : nil
+        let stopCommand = "warden duplicates --kill --command 'GLOB'"
         if copies.isEmpty && !json {
-            print("no two processes run the same executable with the same arguments (no Warden configuration here)")
+            print("no two processes run the same program with the same arguments (no Warden configuration here)")
             return
         }
-        try report(copies, killOutcomes: outcomes, stopCommand: "warden duplicates --kill --command 'GLOB'")
+        if kill && !copies.isEmpty && !yes {
+            try confirmKill(copies, stopCommand: stopCommand)
+        }
+        let outcomes = kill ? stop(copies, protecting: protected) : nil
+        try report(copies, killOutcomes: outcomes, stopCommand: stopCommand)
+    }
+
+    /// The operator's yes to ending `copies`: asked on the terminal; refused (exit 64)
+    /// without one, and left (exit 1, the duplicates still run) on any answer but yes.
+    func confirmKill(_ copies: [ComponentCopies], stopCommand: String) throws {
+        let pids = copies.flatMap { $0.duplicates.map { String($0.pid) } }
+        guard isatty(STDIN_FILENO) == 1 else {
+            printError(
+                "warden: --kill would end PID(s) \(pids.joined(separator: ", ")); without a terminal to confirm on, add --yes; nothing was signalled")
+            throw ExitCode(64)
+        }
+        var listing = self
+        listing.kill = false
+        listing.json = false
+        _ = try? listing.report(copies, killOutcomes: nil, stopCommand: stopCommand)
+        let kept = copies.map { "\($0.supervised[0].pid)" }.joined(separator: ", ")
+        print(
+            "End PID(s) \(pids.joined(separator: ", ")) (SIGTERM, SIGKILL after \(OperatorText.fixed(timeout, decimals: 0)) s), keeping the oldest, PID(s) \(kept)? [y/N] ",
+            terminator: "")
+        fflush(nil)
+        let answer = (readLine() ?? "").filter { !$0.isWhitespace }.lowercased()
+        guard answer == "y" || answer == "yes" else {
+            print("nothing was signalled")
+            throw ExitCode(1)
+        }
     }
 
     /// SIGTERM, then SIGKILL after `--timeout`, to every duplicate, through verified pidfds;
@@ -141,10 +188,9 @@ extension ConfigLocation {
         return searchPath
     }
 
-    /// True when there is a configuration to read: `--config`, `--units`, or the default file.
-    var isGiven: Bool {
-        config != nil || !units.isEmpty || access("/etc/warden/warden.conf", F_OK) == 0
-    }
+    /// True when there is a configuration to read: `--config`, `--units`, or the default
+    /// file or unit directory.
+    var isGiven: Bool { !isUnconfigured }
 }
 
 enum Terminal {

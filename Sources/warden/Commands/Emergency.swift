@@ -14,7 +14,10 @@ struct Emergency: ParsableCommand {
         discussion: """
             Goes through the running daemon's control socket; when no daemon answers, acts \
             directly on Warden's cgroup subtree and systemd's slices, recording every change \
-            in STATE/governor.state, which a daemon started later resumes. Exit status: 0; \
+            in STATE/governor.state, which a daemon started later resumes. On a host with no \
+            Warden configuration it acts with Warden's defaults: no component, ThrottleSlices= \
+            system.slice user.slice (minus any slice holding a Warden daemon or a critical \
+            process, each named with the reason), state in /run/warden. Exit status: 0; \
             1 on failure or a refused target; 5 for an unknown target; 69 when a daemon holds \
             the state directory but does not answer; 78 for an invalid configuration.
             """,
@@ -103,10 +106,12 @@ enum EmergencyRun {
         let driver: GovernorDriver
         let lock: StateLock
         let stateDirectory: String
+        /// `ThrottleSlices=` left alone: each holds a Warden daemon or a critical process.
+        let skipped: [ThrottleSliceGuard.Skipped]
     }
 
     static func direct(_ options: EmergencyOptions, _ loaded: ConfigurationLoader.Result) throws -> Direct {
-        guard let configuration = loaded.configuration else {
+        guard var configuration = loaded.configuration else {
             for diagnostic in loaded.diagnostics { printError(diagnostic.description) }
             printError("warden: no daemon answers and the configuration is invalid: cannot act directly")
             throw ExitCode(78)
@@ -141,7 +146,23 @@ enum EmergencyRun {
             groupsReason =
                 "no Warden cgroup subtree known (no daemon recorded one in \(store.cgroupRootPath)); pass --cgroup-root"
         }
-        let (slices, slicesReason) = SystemdSliceControl.connect()
+        var (slices, slicesReason) = SystemdSliceControl.connect()
+        // The host's slices minus those holding Warden or a critical process: throttling
+        // them would throttle what the emergency is for.
+        let throttleSlices = configuration.settings.governor.effectiveThrottleSlices
+        let guarded = ThrottleSliceGuard.split(
+            throttleSlices,
+            protecting: ProtectedProcessScan.scan(configuration: configuration, stateDirectory: stateDirectory))
+        if !guarded.skipped.isEmpty {
+            if guarded.kept.isEmpty {
+                if slicesReason == nil {
+                    slicesReason = "each holds Warden or a critical process"
+                    slices = nil
+                }
+            } else {
+                configuration.settings.governor.throttleSlices = guarded.kept
+            }
+        }
         let effects = GovernorEffects(
             manager: manager, groupsUnavailableReason: groupsReason, slices: slices, slicesUnavailableReason: slicesReason)
         var logger = Logger(label: "warden.governor") { WardenLogHandler(label: $0) }
@@ -154,14 +175,14 @@ enum EmergencyRun {
             driver.addNote("Warden's slices and components are not governed: \(groupsReason)")
         }
         if let slicesReason {
-            driver.addNote(
-                "ThrottleSlices= (\(configuration.settings.governor.effectiveThrottleSlices.joined(separator: " "))) not throttled: \(slicesReason)")
+            driver.addNote("ThrottleSlices= (\(throttleSlices.joined(separator: " "))) not throttled: \(slicesReason)")
         }
+        for skipped in guarded.skipped { driver.addNote(skipped.description) }
         if case .failure(let error) = driver.loadState() {
             printError("warden: \(error)")
             throw ExitCode(ControlExit.failure)
         }
-        return Direct(driver: driver, lock: lock, stateDirectory: stateDirectory)
+        return Direct(driver: driver, lock: lock, stateDirectory: stateDirectory, skipped: guarded.skipped)
     }
 
     static func who() -> String { "warden emergency (uid \(getuid()), no daemon)" }
@@ -187,8 +208,11 @@ struct EmergencyOn: ParsableCommand {
         abstract: "Throttle now: the critical tier's quota for the batch groups (or the named targets).",
         discussion: """
             Without --target: every Priority=batch slice and component, and ThrottleSlices= on \
-            systemd hosts. Priority=critical groups are refused. --for makes it expire by \
-            itself, with or without a daemon (docs/governor.md says how).
+            systemd hosts (default system.slice user.slice, also on a host with no Warden \
+            configuration), minus every slice that holds a Warden daemon or a process of a \
+            Priority=critical component: each one left out is named with the reason. \
+            Priority=critical groups are refused. --for makes it expire by itself, with or \
+            without a daemon (docs/governor.md says how).
             """)
 
     @OptionGroup var options: EmergencyOptions
@@ -242,6 +266,11 @@ struct EmergencyOn: ParsableCommand {
         }
         let direct = try EmergencyRun.direct(options, loaded)
         defer { direct.lock.release() }
+        for name in emergency.targets ?? [] {
+            if let skipped = direct.skipped.first(where: { $0.slice == name || $0.slice == name + ".slice" }) {
+                throw EmergencyRun.fail(ControlError(.refused, skipped.description + "; it is never throttled"))
+            }
+        }
         let manual: ManualEmergencyRequest
         switch emergency.manualRequest() {
         case .success(let value): manual = value
