@@ -15,3 +15,9 @@ int warden_path_is_read_only(const char *path) {
     if (statvfs(path, &info) != 0) return -1;
     return (info.f_flag & ST_RDONLY) ? 1 : 0;
 }
+
+#include <sys/xattr.h>
+
+long warden_fgetxattr(int fd, const char *name, void *value, unsigned long size) {
+    return (long)fgetxattr(fd, name, value, (size_t)size);
+}

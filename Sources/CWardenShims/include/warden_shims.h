@@ -163,6 +163,10 @@ const char *warden_signal_abbrev(int sig);
  * module does not import <sys/vfs.h>. Returns 0, or -1 with errno set. */
 int warden_fstatfs_type(int fd, long *type);
 
+/* fgetxattr(2) on an open file (a cgroup's systemd tags): Swift's Glibc module does not
+ * import <sys/xattr.h>. Returns the value's length, or -1 with errno set. */
+long warden_fgetxattr(int fd, const char *name, void *value, unsigned long size);
+
 /* statvfs(2)'s ST_RDONLY for `path`: 1 read-only, 0 read-write, -1 with errno set. */
 int warden_path_is_read_only(const char *path);
 

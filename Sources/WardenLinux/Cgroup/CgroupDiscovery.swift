@@ -72,6 +72,9 @@ public struct CgroupDiscovery: Hashable, Sendable {
             let name = file == "." ? groupPath : "\(groupPath)/\(file)"
             return CgroupAvailability(hierarchy: .unusable(reason: "\(name) is not writable (\(errnoDescription(errno))): the group is not delegated to Warden"))
         }
+        if let owner = undelegatedSystemdUnit(group, path: groupPath) {
+            return CgroupAvailability(hierarchy: .unusable(reason: owner))
+        }
         let available = Set(CgroupControllerList.parse((try? group.read("cgroup.controllers")) ?? ""))
         let inKernel = Set(CgroupControllerList.parse((try? CgroupDirectory(openingPath: mountPath).read("cgroup.controllers")) ?? ""))
         var notes: [String: String] = [:]
@@ -82,6 +85,36 @@ public struct CgroupDiscovery: Hashable, Sendable {
                 : "not in this kernel's \(mountPath)/cgroup.controllers"
         }
         return CgroupAvailability(hierarchy: .usable, availableControllers: available, missingControllerNotes: notes)
+    }
+}
+
+extension CgroupDiscovery {
+    /// Root may write into any group, but a systemd unit's group is systemd's unless the
+    /// unit delegates it: systemd rewrites its controllers, and an OOM kill anywhere below
+    /// it stops the whole unit (`OOMPolicy=`), Warden with it. systemd tags a unit's group
+    /// with `trusted.invocation_id` and a delegated one with `trusted.delegate=1` (251+);
+    /// without that tag systemd is asked for the unit's `Delegate=`. The reason, or nil
+    /// when the group is not a unit's, is delegated, or systemd cannot be asked.
+    static func undelegatedSystemdUnit(_ group: CgroupDirectory, path: String) -> String? {
+        func attribute(_ name: String) -> String? {
+            var buffer = [UInt8](repeating: 0, count: 64)
+            let length = warden_fgetxattr(group.fd, name, &buffer, UInt(buffer.count))
+            return length < 0 ? nil : String(decoding: buffer.prefix(Int(length)), as: UTF8.self)
+        }
+        guard attribute("trusted.invocation_id") != nil || attribute("user.invocation_id") != nil else { return nil }
+        if attribute("trusted.delegate") == "1" || attribute("user.delegate") == "1" { return nil }
+        let unit = String(path.split(separator: "/").last ?? "")
+        let interface: String
+        switch unit.split(separator: ".").last {
+        case "service": interface = "org.freedesktop.systemd1.Service"
+        case "scope": interface = "org.freedesktop.systemd1.Scope"
+        default: return nil
+        }
+        guard let bus = try? SystemdBus(), let delegated = try? bus.unitBoolProperty(unit, property: "Delegate", interface: interface),
+            !delegated
+        else { return nil }
+        return "\(path) is the group of systemd's \(unit), which does not delegate it (Delegate=yes): "
+            + "systemd owns its controllers, and an OOM kill below it would stop the whole unit"
     }
 }
 

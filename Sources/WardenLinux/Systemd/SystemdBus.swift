@@ -442,6 +442,21 @@ public final class SystemdBus: @unchecked Sendable {
         }
     }
 
+    /// A boolean property of a unit (`Delegate` on `org.freedesktop.systemd1.Service`),
+    /// loading the unit if needed.
+    public func unitBoolProperty(_ name: String, property: String, interface: String) throws(SystemdBusError) -> Bool {
+        try lock.withLock { () throws(SystemdBusError) -> Bool in
+            let path = try loadUnit(name)
+            let reply = try getProperty(path: path, interface: interface, property: property, unit: name)
+            defer { warden_sd_bus_message_unref(reply) }
+            var value: Int32 = 0
+            var status = warden_sd_bus_message_enter_container(reply, Self.type("v"), "b")
+            if status > 0 { status = warden_sd_bus_message_read_basic(reply, Self.type("b"), &value) }
+            if status <= 0 { throw readFailure(property, name, status) }
+            return value != 0
+        }
+    }
+
     /// Whether the job at `path` is still queued or running (its object exists).
     public func jobIsPending(_ path: String) throws(SystemdBusError) -> Bool {
         try lock.withLock { () throws(SystemdBusError) -> Bool in
