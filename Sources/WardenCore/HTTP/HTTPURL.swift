@@ -37,7 +37,7 @@ public struct HTTPURL: Hashable, Sendable {
         if authority.contains("@") {
             return .failure(ValueError("a user name or password (user@host) in the URL is not supported"))
         }
-        if authority.isEmpty || authority.hasPrefix(":") { return .failure(ValueError("it names no host")) }
+        if authority.isEmpty { return .failure(ValueError("it names no host")) }
         if authority.unicodeScalars.contains(where: { scalar in scalar.value <= 0x20 || scalar.value >= 0x7F }) {
             return .failure(ValueError("the host holds a space, a control character or a non-ASCII letter (write a name in its xn-- form)"))
         }
