@@ -39,6 +39,7 @@ static struct {
     int (*param_set1_ip_asc)(X509_VERIFY_PARAM *, const char *);
     const char *(*verify_error_string)(long);
     unsigned long (*err_get_error)(void);
+    unsigned long (*err_peek_error)(void);
     void (*err_error_string_n)(unsigned long, char *, size_t);
     void (*err_clear_error)(void);
 } ssl;
@@ -73,6 +74,7 @@ static void load(void) {
         SYMBOL(param_set1_ip_asc, "X509_VERIFY_PARAM_set1_ip_asc"),
         SYMBOL(verify_error_string, "X509_verify_cert_error_string"),
         SYMBOL(err_get_error, "ERR_get_error"),
+        SYMBOL(err_peek_error, "ERR_peek_error"),
         SYMBOL(err_error_string_n, "ERR_error_string_n"),
         SYMBOL(err_clear_error, "ERR_clear_error"),
     };
@@ -205,12 +207,15 @@ static int outcome(struct warden_tls *tls, int result, const char *step, char *e
     case SSL_ERROR_ZERO_RETURN:
         return WARDEN_TLS_CLOSED;
     case SSL_ERROR_SYSCALL:
-        if (ssl.err_get_error() == 0 && saved_errno == 0) {
-            ssl.err_clear_error();
-            return WARDEN_TLS_CLOSED;
+        /* The connection ended or failed under TLS: an empty queue and no errno is an
+         * end without close_notify, which HTTP/1.x with `Connection: close` allows. */
+        if (ssl.err_peek_error() == 0) {
+            if (saved_errno == 0)
+                return WARDEN_TLS_CLOSED;
+            snprintf(error, error_size, "%s", strerror(saved_errno));
+            return WARDEN_TLS_ERROR;
         }
-        ssl.err_clear_error();
-        snprintf(error, error_size, "%s: %s", step, strerror(saved_errno));
+        queued_error(step, error, error_size);
         return WARDEN_TLS_ERROR;
     default: {
         long verified = ssl.get_verify_result(tls->session);

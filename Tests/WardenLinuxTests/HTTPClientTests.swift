@@ -186,6 +186,16 @@ import WardenCore
         }
     }
 
+    @Test func httpsToAPlainServerFailsInTheHandshake() throws {
+        try withServer { server in
+            let result = WebhookAlertSink(url: "https://127.0.0.1:\(server.port)/hooks/secret", timeoutMilliseconds: 5_000)
+                .deliver(Self.alert)
+            let reason = try #require(failure(result), "delivered over TLS to a plain server")
+            #expect(reason.hasPrefix("TLS handshake with 127.0.0.1:\(server.port): "), "\(reason)")
+            #expect(!reason.contains("timed out"), "\(reason)")
+        }
+    }
+
     @Test func anUnreadableCAFileIsNamed() throws {
         let listener = try Listener()
         let result = WebhookAlertSink(
