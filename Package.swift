@@ -64,12 +64,13 @@ let package = Package(
     targets: [
         .target(name: "WardenCore", swiftSettings: sizeOptimized),
         .target(name: "CWardenShims"),
-        // Governor alert webhooks over HTTPS (libcurl from Debian: TLS without a Swift
-        // TLS stack), loaded with dlopen at the first webhook so a daemon without one
-        // maps none of it; the -dev package gives the header.
-        .target(name: "CWebhook", dependencies: ["CWardenShims"]),
+        // TLS for https alert webhooks under Warden's one HTTP client: OpenSSL's libssl,
+        // loaded with dlopen at the first https webhook so a daemon without one maps none
+        // of it (why not libcurl: Sources/CTLS/include/warden_tls.h); libssl-dev gives
+        // the headers.
+        .target(name: "CTLS", dependencies: ["CWardenShims"]),
         // libsystemd (sd_notify, the journal, sd-bus), loaded with dlopen at first use like
-        // libcurl: a daemon not under systemd maps none of it (with libgcrypt, liblz4,
+        // libssl: a daemon not under systemd maps none of it (with libgcrypt, liblz4,
         // libzstd and liblzma about 0.8 MB of PSS). libsystemd-dev gives the headers.
         .target(name: "CSystemd", dependencies: ["CWardenShims"]),
         .systemLibrary(
@@ -78,7 +79,7 @@ let package = Package(
         .target(
             name: "WardenLinux",
             dependencies: [
-                "WardenCore", "CWardenShims", "CWebhook", "CSystemd", "CLibcap",
+                "WardenCore", "CWardenShims", "CTLS", "CSystemd", "CLibcap",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: sizeOptimized),

@@ -3,9 +3,9 @@
 #include <dlfcn.h>
 #include <stdio.h>
 
-/* Libraries Warden uses only sometimes (libsystemd under systemd, libcurl for a webhook)
- * are opened at first use rather than linked, so a daemon that never needs them maps
- * none of their pages; this is the one loader both go through. */
+/* Libraries Warden uses only sometimes (libsystemd under systemd, libssl for an https
+ * webhook) are opened at first use rather than linked, so a daemon that never needs them
+ * maps none of their pages; this is the one loader both go through. */
 int warden_load_library(const char *file, const char *install_hint, const struct warden_symbol *symbols,
                         size_t count, char *error, size_t error_size) {
     void *library = dlopen(file, RTLD_NOW | RTLD_LOCAL);

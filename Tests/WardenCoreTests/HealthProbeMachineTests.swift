@@ -249,7 +249,7 @@ private let answered: [Event] = [.start(literal: v4(8080)), .connected, .request
         ("", "the path '' does not start with '/'"),
     ] as [(String, String?)])
     func requestPathsThatWouldBreakTheRequestLineAreRefused(path: String, why: String?) {
-        #expect(HealthProbeMachine.invalidPathReason(path) == why)
+        #expect(HTTPRequest.invalidTargetReason(path) == why)
     }
 
     @Test(arguments: [

@@ -7,8 +7,9 @@ import WardenLinux
 /// libsystemd is loaded with dlopen at first use (Sources/CSystemd/systemd.c), not linked:
 /// a daemon that is not under systemd (no `$NOTIFY_SOCKET`, no `$WATCHDOG_USEC`, not
 /// logging to the journal) must never map it, nor what it pulls in (libgcrypt, liblz4,
-/// libzstd, liblzma). Read from the running daemon's /proc/PID/maps; the control case,
-/// `LogTarget=journal`, shows that the check sees the library once something needs it.
+/// libzstd, liblzma), nor OpenSSL's libssl without an https alert webhook. Read from the
+/// running daemon's /proc/PID/maps; the control case, `LogTarget=journal`, shows that the
+/// check sees the library once something needs it.
 @Suite(.enabled(if: DemoBinary.wardenPath != nil, "warden is not built next to the test bundle: run `swift build --build-tests`"))
 struct SystemdLibraryLoadTests {
     /// `warden run` with one component, the governor off, in a temp directory; returns
@@ -47,6 +48,9 @@ struct SystemdLibraryLoadTests {
         #expect(maps.contains("libswiftCore.so"), "\(maps)")
         let systemdLines = maps.split(separator: "\n").filter { $0.contains("libsystemd") }
         #expect(systemdLines.isEmpty, "libsystemd mapped without a use for it: \(systemdLines)")
+        // Nor OpenSSL, which only an https alert webhook opens (Sources/CTLS).
+        let tlsLines = maps.split(separator: "\n").filter { $0.contains("libssl") || $0.contains("libcrypto") }
+        #expect(tlsLines.isEmpty, "OpenSSL mapped without an https webhook: \(tlsLines)")
     }
 
     @Test func journalLoggingLoadsLibsystemd() throws {

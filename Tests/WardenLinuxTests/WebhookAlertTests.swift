@@ -3,7 +3,7 @@ import Testing
 import WardenCore
 @testable import WardenLinux
 
-/// Webhook delivery through libcurl against servers on 127.0.0.1: what a Slack/Discord
+/// Webhook delivery through Warden's HTTP client against servers on 127.0.0.1: what a Slack/Discord
 /// endpoint receives, failures reported (never thrown or hung), and TLS verification on.
 @Suite(.serialized) struct WebhookAlertTests {
     /// A one-shot HTTP server: accepts one connection, reads the request (headers and a

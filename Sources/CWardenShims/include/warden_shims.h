@@ -185,7 +185,7 @@ struct warden_symbol {
 };
 
 /* dlopen(file), then every symbol into its slot. On failure: -1, and `error` says what
- * was missing and `install_hint` how to get it ("Debian: apt install libcurl4"). */
+ * was missing and `install_hint` how to get it ("Debian: apt install libssl3"). */
 int warden_load_library(const char *file, const char *install_hint, const struct warden_symbol *symbols,
                         size_t count, char *error, size_t error_size);
 

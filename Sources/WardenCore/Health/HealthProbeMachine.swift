@@ -5,21 +5,20 @@
 // clock or a process.
 //
 // - `tcp:HOST:PORT` passes when a TCP connection is accepted.
-// - `http://HOST:PORT/PATH` sends `GET PATH HTTP/1.1` with `Connection: close` and reads
-//   only up to the status line (at most `maximumResponseBytes`): 200–399 passes, like
-//   Docker's and Kubernetes' HTTP checks; any other status, a malformed answer or a
-//   closed connection fails.
+// - `http://HOST:PORT/PATH` sends `GET PATH HTTP/1.1` (`HTTPRequest`, with
+//   `Connection: close`) and reads only up to the status line (`HTTPStatusReader`, at most
+//   `maximumResponseBytes`): 200–399 passes, like Docker's and Kubernetes' HTTP checks;
+//   any other status, a malformed answer or a closed connection fails.
 // - `exec:/PATH ARGS…` passes when the command exits 0; on timeout it is killed and the
 //   result reported once it has been reaped, or after `killGrace`.
 //
-// A host that is a literal address is used as it is; a name from the loopback table
-// (`ProbeAddress.loopback`) maps without a lookup; any other name is resolved. Several
-// addresses are tried in order until one connects.
+// Which addresses are tried, and how their failures read, is `ConnectAttempts`, which the
+// alert webhook's client shares.
 
 /// The state of one health probe and its transitions.
 public struct HealthProbeMachine: Sendable {
     /// How many bytes of an HTTP answer are read at most while looking for its status line.
-    public static let maximumResponseBytes = 8192
+    public static let maximumResponseBytes = HTTPStatusReader.maximumBytes
 
     /// How long an `exec:` probe's command may take to die after SIGKILL before the
     /// timeout is reported anyway (a process stuck in uninterruptible sleep).
@@ -91,16 +90,9 @@ public struct HealthProbeMachine: Sendable {
     /// "0 disables the timeout"); the effects layer arms the timer.
     public let timeout: TimeSpan
     public private(set) var stage = Stage.starting
-    private var hostIsName = false
-    private var addresses: [ProbeAddress] = []
-    private var nextAddressIndex = 0
-    private var connectFailures: [ConnectFailure] = []
-    private var response: [UInt8] = []
-
-    private struct ConnectFailure: Hashable, Sendable {
-        var address: ProbeAddress
-        var reason: String
-    }
+    /// Set at the start of a `tcp:` or `http:` probe.
+    private var attempts: ConnectAttempts?
+    private var response = HTTPStatusReader()
 
     public init(target: HealthCheckTarget, timeout: TimeSpan) {
         self.target = target
@@ -108,7 +100,7 @@ public struct HealthProbeMachine: Sendable {
     }
 
     /// How many more bytes of the answer may be read.
-    public var responseRoom: Int { Self.maximumResponseBytes - response.count }
+    public var responseRoom: Int { response.room }
 
     public mutating func handle(_ event: Event) -> [Action] {
         switch (stage, event) {
@@ -116,14 +108,13 @@ public struct HealthProbeMachine: Sendable {
             return []
         case (.starting, .start(let literal)):
             return start(literal: literal)
-        case (.resolving(let host), .resolved(let found)):
-            guard !found.isEmpty else { return finish(.failed(reason: "resolve \(host): no IPv4 or IPv6 address")) }
-            addresses = found
+        case (.resolving, .resolved(let found)):
+            if let why = attempts?.resolved(found) { return finish(.failed(reason: why)) }
             return connectNext()
-        case (.resolving(let host), .resolutionFailed(let message)):
-            return finish(.failed(reason: "resolve \(host): \(message)"))
+        case (.resolving, .resolutionFailed(let message)):
+            return finish(.failed(reason: attempts?.lookupFailed(message) ?? message))
         case (.connecting(let address), .connectFailed(let reason)):
-            connectFailures.append(ConnectFailure(address: address, reason: reason))
+            attempts?.failed(address, reason: reason)
             return [.closeSocket] + connectNext()
         case (.connecting, .connected):
             return connected()
@@ -133,8 +124,7 @@ public struct HealthProbeMachine: Sendable {
         case (.sending, .sendFailed(let reason)):
             return finish(.failed(reason: "send the request to \(target): \(reason)"))
         case (.awaitingStatus, .received(let bytes)):
-            response += bytes
-            return judgeAnswer()
+            return judgeAnswer(response.receive(bytes))
         case (.awaitingStatus, .receiveFailed(let reason)):
             return finish(.failed(reason: "read the answer from \(target): \(reason)"))
         case (.awaitingStatus, .closedByPeer):
@@ -172,33 +162,17 @@ public struct HealthProbeMachine: Sendable {
         span.systemdString(accuracy: .milliseconds(1))
     }
 
-    /// Why a `GET` path would break the request line (it must start with `/` and hold no
-    /// control character or space), or nil.
-    public static func invalidPathReason(_ path: String) -> String? {
-        guard path.hasPrefix("/") else { return "the path '\(path)' does not start with '/'" }
-        if path.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) {
-            return "the path contains a space or a control character"
-        }
-        return nil
-    }
-
     // MARK: Transitions
 
     private mutating func start(literal: ProbeAddress?) -> [Action] {
         switch target {
         case .tcp(let host, let port), .http(let host, let port, _):
-            if case .http(_, _, let path) = target, let why = Self.invalidPathReason(path) {
+            if case .http(_, _, let path) = target, let why = HTTPRequest.invalidTargetReason(path) {
                 return finish(.failed(reason: "\(target): \(why)"))
             }
-            if let literal {
-                addresses = [literal]
-                return connectNext()
-            }
-            hostIsName = true
-            if let loopback = ProbeAddress.loopback(forName: host, port: port) {
-                addresses = loopback
-                return connectNext()
-            }
+            let plan = ConnectAttempts(host: host, port: port, literal: literal)
+            attempts = plan
+            guard plan.needsLookup else { return connectNext() }
             stage = .resolving(host: host)
             return [.resolve(host: host, port: port)]
         case .exec(let path, let arguments):
@@ -207,29 +181,27 @@ public struct HealthProbeMachine: Sendable {
     }
 
     private mutating func connectNext() -> [Action] {
-        guard nextAddressIndex < addresses.count else { return finish(.failed(reason: connectFailureReason())) }
-        let address = addresses[nextAddressIndex]
-        nextAddressIndex += 1
+        guard let address = attempts?.next() else {
+            return finish(.failed(reason: attempts?.failureReason ?? "connect: no address"))
+        }
         stage = .connecting(address)
         return [.connect(address)]
     }
 
     private mutating func connected() -> [Action] {
         guard case .http(let host, let port, let path) = target else { return finish(.passed) }
-        let authority = port == 80 ? ProbeAddress.formatHost(host) : "\(ProbeAddress.formatHost(host)):\(port)"
         stage = .sending
-        return [
-            .send(
-                Array(
-                    "GET \(path) HTTP/1.1\r\nHost: \(authority)\r\nConnection: close\r\nUser-Agent: warden-healthcheck\r\n\r\n"
-                        .utf8))
-        ]
+        let request = HTTPRequest(
+            method: "GET", target: path, authority: HTTPRequest.authority(host: host, port: port, defaultPort: 80),
+            fields: [HTTPRequest.Field("User-Agent", "warden-healthcheck")])
+        return [.send(request.bytes)]
     }
 
-    private mutating func judgeAnswer() -> [Action] {
-        switch HTTPStatusLine.scan(response) {
+    private mutating func judgeAnswer(_ verdict: HTTPStatusReader.Verdict) -> [Action] {
+        switch verdict {
         case .needMore:
-            guard response.count >= Self.maximumResponseBytes else { return [] }
+            return []
+        case .tooLong:
             return finish(.failed(reason: "no HTTP status line in the first \(Self.maximumResponseBytes) bytes from \(target)"))
         case .status(let code):
             return finish((200...399).contains(code) ? .passed : .failed(reason: "HTTP \(code) from \(target)"))
@@ -246,7 +218,7 @@ public struct HealthProbeMachine: Sendable {
         case .resolving(let host):
             return finish(.failed(reason: "\(after) resolving \(host)"))
         case .connecting(let address):
-            return finish(.failed(reason: "\(after) connecting to \(describe(address))"))
+            return finish(.failed(reason: "\(after) connecting to \(attempts?.describe(address) ?? address.display)"))
         case .sending:
             return finish(.failed(reason: "\(after) sending the request to \(target)"))
         case .awaitingStatus:
@@ -295,29 +267,5 @@ public struct HealthProbeMachine: Sendable {
     private var commandPath: String {
         if case .exec(let path, _) = target { return path }
         return ""
-    }
-
-    /// `127.0.0.1:9000` for a literal host; `localhost:9000 (127.0.0.1)` for a name.
-    private func describe(_ address: ProbeAddress) -> String {
-        guard hostIsName, let named = hostAndPort else { return address.display }
-        return "\(ProbeAddress.formatHost(named.host)):\(named.port) (\(address.host))"
-    }
-
-    /// `connect 127.0.0.1:9000: Connection refused`, or for a name with several
-    /// addresses `connect localhost:9000 (127.0.0.1: Connection refused; ::1: …)`.
-    private func connectFailureReason() -> String {
-        guard let named = hostAndPort else { return "connect: no address" }
-        if connectFailures.count == 1, let only = connectFailures.first {
-            return "connect \(describe(only.address)): \(only.reason)"
-        }
-        let each = connectFailures.map { "\($0.address.host): \($0.reason)" }
-        return "connect \(ProbeAddress.formatHost(named.host)):\(named.port) (\(each.joined(separator: "; ")))"
-    }
-
-    private var hostAndPort: (host: String, port: UInt16)? {
-        switch target {
-        case .tcp(let host, let port), .http(let host, let port, _): (host, port)
-        case .exec: nil
-        }
     }
 }

@@ -1,4 +1,5 @@
-/// A numeric IPv4 or IPv6 address and a port: where a network probe connects.
+/// A numeric IPv4 or IPv6 address and a port: where Warden's HTTP client (a network
+/// health probe, an alert webhook) connects.
 public struct ProbeAddress: Hashable, Sendable {
     public enum Family: Hashable, Sendable {
         case ipv4, ipv6

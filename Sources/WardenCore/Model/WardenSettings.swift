@@ -343,41 +343,26 @@ extension WardenSettings {
     ]
 }
 
-/// What `AlertWebhooks=` accepts: https, or plain http to a relay on this host only, so
-/// alert text never crosses a network unencrypted.
+/// What `AlertWebhooks=` accepts: a URL Warden's HTTP client can send to (`HTTPURL`),
+/// https, or plain http to a relay on this host only, so alert text never crosses a network
+/// unencrypted.
 public enum WebhookURL {
     /// Why `text` is not an acceptable webhook URL; nil when it is.
     public static func problem(_ text: String) -> String? {
         let expected = "expected an https:// URL (or http:// to 127.0.0.1, [::1] or localhost)"
-        let rest: Substring
-        if text.hasPrefix("https://") {
-            rest = text.dropFirst("https://".count)
-        } else if text.hasPrefix("http://") {
-            rest = text.dropFirst("http://".count)
-            guard isLoopback(host(of: rest)) else {
-                return "'\(text)' would send alerts unencrypted over the network; \(expected)"
-            }
-        } else {
-            return "'\(text)' is not a webhook URL; \(expected)"
+        switch HTTPURL.parse(text) {
+        case .failure(let why):
+            return "'\(text)' is not a webhook URL: \(why.message); \(expected)"
+        case .success(let url) where url.scheme == .http && !isLoopback(url.host):
+            return "'\(text)' would send alerts unencrypted over the network; \(expected)"
+        case .success:
+            return nil
         }
-        return host(of: rest).isEmpty ? "'\(text)' names no host; \(expected)" : nil
     }
 
-    /// The host part of what follows `scheme://`: up to the port, path, query or fragment;
-    /// brackets kept for IPv6 literals.
-    static func host(of rest: Substring) -> Substring {
-        var authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
-        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
-        if authority.hasPrefix("[") {
-            guard let close = authority.firstIndex(of: "]") else { return authority }
-            return authority[...close]
-        }
-        return authority.prefix { $0 != ":" }
-    }
-
-    /// `127.x.y.z` as a whole dotted quad (not `127.0.0.1.example.com`), `[::1]`, `localhost`.
-    static func isLoopback(_ host: Substring) -> Bool {
-        if host == "localhost" || host == "[::1]" { return true }
+    /// `127.x.y.z` as a whole dotted quad (not `127.0.0.1.example.com`), `::1`, `localhost`.
+    static func isLoopback(_ host: String) -> Bool {
+        if host.lowercased() == "localhost" || host == "::1" { return true }
         let octets = host.split(separator: ".", omittingEmptySubsequences: false)
         guard octets.count == 4, octets.first == "127" else { return false }
         return octets.allSatisfy { octet in

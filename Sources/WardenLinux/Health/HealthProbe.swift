@@ -17,15 +17,12 @@ import WardenCore
 /// `HostResolver` thread whose answer hops back with `EventLoop.execute`; if the timeout
 /// comes first the answer is dropped when it arrives.
 ///
-/// Why this hand-written HTTP client and not libcurl, which Warden already uses for
-/// webhooks (`WebhookAlertSink`): a probe runs on the loop thread, so it must never
-/// block, and curl's easy interface blocks (webhooks run it on the alert dispatcher's own
-/// queue); a probe speaks plain `http://` only, sends one fixed GET and reads nothing but
-/// the status line (at most 8 KiB), which is a few dozen lines here; each failure gets a
-/// reason naming the step that failed (connect, send, status line) and the address; and
-/// libcurl, with the TLS stack under it, is loaded only when a webhook is configured, so
-/// a daemon whose components have HTTP health checks maps none of it. Webhooks need TLS,
-/// which is why they go through libcurl.
+/// The network side is Warden's one HTTP client (`HTTPRequest`, `HTTPStatusReader`,
+/// `ConnectAttempts`, `StreamSocket`, `HostResolver`), driven here without ever blocking
+/// the loop; the alert webhook drives the same pieces blocking, on its own thread, with
+/// TLS under them (`HTTPClient`). A probe speaks plain `http://` only, sends one GET and
+/// reads nothing but the status line (at most 8 KiB); each failure gets a reason naming
+/// the step that failed (connect, send, status line) and the address.
 ///
 /// Thread confinement: `start` and `cancel` must be called on the loop thread (the
 /// supervisor calls them from its handlers); `exec:` probes are spawned there so that the
@@ -54,8 +51,7 @@ public final class HealthProbe {
     // Network probes.
     private var socketFD: Int32 = -1
     private var registration: EventLoop.RegistrationID?
-    private var request: [UInt8] = []
-    private var sentByteCount = 0
+    private var request: ArraySlice<UInt8> = []
 
     // Exec probes.
     private var process: SpawnedProcess?
@@ -170,8 +166,7 @@ public final class HealthProbe {
         case .closeSocket:
             closeSocket()
         case .send(let bytes):
-            request = bytes
-            sentByteCount = 0
+            request = bytes[...]
             sendRequest()
         case .awaitAnswer:
             watchSocket(.readable)
@@ -232,52 +227,41 @@ public final class HealthProbe {
     }
 
     private func connect(to address: ProbeAddress) {
-        let fd = socket(address.socketFamily, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)
-        // A socket that cannot be made (IPv6 disabled, EMFILE) fails this address only.
-        guard fd >= 0 else { return handle(.connectFailed(reason: errnoDescription(errno))) }
-        socketFD = fd
-        let rc = address.withSockaddr { Glibc.connect(fd, $0, $1) }
-        if rc == 0 { return handle(.connected) }
-        let code = errno
-        guard code == EINPROGRESS || code == EINTR else { return handle(.connectFailed(reason: errnoDescription(code))) }
-        watchSocket(.writable)
+        switch StreamSocket.connect(to: address) {
+        case .connected(let fd):
+            socketFD = fd
+            handle(.connected)
+        case .inProgress(let fd):
+            socketFD = fd
+            watchSocket(.writable)
+        case .failed(let reason):
+            handle(.connectFailed(reason: reason))
+        }
     }
 
     private func connectSettled() {
-        var code: Int32 = 0
-        var length = socklen_t(MemoryLayout<Int32>.size)
-        if getsockopt(socketFD, SOL_SOCKET, SO_ERROR, &code, &length) != 0 { code = errno }
-        handle(code == 0 ? .connected : .connectFailed(reason: errnoDescription(code)))
+        handle(StreamSocket.connectError(socketFD).map { .connectFailed(reason: $0) } ?? .connected)
     }
 
     private func sendRequest() {
-        while sentByteCount < request.count {
-            let n = SystemCall.retryingInterrupts {
-                request.withUnsafeBytes { send(socketFD, $0.baseAddress! + sentByteCount, $0.count - sentByteCount, Int32(MSG_NOSIGNAL)) }
+        while !request.isEmpty {
+            switch StreamSocket.send(socketFD, request) {
+            case .sent(let count): request = request.dropFirst(count)
+            case .failed(let reason): return handle(.sendFailed(reason: reason))
+            default: return watchSocket(.writable)
             }
-            if n > 0 {
-                sentByteCount += n
-                continue
-            }
-            let code = errno
-            if code == EAGAIN || code == EWOULDBLOCK { return watchSocket(.writable) }
-            return handle(.sendFailed(reason: errnoDescription(code)))
         }
         handle(.requestSent)
     }
 
     private func readAnswer() {
-        var buffer = [UInt8](repeating: 0, count: 2048)
         while case .awaitingStatus = machine.stage {
-            let room = min(buffer.count, machine.responseRoom)
-            let n = SystemCall.retryingInterrupts { buffer.withUnsafeMutableBytes { recv(socketFD, $0.baseAddress, room, 0) } }
-            if n < 0 {
-                let code = errno
-                if code == EAGAIN || code == EWOULDBLOCK { return }
-                return handle(.receiveFailed(reason: errnoDescription(code)))
+            switch StreamSocket.receive(socketFD, upTo: min(2048, machine.responseRoom)) {
+            case .received(let bytes): handle(.received(bytes))
+            case .closed: return handle(.closedByPeer)
+            case .failed(let reason): return handle(.receiveFailed(reason: reason))
+            default: return
             }
-            if n == 0 { return handle(.closedByPeer) }
-            handle(.received(Array(buffer[0..<n])))
         }
     }
 

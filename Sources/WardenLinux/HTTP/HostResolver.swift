@@ -1,11 +1,13 @@
 import CWardenShims
+import Dispatch
 import Glibc
 import WardenCore
 
-/// `getaddrinfo` off the loop thread: it may block for seconds on DNS. One detached
+/// `getaddrinfo` off the caller's thread: it may block for seconds on DNS, and neither the
+/// event loop (a health probe) nor a deadline (a webhook) can wait that long. One detached
 /// thread per lookup, with every signal blocked (signals belong to the loop's signalfd).
-/// Lookups are rare (one per probe interval, only for names that are neither literals
-/// nor localhost), so a thread per lookup costs less than keeping a pool alive.
+/// Lookups are rare (one per probe interval or alert, only for names that are neither
+/// literals nor localhost), so a thread per lookup costs less than keeping a pool alive.
 enum HostResolver {
     struct Failure: Error, Hashable, Sendable {
         var message: String
@@ -22,6 +24,34 @@ enum HostResolver {
         } catch {
             return "cannot start the resolver thread: \(errnoDescription(error.errno))"
         }
+    }
+
+    /// The lookup on its thread, waited for until the monotonic clock reads `deadline`
+    /// (microseconds; `.max` waits as long as it takes); nil when the deadline came first (the late answer is dropped).
+    static func lookUp(
+        _ host: String, port: UInt16, untilMonotonicMicroseconds deadline: UInt64
+    ) -> Result<[ProbeAddress], Failure>? {
+        let answer = Answer()
+        if let why = resolve(host, port: port, done: { answer.set($0) }) { return .failure(Failure(message: why)) }
+        let now = monotonicMicroseconds()
+        let wait =
+            deadline == .max ? DispatchTime.distantFuture : DispatchTime.now() + .microseconds(Int(clamping: deadline > now ? deadline - now : 0))
+        guard answer.arrived.wait(timeout: wait) == .success else { return nil }
+        return answer.get()
+    }
+
+    /// One lookup's answer, handed from the resolver thread to the thread waiting for it.
+    private final class Answer: @unchecked Sendable {
+        let arrived = DispatchSemaphore(value: 0)
+        private let lock = PthreadLock()
+        private var value: Result<[ProbeAddress], Failure>?
+
+        func set(_ answer: Result<[ProbeAddress], Failure>) {
+            lock.withLock { value = answer }
+            arrived.signal()
+        }
+
+        func get() -> Result<[ProbeAddress], Failure>? { lock.withLock { value } }
     }
 
     /// The blocking lookup: every IPv4 and IPv6 stream address, in the resolver's order.
