@@ -6,10 +6,13 @@ import WardenLinux
 // - `Duplicates=adopt`: a copy Warden did not start runs; it becomes the component.
 // - Re-adoption: Warden itself was restarted (crash, upgrade, `systemctl restart` with
 //   `KillMode=mixed`) while its components ran on. Each main process is recorded in
-//   `STATE/components.records` (PID, start time, cgroup, invocation ID) whenever it
-//   changes; the next `warden run` takes over every recorded process that verifies (start
-//   time and, with cgroups, cgroup membership; never the PID alone) instead of starting a
-//   second copy. A graceful shutdown stops everything and removes the file.
+//   `STATE/components.records` (PID, start time, cgroup, invocation ID, the fingerprint
+//   of the settings it was started from) whenever it changes, with what Warden begins
+//   doing to it (a stop, restart or replacement) before the first signal, and an
+//   operator's stop is recorded until a start; the next `warden run` takes over every
+//   recorded process that verifies (start time and, with cgroups, cgroup membership;
+//   never the PID alone) instead of starting a second copy, and carries on from the
+//   record (`AdoptionPlan`). A graceful shutdown stops everything and removes the file.
 //
 // A taken-over process is held by a pidfd from the moment it is verified until the
 // machine asks for the main process; then it is watched like a spawned one, except that
