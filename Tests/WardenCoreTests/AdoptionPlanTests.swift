@@ -77,3 +77,57 @@ import WardenCore
         #expect(got == c.want)
     }
 }
+
+/// The machine's half of an adopted component's fate: after the takeover, the supervisor
+/// feeds the plan's follow-up (`stopRequested` for a stop or a replacement,
+/// `restartRequested` for a restart, nothing to keep it), then the adopted process ends
+/// with a status nobody can read. Under a stop that end is the stop's, whatever
+/// `Restart=` says; only a process Warden meant to keep ends as a crash.
+@Suite struct AdoptedEndUnderIntentTests {
+    enum FollowUp: String, Sendable { case keep, stop, restart }
+    enum Want: Hashable, Sendable { case inactive, failed, autoRestart, startedAgain }
+
+    struct Case: CustomTestStringConvertible, Sendable {
+        var followUp: FollowUp
+        var restart: RestartMode
+        var want: Want
+        var testDescription: String { "\(followUp.rawValue), Restart=\(restart) → \(want)" }
+    }
+
+    static let cases: [Case] = [
+        Case(followUp: .stop, restart: .no, want: .inactive),
+        Case(followUp: .stop, restart: .onFailure, want: .inactive),
+        Case(followUp: .stop, restart: .always, want: .inactive),
+        Case(followUp: .restart, restart: .no, want: .startedAgain),
+        Case(followUp: .restart, restart: .onFailure, want: .startedAgain),
+        Case(followUp: .restart, restart: .always, want: .startedAgain),
+        Case(followUp: .keep, restart: .no, want: .failed),
+        Case(followUp: .keep, restart: .onFailure, want: .autoRestart),
+        Case(followUp: .keep, restart: .always, want: .autoRestart),
+    ]
+
+    @Test(arguments: cases)
+    func adoptedEnd(_ c: Case) {
+        var h = Harness(noJitter(RestartPolicy(type: .simple, restart: c.restart)))
+        h.startToRunning(pid: 4242)
+        switch c.followUp {
+        case .keep: break
+        case .stop: h.send(.stopRequested)
+        case .restart: h.send(.restartRequested)
+        }
+        let started = h.history.count
+        h.mainDies(.unknown)
+        let got: Want
+        switch h.state {
+        case .inactive: got = .inactive
+        case .failed: got = .failed
+        case .autoRestartWait: got = .autoRestart
+        case .starting: got = h.history[started...].contains(.runCommand(.start, index: 0, resultEnvironment: nil)) ? .startedAgain : .failed
+        default:
+            Issue.record("unexpected state \(h.state)")
+            return
+        }
+        #expect(got == c.want, "\(h.state), result \(h.machine.result)")
+        if c.followUp != .keep { #expect(h.machine.result == .success) }
+    }
+}
