@@ -3,7 +3,9 @@
 /// Warden started later tells a process of the unit as it is now from one of an older
 /// version of it, changed on disk while no Warden read it. Equal settings give equal
 /// fingerprints in every process and on every run (Swift's `Hasher` is seeded per
-/// process, so it cannot be used); unequal ones differ but for a 2⁻¹²⁸ chance.
+/// process, so it cannot be used); unequal ones differ but by a vanishingly rare
+/// accident. Not a cryptographic digest, and it need not be: the records are root's, in
+/// root's state directory, and a forged match would only keep a process running.
 ///
 /// The digest is taken over a canonical text of the value, walked through its `Mirror`:
 /// a set's elements and a dictionary's entries are sorted, and a field holding nil, an
