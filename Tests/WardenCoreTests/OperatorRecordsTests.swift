@@ -31,6 +31,47 @@ import WardenCore
         #expect(older.records.map(\.ready) == [true])
     }
 
+    /// The settings fingerprint and the intent ride on the process's line; an operator's
+    /// stop of a component with no process is a line of its own; a running one's stop
+    /// is its record's `intent=stop`.
+    @Test func intentSettingsAndOperatorStops() {
+        let settings = UnitFingerprint(recorded: "00112233445566778899aabbccddeeff")!
+        let records = [
+            ComponentRecord(
+                unit: "feed.service", process: ProcessIdentity(pid: 10, startTimeTicks: 3), cgroup: nil, invocationID: "ab",
+                settings: settings, intent: .restart),
+            ComponentRecord(
+                unit: "gate.service", process: ProcessIdentity(pid: 11, startTimeTicks: 4), cgroup: nil, invocationID: "cd",
+                settings: settings, intent: .stop),
+        ]
+        let text = ComponentRecordsFile.render(records, stoppedByOperator: ["cron.service", "gate.service"])
+        #expect(
+            text == "warden-component-records 1\n"
+                + "feed.service pid=10 start=3 invocation=ab settings=00112233445566778899aabbccddeeff intent=restart\n"
+                + "gate.service pid=11 start=4 invocation=cd settings=00112233445566778899aabbccddeeff intent=stop\n"
+                + "cron.service stopped=operator\n")
+        let parsed = ComponentRecordsFile.parse(text)
+        #expect(parsed.problems.isEmpty)
+        #expect(parsed.records == records)
+        #expect(parsed.stoppedByOperator == ["cron.service", "gate.service"])
+    }
+
+    /// Lines an older Warden wrote (no settings, no intent, no stop lines) load as runs
+    /// Warden meant to keep, of unknown settings.
+    @Test(arguments: [
+        "warden-component-records 1\nbot.service pid=77 start=9 invocation=ab\n",
+        "warden-component-records 1\nbot.service pid=77 start=9 invocation=ab cgroup=/w/bot.service ready=0\n",
+        "warden-component-records 1\nbot.service pid=77 start=9 invocation=ab some-newer-word=1\n",
+    ])
+    func olderLinesLoad(_ text: String) {
+        let parsed = ComponentRecordsFile.parse(text)
+        #expect(parsed.problems.isEmpty)
+        #expect(parsed.records.count == 1)
+        #expect(parsed.records.first?.settings == nil)
+        #expect(parsed.records.first?.intent == nil)
+        #expect(parsed.stoppedByOperator.isEmpty)
+    }
+
     struct Damaged: CustomTestStringConvertible, Sendable {
         var text: String
         var records: Int
@@ -47,6 +88,10 @@ import WardenCore
         Damaged(text: "warden-component-records 1\nx.service pid=5 start=z invocation=a\n", records: 0, problems: 1),
         Damaged(text: "warden-component-records 1\nx.service pid=5 start=1 invocation=a\nx.service pid=6 start=1 invocation=b\n", records: 1, problems: 1),
         Damaged(text: "warden-component-records 1\nx.service pid=5 start=1 invocation=a\ntorn", records: 1, problems: 1),
+        Damaged(text: "warden-component-records 1\nx.service pid=5 start=1 invocation=a intent=pause\n", records: 0, problems: 1),
+        Damaged(text: "warden-component-records 1\nx.service pid=5 start=1 invocation=a settings=xyz\n", records: 0, problems: 1),
+        Damaged(text: "warden-component-records 1\nx.service stopped=someone\n", records: 0, problems: 1),
+        Damaged(text: "warden-component-records 1\nx.service stopped=operator\nx.service stopped=operator\n", records: 0, problems: 1),
     ])
     func damagedLinesAreNeverRecords(_ c: Damaged) {
         let parsed = ComponentRecordsFile.parse(c.text)

@@ -35,7 +35,8 @@ struct ComponentRecordStoreTests {
         let store = ComponentRecordStore(stateDirectory: directory)
         for records in saves {
             try store.save(records)
-            let (loaded, problems) = store.load()
+            let contents = store.load()
+            let (loaded, problems) = (contents.records, contents.problems)
             #expect(problems.isEmpty)
             #expect(Set(loaded) == Set(records))
         }

@@ -21,26 +21,43 @@ public struct ComponentRecord: Hashable, Sendable {
     /// The component had reported ready (`READY=1` for `Type=notify`). A run adopted
     /// before it was waits for its readiness again instead of being taken as ready.
     public var ready: Bool
+    /// The settings the process was started from; nil in a record of a Warden that did
+    /// not write them (then nothing can be told about them).
+    public var settings: UnitFingerprint?
+    /// What Warden had begun doing to the process (a stop, a restart, a replacement);
+    /// nil while it meant to keep it running.
+    public var intent: ComponentIntent?
 
-    public init(unit: String, process: ProcessIdentity, cgroup: String?, invocationID: String, ready: Bool = true) {
+    public init(
+        unit: String, process: ProcessIdentity, cgroup: String?, invocationID: String, ready: Bool = true,
+        settings: UnitFingerprint? = nil, intent: ComponentIntent? = nil
+    ) {
         self.unit = unit
         self.process = process
         self.cgroup = cgroup
         self.invocationID = invocationID
         self.ready = ready
+        self.settings = settings
+        self.intent = intent
     }
 }
 
-/// The records file: one line per component, `key=value` words, a version line first.
+/// The records file: a version line, then one line per component whose main process
+/// runs (`key=value` words) and one per component an operator stopped.
 ///
 /// ```
 /// warden-component-records 1
-/// feed.service pid=1234 start=5678901 invocation=0123…ef cgroup=/warden.service/trading.slice/feed.service
-/// bot.service pid=1240 start=5678950 invocation=4567…ab ready=0
+/// feed.service pid=1234 start=5678901 invocation=0123…ef cgroup=/warden.service/trading.slice/feed.service settings=9c4e…07
+/// bot.service pid=1240 start=5678950 invocation=4567…ab ready=0 settings=51d0…3a intent=restart
+/// cron.service stopped=operator
 /// ```
 ///
 /// `ready=0` marks a run that had not reported ready yet; a line without it is of a ready
-/// run.
+/// run. `settings=` is the `UnitFingerprint` of the unit the process was started from,
+/// `intent=` what Warden had begun doing to it (`ComponentIntent`); both are absent from
+/// an older Warden's lines, which load as runs of unknown settings that Warden meant to
+/// keep. `stopped=operator` names a component an operator stopped and nobody started
+/// since; a running process's line with `intent=stop` says the same.
 ///
 /// Text rather than JSON: WardenCore has no Foundation, an operator can read it with
 /// `cat`, and a value never holds a space (unit names, hex IDs, cgroup paths written by
@@ -49,29 +66,54 @@ public enum ComponentRecordsFile {
     public static let fileName = "components.records"
     static let header = "warden-component-records 1"
 
-    public static func render(_ records: [ComponentRecord]) -> String {
+    /// What the file holds.
+    public struct Contents: Hashable, Sendable {
+        /// The running main processes.
+        public var records: [ComponentRecord] = []
+        /// The components an operator stopped (a running one's record says `intent=stop`
+        /// and is listed here too).
+        public var stoppedByOperator: Set<String> = []
+        /// A note for each line that is not a record (kept out: a damaged record is never
+        /// adopted).
+        public var problems: [String] = []
+
+        public init(records: [ComponentRecord] = [], stoppedByOperator: Set<String> = [], problems: [String] = []) {
+            self.records = records
+            self.stoppedByOperator = stoppedByOperator
+            self.problems = problems
+        }
+    }
+
+    /// The file for `records` and the components in `stoppedByOperator`; a stopped one
+    /// with a record is written once, as its record (with `intent=stop`).
+    public static func render(_ records: [ComponentRecord], stoppedByOperator: Set<String> = []) -> String {
         var text = header + "\n"
+        let running = Set(records.map(\.unit))
         for record in records.sorted(by: { $0.unit < $1.unit }) {
             var line = escape(record.unit)
             line += " pid=\(record.process.pid) start=\(record.process.startTimeTicks)"
             line += " invocation=\(escape(record.invocationID))"
             if let cgroup = record.cgroup { line += " cgroup=\(escape(cgroup))" }
             if !record.ready { line += " ready=0" }
+            if let settings = record.settings { line += " settings=\(settings.hex)" }
+            if let intent = record.intent { line += " intent=\(intent.rawValue)" }
             text += line + "\n"
+        }
+        for unit in stoppedByOperator.subtracting(running).sorted() {
+            text += escape(unit) + " stopped=operator\n"
         }
         return text
     }
 
-    /// The records of `text`, and a note for each line that is not one (kept out of the
-    /// result: a damaged record is never adopted). A file of another version yields no
-    /// records and one note.
-    public static func parse(_ text: String) -> (records: [ComponentRecord], problems: [String]) {
+    /// What `text` holds. A file of another version yields nothing but one note; a word
+    /// this Warden does not know is passed over (a newer Warden's), a known one with a
+    /// bad value drops its line.
+    public static func parse(_ text: String) -> Contents {
         var lines = text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
-        guard let first = lines.first else { return ([], []) }
-        guard first == header else { return ([], ["unknown records format '\(first)' (expected '\(header)')"]) }
+        guard let first = lines.first else { return Contents() }
+        guard first == header else { return Contents(problems: ["unknown records format '\(first)' (expected '\(header)')"]) }
         lines.removeFirst()
-        var records: [ComponentRecord] = []
-        var problems: [String] = []
+        var contents = Contents()
         var seen: Set<String> = []
         for (offset, line) in lines.enumerated() {
             let words = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
@@ -80,24 +122,48 @@ public enum ComponentRecordsFile {
                 guard let equals = word.firstIndex(of: "=") else { continue }
                 fields[String(word[..<equals])] = unescape(String(word[word.index(after: equals)...]))
             }
-            guard let unitWord = words.first, let pidText = fields["pid"], let pid = Int32(pidText), pid > 1,
+            guard let unitWord = words.first else { continue }
+            let unit = unescape(unitWord)
+            if fields["pid"] == nil, fields["stopped"] == "operator" {
+                if !contents.stoppedByOperator.insert(unit).inserted || seen.contains(unit) {
+                    contents.problems.append("line \(offset + 2): a second record for \(unit); ignored")
+                }
+                continue
+            }
+            guard let pidText = fields["pid"], let pid = Int32(pidText), pid > 1,
                 let startText = fields["start"], let start = UInt64(startText),
                 let invocation = fields["invocation"], !invocation.isEmpty
             else {
-                problems.append("line \(offset + 2): not a record: '\(line)'")
+                contents.problems.append("line \(offset + 2): not a record: '\(line)'")
                 continue
             }
-            let unit = unescape(unitWord)
+            var settings: UnitFingerprint?
+            if let text = fields["settings"] {
+                guard let parsed = UnitFingerprint(recorded: text) else {
+                    contents.problems.append("line \(offset + 2): settings '\(text)' is not a fingerprint: '\(line)'")
+                    continue
+                }
+                settings = parsed
+            }
+            var intent: ComponentIntent?
+            if let text = fields["intent"] {
+                guard let parsed = ComponentIntent(rawValue: text) else {
+                    contents.problems.append("line \(offset + 2): unknown intent '\(text)': '\(line)'")
+                    continue
+                }
+                intent = parsed
+            }
             guard seen.insert(unit).inserted else {
-                problems.append("line \(offset + 2): a second record for \(unit); ignored")
+                contents.problems.append("line \(offset + 2): a second record for \(unit); ignored")
                 continue
             }
-            records.append(
+            contents.records.append(
                 ComponentRecord(
                     unit: unit, process: ProcessIdentity(pid: pid, startTimeTicks: start), cgroup: fields["cgroup"],
-                    invocationID: invocation, ready: fields["ready"] != "0"))
+                    invocationID: invocation, ready: fields["ready"] != "0", settings: settings, intent: intent))
+            if intent == .stop { contents.stoppedByOperator.insert(unit) }
         }
-        return (records, problems)
+        return contents
     }
 
     static func escape(_ value: String) -> String {

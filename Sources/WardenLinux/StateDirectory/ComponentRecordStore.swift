@@ -6,7 +6,8 @@ import WardenCore
 /// Every write replaces the whole file atomically through a spare file beside it
 /// (`components.records.tmp`, `FileIO.writeAtomicallyThroughSpare`), so a Warden killed
 /// at any moment leaves either the old or the new records, never a torn file. The file
-/// is small (one line per component) and rewritten at every change of a main process,
+/// is small (one line per component) and rewritten at every change of a main process
+/// and before each stop, restart or replacement Warden begins (`ComponentIntent`),
 /// so the spare's inode and blocks are reused rather than a fresh file allocated.
 ///
 /// No `fsync`: the records only matter while the processes they name still run, and
@@ -24,23 +25,25 @@ public struct ComponentRecordStore: Sendable {
 
     public var path: String { stateDirectory + "/" + ComponentRecordsFile.fileName }
 
-    /// The records, with a note per damaged line; no file means no records.
-    public func load() -> (records: [ComponentRecord], problems: [String]) {
-        guard access(path, F_OK) == 0 else { return ([], []) }
+    /// What the file holds, with a note per damaged line; no file means nothing.
+    public func load() -> ComponentRecordsFile.Contents {
+        guard access(path, F_OK) == 0 else { return ComponentRecordsFile.Contents() }
         guard let text = try? LocalFileSystem().readFile(path) else {
-            return ([], ["\(path) cannot be read: \(errnoDescription(errno))"])
+            return ComponentRecordsFile.Contents(problems: ["\(path) cannot be read: \(errnoDescription(errno))"])
         }
         return ComponentRecordsFile.parse(text)
     }
 
-    /// Replaces the file with `records`; an empty list removes it.
-    public func save(_ records: [ComponentRecord]) throws(ProcessControlError) {
-        guard !records.isEmpty else {
+    /// Replaces the file with `records` and the components an operator stopped; nothing
+    /// to keep removes it.
+    public func save(_ records: [ComponentRecord], stoppedByOperator: Set<String> = []) throws(ProcessControlError) {
+        guard !records.isEmpty || !stoppedByOperator.isEmpty else {
             try remove()
             return
         }
         do {
-            try FileIO.writeAtomicallyThroughSpare(Array(ComponentRecordsFile.render(records).utf8), to: path)
+            try FileIO.writeAtomicallyThroughSpare(
+                Array(ComponentRecordsFile.render(records, stoppedByOperator: stoppedByOperator).utf8), to: path)
         } catch {
             throw ProcessControlError(operation: "\(error.operation) \(error.path)", errno: error.errno)
         }

@@ -63,6 +63,26 @@ final class Component {
     var takeover: PendingTakeover?
     /// The current run's main process was taken over: its `ExecStartPost=` is skipped.
     var mainTakenOver = false
+    /// The previous Warden's record of the re-adopted main process: the base of its
+    /// record (its settings fingerprint is the one it was started from).
+    var adoptedRecord: ComponentRecord?
+    /// What follows the takeover of a re-adopted process at once (`AdoptionPlan`).
+    var adoptionFollowUp: AdoptionPlan.FollowUp?
+    /// What Warden has begun doing to the main process with this PID (a stop, restart or
+    /// replacement), recorded before its first signal; a later main process has none.
+    var intent: (kind: ComponentIntent, pid: Int32)?
+    /// An operator stopped it and nothing started it since: recorded, so a Warden started
+    /// after this one was killed leaves it down.
+    var stoppedByOperator = false
+    /// The fingerprint of `config`'s settings, for the records (computed once per
+    /// configuration).
+    var settingsFingerprint: UnitFingerprint {
+        if let cachedFingerprint { return cachedFingerprint }
+        let fingerprint = UnitFingerprint(config)
+        cachedFingerprint = fingerprint
+        return fingerprint
+    }
+    private var cachedFingerprint: UnitFingerprint?
     /// A `Duplicates=kill` holding this component's start (Supervisor+Duplicates).
     var duplicateKill: DuplicateKillRun?
     /// Kills done for the start under way; a copy that is back after one is refused.
@@ -145,6 +165,7 @@ final class Component {
     func replaceConfiguration(_ new: ServiceConfig, priority: Priority) {
         precondition(isDown, "configuration replaced while \(machine.subState)")
         config = new
+        cachedFingerprint = nil
         self.priority = priority
         machine = ComponentMachine(policy: new.restartPolicy, commands: new.serviceCommands)
         health = HealthState()

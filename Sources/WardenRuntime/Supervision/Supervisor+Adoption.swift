@@ -6,10 +6,13 @@ import WardenLinux
 // - `Duplicates=adopt`: a copy Warden did not start runs; it becomes the component.
 // - Re-adoption: Warden itself was restarted (crash, upgrade, `systemctl restart` with
 //   `KillMode=mixed`) while its components ran on. Each main process is recorded in
-//   `STATE/components.records` (PID, start time, cgroup, invocation ID) whenever it
-//   changes; the next `warden run` takes over every recorded process that verifies (start
-//   time and, with cgroups, cgroup membership; never the PID alone) instead of starting a
-//   second copy. A graceful shutdown stops everything and removes the file.
+//   `STATE/components.records` (PID, start time, cgroup, invocation ID, the fingerprint
+//   of the settings it was started from) whenever it changes, with what Warden begins
+//   doing to it (a stop, restart or replacement) before the first signal, and an
+//   operator's stop is recorded until a start; the next `warden run` takes over every
+//   recorded process that verifies (start time and, with cgroups, cgroup membership;
+//   never the PID alone) instead of starting a second copy, and carries on from the
+//   record (`AdoptionPlan`). A graceful shutdown stops everything and removes the file.
 //
 // A taken-over process is held by a pidfd from the moment it is verified until the
 // machine asks for the main process; then it is watched like a spawned one, except that
@@ -66,6 +69,8 @@ final class PendingTakeover {
 final class TakeoverState {
     /// The records as last written, by unit.
     var records: [String: ComponentRecord] = [:]
+    /// The components written as stopped by an operator.
+    var stoppedByOperator: Set<String> = []
     /// Set by `start()`; nil before, and after the shutdown removed the file.
     var store: ComponentRecordStore?
     /// A failed write is said once, not at every change.
@@ -153,12 +158,15 @@ extension Supervisor {
             return
         }
         c.mainTakenOver = true
+        let followUp = c.adoptionFollowUp
+        c.adoptionFollowUp = nil
         switch takeover.origin {
         case .duplicate(let description):
             logger.notice(
                 "took over \(description) as the main process (Duplicates=adopt); its output is not captured, and its exit status will be unknown",
                 metadata: unit(c))
-        case .readoption:
+        case .readoption(let record):
+            c.adoptedRecord = record
             logger.notice(
                 "re-adopted PID \(pid), left running by the previous Warden (invocation \(c.invocationID ?? "-")); its earlier output is not captured: its stdout and stderr went to the previous Warden",
                 metadata: unit(c))
@@ -177,6 +185,36 @@ extension Supervisor {
         case .dbus: post(c, .busNameAcquired)
         case .forking: post(c, .daemonFound(pid: pid))
         case .simple, .oneshot, .idle: break
+        }
+        if let followUp { finishInterrupted(followUp, of: c, pid: pid) }
+    }
+
+    /// Carries on with what the previous Warden had begun doing to a re-adopted process,
+    /// or replaces a process of other settings (`AdoptionPlan.FollowUp`): the intent
+    /// recorded before the first signal, as the operator's verb or the reload records it.
+    func finishInterrupted(_ followUp: AdoptionPlan.FollowUp, of c: Component, pid: Int32) {
+        switch followUp {
+        case .stop:
+            logger.notice(
+                "PID \(pid) was being stopped by an operator's stop when the previous Warden ended; finishing the stop",
+                metadata: unit(c))
+            c.stoppedByOperator = true
+            c.stack.operatorStop()
+            recordIntent(.stop, for: c)
+            queue.append((c, .stopRequested))
+        case .restart:
+            logger.notice(
+                "PID \(pid) was being restarted by an operator's restart when the previous Warden ended; restarting it",
+                metadata: unit(c))
+            c.stack.operatorRestart()
+            recordIntent(.restart, for: c)
+            queue.append((c, .restartRequested))
+        case .replace(let reason):
+            logger.notice("re-adopted PID \(pid): \(reason)", metadata: unit(c))
+            c.pendingConfig = c.config
+            recordIntent(.replace, for: c)
+            let replacement = StackMember.Replacement(priority: c.priority, requiredUnits: c.config.requiredUnits)
+            if c.stack.await(replacement) { queue.append((c, .stopRequested)) }
         }
     }
 
@@ -223,34 +261,60 @@ extension Supervisor {
 
     // MARK: Records
 
-    /// At `start()`: reads the records of the previous Warden and arranges a takeover for
-    /// each that verifies; the others are dropped with a log line.
+    /// At `start()`: reads the records of the previous Warden and decides each
+    /// component's start from them (`AdoptionPlan`): a takeover for each process that
+    /// verifies, with what the previous Warden had begun doing to it; components an
+    /// operator stopped stay down. The records that do not verify are dropped with a log
+    /// line.
     func restoreComponentRecords() {
         let store = ComponentRecordStore(stateDirectory: options.stateDirectory)
         takeoverState.store = store
-        let (records, problems) = store.load()
-        for problem in problems { logger.warning("\(store.path): \(problem)") }
-        guard !records.isEmpty else { return }
+        let contents = store.load()
+        for problem in contents.problems { logger.warning("\(store.path): \(problem)") }
+        guard !contents.records.isEmpty || !contents.stoppedByOperator.isEmpty else { return }
         let root = takeoverState.wardenCgroupRoot(cgroups)
-        var adopted = 0
-        for record in records {
+        var pinnedByUnit: [String: (record: ComponentRecord, pidfd: Int32)] = [:]
+        var recordedByUnit: [String: ComponentRecord] = [:]
+        for record in contents.records {
+            recordedByUnit[record.unit] = record
             let c = components[record.unit]
             let pinned = PinnedProcess.observe(record.process.pid)
             let verdict = Readoption.verdict(
                 record, observed: pinned?.observed, unitConfigured: c != nil, wardenCgroupRoot: root)
             switch verdict {
             case .adopt:
-                c!.takeover = PendingTakeover(
-                    identity: record.process, pidfd: pinned!.pidfd, origin: .readoption(record),
-                    invocationID: record.invocationID)
-                adopted += 1
+                pinnedByUnit[record.unit] = (record, pinned!.pidfd)
             case .drop(let why):
                 if let pinned { RuntimeDescriptors.close(pinned.pidfd) }
                 let metadata: Logger.Metadata = c.map { unit($0) } ?? [WardenLogHandler.unitKey: "\(record.unit)"]
                 logger.notice("record of the previous Warden dropped, not re-adopted: \(why)", metadata: metadata)
             }
         }
-        logger.info("\(adopted) of \(records.count) recorded component process(es) still run; re-adopting them")
+        var adopted = 0
+        for name in Set(recordedByUnit.keys).union(contents.stoppedByOperator).sorted() {
+            guard let c = components[name] else { continue }
+            let pinned = pinnedByUnit[name]
+            let plan = AdoptionPlan.plan(
+                record: recordedByUnit[name], processRuns: pinned != nil,
+                stoppedByOperator: contents.stoppedByOperator.contains(name), settings: c.settingsFingerprint)
+            switch plan {
+            case .startAsConfigured:
+                break
+            case .stayStopped:
+                c.stoppedByOperator = true
+                c.stack.wantsStart = false
+                c.stack.startAttempted = true
+                logger.notice("stays stopped: an operator stopped it under the previous Warden", metadata: unit(c))
+            case .takeOver(let followUp):
+                let (record, pidfd) = pinned!
+                c.takeover = PendingTakeover(
+                    identity: record.process, pidfd: pidfd, origin: .readoption(record), invocationID: record.invocationID)
+                c.adoptionFollowUp = followUp
+                if followUp == .stop { c.stoppedByOperator = true }
+                adopted += 1
+            }
+        }
+        logger.info("\(adopted) of \(contents.records.count) recorded component process(es) still run; re-adopting them")
     }
 
     /// After a Warden of this state directory was killed or crashed: the processes it had
@@ -283,45 +347,63 @@ extension Supervisor {
         }
     }
 
-    /// At the end of each pump: rewrites the records when a main process started,
-    /// changed or exited. A pending re-adoption keeps its record, so a crash before the
-    /// takeover does not lose it.
+    /// At the end of each pump, and before Warden begins a stop, restart or replacement
+    /// (`Component.intent`): rewrites the records when a main process started, changed,
+    /// exited or got an intent, or an operator's stop began or ended. A pending
+    /// re-adoption keeps its record, so a crash before the takeover does not lose it.
     func persistComponentRecords() {
         guard let store = takeoverState.store else { return }
         var count = 0
         var dirty = false
+        var stopped = 0
         for c in components.values {
+            if c.stoppedByOperator {
+                stopped += 1
+                if !takeoverState.stoppedByOperator.contains(c.name) { dirty = true }
+            }
             if let main = c.main, let id = c.invocationID {
                 count += 1
                 let known = takeoverState.records[c.name]
-                if known?.process.pid != main.pid || known?.invocationID != id || known?.ready != c.isUp { dirty = true }
+                if known?.process.pid != main.pid || known?.invocationID != id || known?.ready != c.isUp
+                    || known?.intent != intent(of: c, main: main) || known?.settings == nil
+                {
+                    dirty = true
+                }
             } else if let record = c.takeover?.record {
                 count += 1
                 if takeoverState.records[c.name] != record { dirty = true }
             }
             if dirty { break }
         }
-        guard dirty || count != takeoverState.records.count else { return }
+        guard dirty || count != takeoverState.records.count || stopped != takeoverState.stoppedByOperator.count else { return }
         let root = takeoverState.wardenCgroupRoot(cgroups)
         var current: [String: ComponentRecord] = [:]
+        var stoppedByOperator: Set<String> = []
         for c in components.values {
+            if c.stoppedByOperator { stoppedByOperator.insert(c.name) }
             if let main = c.main, let id = c.invocationID {
-                if var known = takeoverState.records[c.name], known.process.pid == main.pid, known.invocationID == id {
+                if var known = takeoverState.records[c.name] ?? c.adoptedRecord, known.process.pid == main.pid,
+                    known.invocationID == id
+                {
                     known.ready = c.isUp
+                    known.intent = intent(of: c, main: main)
+                    if known.settings == nil { known.settings = c.settingsFingerprint }
                     current[c.name] = known
                     continue
                 }
                 guard let start = ProcessControl.startTime(of: main.pid) else { continue }
                 current[c.name] = ComponentRecord(
                     unit: c.name, process: ProcessIdentity(pid: main.pid, startTimeTicks: start),
-                    cgroup: root == nil ? nil : PinnedProcess.cgroup(of: main.pid), invocationID: id, ready: c.isUp)
+                    cgroup: root == nil ? nil : PinnedProcess.cgroup(of: main.pid), invocationID: id, ready: c.isUp,
+                    settings: c.settingsFingerprint, intent: intent(of: c, main: main))
             } else if let record = c.takeover?.record {
                 current[c.name] = record
             }
         }
         takeoverState.records = current
+        takeoverState.stoppedByOperator = stoppedByOperator
         do {
-            try store.save(Array(current.values))
+            try store.save(Array(current.values), stoppedByOperator: stoppedByOperator)
             takeoverState.saveFailureLogged = false
         } catch {
             if !takeoverState.saveFailureLogged {
@@ -329,6 +411,30 @@ extension Supervisor {
                 logger.warning("component records not written (a restarted Warden cannot re-adopt): \(error)")
             }
         }
+    }
+
+    /// The intent Warden has for `main`, the component's main process; nil when it has
+    /// one for an earlier process only.
+    func intent(of c: Component, main: WatchedProcess) -> ComponentIntent? {
+        guard let intent = c.intent, intent.pid == main.pid else { return nil }
+        return intent.kind
+    }
+
+    /// The intent Warden has for the component's running main process, if any.
+    func currentIntent(of c: Component) -> ComponentIntent? {
+        c.main.flatMap { intent(of: c, main: $0) }
+    }
+
+    /// Records what Warden begins doing to the component's main process (nil: keeping
+    /// it), and writes the records at once: before the first signal goes out, so a Warden
+    /// killed during the stop leaves a record that says so.
+    func recordIntent(_ kind: ComponentIntent?, for c: Component) {
+        if let kind, let main = c.main {
+            c.intent = (kind, main.pid)
+        } else {
+            c.intent = nil
+        }
+        persistComponentRecords()
     }
 
     /// At the end of a shutdown: every component is down, nothing is left to re-adopt.
@@ -341,6 +447,7 @@ extension Supervisor {
         guard let store = takeoverState.store else { return }
         takeoverState.store = nil
         takeoverState.records = [:]
+        takeoverState.stoppedByOperator = []
         do {
             try store.remove()
         } catch {

@@ -26,16 +26,23 @@ extension Supervisor {
         case .start:
             logger.info("start \(who)", metadata: unit(c))
             c.stack.operatorStart()
+            c.stoppedByOperator = false
+            // A start while the stop is under way starts it again once stopped.
+            recordIntent(currentIntent(of: c) == .stop ? .restart : currentIntent(of: c), for: c)
             post(c, .startRequested)
             return ControlResponse(id: id, message: "start of \(c.name) requested; now \(stateAfterStart(c))")
         case .stop:
             logger.info("stop \(who)", metadata: unit(c))
             c.stack.operatorStop()
+            c.stoppedByOperator = true
+            recordIntent(.stop, for: c)
             post(c, .stopRequested)
             return ControlResponse(id: id, message: "stop of \(c.name) requested; now \(c.machine.activeState) (\(c.machine.subState))")
         case .restart:
             logger.info("restart \(who)", metadata: unit(c))
             c.stack.operatorRestart()
+            c.stoppedByOperator = false
+            recordIntent(.restart, for: c)
             post(c, .restartRequested)
             return ControlResponse(id: id, message: "restart of \(c.name) requested; now \(stateAfterStart(c))")
         case .resetFailed:

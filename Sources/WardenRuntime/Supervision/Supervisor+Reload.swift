@@ -46,7 +46,11 @@ extension Supervisor {
                 if changes.changed.contains(name) {
                     c.pendingConfig = service
                     let replacement = StackMember.Replacement(priority: priority, requiredUnits: service.requiredUnits)
-                    if c.stack.await(replacement) { queue.append((c, .stopRequested)) }
+                    if c.stack.await(replacement) {
+                        // An operator's stop under way stays one: it ends down either way.
+                        if currentIntent(of: c) != .stop { recordIntent(.replace, for: c) }
+                        queue.append((c, .stopRequested))
+                    }
                 } else {
                     c.refreshLocations(service, priority: priority)
                 }

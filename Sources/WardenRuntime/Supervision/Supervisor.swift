@@ -240,6 +240,9 @@ public final class Supervisor: @unchecked Sendable {
             while !queue.isEmpty {
                 let (component, queued) = queue.removeFirst()
                 if queued == .startRequested { component.stack.startQueued = false }
+                // Any start ends an operator's stop (a takeover that finishes one marks
+                // it again).
+                if queued == .startRequested || queued == .restartRequested { component.stoppedByOperator = false }
                 for event in admit(queued, for: component) {
                     let wasDown = component.isDown
                     let actions = component.handle(event, now: Self.now(), rng: &rng)
