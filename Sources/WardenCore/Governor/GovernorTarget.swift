@@ -30,10 +30,20 @@ public struct GovernorTarget: Hashable, Sendable {
     public var current: [String: String]
     /// `memory.current`, read while a tier is active: the base of the tightened `memory.high`.
     public var memoryCurrentBytes: UInt64?
+    /// What the configuration sets in the files the governor writes (the unit's own
+    /// `CPUQuota=`, `CPUWeight=`, else what a new group starts with): the value every
+    /// restore comes back to unless an operator changed it. Empty when not known (a
+    /// systemd slice of `ThrottleSlices=`, whose settings are systemd's).
+    public var configured: [String: String]
+    /// The identity of the group as the runtime found it (its directory's inode); nil when
+    /// unknown or the group is missing. A new identity is a new group: the component
+    /// restarted, and what the governor wrote to the old one went with it.
+    public var identity: UInt64?
 
     public init(
         name: String, kind: Kind = .group, path: String, priority: Priority, emergencyCPUQuota: CPUQuota? = nil,
-        cpuQuotaPeriodUSec: UInt64? = nil, current: [String: String] = [:], memoryCurrentBytes: UInt64? = nil
+        cpuQuotaPeriodUSec: UInt64? = nil, current: [String: String] = [:], memoryCurrentBytes: UInt64? = nil,
+        configured: [String: String] = [:], identity: UInt64? = nil
     ) {
         self.name = name
         self.kind = kind
@@ -43,6 +53,8 @@ public struct GovernorTarget: Hashable, Sendable {
         self.cpuQuotaPeriodUSec = cpuQuotaPeriodUSec
         self.current = current
         self.memoryCurrentBytes = memoryCurrentBytes
+        self.configured = configured
+        self.identity = identity
     }
 
     /// The cgroup files of a `.group` target whose values the runtime reads into `current`:
