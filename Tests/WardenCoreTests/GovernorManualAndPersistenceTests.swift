@@ -154,7 +154,7 @@ import Testing
         (header + "tier normal extra\n", 2, 13, "'tier' takes 1 value, found 2"),
         (header + "since -5\n", 2, 7, "not a monotonic time"),
         (header + "tier normal\nmode automatic\nsince 0\nchange group \"a\" \"a\" \"cpu.max\" \"1 2\n", 5, 32, "not closed"),
-        (header + "change group \"a\" \"a\" \"cpu.max\" \"1\"\n", 2, 36, "'change' takes 6 values, found 5"),
+        (header + "change group \"a\" \"a\" \"cpu.max\" \"1\"\n", 2, 36, "'change' takes 6, 8 or 9 values, found 5"),
         (header + "change pod \"a\" \"a\" \"cpu.max\" \"1\" \"2\"\n", 2, 8, "not a target kind"),
         (header + "change group \"a\" \"a\" \"cpu.max\" \"1\\q\" \"2\"\n", 2, 34, "unknown escape"),
         (header + "change group \"a\"\"b\" \"a\" \"cpu.max\" \"1\" \"2\"\n", 2, 17, "expected a space"),

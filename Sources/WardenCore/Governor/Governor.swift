@@ -354,6 +354,9 @@ public enum Governor {
         var applied: [GovernorChange] = []
         var reclaimed: [GovernorReclaim] = []
         var skipped: [String] = []
+        var conflicts: [GovernorConflict] = []
+        let followed = GovernorRestore.follow(state.changes, targets: targets)
+        state.changes = followed.changes
         var groupWrites: [(target: GovernorTarget, writes: [CgroupWrite])] = []
         var reclaims: [(GovernorTarget, UInt64)] = []
 
@@ -381,15 +384,30 @@ public enum Governor {
         for want in desired {
             let target = want.target
             if let i = state.changes.firstIndex(where: { $0.target == target.name && $0.kind == target.kind && $0.file == want.file }) {
-                if GovernorRestore.same(state.changes[i].written, want.value) {
-                    // A group found back at the value from before the governor's write lost
-                    // that write: its cgroup was recreated while no Warden watched its inode
-                    // (the component restarted under a new Warden after a SIGKILLed one).
-                    // Write it again; the value to restore stays the same.
-                    guard target.kind == .group, let found = target.current[want.file],
-                        !GovernorRestore.same(found, want.value), GovernorRestore.same(found, state.changes[i].previous)
-                    else { continue }
-                    applied.append(state.changes[i])
+                let change = state.changes[i]
+                if change.yielded { continue }
+                let found = target.current[want.file]
+                // The value before the governor's write is back in the group: written again
+                // where the configuration put it there (a reload, or a group created again
+                // whose identity is not known), the value to restore staying the same. The
+                // same value put back by someone else, in a group that is still the one
+                // written to, is theirs.
+                let setAgain =
+                    target.kind == .group && found.map { GovernorRestore.same($0, change.previous) } == true
+                    && (change.identity == nil || target.identity == nil
+                        || target.configured[want.file].map { GovernorRestore.same($0, change.previous) } == true)
+                // Someone else's value (a conflict) stays as they wrote it, whatever is asked.
+                let theirs = found.map { !GovernorRestore.same($0, change.written) } == true && !setAgain
+                if theirs, let found {
+                    // Reported once, when first seen; the record stays so that the value is
+                    // not taken again while the tier lasts.
+                    state.changes[i].yielded = true
+                    conflicts.append(GovernorConflict(change: change, found: String(GovernorRestore.trimmed(found))))
+                    continue
+                }
+                if GovernorRestore.same(change.written, want.value) {
+                    guard setAgain, let found, !GovernorRestore.same(found, want.value) else { continue }
+                    applied.append(change)
                     addWrite(target, CgroupWrite(want.file, want.value))
                     continue
                 }
@@ -405,7 +423,8 @@ public enum Governor {
                 if GovernorRestore.same(current, want.value) { continue }
                 let change = GovernorChange(
                     target: target.name, kind: target.kind, path: target.path, file: want.file, written: want.value,
-                    previous: String(GovernorRestore.trimmed(current)))
+                    previous: String(GovernorRestore.trimmed(current)), identity: target.identity,
+                    configured: target.configured[want.file].map { String(GovernorRestore.trimmed($0)) })
                 state.changes.append(change)
                 applied.append(change)
                 if let bytes = want.reclaimBytes { reclaims.append((target, bytes)) }
@@ -429,11 +448,13 @@ public enum Governor {
         let stale = state.changes.filter { !wanted.contains(key($0.target, $0.kind, $0.file)) }
         state.changes.removeAll { !wanted.contains(key($0.target, $0.kind, $0.file)) }
         var restored: [GovernorChange] = []
-        var conflicts: [GovernorConflict] = []
-        var dropped: [String] = []
+        var dropped: [String] = followed.notes
         var restoreWrites: [(target: String, path: String, writes: [CgroupWrite])] = []
         for outcome in GovernorRestore.plan(stale.reversed(), targets: targets) {
             switch outcome {
+            case .restore(let change) where change.yielded:
+                // Someone else set the very value the governor had written: theirs.
+                dropped.append("\(change.target) \(change.file) is left at '\(change.written)', as someone else set it")
             case .restore(let change):
                 restored.append(change)
                 switch change.kind {

@@ -78,7 +78,8 @@ public struct GovernorTarget: Hashable, Sendable {
                 GovernorTarget(
                     name: slice.name.description, path: configuration.sliceChain(to: slice.name.description).joined(separator: "/"),
                     priority: configuration.effectivePriority(ofSlice: slice.name.description),
-                    emergencyCPUQuota: slice.emergencyCPUQuota, cpuQuotaPeriodUSec: slice.resources.cpuQuotaPeriod?.usec))
+                    emergencyCPUQuota: slice.emergencyCPUQuota, cpuQuotaPeriodUSec: slice.resources.cpuQuotaPeriod?.usec,
+                    configured: configuredValues(slice.resources)))
         }
         for service in configuration.services {
             targets.append(
@@ -86,9 +87,22 @@ public struct GovernorTarget: Hashable, Sendable {
                     name: service.name.description,
                     path: (configuration.sliceChain(to: service.effectiveSlice) + [service.name.description]).joined(separator: "/"),
                     priority: configuration.effectivePriority(of: service), emergencyCPUQuota: service.emergencyCPUQuota,
-                    cpuQuotaPeriodUSec: service.resources.cpuQuotaPeriod?.usec))
+                    cpuQuotaPeriodUSec: service.resources.cpuQuotaPeriod?.usec, configured: configuredValues(service.resources)))
         }
         return targets
+    }
+
+    /// The files whose configured value does not depend on the host, and what a group
+    /// created for these settings holds in them: the unit's own `CPUQuota=` and
+    /// `CPUWeight=` as `CgroupPlan` writes them, else the kernel's values for a new group.
+    public static func configuredValues(_ resources: ResourceControl) -> [String: String] {
+        var values = [
+            "cpu.max": CPUQuota.unlimitedCPUMaxValue, "cpu.weight": "100", "cpu.idle": "0", "cgroup.freeze": "0",
+        ]
+        for write in CgroupPlan.writes(for: resources, host: nil) where values[write.file] != nil {
+            values[write.file] = write.value
+        }
+        return values
     }
 
     /// The `ThrottleSlices=` as systemd-slice targets. With the systemd backend, Warden's

@@ -71,8 +71,6 @@ public final class GovernorDriver: @unchecked Sendable {
     /// What the governor cannot do here, said once at start and listed by `status`.
     public private(set) var notes: [String] = []
     var saidOnce: Set<String> = []
-    /// Group directory inodes at the governor's first write, to notice a recreated group.
-    var identities: [String: UInt64] = [:]
     /// Actions carried out since this driver started, by kind, for `/metrics`.
     public private(set) var actionCounts: [String: UInt64] = [:]
 
@@ -295,7 +293,6 @@ public final class GovernorDriver: @unchecked Sendable {
             schedule()
             return
         }
-        forgetRecreatedGroups(targets)
         let decision = Governor.decide(state: state, sample: sample, targets: targets, thresholds: thresholds)
         if decision.audit == nil {
             // Tier changes and writes are logged by commit; a look that changed nothing only
@@ -344,28 +341,6 @@ public final class GovernorDriver: @unchecked Sendable {
         return targets
     }
 
-    /// A component that restarted got a new group: the governor's record of the old one is
-    /// void, and the tier (if it still calls for it) throttles the new group afresh.
-    func forgetRecreatedGroups(_ targets: [GovernorTarget]) {
-        for (name, inode) in identities {
-            guard let change = state.changes.first(where: { $0.target == name && $0.kind == .group }) else {
-                identities[name] = nil
-                continue
-            }
-            guard let now = effects.groupIdentity(change.path) else {
-                identities[name] = nil
-                continue
-            }
-            if now != inode {
-                identities[name] = nil
-                state.forget(target: name)
-                logger.info(
-                    "governor: \(name)'s cgroup was recreated (the component restarted); its record is dropped",
-                    metadata: ["event": "governor-forget", "component": .string(name)])
-            }
-        }
-    }
-
     /// Persists the decision's state (before any write), carries out its actions, logs the
     /// audit record and posts the alerts.
     @discardableResult
@@ -388,11 +363,6 @@ public final class GovernorDriver: @unchecked Sendable {
         state = next
         let failures = effects.perform(decision.actions, skipTightening: saveFailed)
         for action in decision.actions { actionCounts[action.metricsKind, default: 0] += 1 }
-        for action in decision.actions {
-            if case .apply(let target, let path, _) = action, identities[target] == nil {
-                identities[target] = effects.groupIdentity(path)
-            }
-        }
         if !decision.conflicts.isEmpty || !(decision.audit?.restored.isEmpty ?? true) {
             lastConflicts = decision.conflicts
         }

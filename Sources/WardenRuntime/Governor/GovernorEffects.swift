@@ -269,17 +269,10 @@ public final class GovernorEffects {
     /// The changes whose value someone else has changed since (found now, not restored
     /// by anyone yet): what `status` reports as conflicts.
     public static func liveConflicts(_ state: GovernorState, targets: [GovernorTarget]) -> [GovernorConflict] {
-        GovernorRestore.plan(state.changes, targets: targets).compactMap {
+        GovernorRestore.plan(GovernorRestore.follow(state.changes, targets: targets).changes, targets: targets).compactMap {
             if case .conflict(let conflict) = $0 { return conflict }
             return nil
         }
-    }
-
-    /// The inode of a group's directory: a new one means the runtime removed and recreated
-    /// the group (a component restarted), so the governor's record of it is void.
-    public func groupIdentity(_ path: String) -> UInt64? {
-        guard let manager else { return nil }
-        return FileIO.inode(path.isEmpty ? manager.rootPath : manager.rootPath + "/" + path)
     }
 }
 
