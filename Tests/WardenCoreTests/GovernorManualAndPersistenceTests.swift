@@ -245,8 +245,12 @@ import Testing
         #expect(find("backtest.service")?.priority == .batch)
         #expect(find("backtest.service")?.cpuQuotaPeriodUSec == 50_000)
         #expect(find("trading.slice")?.priority == .normal)
+        // web.service (normal, no Slice=) is a unit in system.slice: never throttled.
         let slices = GovernorTarget.systemdSlices(["system.slice", "user.slice"], configuration: configuration, componentsAreSystemdUnits: true)
-        #expect(slices.map(\.priority) == [.normal, .normal])
+        #expect(slices.map(\.priority) == [.critical, .normal])
+        #expect(slices[0].sheltered?.contains("web.service (Priority=normal)") == true)
+        #expect(find("trading.slice")?.configured["cpu.max"] == "max 100000")
+        #expect(find("backtest.service")?.configured["cpu.max"] == "max 50000")
         tree.unit("exec.service", service("Slice=system.slice\n[X-Warden]\nPriority=critical"))
         let moved = try #require(tree.load().configuration)
         #expect(GovernorTarget.systemdSlices(["system.slice"], configuration: moved, componentsAreSystemdUnits: true).map(\.priority) == [.critical])
@@ -268,7 +272,7 @@ import Testing
             at: MonotonicInstant(usec: 1), targets: own, thresholds: GovernorThresholds(GovernorSettings()))
         {
         case .success: Issue.record("the slice holding Warden was throttled")
-        case .failure(let error): #expect(error.message.contains("never throttles"))
+        case .failure(let error): #expect(error.message.contains("is never throttled: it holds Warden itself"))
         }
     }
 

@@ -70,6 +70,9 @@ public final class GovernorDriver: @unchecked Sendable {
     var lastConflicts: [GovernorConflict] = []
     /// What the governor cannot do here, said once at start and listed by `status`.
     public private(set) var notes: [String] = []
+    /// The groups it leaves alone because they hold Warden's own stack
+    /// (`Governor.shelteredTargets`), as last said in the log and an alert.
+    public private(set) var sheltered: [String] = []
     var saidOnce: Set<String> = []
     /// Actions carried out since this driver started, by kind, for `/metrics`.
     public private(set) var actionCounts: [String: UInt64] = [:]
@@ -134,17 +137,13 @@ public final class GovernorDriver: @unchecked Sendable {
         }
         if let reason = effects.slicesUnavailableReason {
             note("ThrottleSlices= (\(settings.effectiveThrottleSlices.joined(separator: " "))) not throttled: \(reason)")
-        } else if let own = effects.wardenCgroup {
-            for slice in settings.effectiveThrottleSlices where GovernorTarget.holds(slice: slice, cgroup: own) {
-                note(
-                    "ThrottleSlices= \(slice) is never throttled: it holds Warden itself (\(own)), and with it the stack Warden protects; run Warden in a slice of its own (scripts/install-systemd puts it in trading.slice) to throttle \(slice)")
-            }
         }
         if !settings.alertWebhooks.isEmpty {
             let names = settings.alertWebhooks.map { WebhookAlertSink(url: $0).name }.joined(separator: ", ")
             note("alerts also go to \(names) (at most one per rule every \(thresholds.alertCooldown.usec / 1_000_000)s)")
         }
         for line in notes { logger.notice("governor: \(line)", metadata: ["event": "governor-notice"]) }
+        reportSheltered(effects.targets(for: configuration))
         if case .failure(let error) = loadState() {
             logger.error(
                 "governor: off: \(error). Restore by hand from it, or remove it, then restart Warden",
@@ -293,6 +292,7 @@ public final class GovernorDriver: @unchecked Sendable {
             schedule()
             return
         }
+        reportSheltered(targets)
         let decision = Governor.decide(state: state, sample: sample, targets: targets, thresholds: thresholds)
         if decision.audit == nil {
             // Tier changes and writes are logged by commit; a look that changed nothing only
@@ -429,6 +429,23 @@ public final class GovernorDriver: @unchecked Sendable {
             self.timer = nil
             self.evaluate()
         }
+    }
+
+    /// Says which groups are never throttled because they hold Warden's own stack, and the
+    /// way out: in the log and an alert when the list changes (at start, after a reload),
+    /// not at every look; `status` lists them all along.
+    func reportSheltered(_ targets: [GovernorTarget]) {
+        let lines = Governor.shelteredTargets(targets)
+        guard lines != sheltered else { return }
+        let added = lines.filter { !sheltered.contains($0) }
+        sheltered = lines
+        guard !added.isEmpty else { return }
+        for line in added { logger.warning("governor: \(line)", metadata: ["event": "governor-sheltered"]) }
+        let now = options.clock()
+        alerts?.post(
+            GovernorAlert(
+                rule: "sheltered", at: now, from: state.tier, to: state.tier, readings: [],
+                text: "Warden governor: " + added.joined(separator: "; ")))
     }
 
     // MARK: Saying things once

@@ -168,12 +168,16 @@ public final class GovernorEffects {
     /// The components are systemd's transient scopes (the daemon's cgroup backend), so a
     /// `ThrottleSlices=` slice may hold them.
     public var componentsAreSystemdUnits = false
+    /// Warden is in a cgroup namespace of its own (`/proc/self/ns/cgroup`): its `0::` path
+    /// does not say where the host put it.
+    public let privateCgroupNamespace: Bool
 
     public init(
         manager: CgroupManager?, groupsUnavailableReason: String? = nil, slices: GovernorSliceControl?,
-        slicesUnavailableReason: String?, wardenCgroup: String? = nil
+        slicesUnavailableReason: String?, wardenCgroup: String? = nil, privateCgroupNamespace: Bool = false
     ) {
         self.wardenCgroup = wardenCgroup
+        self.privateCgroupNamespace = privateCgroupNamespace
         self.manager = manager
         self.reader = manager.map { GovernorCgroupReader(cgroupRoot: $0.rootPath) }
         self.groupsUnavailableReason = manager == nil ? (groupsUnavailableReason ?? "no cgroup subtree") : nil
@@ -188,7 +192,8 @@ public final class GovernorEffects {
         if slices != nil {
             targets += GovernorTarget.systemdSlices(
                 configuration.settings.governor.effectiveThrottleSlices, configuration: configuration,
-                componentsAreSystemdUnits: componentsAreSystemdUnits, wardenCgroup: wardenCgroup)
+                componentsAreSystemdUnits: componentsAreSystemdUnits, wardenCgroup: wardenCgroup,
+                privateCgroupNamespace: privateCgroupNamespace)
         }
         return targets
     }
