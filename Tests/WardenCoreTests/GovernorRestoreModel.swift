@@ -132,8 +132,8 @@ struct GovernorRestoreWorld {
 
     /// A critical slice and component, a batch slice with a component of its own quota and
     /// one it covers, Warden's system.slice with a batch component of its own
-    /// `CPUQuota=50%` (a component without `Slice=`), a normal slice, and systemd's
-    /// system.slice of `ThrottleSlices=`.
+    /// `CPUQuota=50%` (a component without `Slice=`), a normal slice with a normal
+    /// component, and systemd's system.slice of `ThrottleSlices=`.
     static let groups: [Group] = [
         Group(name: "critical.slice", path: "critical.slice", priority: .critical),
         Group(name: "executor.service", path: "critical.slice/executor.service", priority: .critical, isComponent: true, cpuWeight: "500"),
@@ -145,10 +145,11 @@ struct GovernorRestoreWorld {
         Group(name: "system.slice", path: "system.slice", priority: .normal),
         Group(name: "batch.service", path: "system.slice/batch.service", priority: .batch, isComponent: true, cpuMax: "50000 100000"),
         Group(name: "tools.slice", path: "tools.slice", priority: .normal, cpuWeight: "200"),
+        Group(name: "feed.service", path: "tools.slice/feed.service", priority: .normal, isComponent: true),
         Group(name: "system.slice", kind: .systemdSlice, path: "system.slice", priority: .normal),
     ]
     static let components = groups.filter(\.isComponent).map(\.name)
-    static let manualNames = ["batch.slice", "backtest.service", "batch.service", "system.slice", "tools.slice"]
+    static let manualNames = ["batch.slice", "backtest.service", "batch.service", "system.slice", "tools.slice", "feed.service"]
     static let reloadedCPUMax = ["max 100000", "50000 100000", "20000 100000", "5000 100000", "80000 100000"]
     static let operatorCPUMax = ["max 100000", "30000 100000", "70000 100000", "20000 100000"]
     static let operatorWeights = ["1", "50", "100", "500", "10000"]
@@ -171,6 +172,8 @@ struct GovernorRestoreWorld {
     var stateFile: String { state.encoded() }
     var now = MonotonicInstant(usec: 1_000_000_000)
     let thresholds: GovernorThresholds
+    /// Every write that lowered the CPU of a group holding a component that is not batch.
+    var lowered: [String] = []
     /// What happened, for the failure message (only when `tracing`: words cost time).
     var trace: [String] = []
     var tracing = false
@@ -227,11 +230,26 @@ struct GovernorRestoreWorld {
         state = decision.state
         for action in decision.actions {
             switch action {
-            case .apply(let name, _, let writes), .restore(let name, _, let writes):
+            case .restore(let name, _, let writes):
                 let key = Self.key(name, .group)
                 // A write to a group that is gone fails in the kernel.
                 guard kernel[key] != nil else { continue }
                 for write in writes { kernel[key]![write.file] = write.value }
+            case .apply(let name, _, let writes):
+                let key = Self.key(name, .group)
+                guard kernel[key] != nil else { continue }
+                let written = group(name)
+                let holdsOwn = groups.contains {
+                    $0.isComponent && $0.priority != .batch && ($0.path == written.path || $0.path.hasPrefix(written.path + "/"))
+                }
+                for write in writes {
+                    if holdsOwn, ["cpu.max", "cpu.weight"].contains(write.file), let before = kernel[key]![write.file],
+                        GovernorValues.isTighter(file: write.file, write.value, than: before)
+                    {
+                        lowered.append("\(name) \(write.file): '\(before)' → '\(write.value)'")
+                    }
+                    kernel[key]![write.file] = write.value
+                }
             case .throttleSystemdSlice(let name, let quota):
                 setSlice(name, String(quota))
             case .restoreSystemdSlice(let name, let quota):
