@@ -109,3 +109,17 @@ extension GovernorRestoreRegressionTests {
         #expect(world.wrongValues == [])
     }
 }
+
+extension GovernorRestoreRegressionTests {
+    /// Warden SIGKILLed while batch.service is throttled to 50%, its components killed with
+    /// it and started again by the new Warden at the unit's own `CPUQuota=50%`: the value
+    /// found is the one the governor wrote, but the group is another. `off` must leave the
+    /// unit's own 50%, not write back the `max` the old group had.
+    @Test func aSIGKILLThatRecreatesTheGroupsLeavesTheUnitsOwnQuota() {
+        #expect(
+            Self.wrongValues([
+                .operatorWrites("batch.service", kind: .group, file: "cpu.max", value: "max 100000"), .signals(.crit, after: 1),
+                .daemonKilled(groupsRecreated: true),
+            ]) == [])
+    }
+}
