@@ -60,6 +60,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
         // Prometheus text exposition for `MetricsListen=`: pure Swift, no NIO.
         .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
+        // Property-based tests of the governor's invariants (test targets only).
+        .package(url: "https://github.com/x-sheep/swift-property-based", exact: "2.0.1"),
     ],
     targets: [
         .target(name: "WardenCore", swiftSettings: sizeOptimized),
@@ -110,7 +112,9 @@ let package = Package(
         // would load libswiftCore and libstdc++ at every start, 1.5 ms of dynamic loading on
         // the build machine that the restart figure would count as Warden's.
         .executableTarget(name: "warden-bench", dependencies: ["WardenCore"]),
-        .testTarget(name: "WardenCoreTests", dependencies: ["WardenCore"]),
+        .testTarget(
+            name: "WardenCoreTests",
+            dependencies: ["WardenCore", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(name: "WardenLinuxTests", dependencies: ["WardenLinux", "WardenCore"]),
         .testTarget(
             name: "WardenRuntimeTests", dependencies: ["WardenRuntime", "WardenLinux", "WardenCore"]),

@@ -326,7 +326,7 @@ struct GovernorDriverTests {
         bed.makeGroup("batch.slice", cpuMax: "max 100000", weight: "100")
         for group in ["batch.slice/backtest.service"] { bed.makeGroup(group, cpuMax: "max 100000", weight: "100") }
         driver.evaluate()
-        #expect(bed.capture.firstIndex("batch.slice's cgroup was recreated") != nil)
+        #expect(bed.capture.firstIndex("batch.slice cpu.max: its group was created again") != nil)
         // Applied afresh. (The write lands through the manager's open descriptor; in
         // Warden the runtime removes groups through that same manager, which then opens
         // the new one. Here the test swapped the directory behind its back.)

@@ -99,6 +99,16 @@ public enum Governor {
                 return .failure(GovernorManualError(message: "no slice or component named '\(name)'; known: \(known)"))
             }
             if named.allSatisfy({ isProtected($0, targets) }) {
+                if let reason = named.compactMap(\.sheltered).first {
+                    return .failure(GovernorManualError(message: "'\(name)': \(reason)"))
+                }
+                let held = named.flatMap { nonBatchComponents(in: $0, targets) }
+                if !named.contains(where: { $0.priority == .critical || hasCriticalInside($0, targets) }), !held.isEmpty {
+                    let names = held.map { "\($0.name) (Priority=\($0.priority.rawValue))" }.joined(separator: ", ")
+                    return .failure(
+                        GovernorManualError(
+                            message: "'\(name)' is or holds a component that is not Priority=batch (\(names)), which the governor never throttles; name the batch groups instead"))
+                }
                 return .failure(
                     GovernorManualError(
                         message: "'\(name)' is or holds a Priority=critical group, which the governor never throttles"))
@@ -221,18 +231,44 @@ public enum Governor {
         targets.contains { $0.priority == .critical && target.contains($0) }
     }
 
-    /// Critical, or holding a critical group: never throttled.
+    /// Critical, holding a critical group, or holding Warden's own stack: never throttled.
     static func isProtected(_ target: GovernorTarget, _ targets: [GovernorTarget]) -> Bool {
-        target.priority == .critical || hasCriticalInside(target, targets)
+        target.priority == .critical || hasCriticalInside(target, targets) || !nonBatchComponents(in: target, targets).isEmpty
+    }
+
+    /// The components in `target` (itself included) that are not `Priority=batch`: a group
+    /// holding one is never given less CPU, whatever its own priority.
+    static func nonBatchComponents(in target: GovernorTarget, _ targets: [GovernorTarget]) -> [GovernorTarget] {
+        targets.filter { $0.kind == .group && $0.isComponent && $0.priority != .batch && target.contains($0) }
+    }
+
+    /// What the governor leaves alone although the tier or a manual request would lower it,
+    /// one line each with the way out: `ThrottleSlices=` holding Warden or a component that
+    /// is not batch, and batch groups holding such a component.
+    public static func shelteredTargets(_ targets: [GovernorTarget]) -> [String] {
+        var lines = targets.compactMap(\.sheltered)
+        for target in targets where target.kind == .group && target.priority == .batch && !hasCriticalInside(target, targets) {
+            let held = nonBatchComponents(in: target, targets)
+            guard !held.isEmpty else { continue }
+            let names = held.map { "\($0.name) (Priority=\($0.priority.rawValue))" }.joined(separator: ", ")
+            lines.append(
+                "\(target.name) is never throttled: it holds \(names); the batch groups inside it are throttled one by one "
+                    + "(give the others a slice of their own to throttle \(target.name) as a whole)")
+        }
+        return lines
     }
 
     /// The groups of `priorities` that hold no critical group, outermost first: a group
     /// inside another selected group is covered by it, unless `keepInner` says otherwise.
+    /// For a change that lowers CPU (`lowersCPU`), not the groups that hold a component
+    /// that is not batch either: the batch groups inside them are chosen instead.
     static func selectGroups(
-        _ targets: [GovernorTarget], priorities: Set<Priority>, keepInner: (GovernorTarget) -> Bool = { _ in false }
+        _ targets: [GovernorTarget], priorities: Set<Priority>, lowersCPU: Bool = true,
+        keepInner: (GovernorTarget) -> Bool = { _ in false }
     ) -> [GovernorTarget] {
         let eligible = targets.filter {
             $0.kind == .group && priorities.contains($0.priority) && !hasCriticalInside($0, targets)
+                && (!lowersCPU || nonBatchComponents(in: $0, targets).isEmpty)
         }
         return eligible.filter { target in
             keepInner(target) || !eligible.contains { $0.path != target.path && $0.contains(target) }
@@ -250,7 +286,7 @@ public enum Governor {
     /// The critical groups and every group holding one: along the whole path from Warden's
     /// root a critical task then outweighs what competes with it at each level.
     static func raisedDesired(_ targets: [GovernorTarget], _ t: GovernorThresholds) -> [Desired] {
-        targets.filter { $0.kind == .group && isProtected($0, targets) }.map {
+        targets.filter { $0.kind == .group && ($0.priority == .critical || hasCriticalInside($0, targets)) }.map {
             Desired(target: $0, file: "cpu.weight", value: String(t.criticalCPUWeight), raises: true)
         }
     }
@@ -294,7 +330,7 @@ public enum Governor {
         }
         let memoryHeld = state.changes.contains { $0.file == "memory.high" }
         if memoryPressed || memoryHeld {
-            for target in selectGroups(targets, priorities: [.batch, .normal]) {
+            for target in selectGroups(targets, priorities: [.batch, .normal], lowersCPU: false) {
                 if let memory = memoryDesired(target, existing: state.changes) { desired.append(memory) }
             }
         }
@@ -354,6 +390,9 @@ public enum Governor {
         var applied: [GovernorChange] = []
         var reclaimed: [GovernorReclaim] = []
         var skipped: [String] = []
+        var conflicts: [GovernorConflict] = []
+        let followed = GovernorRestore.follow(state.changes, targets: targets)
+        state.changes = followed.changes
         var groupWrites: [(target: GovernorTarget, writes: [CgroupWrite])] = []
         var reclaims: [(GovernorTarget, UInt64)] = []
 
@@ -381,15 +420,30 @@ public enum Governor {
         for want in desired {
             let target = want.target
             if let i = state.changes.firstIndex(where: { $0.target == target.name && $0.kind == target.kind && $0.file == want.file }) {
-                if GovernorRestore.same(state.changes[i].written, want.value) {
-                    // A group found back at the value from before the governor's write lost
-                    // that write: its cgroup was recreated while no Warden watched its inode
-                    // (the component restarted under a new Warden after a SIGKILLed one).
-                    // Write it again; the value to restore stays the same.
-                    guard target.kind == .group, let found = target.current[want.file],
-                        !GovernorRestore.same(found, want.value), GovernorRestore.same(found, state.changes[i].previous)
-                    else { continue }
-                    applied.append(state.changes[i])
+                let change = state.changes[i]
+                if change.yielded { continue }
+                let found = target.current[want.file]
+                // The value before the governor's write is back in the group: written again
+                // where the configuration put it there (a reload, or a group created again
+                // whose identity is not known), the value to restore staying the same. The
+                // same value put back by someone else, in a group that is still the one
+                // written to, is theirs.
+                let setAgain =
+                    target.kind == .group && found.map { GovernorRestore.same($0, change.previous) } == true
+                    && (change.identity == nil || target.identity == nil
+                        || target.configured[want.file].map { GovernorRestore.same($0, change.previous) } == true)
+                // Someone else's value (a conflict) stays as they wrote it, whatever is asked.
+                let theirs = found.map { !GovernorRestore.same($0, change.written) } == true && !setAgain
+                if theirs, let found {
+                    // Reported once, when first seen; the record stays so that the value is
+                    // not taken again while the tier lasts.
+                    state.changes[i].yielded = true
+                    conflicts.append(GovernorConflict(change: change, found: String(GovernorRestore.trimmed(found))))
+                    continue
+                }
+                if GovernorRestore.same(change.written, want.value) {
+                    guard setAgain, let found, !GovernorRestore.same(found, want.value) else { continue }
+                    applied.append(change)
                     addWrite(target, CgroupWrite(want.file, want.value))
                     continue
                 }
@@ -405,7 +459,8 @@ public enum Governor {
                 if GovernorRestore.same(current, want.value) { continue }
                 let change = GovernorChange(
                     target: target.name, kind: target.kind, path: target.path, file: want.file, written: want.value,
-                    previous: String(GovernorRestore.trimmed(current)))
+                    previous: String(GovernorRestore.trimmed(current)), identity: target.identity,
+                    configured: target.configured[want.file].map { String(GovernorRestore.trimmed($0)) })
                 state.changes.append(change)
                 applied.append(change)
                 if let bytes = want.reclaimBytes { reclaims.append((target, bytes)) }
@@ -429,11 +484,13 @@ public enum Governor {
         let stale = state.changes.filter { !wanted.contains(key($0.target, $0.kind, $0.file)) }
         state.changes.removeAll { !wanted.contains(key($0.target, $0.kind, $0.file)) }
         var restored: [GovernorChange] = []
-        var conflicts: [GovernorConflict] = []
-        var dropped: [String] = []
+        var dropped: [String] = followed.notes
         var restoreWrites: [(target: String, path: String, writes: [CgroupWrite])] = []
         for outcome in GovernorRestore.plan(stale.reversed(), targets: targets) {
             switch outcome {
+            case .restore(let change) where change.yielded:
+                // Someone else set the very value the governor had written: theirs.
+                dropped.append("\(change.target) \(change.file) is left at '\(change.written)', as someone else set it")
             case .restore(let change):
                 restored.append(change)
                 switch change.kind {

@@ -53,6 +53,49 @@ public enum GovernorRestore {
         return .conflict(GovernorConflict(change: change, found: trimmed(found).description))
     }
 
+    /// Brings the records in line with what happened to their groups since the last
+    /// decision, before anything is decided from them:
+    /// - a group found with another identity than the one written to was created again (the
+    ///   component restarted, under this Warden or while none watched): the new group has
+    ///   its configured values, the record of the old one is dropped, and the tier throttles
+    ///   the new group afresh if it still calls for it;
+    /// - a configuration that now sets another value than when the record was made (a
+    ///   reload) makes that value the one to restore: the configuration is the baseline.
+    /// Returns the records kept and one line per record dropped or changed, for the audit.
+    public static func follow(_ changes: [GovernorChange], targets: [GovernorTarget]) -> (changes: [GovernorChange], notes: [String]) {
+        var kept: [GovernorChange] = []
+        var notes: [String] = []
+        for var change in changes {
+            guard change.kind == .group,
+                let target = targets.first(where: { $0.name == change.target && $0.kind == change.kind })
+            else {
+                kept.append(change)
+                continue
+            }
+            if let now = target.identity {
+                if let then = change.identity, then != now {
+                    notes.append("\(change.target) \(change.file): its group was created again (the component restarted); the record of the old group is dropped")
+                    continue
+                }
+                // A record from before identities were kept: the group is the one written
+                // to while the value written is there.
+                if change.identity == nil, let found = target.current[change.file], same(found, change.written) {
+                    change.identity = now
+                }
+            }
+            if let configured = target.configured[change.file] {
+                if let then = change.configured, !same(then, configured), !same(change.previous, configured) {
+                    notes.append(
+                        "\(change.target) \(change.file): the configuration sets '\(trimmed(configured))' now (was '\(trimmed(then))'); that is the value to restore")
+                    change.previous = String(trimmed(configured))
+                }
+                change.configured = String(trimmed(configured))
+            }
+            kept.append(change)
+        }
+        return (kept, notes)
+    }
+
     /// `plan` for every change, looking each value up among the targets.
     public static func plan(_ changes: [GovernorChange], targets: [GovernorTarget]) -> [GovernorRestoreOutcome] {
         changes.map { change in

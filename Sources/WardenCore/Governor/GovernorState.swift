@@ -79,16 +79,32 @@ public struct GovernorChange: Hashable, Sendable, CustomStringConvertible {
     /// The cgroup file (`cpu.max`) or the D-Bus property (`CPUQuotaPerSecUSec`).
     public var file: String
     public var written: String
-    /// Exactly what was there before, as read.
+    /// Exactly what was there before, as read; the configured value instead once the
+    /// configuration changes it (a reload: the configuration is the baseline of a restore).
     public var previous: String
+    /// The identity of the group written to (`GovernorTarget.identity`); nil when unknown.
+    /// A group found with another identity was created again, and this record is void.
+    public var identity: UInt64?
+    /// What the configuration set in the file when the record was made (or last followed);
+    /// nil when not known. A configuration that sets another value since is a reload.
+    public var configured: String?
+    /// Someone else changed the value after the governor wrote it: from then on it is
+    /// theirs, never written again nor restored while the record lasts (reported when seen).
+    public var yielded: Bool
 
-    public init(target: String, kind: GovernorTarget.Kind, path: String, file: String, written: String, previous: String) {
+    public init(
+        target: String, kind: GovernorTarget.Kind, path: String, file: String, written: String, previous: String,
+        identity: UInt64? = nil, configured: String? = nil, yielded: Bool = false
+    ) {
+        self.yielded = yielded
         self.target = target
         self.kind = kind
         self.path = path
         self.file = file
         self.written = written
         self.previous = previous
+        self.identity = identity
+        self.configured = configured
     }
 
     public var description: String { "\(target) \(file): '\(previous)' → '\(written)'" }

@@ -7,7 +7,11 @@
 //   tier critical
 //   mode automatic
 //   since 1200000
-//   change group "backtest.service" "trading.slice/backtest.service" "cpu.max" "50000 100000" "max 100000"
+//   change group "backtest.service" "trading.slice/backtest.service" "cpu.max" "50000 100000" "max 100000" 4711 "max 100000"
+//
+// A change's last three words are optional: the group's identity (its directory's inode,
+// `-` when unknown), the value the configuration set in the file (`-` when unknown), and
+// `yielded` when someone else changed the value since the governor wrote it.
 //
 // Strings are double-quoted with `\\`, `\"`, `\n` and `\t` escapes; numbers are bare.
 
@@ -63,9 +67,14 @@ extension GovernorState {
             lines.append("alert \(Self.quote(rule)) \(at.usec)")
         }
         for change in changes {
-            lines.append(
-                "change \(change.kind.rawValue) "
-                    + [change.target, change.path, change.file, change.written, change.previous].map(Self.quote).joined(separator: " "))
+            var line = "change \(change.kind.rawValue) "
+                + [change.target, change.path, change.file, change.written, change.previous].map(Self.quote).joined(separator: " ")
+            if change.identity != nil || change.configured != nil || change.yielded {
+                line += " " + (change.identity.map(String.init) ?? "-")
+                line += " " + (change.configured.map(Self.quote) ?? "-")
+            }
+            if change.yielded { line += " yielded" }
+            lines.append(line)
         }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -255,16 +264,28 @@ extension GovernorState {
                 let args = try arguments(2)
                 state.lastAlertAt[args[0].text] = try instant(args[1])
             case "change":
-                let args = try arguments(6)
+                let args = Array(words.dropFirst())
+                if args.count < 6 || args.count == 7 || args.count > 9 {
+                    let column = args.count > 9 ? args[9].column : words.last!.end + 1
+                    throw fail(column, "'change' takes 6, 8 or 9 values, found \(args.count)")
+                }
+                if args.count == 9, args[8].text != "yielded" {
+                    throw fail(args[8].column, "'\(args[8].text)' is not 'yielded'")
+                }
                 guard let kind = GovernorTarget.Kind(rawValue: args[0].text) else {
                     throw fail(args[0].column, "'\(args[0].text)' is not a target kind; expected group or systemd-slice")
                 }
                 for word in args[1...4] where word.text.isEmpty {
                     throw fail(word.column, "an empty target, path or file name")
                 }
+                var identity: UInt64?
+                if args.count > 6, args[6].text != "-" {
+                    identity = try number64(args[6], "a group identity (an inode number, or -)")
+                }
                 let change = GovernorChange(
                     target: args[1].text, kind: kind, path: args[2].text, file: args[3].text, written: args[4].text,
-                    previous: args[5].text)
+                    previous: args[5].text, identity: identity,
+                    configured: args.count > 7 && args[7].text != "-" ? args[7].text : nil, yielded: args.count == 9)
                 if state.changes.contains(where: { $0.target == change.target && $0.kind == kind && $0.file == change.file }) {
                     throw fail(args[1].column, "a second change of \(change.target) \(change.file)")
                 }

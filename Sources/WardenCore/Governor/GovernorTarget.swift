@@ -30,11 +30,25 @@ public struct GovernorTarget: Hashable, Sendable {
     public var current: [String: String]
     /// `memory.current`, read while a tier is active: the base of the tightened `memory.high`.
     public var memoryCurrentBytes: UInt64?
+    /// What the configuration sets in the files the governor writes (the unit's own
+    /// `CPUQuota=`, `CPUWeight=`, else what a new group starts with): the value every
+    /// restore comes back to unless an operator changed it. Empty when not known (a
+    /// systemd slice of `ThrottleSlices=`, whose settings are systemd's).
+    public var configured: [String: String]
+    /// The identity of the group as the runtime found it (its directory's inode); nil when
+    /// unknown or the group is missing. A new identity is a new group: the component
+    /// restarted, and what the governor wrote to the old one went with it.
+    public var identity: UInt64?
+    /// Why the governor never lowers this target's CPU although its priority alone would
+    /// allow it (`GovernorShelter`): said in `status`, the log and an alert.
+    public var sheltered: String?
 
     public init(
         name: String, kind: Kind = .group, path: String, priority: Priority, emergencyCPUQuota: CPUQuota? = nil,
-        cpuQuotaPeriodUSec: UInt64? = nil, current: [String: String] = [:], memoryCurrentBytes: UInt64? = nil
+        cpuQuotaPeriodUSec: UInt64? = nil, current: [String: String] = [:], memoryCurrentBytes: UInt64? = nil,
+        configured: [String: String] = [:], identity: UInt64? = nil, sheltered: String? = nil
     ) {
+        self.sheltered = sheltered
         self.name = name
         self.kind = kind
         self.path = path
@@ -43,6 +57,8 @@ public struct GovernorTarget: Hashable, Sendable {
         self.cpuQuotaPeriodUSec = cpuQuotaPeriodUSec
         self.current = current
         self.memoryCurrentBytes = memoryCurrentBytes
+        self.configured = configured
+        self.identity = identity
     }
 
     /// The cgroup files of a `.group` target whose values the runtime reads into `current`:
@@ -50,6 +66,9 @@ public struct GovernorTarget: Hashable, Sendable {
     public static let observedFiles = ResourceKeys.governed.flatMap(\.cgroupFiles) + ["cgroup.freeze"]
     /// The D-Bus property of a `.systemdSlice` target read into `current`.
     public static let systemdQuotaProperty = ResourceKeys.cpuQuota.systemd.name
+
+    /// One of Warden's components (a service's group), not a slice.
+    public var isComponent: Bool { kind == .group && !name.hasSuffix(".slice") }
 
     /// True when `other` is this group or lies beneath it.
     func contains(_ other: GovernorTarget) -> Bool {
@@ -66,7 +85,8 @@ public struct GovernorTarget: Hashable, Sendable {
                 GovernorTarget(
                     name: slice.name.description, path: configuration.sliceChain(to: slice.name.description).joined(separator: "/"),
                     priority: configuration.effectivePriority(ofSlice: slice.name.description),
-                    emergencyCPUQuota: slice.emergencyCPUQuota, cpuQuotaPeriodUSec: slice.resources.cpuQuotaPeriod?.usec))
+                    emergencyCPUQuota: slice.emergencyCPUQuota, cpuQuotaPeriodUSec: slice.resources.cpuQuotaPeriod?.usec,
+                    configured: configuredValues(slice.resources)))
         }
         for service in configuration.services {
             targets.append(
@@ -74,33 +94,41 @@ public struct GovernorTarget: Hashable, Sendable {
                     name: service.name.description,
                     path: (configuration.sliceChain(to: service.effectiveSlice) + [service.name.description]).joined(separator: "/"),
                     priority: configuration.effectivePriority(of: service), emergencyCPUQuota: service.emergencyCPUQuota,
-                    cpuQuotaPeriodUSec: service.resources.cpuQuotaPeriod?.usec))
+                    cpuQuotaPeriodUSec: service.resources.cpuQuotaPeriod?.usec, configured: configuredValues(service.resources)))
         }
         return targets
     }
 
-    /// The `ThrottleSlices=` as systemd-slice targets. With the systemd backend, Warden's
-    /// components are units in those very slices: a slice holding a critical component is
-    /// marked critical, so the governor never throttles it. So is a slice that holds the
-    /// Warden daemon itself (`wardenCgroup`, its `0::` path): Warden and every component it
-    /// runs without a cgroup subtree of its own live in Warden's cgroup, and throttling
-    /// the slice around it would throttle the stack it protects.
+    /// The files whose configured value does not depend on the host, and what a group
+    /// created for these settings holds in them: the unit's own `CPUQuota=` and
+    /// `CPUWeight=` as `CgroupPlan` writes them, else the kernel's values for a new group.
+    public static func configuredValues(_ resources: ResourceControl) -> [String: String] {
+        var values = [
+            "cpu.max": CPUQuota.unlimitedCPUMaxValue, "cpu.weight": "100", "cpu.idle": "0", "cgroup.freeze": "0",
+        ]
+        for write in CgroupPlan.writes(for: resources, host: nil) where values[write.file] != nil {
+            values[write.file] = write.value
+        }
+        return values
+    }
+
+    /// The `ThrottleSlices=` as systemd-slice targets. A slice that holds Warden itself or
+    /// a component that is not `Priority=batch` (`GovernorShelter`) is marked critical, so
+    /// the governor never throttles it, automatically or by hand, and says why.
+    /// `wardenCgroup` is the daemon's `0::` path (nil for `warden emergency` without a
+    /// daemon, whose own process is the operator's shell, not the stack).
     public static func systemdSlices(
-        _ names: [String], configuration: Configuration, componentsAreSystemdUnits: Bool, wardenCgroup: String? = nil
+        _ names: [String], configuration: Configuration, componentsAreSystemdUnits: Bool, wardenCgroup: String? = nil,
+        privateCgroupNamespace: Bool = false
     ) -> [GovernorTarget] {
-        names.map { name in
-            if let wardenCgroup, holds(slice: name, cgroup: wardenCgroup) {
-                return GovernorTarget(name: name, kind: .systemdSlice, path: name, priority: .critical)
+        let placement = GovernorPlacement.of(
+            configuration, componentsAreSystemdUnits: componentsAreSystemdUnits, wardenCgroup: wardenCgroup,
+            privateCgroupNamespace: privateCgroupNamespace)
+        return names.map { name in
+            if let shelter = GovernorShelter.sheltered(slice: name, placement: placement) {
+                return GovernorTarget(name: name, kind: .systemdSlice, path: name, priority: .critical, sheltered: shelter.description)
             }
-            var priority = Priority.normal
-            if componentsAreSystemdUnits {
-                let holdsCritical = configuration.services.contains { service in
-                    configuration.effectivePriority(of: service) == .critical
-                        && configuration.sliceChain(to: service.effectiveSlice).contains(name)
-                }
-                if holdsCritical { priority = .critical }
-            }
-            return GovernorTarget(name: name, kind: .systemdSlice, path: name, priority: priority)
+            return GovernorTarget(name: name, kind: .systemdSlice, path: name, priority: .normal)
         }
     }
 }
@@ -110,7 +138,7 @@ extension GovernorTarget {
     /// (`/system.slice/warden.service` is in `system.slice`; systemd nests slices as path
     /// components: `/trading.slice/trading-critical.slice/…`).
     public static func holds(slice: String, cgroup: String) -> Bool {
-        cgroup.split(separator: "/").contains { $0 == slice }
+        GovernorShelter.holds(slice: slice, cgroup: cgroup)
     }
 }
 

@@ -27,6 +27,9 @@ public struct GovernorCgroupReader: Sendable {
             for file in GovernorTarget.observedFiles {
                 if case .success(let text) = readSignalFile(directory + "/" + file) { observed.current[file] = text }
             }
+            // The directory's inode tells a group created again (the component restarted)
+            // from the one the governor wrote to.
+            observed.identity = observed.current.isEmpty ? nil : FileIO.inode(directory)
             if case .success(let text) = readSignalFile(directory + "/memory.current"),
                 let bytes = UInt64(text.filter { $0 != "\n" })
             {

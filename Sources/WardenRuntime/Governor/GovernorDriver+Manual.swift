@@ -99,7 +99,8 @@ extension GovernorDriver {
         where !conflicts.contains(where: { $0.change.target == conflict.change.target && $0.change.file == conflict.change.file }) {
             conflicts.append(conflict)
         }
-        var notes = notes
+        let said = self.notes
+        var notes = said + Governor.shelteredTargets(targets).filter { !said.contains($0) }
         if let disabledReason { notes.insert("the governor is off: \(disabledReason)", at: 0) }
         return ControlEmergencyStatus(
             state: state, now: options.clock(), automaticEnabled: automaticEnabled, conflicts: conflicts, notes: notes,

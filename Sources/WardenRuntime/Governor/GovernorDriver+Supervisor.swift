@@ -53,11 +53,13 @@ extension GovernorDriver {
 
     static func defaultEffects(for supervisor: Supervisor) -> GovernorEffects {
         let (slices, reason) = SystemdSliceControl.connect()
-        let own = (try? LocalFileSystem().readFile("/proc/self/cgroup")).flatMap(ProcessCgroup.unifiedPath)
+        let files = LocalFileSystem()
+        let own = (try? files.readFile("/proc/self/cgroup")).flatMap(ProcessCgroup.unifiedPath)
         let effects = GovernorEffects(
             manager: supervisor.cgroups?.manager,
             groupsUnavailableReason: "Warden runs without a cgroup subtree of its own (see the start-up log)",
-            slices: slices, slicesUnavailableReason: reason, wardenCgroup: own)
+            slices: slices, slicesUnavailableReason: reason, wardenCgroup: own,
+            privateCgroupNamespace: GovernorPlacement.isPrivateCgroupNamespace(link: files.symbolicLinkTarget("/proc/self/ns/cgroup")))
         effects.componentsAreSystemdUnits = supervisor.scopes != nil
         return effects
     }

@@ -70,9 +70,10 @@ public final class GovernorDriver: @unchecked Sendable {
     var lastConflicts: [GovernorConflict] = []
     /// What the governor cannot do here, said once at start and listed by `status`.
     public private(set) var notes: [String] = []
+    /// The groups it leaves alone because they hold Warden's own stack
+    /// (`Governor.shelteredTargets`), as last said in the log and an alert.
+    public private(set) var sheltered: [String] = []
     var saidOnce: Set<String> = []
-    /// Group directory inodes at the governor's first write, to notice a recreated group.
-    var identities: [String: UInt64] = [:]
     /// Actions carried out since this driver started, by kind, for `/metrics`.
     public private(set) var actionCounts: [String: UInt64] = [:]
 
@@ -136,17 +137,13 @@ public final class GovernorDriver: @unchecked Sendable {
         }
         if let reason = effects.slicesUnavailableReason {
             note("ThrottleSlices= (\(settings.effectiveThrottleSlices.joined(separator: " "))) not throttled: \(reason)")
-        } else if let own = effects.wardenCgroup {
-            for slice in settings.effectiveThrottleSlices where GovernorTarget.holds(slice: slice, cgroup: own) {
-                note(
-                    "ThrottleSlices= \(slice) is never throttled: it holds Warden itself (\(own)), and with it the stack Warden protects; run Warden in a slice of its own (scripts/install-systemd puts it in trading.slice) to throttle \(slice)")
-            }
         }
         if !settings.alertWebhooks.isEmpty {
             let names = settings.alertWebhooks.map { WebhookAlertSink(url: $0).name }.joined(separator: ", ")
             note("alerts also go to \(names) (at most one per rule every \(thresholds.alertCooldown.usec / 1_000_000)s)")
         }
         for line in notes { logger.notice("governor: \(line)", metadata: ["event": "governor-notice"]) }
+        reportSheltered(effects.targets(for: configuration))
         if case .failure(let error) = loadState() {
             logger.error(
                 "governor: off: \(error). Restore by hand from it, or remove it, then restart Warden",
@@ -295,7 +292,7 @@ public final class GovernorDriver: @unchecked Sendable {
             schedule()
             return
         }
-        forgetRecreatedGroups(targets)
+        reportSheltered(targets)
         let decision = Governor.decide(state: state, sample: sample, targets: targets, thresholds: thresholds)
         if decision.audit == nil {
             // Tier changes and writes are logged by commit; a look that changed nothing only
@@ -344,28 +341,6 @@ public final class GovernorDriver: @unchecked Sendable {
         return targets
     }
 
-    /// A component that restarted got a new group: the governor's record of the old one is
-    /// void, and the tier (if it still calls for it) throttles the new group afresh.
-    func forgetRecreatedGroups(_ targets: [GovernorTarget]) {
-        for (name, inode) in identities {
-            guard let change = state.changes.first(where: { $0.target == name && $0.kind == .group }) else {
-                identities[name] = nil
-                continue
-            }
-            guard let now = effects.groupIdentity(change.path) else {
-                identities[name] = nil
-                continue
-            }
-            if now != inode {
-                identities[name] = nil
-                state.forget(target: name)
-                logger.info(
-                    "governor: \(name)'s cgroup was recreated (the component restarted); its record is dropped",
-                    metadata: ["event": "governor-forget", "component": .string(name)])
-            }
-        }
-    }
-
     /// Persists the decision's state (before any write), carries out its actions, logs the
     /// audit record and posts the alerts.
     @discardableResult
@@ -388,11 +363,6 @@ public final class GovernorDriver: @unchecked Sendable {
         state = next
         let failures = effects.perform(decision.actions, skipTightening: saveFailed)
         for action in decision.actions { actionCounts[action.metricsKind, default: 0] += 1 }
-        for action in decision.actions {
-            if case .apply(let target, let path, _) = action, identities[target] == nil {
-                identities[target] = effects.groupIdentity(path)
-            }
-        }
         if !decision.conflicts.isEmpty || !(decision.audit?.restored.isEmpty ?? true) {
             lastConflicts = decision.conflicts
         }
@@ -459,6 +429,23 @@ public final class GovernorDriver: @unchecked Sendable {
             self.timer = nil
             self.evaluate()
         }
+    }
+
+    /// Says which groups are never throttled because they hold Warden's own stack, and the
+    /// way out: in the log and an alert when the list changes (at start, after a reload),
+    /// not at every look; `status` lists them all along.
+    func reportSheltered(_ targets: [GovernorTarget]) {
+        let lines = Governor.shelteredTargets(targets)
+        guard lines != sheltered else { return }
+        let added = lines.filter { !sheltered.contains($0) }
+        sheltered = lines
+        guard !added.isEmpty else { return }
+        for line in added { logger.warning("governor: \(line)", metadata: ["event": "governor-sheltered"]) }
+        let now = options.clock()
+        alerts?.post(
+            GovernorAlert(
+                rule: "sheltered", at: now, from: state.tier, to: state.tier, readings: [],
+                text: "Warden governor: " + added.joined(separator: "; ")))
     }
 
     // MARK: Saying things once

@@ -168,12 +168,16 @@ public final class GovernorEffects {
     /// The components are systemd's transient scopes (the daemon's cgroup backend), so a
     /// `ThrottleSlices=` slice may hold them.
     public var componentsAreSystemdUnits = false
+    /// Warden is in a cgroup namespace of its own (`/proc/self/ns/cgroup`): its `0::` path
+    /// does not say where the host put it.
+    public let privateCgroupNamespace: Bool
 
     public init(
         manager: CgroupManager?, groupsUnavailableReason: String? = nil, slices: GovernorSliceControl?,
-        slicesUnavailableReason: String?, wardenCgroup: String? = nil
+        slicesUnavailableReason: String?, wardenCgroup: String? = nil, privateCgroupNamespace: Bool = false
     ) {
         self.wardenCgroup = wardenCgroup
+        self.privateCgroupNamespace = privateCgroupNamespace
         self.manager = manager
         self.reader = manager.map { GovernorCgroupReader(cgroupRoot: $0.rootPath) }
         self.groupsUnavailableReason = manager == nil ? (groupsUnavailableReason ?? "no cgroup subtree") : nil
@@ -188,7 +192,8 @@ public final class GovernorEffects {
         if slices != nil {
             targets += GovernorTarget.systemdSlices(
                 configuration.settings.governor.effectiveThrottleSlices, configuration: configuration,
-                componentsAreSystemdUnits: componentsAreSystemdUnits, wardenCgroup: wardenCgroup)
+                componentsAreSystemdUnits: componentsAreSystemdUnits, wardenCgroup: wardenCgroup,
+                privateCgroupNamespace: privateCgroupNamespace)
         }
         return targets
     }
@@ -269,17 +274,10 @@ public final class GovernorEffects {
     /// The changes whose value someone else has changed since (found now, not restored
     /// by anyone yet): what `status` reports as conflicts.
     public static func liveConflicts(_ state: GovernorState, targets: [GovernorTarget]) -> [GovernorConflict] {
-        GovernorRestore.plan(state.changes, targets: targets).compactMap {
+        GovernorRestore.plan(GovernorRestore.follow(state.changes, targets: targets).changes, targets: targets).compactMap {
             if case .conflict(let conflict) = $0 { return conflict }
             return nil
         }
-    }
-
-    /// The inode of a group's directory: a new one means the runtime removed and recreated
-    /// the group (a component restarted), so the governor's record of it is void.
-    public func groupIdentity(_ path: String) -> UInt64? {
-        guard let manager else { return nil }
-        return FileIO.inode(path.isEmpty ? manager.rootPath : manager.rootPath + "/" + path)
     }
 }
 
