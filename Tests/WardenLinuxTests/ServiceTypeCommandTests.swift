@@ -144,7 +144,7 @@ struct ServiceTypeCommandTests {
             #expect(!alive(child), "child \(child) of the daemon is left")
         }
         daemon.process.send(SIGTERM)
-        #expect(daemon.process.exitStatus(within: 30) == .exited(code: 0))
+        #expect(daemon.process.exitStatus(within: 30) == .exited(code: 0), "\(daemon.process.standardError())")
     }
 
     /// A reload that starts a new daemon (as nginx's binary upgrade does) and rewrites the
@@ -174,7 +174,7 @@ struct ServiceTypeCommandTests {
             "main process not followed: \(daemon.process.standardError())")
         #expect(pidFile(daemon.root + "/daemon.pid") == second)
         daemon.process.send(SIGTERM)
-        #expect(daemon.process.exitStatus(within: 30) == .exited(code: 0))
+        #expect(daemon.process.exitStatus(within: 30) == .exited(code: 0), "\(daemon.process.standardError())")
         #expect(!alive(first) && !alive(second), "both daemons are stopped with the component")
     }
 
@@ -228,7 +228,7 @@ struct ServiceTypeCommandTests {
         let exited = try daemon.wait("rc-local") { $0.subState == "exited" }
         #expect(exited?.activeState == "active", "\(daemon.process.standardError())")
         daemon.process.send(SIGTERM)
-        #expect(daemon.process.exitStatus(within: 30) == .exited(code: 0))
+        #expect(daemon.process.exitStatus(within: 30) == .exited(code: 0), "\(daemon.process.standardError())")
     }
 
     /// Type=dbus against a real bus: a private dbus-daemon named by
