@@ -48,6 +48,9 @@ public final class SystemdScopeBackend: ProcessTracker {
     /// Per unit: its scope's `memory.events`, and the `oom_kill` count already reported.
     private var memoryEventsWatches: [String: CgroupFileWatch] = [:]
     private var oomKillsSeen: [String: UInt64] = [:]
+    /// Per unit: the slice's group and its `oom_kill` count when the scope's was last read
+    /// (`newOOMKills` falls back to it once the scope's group is gone).
+    private var sliceOOMKillsSeen: [String: (path: String, count: UInt64)] = [:]
 
     public init(bus: SystemdBus, host: HostFacts?, cgroupRoot: String = "/sys/fs/cgroup", procRoot: String = "/proc") {
         self.bus = bus
@@ -239,22 +242,39 @@ public final class SystemdScopeBackend: ProcessTracker {
             let directory = try? CgroupDirectory(openingPath: cgroupRoot + group)
         else { return }
         oomKillsSeen[unit] = oomKillCount(directory)
+        noteSliceOOMKills(of: unit, scopeGroup: group)
         memoryEventsWatches[unit] = CgroupFileWatch.open("memory.events", beneath: directory.fd, loop: loop, changed: changed)
     }
 
-    /// OOM kills in the unit's scope since last asked (`memory.events oom_kill`).
+    /// OOM kills in the unit's scope since last asked (`memory.events oom_kill`). When the
+    /// OOM killer took the scope's last process, systemd may have removed the scope's group
+    /// before Warden reads it; the slice's count, which holds its children's, then tells,
+    /// since the last time the scope's own could be read.
     public func newOOMKills(of unit: String) -> UInt64 {
-        guard let group = controlGroup(of: unit), let directory = try? CgroupDirectory(openingPath: cgroupRoot + group),
+        guard let group = controlGroup(of: unit) else { return 0 }
+        if let directory = try? CgroupDirectory(openingPath: cgroupRoot + group), let count = oomKillCount(directory) {
+            let seen = oomKillsSeen[unit] ?? 0
+            oomKillsSeen[unit] = count
+            noteSliceOOMKills(of: unit, scopeGroup: group)
+            return count > seen ? count - seen : 0
+        }
+        guard let slice = sliceOOMKillsSeen[unit], let directory = try? CgroupDirectory(openingPath: slice.path),
             let count = oomKillCount(directory)
         else { return 0 }
-        let seen = oomKillsSeen[unit] ?? 0
-        oomKillsSeen[unit] = count
-        return count > seen ? count - seen : 0
+        sliceOOMKillsSeen[unit] = (slice.path, count)
+        return count > slice.count ? count - slice.count : 0
     }
 
     public func unwatchMemoryEvents(of unit: String, loop: EventLoop) {
         memoryEventsWatches.removeValue(forKey: unit)?.cancel(on: loop)
         oomKillsSeen[unit] = nil
+        sliceOOMKillsSeen[unit] = nil
+    }
+
+    private func noteSliceOOMKills(of unit: String, scopeGroup: String) {
+        let slice = cgroupRoot + String(scopeGroup[..<(scopeGroup.lastIndex(of: "/") ?? scopeGroup.startIndex)])
+        guard let directory = try? CgroupDirectory(openingPath: slice), let count = oomKillCount(directory) else { return }
+        sliceOOMKillsSeen[unit] = (slice, count)
     }
 
     private func oomKillCount(_ directory: CgroupDirectory) -> UInt64? {
