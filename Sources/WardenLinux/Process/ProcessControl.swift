@@ -8,6 +8,9 @@ public enum ProcessControl {
     /// VM's): orphans are then reparented to it and must be reaped by it.
     public static var isPID1: Bool { getpid() == 1 }
 
+    /// `sched_yield`: lets a process just woken on this CPU run first.
+    public static func yieldProcessor() { sched_yield() }
+
     /// `PR_SET_CHILD_SUBREAPER`: orphaned descendants are reparented to this process
     /// instead of PID 1, so a service's double-forked daemons stay in reach.
     public static func setChildSubreaper(_ on: Bool = true) throws(ProcessControlError) {

@@ -226,19 +226,16 @@ extension Supervisor {
         case .controlProcess:
             if let control = c.control { try? ProcessControl.sendSignal(signal, toPidfd: control.pidfd) }
         case .allProcesses:
-            // The main and control processes through their pidfds (which no pid reuse
-            // can misdirect), the rest as the tracker finds them. The roots go first
-            // when that cannot hide anyone, so the stop signal reaches the program that
-            // matters as fast as a minimal init passes it on. Otherwise everything is
-            // found first: without cgroups, once the main process dies its children are
-            // reparented to Warden, and a scan in that moment can miss them (the dead
-            // parent's children list is empty, Warden's not yet filled), leaving a child
-            // to run until the shutdown budget is spent.
-            let rootsFirst = c.run.map { tracker.rootsMayBeSignalledFirst(of: $0) } ?? true
-            if rootsFirst { signalRoots(signal, of: c) }
+            // The main and control processes first, through their pidfds (which no pid
+            // reuse can misdirect), so the stop signal reaches the program that matters
+            // as fast as a minimal init passes it on; then the rest as the tracker finds
+            // them (a search that a root exiting meanwhile cannot fool: see the trackers).
+            signalRoots(signal, of: c)
+            // In a shutdown the program just signalled may be waiting for this CPU: its
+            // handler runs before the search for the rest, not after it.
+            if phase == .shuttingDown { ProcessControl.yieldProcessor() }
             var signalled = 0
             if let run = c.run { signalled = tracker.signalAll(signal, of: run) }
-            if !rootsFirst { signalRoots(signal, of: c) }
             // Nothing was left to signal and the main and control processes are reaped:
             // the gone check of this turn needs no second scan (a /proc scan per restart
             // is most of a restart's cost on hosts without cgroups).

@@ -131,7 +131,6 @@ extension Supervisor {
             guard case .stop(let i, _) = decision else { continue }
             var machine = list[i].machine
             _ = machine.handle(.stopRequested, now: now, rng: &rng)
-            if let run = list[i].run { _ = tracker.rootsMayBeSignalledFirst(of: run) }
         }
     }
 

@@ -260,7 +260,6 @@ public final class CgroupProcessTracker: ProcessTracker {
     }
 
     /// Membership of a group does not follow ancestry: reparenting changes nothing.
-    public func rootsMayBeSignalledFirst(of run: TrackedRun) -> Bool { true }
 
     /// A forked daemon stays in the component's group: nothing to claim.
     public func claim(_ entry: ProcessEntry, for run: TrackedRun) {}

@@ -29,11 +29,6 @@ public protocol ProcessTracker: AnyObject {
     func liveProcesses(of run: TrackedRun) -> [Int32]
     /// Sends `signal` to every live process of the run; returns how many were signalled.
     func signalAll(_ signal: Int32, of run: TrackedRun) -> Int
-    /// Whether the run's main and control processes may get a signal before the search
-    /// for the rest without that search missing any. The hazard is a root that exits in
-    /// the middle of a search which finds processes by ancestry: its children move to
-    /// Warden, and in that moment neither list shows them.
-    func rootsMayBeSignalledFirst(of run: TrackedRun) -> Bool
     /// Counts `entry` as a process of the run from now on, with its descendants: a
     /// daemon named by a root-owned `PIDFile=` that the tracker could not attribute (a
     /// double-forked daemon that rewrote its environment for its process title, as nginx
@@ -116,21 +111,33 @@ public final class ProcfsProcessTracker: ProcessTracker {
     }
 
     private func scan(_ run: TrackedRun) -> [ProcessEntry] {
-        // Every member is Warden, a root or a remembered process, or below one of them
-        // (see `members`), so the subtrees below these are all the table needs. After a
-        // crash with nothing left this is a handful of reads instead of the whole /proc:
-        // a scan of all of /proc would be most of a restart's cost.
+        // Every member is a root or a remembered process, below one of them, or an orphan
+        // reparented to Warden (see `members`), so the subtrees below these are all the
+        // table needs. After a crash with nothing left this is a handful of reads instead
+        // of the whole /proc: a scan of all of /proc would be most of a restart's cost.
+        //
+        // The run's own subtrees are walked before Warden's children are read. A process
+        // whose parent exits during the walk moves to Warden (PID 1 or subreaper) in one
+        // step, so it is in its parent's list when that is read, or in Warden's, read
+        // last: the walk cannot miss it, and the main process may be signalled before the
+        // walk (as fast as a minimal init passes a stop signal on). Read the other way
+        // round, a process could be in neither list.
         let remembered = known[run.unit].map { Array($0.keys) } ?? []
-        var seeds = [ownPID] + run.rootPIDs + remembered
-        // Warden's direct children that are nobody's root are orphans reparented here
-        // (one of them may be the run's); the others are the roots of other runs.
-        if let children = ProcessTable.children(of: ownPID, procRoot: procRoot) {
+        var table: [Int32: ProcessEntry]
+        if var own = ProcessTable.subtreeSnapshot(of: run.rootPIDs + remembered, procRoot: procRoot),
+            let children = ProcessTable.children(of: ownPID, procRoot: procRoot)
+        {
+            // Warden's direct children that are nobody's root are orphans reparented here
+            // (one of them may be the run's); the others are the roots of other runs.
             let roots = watchedRoots()
-            seeds = run.rootPIDs + remembered + children.filter { !roots.contains($0) }
+            let orphans = children.filter { !roots.contains($0) && own[$0] == nil }
+            if !orphans.isEmpty, let more = ProcessTable.subtreeSnapshot(of: orphans, procRoot: procRoot) {
+                own.merge(more) { first, _ in first }
+            }
+            table = own
+        } else {
+            table = ProcessTable.snapshot(procRoot: procRoot)
         }
-        let table =
-            ProcessTable.subtreeSnapshot(of: seeds, procRoot: procRoot)
-            ?? ProcessTable.snapshot(procRoot: procRoot)
         let found = members(of: run, in: table)
         var memory: [Int32: UInt64] = [:]
         for entry in found { memory[entry.pid] = entry.startTime }
@@ -156,10 +163,6 @@ public final class ProcfsProcessTracker: ProcessTracker {
         known[run.unit, default: [:]][entry.pid] = entry.startTime
     }
 
-    /// True when no root has a child: nothing can be reparented during the scan.
-    public func rootsMayBeSignalledFirst(of run: TrackedRun) -> Bool {
-        run.rootPIDs.allSatisfy { ProcessTable.children(of: $0, procRoot: procRoot)?.isEmpty ?? false }
-    }
 
     public func reapExited(of run: TrackedRun, watched: Set<Int32>) {
         for entry in scan(run) where entry.isZombie && entry.parentPID == ownPID && !watched.contains(entry.pid) {
@@ -211,7 +214,6 @@ public final class ProcessGroupTracker: ProcessTracker {
     }
 
     /// A process group outlives the exit of its leader: reparenting changes nothing.
-    public func rootsMayBeSignalledFirst(of run: TrackedRun) -> Bool { true }
 
     public func reapExited(of run: TrackedRun, watched: Set<Int32>) {}
 

@@ -374,7 +374,6 @@ public final class SystemdScopeBackend: ProcessTracker {
     }
 
     /// A scope is a cgroup: membership does not follow ancestry.
-    public func rootsMayBeSignalledFirst(of run: TrackedRun) -> Bool { true }
 
     /// A forked daemon stays in the component's scope: nothing to claim.
     public func claim(_ entry: ProcessEntry, for run: TrackedRun) {}
