@@ -75,7 +75,7 @@ struct SystemdGuestScopeTests {
         for _ in 0..<200 where !Self.exists(marker) { usleep(10_000) }
         #expect(try ScopeGuestShell.read(marker) == "0::/wsgt.slice/warden-gt.scope\n")
 
-        #expect(backend.signalAll(SIGKILL, of: run) == 2)
+        #expect(backend.signalAll(SIGKILL, of: run, sparing: []) == 2)
         Self.waitForExit(main)
         Self.waitForExit(control)
         backend.componentStopped("gt.service", keepsProcesses: false, logger: logger)

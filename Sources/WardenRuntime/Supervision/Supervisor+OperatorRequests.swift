@@ -89,13 +89,13 @@ extension Supervisor {
             guard let run = c.run else {
                 return .failure(id: id, ControlError(.unavailable, "\(c.name) has no processes to signal (\(c.machine.activeState))"))
             }
-            let scanned = tracker.signalAll(target.signal.rawValue, of: run)
+            // Each process once: the roots through their pidfds, the rest as found.
             var roots = 0
             for process in [c.main, c.control].compactMap({ $0 })
             where (try? ProcessControl.sendSignal(target.signal.rawValue, toPidfd: process.pidfd)) != nil {
                 roots += 1
             }
-            reached = max(scanned, roots)
+            reached = roots + tracker.signalAll(target.signal.rawValue, of: run, sparing: Set(run.rootPIDs))
         }
         logger.info("kill \(name) (\(target.whom.rawValue)) \(who): \(reached) process(es)", metadata: unit(c))
         return ControlResponse(id: id, message: "\(name) sent to \(reached) process(es) of \(c.name) (\(target.whom.rawValue))")

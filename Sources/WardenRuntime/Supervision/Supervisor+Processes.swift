@@ -235,7 +235,7 @@ extension Supervisor {
             // handler runs before the search for the rest, not after it.
             if phase == .shuttingDown { ProcessControl.yieldProcessor() }
             var signalled = 0
-            if let run = c.run { signalled = tracker.signalAll(signal, of: run) }
+            if let run = c.run { signalled = tracker.signalAll(signal, of: run, sparing: Set(run.rootPIDs)) }
             // Nothing was left to signal and the main and control processes are reaped:
             // the gone check of this turn needs no second scan (a /proc scan per restart
             // is most of a restart's cost on hosts without cgroups).

@@ -187,7 +187,7 @@ extension Supervisor {
                 let live = tracker.liveProcesses(of: run)
                 if !live.isEmpty {
                     leftovers.append("\(c.name): \(live.map(String.init).joined(separator: " "))")
-                    _ = tracker.signalAll(Signal.kill, of: run)
+                    _ = tracker.signalAll(Signal.kill, of: run, sparing: [])
                 }
             }
         }

@@ -259,12 +259,10 @@ public final class CgroupProcessTracker: ProcessTracker {
         return ((try? manager.processes(in: path)) ?? []).sorted()
     }
 
-    /// Membership of a group does not follow ancestry: reparenting changes nothing.
-
     /// A forked daemon stays in the component's group: nothing to claim.
     public func claim(_ entry: ProcessEntry, for run: TrackedRun) {}
 
-    public func signalAll(_ signal: Int32, of run: TrackedRun) -> Int {
+    public func signalAll(_ signal: Int32, of run: TrackedRun, sparing: Set<Int32>) -> Int {
         guard let path = path(of: run.unit) else { return 0 }
         let pids = (try? manager.processes(in: path)) ?? []
         if signal == Signal.kill, !pids.isEmpty {
@@ -274,7 +272,7 @@ public final class CgroupProcessTracker: ProcessTracker {
                 return pids.count
             }
         }
-        return signalEach(pids, signal)
+        return signalEach(pids.filter { !sparing.contains($0) }, signal)
     }
 
     public func reapExited(of run: TrackedRun, watched: Set<Int32>) {

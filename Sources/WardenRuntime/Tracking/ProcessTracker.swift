@@ -27,8 +27,10 @@ public struct TrackedRun: Hashable, Sendable {
 public protocol ProcessTracker: AnyObject {
     /// The live (not zombie) processes of the run, found now.
     func liveProcesses(of run: TrackedRun) -> [Int32]
-    /// Sends `signal` to every live process of the run; returns how many were signalled.
-    func signalAll(_ signal: Int32, of run: TrackedRun) -> Int
+    /// Sends `signal` to every live process of the run but those in `sparing` (the main
+    /// and control processes, signalled first through their pidfds: a second SIGTERM is
+    /// "stop now" to many programs); returns how many were signalled.
+    func signalAll(_ signal: Int32, of run: TrackedRun, sparing: Set<Int32>) -> Int
     /// Counts `entry` as a process of the run from now on, with its descendants: a
     /// daemon named by a root-owned `PIDFile=` that the tracker could not attribute (a
     /// double-forked daemon that rewrote its environment for its process title, as nginx
@@ -149,9 +151,9 @@ public final class ProcfsProcessTracker: ProcessTracker {
         scan(run).filter { !$0.isZombie }.map(\.pid).sorted()
     }
 
-    public func signalAll(_ signal: Int32, of run: TrackedRun) -> Int {
+    public func signalAll(_ signal: Int32, of run: TrackedRun, sparing: Set<Int32>) -> Int {
         var count = 0
-        for entry in scan(run) where !entry.isZombie {
+        for entry in scan(run) where !entry.isZombie && !sparing.contains(entry.pid) {
             if ProcessTable.signal(signal, pid: entry.pid, startTime: entry.startTime, procRoot: procRoot) {
                 count += 1
             }
@@ -204,7 +206,8 @@ public final class ProcessGroupTracker: ProcessTracker {
         groups(of: run).filter(ProcessControl.processGroupExists).sorted()
     }
 
-    public func signalAll(_ signal: Int32, of run: TrackedRun) -> Int {
+    /// A group's signal reaches its leader too: `sparing` cannot be honoured here.
+    public func signalAll(_ signal: Int32, of run: TrackedRun, sparing: Set<Int32>) -> Int {
         groups(of: run).filter { ProcessControl.signal(signal, pid: -$0) }.count
     }
 
@@ -212,8 +215,6 @@ public final class ProcessGroupTracker: ProcessTracker {
     public func claim(_ entry: ProcessEntry, for run: TrackedRun) {
         if entry.processGroupID > 1 { groups[run.unit, default: []].insert(entry.processGroupID) }
     }
-
-    /// A process group outlives the exit of its leader: reparenting changes nothing.
 
     public func reapExited(of run: TrackedRun, watched: Set<Int32>) {}
 

@@ -369,11 +369,9 @@ public final class SystemdScopeBackend: ProcessTracker {
         (processes(ofScope: scopeName(of: run.unit)) ?? []).sorted()
     }
 
-    public func signalAll(_ signal: Int32, of run: TrackedRun) -> Int {
-        signalEach(processes(ofScope: scopeName(of: run.unit)) ?? [], signal)
+    public func signalAll(_ signal: Int32, of run: TrackedRun, sparing: Set<Int32>) -> Int {
+        signalEach((processes(ofScope: scopeName(of: run.unit)) ?? []).filter { !sparing.contains($0) }, signal)
     }
-
-    /// A scope is a cgroup: membership does not follow ancestry.
 
     /// A forked daemon stays in the component's scope: nothing to claim.
     public func claim(_ entry: ProcessEntry, for run: TrackedRun) {}
