@@ -7,9 +7,11 @@ import WardenCore
 /// component gets the stop signal, the one a shell left in the background included.
 @Suite(.enabled(if: DemoBinary.wardenPath != nil, "warden is not built next to the test bundle: run `swift build --build-tests`"))
 struct RunShutdownTests {
-    /// Without cgroups the tree is found by walking /proc. Signalling the main process
-    /// first let its child be reparented in the middle of the walk, unseen: it then ran
-    /// until the shutdown budget was spent (one run in four here). Twenty rounds.
+    /// Without cgroups the tree is found by walking /proc, after the main process got its
+    /// signal: the child, reparented to Warden in the middle of the walk when the main
+    /// process exits, must still be found. (Read in the wrong order, Warden's children
+    /// before the main process's, it was lost one run in four and ran until the shutdown
+    /// budget was spent.) Twenty rounds.
     @Test func aBackgroundChildStopsWithItsParent() throws {
         for round in 0..<20 {
             let background = "71\(getpid() % 1000)\(round + 10)"
@@ -139,6 +141,39 @@ private let SIGRTMIN_VALUE = Int32(__libc_current_sigrtmin())
 
 /// A temporary directory with `units/a.service` holding `service` (the `[Service]` lines)
 /// and a `warden.conf` naming it, with `warden` lines added; removed by the caller.
+extension RunShutdownTests {
+    /// SIGTERM to `warden run`: the main process gets its stop signal once, whether it
+    /// went out ahead of the shutdown's plan (the stack had settled) or from the plan.
+    /// The program counts every SIGTERM for half a second after the first.
+    @Test func theMainProcessGetsSIGTERMOnce() throws {
+        let directory = try runStack("once", service: "ExecStart=/usr/bin/python3 DIR/count.py DIR/terms")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let unit = directory + "/units/a.service"
+        try String(contentsOfFile: unit, encoding: .utf8).replacingOccurrences(of: "DIR", with: directory)
+            .write(toFile: unit, atomically: true, encoding: .utf8)
+        try """
+            import os, signal, sys, time
+            out = sys.argv[1]
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+            open(out + ".ready", "w").close()
+            signal.sigwaitinfo({signal.SIGTERM})
+            os.write(os.open(out, os.O_WRONLY | os.O_CREAT | os.O_APPEND), b"term\\n")
+            deadline = time.monotonic() + 0.5
+            while (left := deadline - time.monotonic()) > 0:
+                if signal.sigtimedwait({signal.SIGTERM}, left) is not None:
+                    os.write(os.open(out, os.O_WRONLY | os.O_APPEND), b"term\\n")
+            """.write(toFile: directory + "/count.py", atomically: true, encoding: .utf8)
+        let warden = try DemoProcess(["run", "--config", directory + "/warden.conf"], binary: DemoBinary.wardenPath)
+        #expect(eventually(within: 20) { FileManager.default.fileExists(atPath: directory + "/terms.ready") })
+        usleep(200_000)  // the stack settles; the first stop signals are prepared
+        warden.send(SIGTERM)
+        let status = warden.exitStatus(within: 15)
+        if status == nil { warden.send(SIGKILL) }
+        #expect(status == .exited(code: 0), "\(warden.standardError())")
+        #expect((try? String(contentsOfFile: directory + "/terms", encoding: .utf8)) == "term\n")
+    }
+}
+
 func runStack(_ prefix: String, service: String, warden: String = "") throws -> String {
     var template = Array("/tmp/warden-\(prefix)-XXXXXX".utf8CString)
     let directory = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }

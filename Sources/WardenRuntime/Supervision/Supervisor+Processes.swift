@@ -222,7 +222,9 @@ extension Supervisor {
     func send(_ signal: Int32, to target: SignalTarget, of c: Component) {
         switch target {
         case .mainProcess:
-            if let main = c.main { try? ProcessControl.sendSignal(signal, toPidfd: main.pidfd) }
+            if let main = c.main, !firstStopSignals.wasSentAhead(signal, to: main.pid) {
+                try? ProcessControl.sendSignal(signal, toPidfd: main.pidfd)
+            }
         case .controlProcess:
             if let control = c.control { try? ProcessControl.sendSignal(signal, toPidfd: control.pidfd) }
         case .allProcesses:
@@ -245,7 +247,9 @@ extension Supervisor {
     }
 
     private func signalRoots(_ signal: Int32, of c: Component) {
-        if let main = c.main { try? ProcessControl.sendSignal(signal, toPidfd: main.pidfd) }
+        if let main = c.main, !firstStopSignals.wasSentAhead(signal, to: main.pid) {
+            try? ProcessControl.sendSignal(signal, toPidfd: main.pidfd)
+        }
         if let control = c.control { try? ProcessControl.sendSignal(signal, toPidfd: control.pidfd) }
     }
 

@@ -116,22 +116,39 @@ extension Supervisor {
         }
     }
 
-    /// Runs the shutdown's planning once on copies of the planner and the machines, with
-    /// no effect, once the stack has settled. The first run of a code path pays for the
-    /// Swift runtime's one-time work (generic type metadata built on first use, code paged
-    /// in): hundreds of microseconds that would otherwise stand between a container
-    /// runtime's SIGTERM and the components' stop signals.
-    func rehearseShutdown() {
+    /// Runs the shutdown's planning on copies of the planner and the machines, with no
+    /// effect, and keeps the first stop signals it would send (`FirstStopSignals`): a
+    /// component whose stop begins with a signal to its main process (no `ExecStop=`
+    /// first). Running it also pays, ahead of time, for the Swift runtime's first-use
+    /// work on these paths (generic metadata, code paged in).
+    func prepareFirstStopSignals() {
+        guard firstStopSignals.preparedAfterPump != pumps else { return }
         let list = allComponents
         var members = list.map(\.stack)
         var planner = self.planner
-        guard planner.beginShutdown(&members) else { return }
-        let now = Self.now()
-        for decision in planner.orchestrate(&members, queueIsEmpty: false) {
-            guard case .stop(let i, _) = decision else { continue }
-            var machine = list[i].machine
-            _ = machine.handle(.stopRequested, now: now, rng: &rng)
+        var signals: [FirstStopSignals.Signal] = []
+        if planner.beginShutdown(&members) {
+            let now = Self.now()
+            for decision in planner.orchestrate(&members, queueIsEmpty: false) {
+                guard case .stop(let i, _) = decision else { continue }
+                let c = list[i]
+                guard let main = c.main, c.duplicateKill == nil else { continue }
+                var machine = c.machine
+                let first = machine.handle(.stopRequested, now: now, rng: &rng).first {
+                    switch $0 {
+                    case .setTimer, .cancelTimer: false
+                    default: true
+                    }
+                }
+                switch first {
+                case .sendSignal(let number, .allProcesses), .sendSignal(let number, .mainProcess):
+                    signals.append(FirstStopSignals.Signal(component: c, pid: main.pid, pidfd: main.pidfd, number: number))
+                default:
+                    break
+                }
+            }
         }
+        firstStopSignals.prepare(signals, afterPump: pumps)
     }
 
     /// The effects of a shutdown the plan has begun, after its first stop signals: the

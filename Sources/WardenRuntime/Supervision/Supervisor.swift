@@ -56,8 +56,9 @@ public final class Supervisor: @unchecked Sendable {
     /// Settings the cgroup writer found it could not apply (an interface file missing on
     /// this kernel), as `status` reports them beside what `options.cgroupAvailability` rules out.
     var refusedCgroupWrites: [UnenforcedSetting] = []
-    /// The shutdown's planning has run once on copies (`rehearseShutdown`).
-    var rehearsedShutdown = false
+    /// Pumps run so far: what `firstStopSignals` are checked against.
+    var pumps: UInt64 = 0
+    var firstStopSignals = FirstStopSignals()
     /// Duplicates and adoption (Supervisor+Duplicates, Supervisor+Adoption).
     let takeoverState = TakeoverState()
     /// Run by `finish()` on the loop thread before the cgroup subtree goes and Warden
@@ -99,6 +100,9 @@ public final class Supervisor: @unchecked Sendable {
                 for signal in [Signal.terminate, Signal.interrupt] {
                     try loop.signal(signal) { [unowned self] info in
                         // The stop signals go out first; the log line follows them.
+                        if self.phase == .running, self.firstStopSignals.sendAhead(currentPump: self.pumps) > 0 {
+                            ProcessControl.yieldProcessor()
+                        }
                         self.beginShutdown(
                             cause: { "\(ProcessControl.signalName(info.signal)) from pid \(info.senderPID): shutting down" })
                     }
@@ -235,6 +239,7 @@ public final class Supervisor: @unchecked Sendable {
         guard !pumping else { return }
         pumping = true
         defer { pumping = false }
+        pumps &+= 1
         var again = false
         repeat {
             while !queue.isEmpty {
@@ -263,10 +268,7 @@ public final class Supervisor: @unchecked Sendable {
         takeoverState.duplicateScan = nil
         updateServiceManager()
         persistComponentRecords()
-        if phase == .running, !rehearsedShutdown, allComponents.allSatisfy(\.hasSettled) {
-            rehearsedShutdown = true
-            rehearseShutdown()
-        }
+        if phase == .running, allComponents.allSatisfy(\.hasSettled) { prepareFirstStopSignals() }
     }
 
     var allComponents: [Component] { Array(components.values) + retired }
