@@ -68,7 +68,7 @@ public final class SystemdScopeBackend: ProcessTracker {
             throw SupervisorError(
                 description: "CgroupBackend=systemd needs systemd's D-Bus API, which is not available here: "
                     + (error.errorMessage ?? error.description)
-                    + "; use CgroupBackend=delegated (the default) or run Warden under systemd")
+                    + "; use CgroupBackend=auto (the default) or delegated, or run Warden under systemd")
         }
     }
 
