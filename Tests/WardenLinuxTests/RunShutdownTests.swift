@@ -146,23 +146,12 @@ extension RunShutdownTests {
     /// went out ahead of the shutdown's plan (the stack had settled) or from the plan.
     /// The program counts every SIGTERM for half a second after the first.
     @Test func theMainProcessGetsSIGTERMOnce() throws {
-        let directory = try runStack("once", service: "ExecStart=/usr/bin/python3 DIR/count.py DIR/terms")
+        let counter = DocumentationTests.repositoryRoot + "/Tests/fixtures/count-sigterm.py"
+        let directory = try runStack("once", service: "ExecStart=/usr/bin/python3 \(counter) DIR/terms")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let unit = directory + "/units/a.service"
         try String(contentsOfFile: unit, encoding: .utf8).replacingOccurrences(of: "DIR", with: directory)
             .write(toFile: unit, atomically: true, encoding: .utf8)
-        try """
-            import os, signal, sys, time
-            out = sys.argv[1]
-            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
-            open(out + ".ready", "w").close()
-            signal.sigwaitinfo({signal.SIGTERM})
-            os.write(os.open(out, os.O_WRONLY | os.O_CREAT | os.O_APPEND), b"term\\n")
-            deadline = time.monotonic() + 0.5
-            while (left := deadline - time.monotonic()) > 0:
-                if signal.sigtimedwait({signal.SIGTERM}, left) is not None:
-                    os.write(os.open(out, os.O_WRONLY | os.O_APPEND), b"term\\n")
-            """.write(toFile: directory + "/count.py", atomically: true, encoding: .utf8)
         let warden = try DemoProcess(["run", "--config", directory + "/warden.conf"], binary: DemoBinary.wardenPath)
         #expect(eventually(within: 20) { FileManager.default.fileExists(atPath: directory + "/terms.ready") })
         usleep(200_000)  // the stack settles; the first stop signals are prepared

@@ -341,24 +341,14 @@ struct SupervisorStopSignalTests {
     /// search for the rest of the run's processes spares it (a second SIGTERM is "stop
     /// now" to many programs). The program counts every SIGTERM for half a second.
     @Test func theMainProcessGetsTheStopSignalOnce() throws {
+        let countSIGTERM =
+            #filePath.split(separator: "/", omittingEmptySubsequences: false).dropLast(2).joined(separator: "/")
+            + "/fixtures/count-sigterm.py"
         let workspace = Workspace()
-        let counter = """
-            import os, signal, sys, time
-            out = sys.argv[1]
-            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
-            open(out + ".ready", "w").close()
-            signal.sigwaitinfo({signal.SIGTERM})
-            os.write(os.open(out, os.O_WRONLY | os.O_CREAT | os.O_APPEND), b"term\\n")
-            deadline = time.monotonic() + 0.5
-            while (left := deadline - time.monotonic()) > 0:
-                if signal.sigtimedwait({signal.SIGTERM}, left) is not None:
-                    os.write(os.open(out, os.O_WRONLY | os.O_APPEND), b"term\\n")
-            """
-        writeText(workspace.path("count.py"), counter)
         // A child as well, so the stop has a rest to search for.
         workspace.unit("counted.service", """
             [Service]
-            ExecStart=/bin/sh -c 'sleep 600 & exec /usr/bin/python3 \(workspace.path("count.py")) \(workspace.path("terms"))'
+            ExecStart=/bin/sh -c 'sleep 600 & exec /usr/bin/python3 \(countSIGTERM) \(workspace.path("terms"))'
             """)
         let harness = try Harness(workspace)
         _ = harness.wait("counted.service") { $0.activeState == "active" }

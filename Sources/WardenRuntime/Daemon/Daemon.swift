@@ -48,7 +48,9 @@ public enum Daemon {
         case .stderr: toJournal = false
         case .auto: toJournal = JournalStream.stderrIsJournal()
         }
-        let backend = loaded.configuration.map { Self.cgroupBackend(for: $0, host: host) }
+        // Looked at once: the backend's choice and the subtree's set-up both go by it.
+        let discovery = CgroupDiscovery.discover()
+        let backend = loaded.configuration.map { Self.cgroupBackend(for: $0, host: host, discovery: discovery) }
         // Transient scopes: a component's lines are filed under its scope too.
         var objectUnit: (@Sendable (String) -> String)?
         if backend == .systemd {
@@ -115,7 +117,7 @@ public enum Daemon {
             var systemdNote: String?
             if case .withoutCgroups(let reason) = backend, configuration.settings.cgroupBackend ?? .auto == .auto { systemdNote = reason }
             (cgroups, options.cgroupAvailability) = try Self.cgroupSubtree(
-                for: configuration, host: host, logger: logger, reasonWithSystemd: systemdNote)
+                for: configuration, host: host, discovery: discovery, logger: logger, reasonWithSystemd: systemdNote)
         }
         let supervisor: Supervisor
         do {
@@ -205,11 +207,11 @@ public enum Daemon {
     /// setting refuses the start instead. The availability found is what `status` judges
     /// the settings by.
     static func cgroupSubtree(
-        for configuration: Configuration, host: HostFacts, logger: Logger, reasonWithSystemd: String? = nil
+        for configuration: Configuration, host: HostFacts, discovery: CgroupDiscovery, logger: Logger,
+        reasonWithSystemd: String? = nil
     ) throws -> (CgroupProcessTracker?, CgroupAvailability) {
         let failClosed = configuration.settings.failOnUnenforceable == true
         let plan = CgroupPlan.plan(for: configuration, host: host)
-        let discovery = CgroupDiscovery.discover()
         func refuse(_ settings: [UnenforcedSetting], _ why: String) throws {
             for line in CgroupEnforcement.messages(settings) { logger.error("not enforceable: \(line)") }
             logger.error("FailOnUnenforceable=yes: \(why); not starting")
@@ -255,12 +257,13 @@ public enum Daemon {
     /// `CgroupBackend=` as this host answers it. Nothing is written: whether a subtree can
     /// be managed is judged from the mount, the group's files and what it holds; systemd is
     /// asked only when that matters (`auto` without a subtree, or `systemd`).
-    public static func cgroupBackend(for configuration: Configuration, host: HostFacts) -> CgroupBackendChoice {
+    public static func cgroupBackend(
+        for configuration: Configuration, host: HostFacts, discovery: CgroupDiscovery
+    ) -> CgroupBackendChoice {
         let configured = configuration.settings.cgroupBackend ?? .auto
         var subtreeProblem: String?
         if configured != .systemd {
-            let placement = CgroupPlacement.decide(
-                discovery: CgroupDiscovery.discover(), plan: CgroupPlan.plan(for: configuration, host: host))
+            let placement = CgroupPlacement.decide(discovery: discovery, plan: CgroupPlan.plan(for: configuration, host: host))
             if case .withoutCgroups(let reason, _) = placement { subtreeProblem = reason }
         }
         return CgroupBackendChoice.decide(configured: configured, subtreeProblem: subtreeProblem) {

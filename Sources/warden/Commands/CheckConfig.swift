@@ -48,14 +48,16 @@ struct CheckConfig: ParsableCommand {
         let plan = result.configuration.map { ConfigurationPlan(configuration: $0, host: noHostCheck ? nil : facts) }
         // What this machine's cgroup tree cannot enforce, said before anything runs.
         var notEnforced: [String] = []
-        let backend = result.configuration.flatMap { noHostCheck ? nil : Daemon.cgroupBackend(for: $0, host: facts) }
+        let discovery = noHostCheck ? nil : CgroupDiscovery.discover()
+        let backend = result.configuration.flatMap { configuration in
+            discovery.map { Daemon.cgroupBackend(for: configuration, host: facts, discovery: $0) }
+        }
         if case .refused(let reason) = backend {
             notEnforced.append(
                 "every limit: CgroupBackend=systemd, and systemd's D-Bus API is not available here (\(reason)); `warden run` refuses to start")
         } else if backend == .systemd {
             // The scopes' limits are systemd's to enforce, and it is here.
-        } else if let configuration = result.configuration, !noHostCheck {
-            let discovery = CgroupDiscovery.discover()
+        } else if let configuration = result.configuration, let discovery {
             let groups = CgroupPlan.plan(for: configuration, host: facts)
             notEnforced = CgroupEnforcement.messages(
                 CgroupEnforcement.unenforced(plan: groups, availability: discovery.availability))
