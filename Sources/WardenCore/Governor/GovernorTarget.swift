@@ -76,11 +76,18 @@ public struct GovernorTarget: Hashable, Sendable {
         return other.path == path || other.path.hasPrefix(path + "/")
     }
 
-    /// Every slice and component of a configuration as a group target (paths as
-    /// `CgroupPlan.plan` makes them), with `current` left empty for the runtime to fill.
-    public static func targets(for configuration: Configuration) -> [GovernorTarget] {
+    /// Every slice and component of a configuration as a group target, with `current`
+    /// left empty for the runtime to fill. The paths are those of `CgroupPlan.plan`
+    /// below Warden's root; with `componentsAsScopes` (`CgroupBackend=systemd`) they are
+    /// systemd's below the hierarchy's root, where a component's group is its scope
+    /// (`trading.slice/trading-batch.slice/warden-backtest.scope`), each slice is the
+    /// systemd slice of that name, and the host's own slices are left out.
+    public static func targets(for configuration: Configuration, componentsAsScopes: Bool = false) -> [GovernorTarget] {
         var targets: [GovernorTarget] = []
         for slice in configuration.slices {
+            // systemd's own slices hold the rest of the host (and perhaps Warden): with
+            // scopes they are the host's, not Warden's, and only `ThrottleSlices=` may name them.
+            if componentsAsScopes && hostSlices.contains(slice.name.description) { continue }
             targets.append(
                 GovernorTarget(
                     name: slice.name.description, path: configuration.sliceChain(to: slice.name.description).joined(separator: "/"),
@@ -92,12 +99,17 @@ public struct GovernorTarget: Hashable, Sendable {
             targets.append(
                 GovernorTarget(
                     name: service.name.description,
-                    path: (configuration.sliceChain(to: service.effectiveSlice) + [service.name.description]).joined(separator: "/"),
+                    path: (configuration.sliceChain(to: service.effectiveSlice)
+                        + [componentsAsScopes ? SystemdUnitPlan.scopeName(for: service.name.description) : service.name.description])
+                        .joined(separator: "/"),
                     priority: configuration.effectivePriority(of: service), emergencyCPUQuota: service.emergencyCPUQuota,
                     cpuQuotaPeriodUSec: service.resources.cpuQuotaPeriod?.usec, configured: configuredValues(service.resources)))
         }
         return targets
     }
+
+    /// The slices systemd makes for the whole host (systemd.special(7)).
+    public static let hostSlices: Set<String> = ["-.slice", "system.slice", "user.slice", "machine.slice"]
 
     /// The files whose configured value does not depend on the host, and what a group
     /// created for these settings holds in them: the unit's own `CPUQuota=` and

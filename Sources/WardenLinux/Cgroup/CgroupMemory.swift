@@ -3,7 +3,7 @@ import WardenCore
 
 /// The `memory` controller: `memory.min/low/high/max/swap.max`, `memory.oom.group`,
 /// `memory.reclaim`, and its statistics.
-enum CgroupMemory {
+public enum CgroupMemory {
     static func set(_ write: CgroupWrite, in group: CgroupDirectory, policy: CgroupWriteFailurePolicy) throws(CgroupError) -> CgroupWriteOutcome {
         switch write.file {
         case "memory.swap.max":
@@ -46,7 +46,7 @@ enum CgroupMemory {
     /// Asks the kernel to reclaim `bytes` from the group (`memory.reclaim`, kernel 5.19+).
     /// - Returns: false when the kernel has no `memory.reclaim`. EAGAIN (could not
     ///   reclaim that much) is not an error: reclaim is best effort.
-    static func reclaim(_ group: CgroupDirectory, bytes: UInt64) throws(CgroupError) -> Bool {
+    public static func reclaim(_ group: CgroupDirectory, bytes: UInt64) throws(CgroupError) -> Bool {
         do {
             try group.write("memory.reclaim", String(bytes))
             return true

@@ -398,6 +398,15 @@ public final class SystemdBus: @unchecked Sendable {
         try queueJob("StopUnit", name, mode: mode)
     }
 
+    /// `FreezeUnit(name)` or `ThawUnit(name)`: what `systemctl freeze`/`thaw` do (the
+    /// unit's `cgroup.freeze`, with systemd's view of the unit kept true). The reply comes
+    /// when the unit is frozen or thawed; asking for the state it is in already succeeds.
+    public func setFrozen(_ frozen: Bool, unit name: String) throws(SystemdBusError) {
+        try lock.withLock { () throws(SystemdBusError) in
+            _ = warden_sd_bus_message_unref(try callManager(frozen ? "FreezeUnit" : "ThawUnit", strings: [name], unit: name))
+        }
+    }
+
     /// `KillUnit(name, whom, signal)`: `systemctl kill --kill-whom=all -s SIGNAL`, every
     /// process in the unit's cgroup.
     public func killUnit(_ name: String, whom: String = "all", signal: Int32) throws(SystemdBusError) {

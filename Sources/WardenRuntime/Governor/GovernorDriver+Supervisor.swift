@@ -55,9 +55,17 @@ extension GovernorDriver {
         let (slices, reason) = SystemdSliceControl.connect()
         let files = LocalFileSystem()
         let own = (try? files.readFile("/proc/self/cgroup")).flatMap(ProcessCgroup.unifiedPath)
+        // The components' groups: Warden's subtree, or systemd's scopes (the backend's own
+        // bus connection has no short call timeout, so the governor opens its own).
+        var groups: GovernorGroupControl? = supervisor.cgroups.map { CgroupfsGroupControl(manager: $0.manager) }
+        var groupsReason = "Warden runs without a cgroup subtree of its own (see the start-up log)"
+        if let scopes = supervisor.scopes {
+            let (control, reason) = SystemdUnitGroupControl.connect(cgroupRoot: scopes.cgroupRoot)
+            groups = control
+            if let reason { groupsReason = "the components are systemd scopes and systemd is not reachable: \(reason)" }
+        }
         let effects = GovernorEffects(
-            manager: supervisor.cgroups?.manager,
-            groupsUnavailableReason: "Warden runs without a cgroup subtree of its own (see the start-up log)",
+            groups: groups, groupsUnavailableReason: groupsReason,
             slices: slices, slicesUnavailableReason: reason, wardenCgroup: own,
             privateCgroupNamespace: GovernorPlacement.isPrivateCgroupNamespace(link: files.symbolicLinkTarget("/proc/self/ns/cgroup")))
         effects.componentsAreSystemdUnits = supervisor.scopes != nil
@@ -65,7 +73,7 @@ extension GovernorDriver {
     }
 
     static func defaultSampleSource(_ effects: GovernorEffects, for supervisor: Supervisor) -> GovernorSampleSource {
-        let (protected, note) = protectedGroup(of: GovernorTarget.targets(for: supervisor.configuration))
+        let (protected, note) = protectedGroup(of: effects.targets(for: supervisor.configuration))
         if let note { supervisor.logger.notice("governor: \(note)") }
         // Load per CPU counts the CPUs Warden's cgroups let it use, not the machine's.
         let capacity = CapacityProbe.read()

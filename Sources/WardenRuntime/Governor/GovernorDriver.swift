@@ -151,7 +151,7 @@ public final class GovernorDriver: @unchecked Sendable {
             return
         }
         do {
-            try store.recordCgroupRoot(effects.manager?.rootPath)
+            try store.recordGroups(effects.groups?.record)
         } catch {
             logger.warning("governor: \(error) (warden emergency without a daemon will need --cgroup-root)")
         }

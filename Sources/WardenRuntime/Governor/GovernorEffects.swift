@@ -37,7 +37,8 @@ public struct GovernorStateFileError: Error, Hashable, Sendable, CustomStringCon
 /// the new state and never half of one.
 public struct GovernorStateFile: Sendable {
     public static let fileName = "governor.state"
-    /// Where the daemon records its cgroup root, for `warden emergency` without a daemon.
+    /// Where the daemon records how it reaches its groups (`GovernorGroupRecord`), for
+    /// `warden emergency` without a daemon.
     public static let cgroupRootFileName = "governor.cgroup-root"
 
     public let stateDirectory: String
@@ -69,21 +70,23 @@ public struct GovernorStateFile: Sendable {
         try Self.writeAtomically(state.encoded(), to: path)
     }
 
-    /// The cgroup root the daemon acts on, for a later `warden emergency` without a daemon.
-    public func recordCgroupRoot(_ root: String?) throws(GovernorStateFileError) {
-        if let root {
-            try Self.writeAtomically(root + "\n", to: cgroupRootPath)
+    /// How the daemon reaches its groups, for a later `warden emergency` without a daemon;
+    /// nil (no groups) removes the record.
+    public func recordGroups(_ record: GovernorGroupRecord?) throws(GovernorStateFileError) {
+        if let record {
+            try Self.writeAtomically(record.line + "\n", to: cgroupRootPath)
         } else {
             do throws(SystemCallError) { try FileIO.remove(cgroupRootPath) } catch { throw GovernorStateFileError(error) }
         }
     }
 
-    /// The root recorded by the last daemon, when the file and the directory both exist.
-    public func recordedCgroupRoot() -> String? {
-        guard case .success(let text) = readWholeFile(cgroupRootPath) else { return nil }
-        let root = trimmedText(text)
-        guard !root.isEmpty else { return nil }
-        return FileIO.isDirectory(root) ? root : nil
+    /// The record of the last daemon, when the file and the directory it names both exist.
+    public func recordedGroups() -> GovernorGroupRecord? {
+        guard case .success(let text) = readWholeFile(cgroupRootPath), let record = GovernorGroupRecord.parse(trimmedText(text))
+        else { return nil }
+        switch record {
+        case .cgroupfs(let root), .systemdUnits(let root): return FileIO.isDirectory(root) ? record : nil
+        }
     }
 
     static func writeAtomically(_ text: String, to path: String) throws(GovernorStateFileError) {
@@ -148,12 +151,12 @@ public final class SystemdSliceControl: GovernorSliceControl {
 }
 
 /// The governor's hands and eyes: reads the targets' current values and carries out a
-/// decision's actions. The cgroup root is a parameter (Warden's delegated subtree, or a
-/// test's directory tree); nil when there is none, and then group targets are left alone.
+/// decision's actions. The groups are reached through `groups` (Warden's delegated
+/// subtree, systemd's units, or a test's directory tree); nil when there are none, and
+/// then group targets are left alone.
 public final class GovernorEffects {
-    /// Writes go through the manager (its write policy, its `openat` beneath the root).
-    public let manager: CgroupManager?
-    public let reader: GovernorCgroupReader?
+    public let groups: GovernorGroupControl?
+    public var reader: GovernorCgroupReader? { groups?.reader }
     public let slices: GovernorSliceControl?
     /// Why systemd slices are not throttled (not a systemd host, no bus); nil when they are.
     public let slicesUnavailableReason: String?
@@ -165,30 +168,47 @@ public final class GovernorEffects {
     /// holds it is never throttled. Nil for `warden emergency` without a daemon, whose own
     /// process is the operator's shell, not the stack.
     public let wardenCgroup: String?
-    /// The components are systemd's transient scopes (the daemon's cgroup backend), so a
-    /// `ThrottleSlices=` slice may hold them.
+    /// The components are systemd's transient scopes (the daemon's cgroup backend): their
+    /// groups are the scopes, and a `ThrottleSlices=` slice may hold them.
     public var componentsAreSystemdUnits = false
     /// Warden is in a cgroup namespace of its own (`/proc/self/ns/cgroup`): its `0::` path
     /// does not say where the host put it.
     public let privateCgroupNamespace: Bool
 
     public init(
-        manager: CgroupManager?, groupsUnavailableReason: String? = nil, slices: GovernorSliceControl?,
+        groups: GovernorGroupControl?, groupsUnavailableReason: String? = nil, slices: GovernorSliceControl?,
         slicesUnavailableReason: String?, wardenCgroup: String? = nil, privateCgroupNamespace: Bool = false
     ) {
         self.wardenCgroup = wardenCgroup
         self.privateCgroupNamespace = privateCgroupNamespace
-        self.manager = manager
-        self.reader = manager.map { GovernorCgroupReader(cgroupRoot: $0.rootPath) }
-        self.groupsUnavailableReason = manager == nil ? (groupsUnavailableReason ?? "no cgroup subtree") : nil
+        self.groups = groups
+        self.groupsUnavailableReason = groups == nil ? (groupsUnavailableReason ?? "no cgroup subtree") : nil
         self.slices = slices
         self.slicesUnavailableReason = slices == nil ? (slicesUnavailableReason ?? "systemd is not reachable") : nil
+    }
+
+    /// Warden's delegated subtree through its cgroup manager.
+    public convenience init(
+        manager: CgroupManager?, groupsUnavailableReason: String? = nil, slices: GovernorSliceControl?,
+        slicesUnavailableReason: String?, wardenCgroup: String? = nil, privateCgroupNamespace: Bool = false
+    ) {
+        self.init(
+            groups: manager.map(CgroupfsGroupControl.init), groupsUnavailableReason: groupsUnavailableReason, slices: slices,
+            slicesUnavailableReason: slicesUnavailableReason, wardenCgroup: wardenCgroup, privateCgroupNamespace: privateCgroupNamespace)
     }
 
     /// The targets of a configuration: its slices and components, and `ThrottleSlices=`
     /// when systemd can be reached.
     public func targets(for configuration: Configuration) -> [GovernorTarget] {
-        var targets = GovernorTarget.targets(for: configuration)
+        var targets = GovernorTarget.targets(for: configuration, componentsAsScopes: componentsAreSystemdUnits)
+        if componentsAreSystemdUnits, let own = wardenCgroup {
+            // Warden's slices are systemd's then, and one may hold Warden itself.
+            for i in targets.indices where !targets[i].isComponent && GovernorShelter.holds(slice: targets[i].name, cgroup: own) {
+                targets[i].priority = .critical
+                targets[i].sheltered =
+                    "\(targets[i].name) is never throttled: it holds Warden itself (\(own)); give Warden a slice apart from its components' to throttle \(targets[i].name)"
+            }
+        }
         if slices != nil {
             targets += GovernorTarget.systemdSlices(
                 configuration.settings.governor.effectiveThrottleSlices, configuration: configuration,
@@ -233,27 +253,14 @@ public final class GovernorEffects {
             beforeAction?(action)
             switch action {
             case .apply(let target, let path, let writes), .restore(let target, let path, let writes):
-                guard let manager else {
+                guard let groups else {
                     failures.append("\(target): \(groupsUnavailableReason ?? "no cgroup subtree")")
                     continue
                 }
-                for write in writes {
-                    do {
-                        let result = try manager.apply([write], to: path, unit: target)
-                        for setting in result.unenforced { failures.append("\(target) \(write.file) = '\(write.value)': \(setting.reason)") }
-                    } catch {
-                        failures.append("\(target): \(error)")
-                    }
-                }
+                failures += groups.write(writes, to: path, target: target)
             case .reclaimMemory(let target, let path, let bytes):
-                guard let manager else { continue }
-                do {
-                    if try !manager.reclaim(path, bytes: bytes) {
-                        failures.append("\(target): memory.reclaim is not available (kernel before 5.19)")
-                    }
-                } catch {
-                    failures.append("\(target): \(error)")
-                }
+                guard let groups else { continue }
+                failures += groups.reclaim(bytes, from: path, target: target)
             case .throttleSystemdSlice(let name, let quota):
                 failures += setSlice(name, quota)
             case .restoreSystemdSlice(let name, let quota):

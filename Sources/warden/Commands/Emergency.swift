@@ -133,16 +133,25 @@ enum EmergencyRun {
             throw ExitCode(ControlExit.failure)
         }
         let store = GovernorStateFile(stateDirectory: stateDirectory)
-        var manager: CgroupManager?
+        var groups: GovernorGroupControl?
         var groupsReason: String?
-        if let root = options.cgroupRoot ?? store.recordedCgroupRoot() {
+        var componentsAreSystemdUnits = false
+        switch options.cgroupRoot.map({ GovernorGroupRecord.cgroupfs(root: $0) }) ?? store.recordedGroups() {
+        case .cgroupfs(let root):
             do {
-                manager = try CgroupManager(
-                    rootPath: root, options: CgroupManager.Options(requireCgroup2: !options.cgroupRootIsPlainDirectory))
+                groups = CgroupfsGroupControl(
+                    manager: try CgroupManager(
+                        rootPath: root, options: CgroupManager.Options(requireCgroup2: !options.cgroupRootIsPlainDirectory)))
             } catch {
                 groupsReason = "\(error)"
             }
-        } else {
+        case .systemdUnits(let root):
+            // The last daemon ran its components as systemd scopes (CgroupBackend=systemd).
+            componentsAreSystemdUnits = true
+            let (control, reason) = SystemdUnitGroupControl.connect(cgroupRoot: root)
+            groups = control
+            groupsReason = reason.map { "the components are systemd scopes and systemd is not reachable: \($0)" }
+        case nil:
             groupsReason =
                 "no Warden cgroup subtree known (no daemon recorded one in \(store.cgroupRootPath)); pass --cgroup-root"
         }
@@ -164,7 +173,8 @@ enum EmergencyRun {
             }
         }
         let effects = GovernorEffects(
-            manager: manager, groupsUnavailableReason: groupsReason, slices: slices, slicesUnavailableReason: slicesReason)
+            groups: groups, groupsUnavailableReason: groupsReason, slices: slices, slicesUnavailableReason: slicesReason)
+        effects.componentsAreSystemdUnits = componentsAreSystemdUnits
         var logger = Logger(label: "warden.governor") { WardenLogHandler(label: $0) }
         logger.logLevel = .notice
         let driver = GovernorDriver(

@@ -5,8 +5,9 @@
 #    warden-NAME.scope in its slice, with the unit's limits as the scope's properties;
 #    the program's first instruction already runs in the scope (the spawn gate); a
 #    crash is restarted into a new scope; stop leaves no unit behind. The default,
-#    CgroupBackend=auto, does the same for a Warden whose group is not delegated, and an
-#    OOM kill in a scope is the component's result oom-kill.
+#    CgroupBackend=auto, does the same for a Warden whose group is not delegated; an
+#    OOM kill in a scope is the component's result oom-kill, and the governor throttles,
+#    freezes and restores a batch scope through systemd, never the slice holding Warden.
 # 5. `systemctl reload warden` against the real daemon: warden.service installed by
 #    scripts/install-systemd, a changed component unit takes effect, RELOADING=1 and
 #    READY=1 reach systemd (its debug log shows them and the reload -> running
@@ -147,7 +148,9 @@ au=/run/warden-auto-test
 rm -rf "$au"
 mkdir -p "$au/units"
 printf '[Warden]\nUnitDirectories=%s/units\nStateDirectory=%s/state\n' "$au" "$au" >"$au/warden.conf"
-printf '[Service]\nExecStart=/bin/sleep 6003\nMemoryMax=48M\n' >"$au/units/wauto.service"
+printf '[Service]\nExecStart=/bin/sleep 6003\nMemoryMax=48M\n[X-Warden]\nPriority=critical\n' >"$au/units/wauto.service"
+# A batch job with a quota of its own, in system.slice (the slice that holds Warden).
+printf '[Service]\nExecStart=/bin/sleep 6004\nCPUQuota=40%%\n[X-Warden]\nPriority=batch\n' >"$au/units/wbatch.service"
 # A string doubled until the scope's 16M stop it (no swap to escape into).
 printf '[Service]\nExecStart=/bin/sh -c '"'"'x=0123456789abcdef; while :; do x=$x$x; done'"'"'\nMemoryMax=16M\nMemorySwapMax=0\n' >"$au/units/wleak.service"
 systemd-run --quiet --unit=warden-auto-test --property=StandardOutput=file:"$au/warden.log" \
@@ -173,6 +176,29 @@ if "$warden" status --socket "$au/state/control.sock" --json wleak 2>/dev/null |
     pass "an OOM kill in a transient scope is the component's result oom-kill"
 else
     fail "OOM kill under the systemd backend" "$("$warden" status --socket "$au/state/control.sock" --json wleak 2>&1 | head -c 600); $(grep "wleak" "$au/warden.log" | head -12); $(systemctl show warden-wleak.scope -p MemoryMax -p MemorySwapMax -p ActiveState 2>&1 | tr '\n' ' ')"
+fi
+# The governor acts on the scopes through systemd: the batch job's scope is throttled
+# and frozen by hand and given back exactly its own CPUQuota=40%; system.slice, which
+# holds Warden, and the critical component are left alone.
+wb=/sys/fs/cgroup/system.slice/warden-wbatch.scope
+wait_for '[ "$(show warden-wbatch.scope ActiveState)" = active ]' 30
+expect_unit warden-wbatch.scope CPUQuotaPerSecUSec 400ms
+if out=$("$warden" emergency on --socket "$au/state/control.sock" --cpu-quota 20% --freeze batch 2>&1) \
+    && [ "$(show warden-wbatch.scope CPUQuotaPerSecUSec)" = 200ms ] && [ "$(cat "$wb/cpu.max")" = "20000 100000" ] \
+    && wait_for '[ "$(show warden-wbatch.scope FreezerState)" = frozen ]' 10 && [ "$(cat "$wb/cgroup.freeze")" = 1 ]; then
+    pass "emergency on: warden-wbatch.scope CPUQuotaPerSecUSec=200ms (cpu.max $(cat "$wb/cpu.max")), FreezerState=frozen, through systemd"
+else
+    fail "emergency on with scopes" "$out; $(systemctl show warden-wbatch.scope -p CPUQuotaPerSecUSec -p FreezerState | tr '\n' ' '); cpu.max $(cat "$wb/cpu.max" 2>&1); $(grep governor "$au/warden.log" | tail -5)"
+fi
+expect_unit system.slice CPUQuotaPerSecUSec infinity
+expect_unit warden-wauto.scope CPUQuotaPerSecUSec infinity
+expect_unit warden-wauto.scope FreezerState running
+if out=$("$warden" emergency off --socket "$au/state/control.sock" 2>&1) \
+    && [ "$(show warden-wbatch.scope CPUQuotaPerSecUSec)" = 400ms ] && [ "$(cat "$wb/cpu.max")" = "40000 100000" ] \
+    && wait_for '[ "$(show warden-wbatch.scope FreezerState)" = running ]' 10 && [ "$(cat "$wb/cgroup.freeze")" = 0 ]; then
+    pass "emergency off: warden-wbatch.scope back to its own CPUQuota=40% (cpu.max $(cat "$wb/cpu.max")), thawed"
+else
+    fail "emergency off with scopes" "$out; $(systemctl show warden-wbatch.scope -p CPUQuotaPerSecUSec -p FreezerState | tr '\n' ' '); cpu.max $(cat "$wb/cpu.max" 2>&1); $(grep governor "$au/warden.log" | tail -5)"
 fi
 systemctl stop warden-auto-test
 if wait_for '[ -z "$(systemctl list-units --all --plain --no-legend "warden-w*.scope" | awk "{print \$1}")" ]' 20; then
