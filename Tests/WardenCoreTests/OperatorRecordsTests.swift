@@ -56,6 +56,18 @@ import WardenCore
         #expect(parsed.stoppedByOperator == ["cron.service", "gate.service"])
     }
 
+    /// A stop that had started `ExecStop=` says so on the process's line.
+    @Test func stopCommandsBegunRidesOnTheLine() {
+        let record = ComponentRecord(
+            unit: "db.service", process: ProcessIdentity(pid: 12, startTimeTicks: 5), cgroup: nil, invocationID: "ef",
+            intent: .stop, stopCommandsBegun: true)
+        let text = ComponentRecordsFile.render([record])
+        #expect(text == "warden-component-records 1\ndb.service pid=12 start=5 invocation=ef intent=stop exec-stop=begun\n")
+        #expect(ComponentRecordsFile.parse(text).records == [record])
+        let without = ComponentRecordsFile.parse("warden-component-records 1\ndb.service pid=12 start=5 invocation=ef intent=stop\n")
+        #expect(without.records.first?.stopCommandsBegun == false)
+    }
+
     /// Lines an older Warden wrote (no settings, no intent, no stop lines) load as runs
     /// Warden meant to keep, of unknown settings.
     @Test(arguments: [
@@ -91,6 +103,7 @@ import WardenCore
         Damaged(text: "warden-component-records 1\nx.service pid=5 start=1 invocation=a intent=pause\n", records: 0, problems: 1),
         Damaged(text: "warden-component-records 1\nx.service pid=5 start=1 invocation=a settings=xyz\n", records: 0, problems: 1),
         Damaged(text: "warden-component-records 1\nx.service stopped=someone\n", records: 0, problems: 1),
+        Damaged(text: "warden-component-records 1\nx.service pid=5 start=1 invocation=a exec-stop=ended\n", records: 0, problems: 1),
         Damaged(text: "warden-component-records 1\nx.service stopped=operator\nx.service stopped=operator\n", records: 0, problems: 1),
     ])
     func damagedLinesAreNeverRecords(_ c: Damaged) {

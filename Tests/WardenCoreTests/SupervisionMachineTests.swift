@@ -177,6 +177,36 @@ import WardenCore
 
     // MARK: Stop sequence
 
+    /// A process taken over from a Warden that had started its `ExecStop=`: the stop goes
+    /// on from the stop signal, once; a later run's stop is whole again.
+    @Test func aStopWhoseCommandsAlreadyRanGoesOnFromTheSignal() {
+        let commands = ServiceCommands(stop: [.plain])
+        var h = Harness(RestartPolicy(restart: .always, timeoutStopUSec: .seconds(30)), commands)
+        h.startToRunning()
+        h.machine.stopCommandsAlreadyRan()
+        h.now = seconds(100)
+        let begin = withoutLogs(h.send(.stopRequested))
+        #expect(!begin.contains { if case .runCommand(.stop, _, _) = $0 { true } else { false } })
+        #expect(begin.contains(.sendSignal(Sig.term, to: .allProcesses)))
+        h.mainDies(.killed(signal: Sig.term, coreDumped: false))
+        h.send(.startRequested)
+        h.send(.spawned(pid: 200))
+        let again = h.send(.stopRequested)
+        #expect(again.contains { if case .runCommand(.stop, 0, _) = $0 { true } else { false } })
+    }
+
+    /// Dropped when the taken-over process ends before its stop.
+    @Test func stopCommandsAlreadyRanIsDroppedWhenTheProcessEndsFirst() {
+        var h = Harness(noJitter(RestartPolicy(restart: .always, restartUSec: .seconds(1))), ServiceCommands(stop: [.plain]))
+        h.startToRunning()
+        h.machine.stopCommandsAlreadyRan()
+        h.mainDies(.exited(code: 3))
+        h.fire(.restartDelay)
+        h.send(.spawned(pid: 300))
+        let stop = h.send(.stopRequested)
+        #expect(stop.contains { if case .runCommand(.stop, 0, _) = $0 { true } else { false } })
+    }
+
     @Test func gracefulStopWithCleanupSignalStopCommandsAndEscalation() {
         let commands = ServiceCommands(stop: [.plain, .ignoringFailure], stopPost: [.plain])
         var h = Harness(

@@ -96,6 +96,59 @@ struct SupervisorInterruptedIntentTests {
         #expect(harness.shutdown() == 0)
     }
 
+    /// The records say `exec-stop=begun` before `ExecStop=` runs (the command reads them
+    /// itself), and a Warden finishing such a stop does not run `ExecStop=` again.
+    @Test("ExecStop= is recorded before it runs, and an interrupted stop that had begun it does not run it twice")
+    func interruptedStopDoesNotRerunExecStop() throws {
+        let seconds = uniqueSleepSeconds()
+        // Each Warden in a workspace of its own: a harness keeps its notify socket's name.
+        func workspace() -> (Workspace, seen: String) {
+            let workspace = Workspace()
+            let seen = workspace.root + "/exec-stop-saw"
+            let records = workspace.root + "/state/" + ComponentRecordsFile.fileName
+            workspace.unit(
+                "bot.service",
+                "[Service]\nExecStart=/bin/sleep \(seconds)\nExecStop=/bin/sh -c 'cat \(records) >> \(seen)'\nRestart=always\n")
+            return (workspace, seen)
+        }
+        let (plain, plainSeen) = workspace()
+        let first = try Harness(plain)
+        #expect(first.wait("bot.service") { $0.subState == "running" } != nil)
+        _ = request(first, .stop, "bot")
+        #expect(first.wait("bot.service", within: 10) { $0.activeState == "inactive" } != nil)
+        #expect(readText(plainSeen).contains("bot.service pid=") && readText(plainSeen).contains(" intent=stop exec-stop=begun"))
+        #expect(first.shutdown() == 0)
+
+        // The same stop, as a Warden SIGKILLed while ExecStop= ran leaves it.
+        let (begun, begunSeen) = workspace()
+        let stray = try Stray(["/bin/sleep", seconds])
+        let start = try #require(stray.startTime)
+        let previous = ComponentRecord(
+            unit: "bot.service", process: ProcessIdentity(pid: stray.pid, startTimeTicks: start), cgroup: nil,
+            invocationID: "0123456789abcdef0123456789abcdef", intent: .stop, stopCommandsBegun: true)
+        writeRecords([previous], in: begun)
+        let second = try Harness(begun)
+        #expect(eventually { stray.isGone() })
+        #expect(second.wait("bot.service") { $0.activeState == "inactive" }?.result == .success)
+        #expect(second.capture.firstIndex("the previous Warden had started ExecStop= for PID \(stray.pid)") != nil)
+        #expect(access(begunSeen, F_OK) != 0, "ExecStop= ran again: \(readText(begunSeen))")
+        #expect(second.shutdown() == 0)
+
+        // Without the mark, the interrupted stop runs ExecStop= (it had not begun).
+        let (unmarked, unmarkedSeen) = workspace()
+        let again = try Stray(["/bin/sleep", seconds])
+        let againStart = try #require(again.startTime)
+        var record = previous
+        record.process = ProcessIdentity(pid: again.pid, startTimeTicks: againStart)
+        record.stopCommandsBegun = false
+        writeRecords([record], in: unmarked)
+        let third = try Harness(unmarked)
+        #expect(eventually { again.isGone() })
+        #expect(third.wait("bot.service") { $0.activeState == "inactive" } != nil)
+        #expect(eventually { readText(unmarkedSeen).contains("exec-stop=begun") })
+        #expect(third.shutdown() == 0)
+    }
+
     @Test("a process started from other settings is replaced as a reload replaces a changed unit, and said")
     func changedSettingsReplaced() throws {
         let seconds = uniqueSleepSeconds()

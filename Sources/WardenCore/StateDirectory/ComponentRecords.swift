@@ -27,11 +27,16 @@ public struct ComponentRecord: Hashable, Sendable {
     /// What Warden had begun doing to the process (a stop, a restart, a replacement);
     /// nil while it meant to keep it running.
     public var intent: ComponentIntent?
+    /// The process's stop had got as far as `ExecStop=`: a Warden that finishes the stop
+    /// goes on from the stop signal rather than running the commands a second time (as
+    /// systemd, re-executed during a stop, goes on from where it was).
+    public var stopCommandsBegun: Bool
 
     public init(
         unit: String, process: ProcessIdentity, cgroup: String?, invocationID: String, ready: Bool = true,
-        settings: UnitFingerprint? = nil, intent: ComponentIntent? = nil
+        settings: UnitFingerprint? = nil, intent: ComponentIntent? = nil, stopCommandsBegun: Bool = false
     ) {
+        self.stopCommandsBegun = stopCommandsBegun
         self.unit = unit
         self.process = process
         self.cgroup = cgroup
@@ -49,6 +54,7 @@ public struct ComponentRecord: Hashable, Sendable {
 /// warden-component-records 1
 /// feed.service pid=1234 start=5678901 invocation=0123…ef cgroup=/warden.service/trading.slice/feed.service settings=9c4e…07
 /// bot.service pid=1240 start=5678950 invocation=4567…ab ready=0 settings=51d0…3a intent=restart
+/// db.service pid=1300 start=5679000 invocation=89ab…cd settings=77e1…02 intent=stop exec-stop=begun
 /// cron.service stopped=operator
 /// ```
 ///
@@ -56,7 +62,7 @@ public struct ComponentRecord: Hashable, Sendable {
 /// run. `settings=` is the `UnitFingerprint` of the unit the process was started from,
 /// `intent=` what Warden had begun doing to it (`ComponentIntent`); both are absent from
 /// an older Warden's lines, which load as runs of unknown settings that Warden meant to
-/// keep. `stopped=operator` names a component an operator stopped and nobody started
+/// keep. `exec-stop=begun`: the stop had started `ExecStop=`. `stopped=operator` names a component an operator stopped and nobody started
 /// since; a running process's line with `intent=stop` says the same.
 ///
 /// Text rather than JSON: WardenCore has no Foundation, an operator can read it with
@@ -97,6 +103,7 @@ public enum ComponentRecordsFile {
             if !record.ready { line += " ready=0" }
             if let settings = record.settings { line += " settings=\(settings.hex)" }
             if let intent = record.intent { line += " intent=\(intent.rawValue)" }
+            if record.stopCommandsBegun { line += " exec-stop=begun" }
             text += line + "\n"
         }
         for unit in stoppedByOperator.subtracting(running).sorted() {
@@ -153,6 +160,10 @@ public enum ComponentRecordsFile {
                 }
                 intent = parsed
             }
+            if let text = fields["exec-stop"], text != "begun" {
+                contents.problems.append("line \(offset + 2): exec-stop '\(text)' is not 'begun': '\(line)'")
+                continue
+            }
             guard seen.insert(unit).inserted else {
                 contents.problems.append("line \(offset + 2): a second record for \(unit); ignored")
                 continue
@@ -160,7 +171,8 @@ public enum ComponentRecordsFile {
             contents.records.append(
                 ComponentRecord(
                     unit: unit, process: ProcessIdentity(pid: pid, startTimeTicks: start), cgroup: fields["cgroup"],
-                    invocationID: invocation, ready: fields["ready"] != "0", settings: settings, intent: intent))
+                    invocationID: invocation, ready: fields["ready"] != "0", settings: settings, intent: intent,
+                    stopCommandsBegun: fields["exec-stop"] == "begun"))
             if intent == .stop { contents.stoppedByOperator.insert(unit) }
         }
         return contents

@@ -266,6 +266,7 @@ public struct ComponentMachine: Sendable {
     public let policy: RestartPolicy
     public let commands: ServiceCommands
     public private(set) var state: ComponentState = .inactive
+    private var skipStopCommands = false
     /// The result of the current (or last) run; the first failure wins.
     public private(set) var result: ServiceResult = .success
     /// How the main process of the current (or last) run ended.
@@ -701,6 +702,11 @@ public struct ComponentMachine: Sendable {
 
     // MARK: - Stop (systemd service_enter_stop … service_enter_dead)
 
+    /// The next stop goes on from the stop signal: the main process was taken over from
+    /// a Warden that had already started its `ExecStop=` (`ComponentRecord.stopCommandsBegun`).
+    /// Used up by that stop, or dropped when the process ends first.
+    public mutating func stopCommandsAlreadyRan() { skipStopCommands = true }
+
     /// systemd `service_enter_stop`: `ExecStop=` commands, then the stop signal.
     private mutating func enterStop(_ cause: ServiceResult) {
         setResult(cause)
@@ -708,7 +714,9 @@ public struct ComponentMachine: Sendable {
         cancelTimer(.reloadTimeout)
         reloadStep = nil
         sendCleanupSignal()
-        if commands.stop.isEmpty {
+        let skip = skipStopCommands
+        skipStopCommands = false
+        if commands.stop.isEmpty || skip {
             enterStopSignal(.success)
             return
         }
@@ -912,6 +920,8 @@ public struct ComponentMachine: Sendable {
         guard mainAlive else { return }
         mainAlive = false
         mainExitStatus = status
+        // A taken-over process that ended before its stop: the next run's stop is whole.
+        skipStopCommands = false
         let index = mainCommandIndex
         var judged = ServiceResult(
             status, judgedAs: policy.mainProcessJudgement, successExitStatus: policy.successExitStatus)

@@ -71,6 +71,9 @@ final class Component {
     /// What Warden has begun doing to the main process with this PID (a stop, restart or
     /// replacement), recorded before its first signal; a later main process has none.
     var intent: (kind: ComponentIntent, pid: Int32)?
+    /// The main process with this PID had its `ExecStop=` started (recorded before the
+    /// first command runs, `ComponentRecord.stopCommandsBegun`).
+    var stopCommandsBegun: Int32?
     /// An operator stopped it and nothing started it since: recorded, so a Warden started
     /// after this one was killed leaves it down.
     var stoppedByOperator = false
@@ -159,6 +162,9 @@ final class Component {
     {
         machine.handle(event, now: now, rng: &rng)
     }
+
+    /// The next stop goes on from the stop signal (`ComponentMachine.stopCommandsAlreadyRan`).
+    func stopCommandsAlreadyRan() { machine.stopCommandsAlreadyRan() }
 
     /// Swaps a reloaded configuration in; only while down (the plan has reset the
     /// member's start bookkeeping).

@@ -193,6 +193,13 @@ extension Supervisor {
     /// or replaces a process of other settings (`AdoptionPlan.FollowUp`): the intent
     /// recorded before the first signal, as the operator's verb or the reload records it.
     func finishInterrupted(_ followUp: AdoptionPlan.FollowUp, of c: Component, pid: Int32) {
+        if c.adoptedRecord?.stopCommandsBegun == true, c.adoptedRecord?.process.pid == pid {
+            logger.notice(
+                "the previous Warden had started ExecStop= for PID \(pid); the stop goes on from the stop signal, without running it again",
+                metadata: unit(c))
+            c.stopCommandsBegun = pid
+            c.stopCommandsAlreadyRan()
+        }
         switch followUp {
         case .stop:
             logger.notice(
@@ -366,6 +373,7 @@ extension Supervisor {
                 let known = takeoverState.records[c.name]
                 if known?.process.pid != main.pid || known?.invocationID != id || known?.ready != c.isUp
                     || known?.intent != intent(of: c, main: main) || known?.settings == nil
+                    || known?.stopCommandsBegun != (c.stopCommandsBegun == main.pid)
                 {
                     dirty = true
                 }
@@ -387,6 +395,7 @@ extension Supervisor {
                 {
                     known.ready = c.isUp
                     known.intent = intent(of: c, main: main)
+                    known.stopCommandsBegun = c.stopCommandsBegun == main.pid
                     if known.settings == nil { known.settings = c.settingsFingerprint }
                     current[c.name] = known
                     continue
@@ -395,7 +404,8 @@ extension Supervisor {
                 current[c.name] = ComponentRecord(
                     unit: c.name, process: ProcessIdentity(pid: main.pid, startTimeTicks: start),
                     cgroup: root == nil ? nil : PinnedProcess.cgroup(of: main.pid), invocationID: id, ready: c.isUp,
-                    settings: c.settingsFingerprint, intent: intent(of: c, main: main))
+                    settings: c.settingsFingerprint, intent: intent(of: c, main: main),
+                    stopCommandsBegun: c.stopCommandsBegun == main.pid)
             } else if let record = c.takeover?.record {
                 current[c.name] = record
             }

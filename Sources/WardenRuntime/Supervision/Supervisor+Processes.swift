@@ -17,6 +17,12 @@ extension Supervisor {
             post(c, .spawnFailed(reason: refusal))
             return
         }
+        if kind == .stop, index == 0, let main = c.main, c.stopCommandsBegun != main.pid {
+            // Recorded before the first command runs: a Warden killed from here on leaves
+            // the next one knowing not to run them again.
+            c.stopCommandsBegun = main.pid
+            persistComponentRecords()
+        }
         if c.invocationID == nil {
             // The first command of a start: the unit's directories come first.
             if kind == .condition || kind == .startPre || kind == .start, let reason = makeDirectories(for: c) {
