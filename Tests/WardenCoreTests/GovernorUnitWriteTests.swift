@@ -25,6 +25,7 @@ import Testing
     static let refused: [(file: String, value: String)] = [
         ("cpu.max", "50000"), ("cpu.max", "x 100000"), ("cpu.max", "50000 0"), ("cpu.weight", "0"), ("cpu.weight", "20000"),
         ("cpu.weight", "idle"), ("memory.high", "lots"), ("cgroup.freeze", "2"), ("cpu.idle", "1"), ("memory.max", "max"),
+        ("cpu.max", "18446744073709 1000000"), ("cpu.max", "18446744073709551615 100000"),
     ]
 
     @Test(arguments: refused)

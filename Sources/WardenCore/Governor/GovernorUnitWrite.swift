@@ -33,8 +33,9 @@ public enum GovernorUnitWrite: Hashable, Sendable {
             if value[0] == "max" { return .success(.property(quota(nil))) }
             guard let quotaUSec = UInt64(value[0]) else { return refuse("'max PERIOD' or 'QUOTA PERIOD'") }
             let (product, overflow) = quotaUSec.multipliedReportingOverflow(by: 1_000_000)
-            guard !overflow else { return refuse("a quota below 2^64 / 10^6 µs") }
-            return .success(.property(quota((product + period - 1) / period)))
+            let (roundedUp, overflowToo) = product.addingReportingOverflow(period - 1)
+            guard !overflow, !overflowToo else { return refuse("a quota below 2^64 / 10^6 µs") }
+            return .success(.property(quota(roundedUp / period)))
         case "cpu.weight":
             guard value.count == 1, let weight = UInt64(value[0]), (1...10_000).contains(weight) else { return refuse("a weight 1…10000") }
             return .success(.property(SystemdProperty(ResourceKeys.cpuWeight.systemdPropertyName, .uint64(weight))))
