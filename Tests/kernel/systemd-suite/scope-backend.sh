@@ -7,7 +7,8 @@
 #    crash is restarted into a new scope; stop leaves no unit behind. The default,
 #    CgroupBackend=auto, does the same for a Warden whose group is not delegated; an
 #    OOM kill in a scope is the component's result oom-kill, and the governor throttles,
-#    freezes and restores a batch scope through systemd, never the slice holding Warden.
+#    freezes and restores a batch scope through systemd, never the slice holding Warden,
+#    and `warden emergency off` without a daemon restores it after Warden was SIGKILLed.
 # 5. `systemctl reload warden` against the real daemon: warden.service installed by
 #    scripts/install-systemd, a changed component unit takes effect, RELOADING=1 and
 #    READY=1 reach systemd (its debug log shows them and the reload -> running
@@ -206,6 +207,25 @@ if wait_for '[ -z "$(systemctl list-units --all --plain --no-legend "warden-w*.s
 else
     fail "CgroupBackend=auto stop" "$(systemctl list-units --all --plain --no-legend 'warden-w*.scope'); $(tail -5 "$au/warden.log")"
 fi
+# A Warden SIGKILLed while it throttles a scope: the scopes outlive it (they are systemd's
+# units), and `warden emergency off` without a daemon gives the batch scope back its own
+# CPUQuota= through systemd, from what the daemon recorded of how it reached its groups.
+systemd-run --quiet --unit=warden-auto-kill --property=StandardOutput=file:"$au/warden-kill.log" \
+    --property=StandardError=file:"$au/warden-kill.log" "$PWD/$warden" run --config "$au/warden.conf"
+wait_for '[ "$(show warden-wbatch.scope ActiveState)" = active ]' 30
+"$warden" emergency on --socket "$au/state/control.sock" --cpu-quota 20% >/dev/null 2>&1
+systemctl kill -s KILL --kill-whom=main warden-auto-kill
+wait_for '! systemctl is-active -q warden-auto-kill' 15
+if [ "$(show warden-wbatch.scope CPUQuotaPerSecUSec)" = 200ms ] \
+    && [ "$(cat "$au/state/governor.cgroup-root" 2>&1)" = "systemd-units /sys/fs/cgroup" ] \
+    && out=$("$warden" emergency off --config "$au/warden.conf" 2>&1) \
+    && [ "$(show warden-wbatch.scope CPUQuotaPerSecUSec)" = 400ms ] && [ "$(cat "$wb/cpu.max")" = "40000 100000" ]; then
+    pass "Warden SIGKILLed while throttling: emergency off without a daemon gives warden-wbatch.scope back CPUQuota=40% through systemd"
+else
+    fail "emergency off without a daemon, scopes" "$out; CPUQuotaPerSecUSec=$(show warden-wbatch.scope CPUQuotaPerSecUSec); record '$(cat "$au/state/governor.cgroup-root" 2>&1)'; $(tail -5 "$au/warden-kill.log")"
+fi
+systemctl stop 'warden-w*.scope' >/dev/null 2>&1
+systemctl reset-failed warden-auto-kill 'warden-w*.scope' >/dev/null 2>&1
 
 # --- 5. systemctl reload warden ------------------------------------------------------
 if out=$(scripts/install-systemd --binary "$warden" 2>&1); then
