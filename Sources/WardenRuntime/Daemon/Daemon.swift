@@ -170,7 +170,7 @@ public enum Daemon {
     static func processTracker(logger: Logger, needed: Bool) -> ProcessTracker {
         if !needed || ProcessTable.showsOwnNamespace() { return ProcfsProcessTracker() }
         logger.warning(
-            "/proc does not show this PID namespace (/proc/self is not pid \(ThisProcess.pid); mount a /proc of its own, e.g. unshare --mount-proc): a component's processes are found by process group, and one that leaves its group is not stopped with it; duplicate scans and re-adoption read other processes there")
+            "/proc does not show this PID namespace (/proc/self is not pid \(ThisProcess.pid); mount a /proc of its own, e.g. unshare --mount-proc): a component's processes are found by process group, one that leaves its group is not stopped with it, and a main process gets the stop signal twice (first alone, then with its group); duplicate scans and re-adoption read other processes there")
         return ProcessGroupTracker()
     }
 
