@@ -11,6 +11,21 @@ public enum ProcessControl {
     /// `sched_yield`: lets a process just woken on this CPU run first.
     public static func yieldProcessor() { sched_yield() }
 
+    /// Blocks the calling thread for the shortest sleep the kernel gives (a nanosecond,
+    /// rounded up by the thread's timer slack, 50 µs by default), so that processes just
+    /// signalled run before it goes on. A sleep gives the CPU away where `sched_yield`
+    /// may not: the scheduler runs a woken process queued on this CPU at once, and an
+    /// idle CPU takes over one that waits behind busy work on the other CPU, whereas a
+    /// yield returns to the caller whenever the scheduler still picks it first.
+    ///
+    /// A rehearsal asks for an invalid sleep, which fails at once: it pays ahead for what
+    /// the first real call would pay on the way to sleeping (this code and the C
+    /// library's paged in, the dynamic loader binding `nanosleep`).
+    public static func passProcessor(rehearsal: Bool = false) {
+        var shortest = timespec(tv_sec: 0, tv_nsec: rehearsal ? -1 : 1)
+        _ = nanosleep(&shortest, nil)
+    }
+
     /// `PR_SET_CHILD_SUBREAPER`: orphaned descendants are reparented to this process
     /// instead of PID 1, so a service's double-forked daemons stay in reach.
     public static func setChildSubreaper(_ on: Bool = true) throws(ProcessControlError) {

@@ -20,10 +20,32 @@ struct FirstStopSignals {
     /// Main processes signalled ahead of the plan: pid → signal, taken back by the plan's
     /// own signal so the program gets it once.
     private var sentAhead: [Int32: Int32] = [:]
+    private var rehearsed = false
 
+    /// Keeps `signals` for the next SIGTERM, with room to note each one sent, and pays
+    /// once for the first use of what runs between the first signal and the CPU passing
+    /// to the programs' handlers: noting a signal sent (the Swift runtime works out the
+    /// dictionary's generic metadata at its first use, tens of µs) and
+    /// `ProcessControl.passProcessor`. From the first signal on, that path allocates
+    /// nothing, pages nothing in and asks the runtime for nothing.
     mutating func prepare(_ signals: [Signal], afterPump pump: UInt64) {
         self.signals = signals
         preparedAfterPump = pump
+        sentAhead.reserveCapacity(sentAhead.count + signals.count)
+        if !rehearsed, !signals.isEmpty {
+            // Pid 0 is never a main process's.
+            note(0, sentTo: 0)
+            sentAhead[0] = nil
+            ProcessControl.passProcessor(rehearsal: true)
+            rehearsed = true
+        }
+    }
+
+    /// One body for the rehearsal and the real note: inlined, the two would be compiled
+    /// apart and the rehearsal would not pay for the other.
+    @inline(never)
+    private mutating func note(_ signal: Int32, sentTo pid: Int32) {
+        sentAhead[pid] = signal
     }
 
     /// Sends the prepared signals when nothing happened since they were worked out;
@@ -33,7 +55,7 @@ struct FirstStopSignals {
         var sent = 0
         for signal in signals where signal.component.main?.pid == signal.pid && signal.component.main?.pidfd == signal.pidfd {
             if (try? ProcessControl.sendSignal(signal.number, toPidfd: signal.pidfd)) != nil {
-                sentAhead[signal.pid] = signal.number
+                note(signal.number, sentTo: signal.pid)
                 sent += 1
             }
         }

@@ -99,9 +99,11 @@ public final class Supervisor: @unchecked Sendable {
             if options.handleSignals {
                 for signal in [Signal.terminate, Signal.interrupt] {
                     try loop.signal(signal) { [unowned self] info in
-                        // The stop signals go out first; the log line follows them.
+                        // The stop signals go out first, and the programs' handlers
+                        // run before the shutdown's planning takes this CPU; the log
+                        // line follows them.
                         if self.phase == .running, self.firstStopSignals.sendAhead(currentPump: self.pumps) > 0 {
-                            ProcessControl.yieldProcessor()
+                            ProcessControl.passProcessor()
                         }
                         self.beginShutdown(
                             cause: { "\(ProcessControl.signalName(info.signal)) from pid \(info.senderPID): shutting down" })
