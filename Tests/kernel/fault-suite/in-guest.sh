@@ -13,7 +13,9 @@
 # (default 5) of stop/stack-100 (100 for the long run). Stops are judged against
 # TimeoutStopSec= plus WARDEN_FAULT_GUEST_STOP_MARGIN_MS (default 4000 ms: in UML every
 # system call is a round trip through the host's ptrace, and the 100-component stop
-# kills and removes 100 groups on one CPU). A failing try's Warden log goes to
+# kills and removes 100 groups on one CPU); `warden status` under the notify flood may
+# take WARDEN_FAULT_GUEST_STATUS_LIMIT_MS (default 4000 ms: the flooding process has the
+# guest's one CPU too; 2076 ms seen under init systemd). A failing try's Warden log goes to
 # WARDEN_FAULT_GUEST_LOG_DIR (default the guest's /tmp, gone with it: give a --share
 # directory to keep them). Prints the suite's lines (one per scenario, tries and failures)
 # and its last line "fault: N passed, N failed"; exit 0 only when nothing failed and the
@@ -41,6 +43,7 @@ WARDEN_FAULT_CGROUP_PARENT=$parent \
     WARDEN_FAULT_STACK_RUNS=${WARDEN_FAULT_GUEST_STACK_RUNS:-5} \
     WARDEN_FAULT_LOG_DIR=${WARDEN_FAULT_GUEST_LOG_DIR:-/tmp} \
     WARDEN_FAULT_STOP_MARGIN_MS=${WARDEN_FAULT_GUEST_STOP_MARGIN_MS:-4000} \
+    WARDEN_FAULT_STATUS_LIMIT_MS=${WARDEN_FAULT_GUEST_STATUS_LIMIT_MS:-4000} \
     "$repo/Tests/fault/run" "${WARDEN_FAULT_GUEST_TRIES:-5}"
 status=$?
 # The suite removes each try's group; anything under the parent now is a leak.
