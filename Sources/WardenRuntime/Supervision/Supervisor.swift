@@ -44,6 +44,9 @@ public final class Supervisor: @unchecked Sendable {
     var exitCode = SupervisorExitCode.clean
     var queue: [(Component, ComponentEvent)] = []
     var pumping = false
+    /// Orphans were reaped this turn of the loop; the look they call for is scheduled
+    /// (`orphanReaped`). Loop thread.
+    var orphanLookScheduled = false
     var rng = BufferedSystemRandom()
     /// Pids with a live `watchExit`: never reaped by anything else.
     var watched: Set<Int32> = []
