@@ -46,7 +46,9 @@ warden=${WARDEN_BINARY:-$repo/.build/release/warden}
 [ -x "$warden" ] || { echo "bench-governor: $warden is missing" >&2; exit 77; }
 programs=$(gov_programs "$repo") || exit 77
 seconds=${WARDEN_GOVERNOR_BENCH_SECONDS:-30}
-phases=${WARDEN_GOVERNOR_BENCH_PHASES:-idle hogs weights governor}
+# The governor phase runs right after idle: the load average the other overload phases
+# leave would keep it in its warning tier for minutes.
+phases=${WARDEN_GOVERNOR_BENCH_PHASES:-idle governor hogs weights}
 scenarios=${WARDEN_GOVERNOR_BENCH_SCENARIOS:-batch outside quiet}
 quiet_seconds=${WARDEN_GOVERNOR_BENCH_QUIET_SECONDS:-150}
 outside_load=${WARDEN_GOVERNOR_BENCH_OUTSIDE:-stress-ng --cpu 8 --cpu-load 70}
@@ -89,6 +91,23 @@ stop_outside() {
     # What the governor wrote to user.slice must not outlive the phase (it restores it
     # itself when it stands down; a stop mid-throttle leaves it on record).
     systemctl set-property --runtime user.slice CPUQuota= 2>/dev/null
+}
+
+# Waits (up to 180 s) until the guest's 1-minute load average is below 3/4 of its CPUs: the
+# governor's load signal warns at 1 per CPU, and the load an earlier phase's hogs left takes
+# minutes to decay; a governor that starts in its warning tier is not what is measured.
+wait_for_low_load() {
+    local from load
+    from=$(gov_now_ms)
+    until awk -v c="$cpus" '{ exit !($1 < 0.75 * c) }' /proc/loadavg; do
+        if [ "$(($(gov_now_ms) - from))" -ge 180000 ]; then
+            echo "  load average still $(cut -d' ' -f1 /proc/loadavg) after 180 s: starting anyway"
+            return 0
+        fi
+        sleep 2
+    done
+    load=$(cut -d' ' -f1-3 /proc/loadavg)
+    echo "  guest load average $load after $(($(gov_now_ms) - from)) ms"
 }
 
 # Waits until the governor has stood down (nothing on record, tier below critical) and
@@ -153,6 +172,7 @@ UNIT
         sed -i 's/^CPUWeight=100$/CPUWeight=10000/' "$dir/units/critical.slice"
         sed -i 's/^CPUWeight=100$/CPUWeight=1/' "$dir/units/batch.slice"
     fi
+    [ "$name" = governor ] && wait_for_low_load
     gov_start_warden "$warden" "$dir" "$group"
     local unit
     for unit in $probes; do
@@ -255,6 +275,7 @@ run_quiet() {
     group=$root/bench-quiet
     gov_write_stack "$dir" "$programs" 0 "Enabled=yes"
     sed -i "s|^ExecStart=.*lateness-probe.*|ExecStart=/bin/sleep infinity|" "$dir/units/probe.service"
+    wait_for_low_load
     gov_start_warden "$warden" "$dir" "$group"
     if ! gov_wait_for "grep -q 'governor: on' '$dir/warden.log'" 100 ||
         ! gov_wait_for "[ -n \"\$(cat '$group/critical.slice/probe.service/cgroup.procs' 2>/dev/null)\" ]" 200; then
@@ -264,6 +285,12 @@ run_quiet() {
     fi
     echo "  $(grep -m1 'governor: on' "$dir/warden.log" | sed 's/^[0-9]* //' | cut -c1-300)"
     wait_for_standby quiet || { abort_phase; return 1; }
+    # Counted from tier normal: a tier above it samples every SampleIntervalSec= by design.
+    if ! gov_wait_for "grep -q '^tier normal' '$dir/state/governor.state'" 1800 0.5; then
+        echo "bench-governor: quiet: the governor did not reach tier normal within 180 s" >&2
+        grep 'governor: tier' "$dir/warden.log" | tail -n 3 >&2
+        abort_phase; return 1
+    fi
     # The tree settles (start-up's follow-ups, the start's load average) before counting.
     sleep 10
     local pid tiers_before from_ms
