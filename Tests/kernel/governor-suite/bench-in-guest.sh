@@ -336,12 +336,14 @@ for scenario in $scenarios; do
             continue
         fi
         for phase in $phases; do
-            echo "== scenario $scenario, phase $phase"
+            # The guest's clock is the host's: the time matches the host's load samples
+            # scripts/bench-governor prints.
+            echo "== scenario $scenario, phase $phase ($(date -u +%H:%M:%S))"
             run_phase "$scenario" "$phase" || failed_phase=1
         done
         ;;
     quiet)
-        echo "== scenario quiet: the stack idle, governor on, $quiet_seconds s"
+        echo "== scenario quiet: the stack idle, governor on, $quiet_seconds s ($(date -u +%H:%M:%S))"
         run_quiet || failed_phase=1
         ;;
     *) echo "bench-governor: unknown scenario '$scenario' (batch, outside, quiet)" >&2; failed_phase=1 ;;
