@@ -10,7 +10,7 @@
 #            systemd-run, plus one batch hog inside the stack, against deadline.service, a
 #            periodic job (3 ms of CPU every 10 ms) and the 1 ms sleep loop in critical.slice
 #   quiet    the stack idle, the governor on: Warden's context switches and tier changes
-#            over WARDEN_GOVERNOR_BENCH_QUIET_SECONDS (default 150)
+#            over WARDEN_GOVERNOR_BENCH_QUIET_SECONDS (default 120)
 #
 # batch and outside run four phases each (WARDEN_GOVERNOR_BENCH_PHASES):
 #
@@ -25,6 +25,10 @@
 # default 30). In the governor phase also the reaction time (onset → the watched cpu.max
 # written: batch.slice's, or user.slice's in the outside scenario) and the figures from
 # the quota on.
+# More knobs: WARDEN_GOVERNOR_BENCH_OUTSIDE (the outside load's command line),
+# _BATCH_JOBS (hogs in batch.slice in outside, default 1), _WORK_US (the deadline job's
+# CPU per 10 ms, default 3000), _USER_WEIGHT (user.slice's CPUWeight= in outside),
+# _VERBOSE=1 (every governor line).
 set -u
 here=$(cd "$(dirname "$0")" && pwd -P)
 repo=$(cd "$here/../../.." && pwd -P)
@@ -49,10 +53,14 @@ seconds=${WARDEN_GOVERNOR_BENCH_SECONDS:-30}
 # The governor phase runs right after idle: the load average the other overload phases
 # leave would keep it in its warning tier for minutes.
 phases=${WARDEN_GOVERNOR_BENCH_PHASES:-idle governor hogs weights}
-scenarios=${WARDEN_GOVERNOR_BENCH_SCENARIOS:-batch outside quiet}
-quiet_seconds=${WARDEN_GOVERNOR_BENCH_QUIET_SECONDS:-150}
+# quiet first: it needs a low load average, which the overload scenarios leave high.
+scenarios=${WARDEN_GOVERNOR_BENCH_SCENARIOS:-quiet batch outside}
+quiet_seconds=${WARDEN_GOVERNOR_BENCH_QUIET_SECONDS:-120}
 outside_load=${WARDEN_GOVERNOR_BENCH_OUTSIDE:-stress-ng --cpu 8 --cpu-load 70}
 batch_jobs=${WARDEN_GOVERNOR_BENCH_BATCH_JOBS:-1}
+# A CPUWeight= for user.slice in every outside phase (a runtime property, reset after the
+# phase), to see what the weight at the top of the tree does next to the quota; empty: 100.
+user_weight=${WARDEN_GOVERNOR_BENCH_USER_WEIGHT:-}
 period_us=10000
 work_us=${WARDEN_GOVERNOR_BENCH_WORK_US:-3000}
 lead=2
@@ -91,6 +99,7 @@ stop_outside() {
     # What the governor wrote to user.slice must not outlive the phase (it restores it
     # itself when it stands down; a stop mid-throttle leaves it on record).
     systemctl set-property --runtime user.slice CPUQuota= 2>/dev/null
+    [ -z "$user_weight" ] || systemctl set-property --runtime user.slice CPUWeight= 2>/dev/null
 }
 
 # Waits (up to 180 s) until the guest's 1-minute load average is below 3/4 of its CPUs: the
@@ -202,6 +211,7 @@ UNIT
             abort_phase; return 1
         fi
         watched=/sys/fs/cgroup/user.slice/cpu.max
+        [ -z "$user_weight" ] || systemctl set-property --runtime user.slice CPUWeight="$user_weight"
     fi
     sleep "$lead"
     local watch=()
@@ -326,6 +336,7 @@ run_quiet() {
 }
 
 echo "bench-governor: $(uname -r), $cpus vCPUs (QEMU, TCG), init $(cat /proc/1/comm), $seconds s per phase, scenarios: $scenarios; warden $warden"
+[ -z "$user_weight" ] || echo "  user.slice CPUWeight=$user_weight in the outside scenario's overload phases (WARDEN_GOVERNOR_BENCH_USER_WEIGHT)"
 failed_phase=0
 for scenario in $scenarios; do
     case $scenario in
