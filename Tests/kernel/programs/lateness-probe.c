@@ -25,7 +25,8 @@
  * before the next release. What is recorded is the completion's lateness: completion -
  * (release + W), 0 on a free CPU; the job misses its deadline when that exceeds
  * interval - W. A job whose deadline passes before it could start is dropped (a miss,
- * recorded with how late it was then), as a control loop skips a period it overran. The summary line then reads
+ * recorded with how late it was then), as a control loop skips a period it overran.
+ * The summary line then reads
  *
  *   samples N misses M p50_us X p99_us Y max_us Z
  *
