@@ -305,8 +305,10 @@ run_quiet() {
         grep 'governor: tier' "$dir/warden.log" | tail -n 3 >&2
         abort_phase; return 1
     fi
-    # The tree settles (start-up's follow-ups, the start's load average) before counting.
+    # The tree settles (start-up's follow-ups, the start's load average) before counting,
+    # and the count starts in tier normal.
     sleep 10
+    gov_wait_for "grep -q '^tier normal' '$dir/state/governor.state'" 600 0.5
     local pid tiers_before from_ms
     pid=$(cat "$group/warden.supervisor/cgroup.procs" 2>/dev/null | head -n 1)
     [ -n "$pid" ] || pid=$warden_pid
