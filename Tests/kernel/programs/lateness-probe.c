@@ -16,7 +16,22 @@
  * the deadline on CLOCK_MONOTONIC (shared by every process of the machine), so a script
  * can cut the run into phases afterwards. Nothing is written while measuring: I/O
  * would disturb what is measured. Lateness is kept in nanoseconds, printed in µs.
- * Timer slack is set to 1 ns and the first 50 wake-ups (warm-up) are not recorded. */
+ * Timer slack is set to 1 ns and the first 50 wake-ups (warm-up) are not recorded.
+ *
+ * --work-us W makes it a periodic task with a deadline: job k is released at T0 + k *
+ * interval (absolute deadlines on one grid, so a late job delays the next ones as it
+ * would in a real control loop), sleeps until its release, burns W µs of its own CPU time
+ * (CLOCK_THREAD_CPUTIME_ID: the same work however slowly the CPU runs it) and must finish
+ * before the next release. What is recorded is the completion's lateness: completion -
+ * (release + W), 0 on a free CPU; the job misses its deadline when that exceeds
+ * interval - W. A job whose deadline passes before it could start is dropped (a miss,
+ * recorded with how late it was then), as a control loop skips a period it overran.
+ * The summary line then reads
+ *
+ *   samples N misses M p50_us X p99_us Y max_us Z
+ *
+ * and --samples lines are "RELEASE_NS LATENESS_NS WAKE_LATENESS_NS" (the wake-up's
+ * lateness after the release, for telling a late wake-up from a preempted job). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
@@ -46,6 +61,19 @@ static int by_value(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* Burns `ns` of this thread's CPU time. The clock is read between short spins (under
+ * TCG reading it is a system call). */
+static void burn_cpu(long long ns) {
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    long long until = ns_of(t) + ns;
+    volatile unsigned long spins = 0;
+    do {
+        for (int i = 0; i < 2000; i++) spins++;
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    } while (ns_of(t) < until);
+}
+
 /* Nearest-rank percentile of sorted values. */
 static long long percentile(const long long *sorted, size_t n, int pct) {
     if (n == 0) return 0;
@@ -55,23 +83,24 @@ static long long percentile(const long long *sorted, size_t n, int pct) {
 }
 
 static void usage(void) {
-    fprintf(stderr, "usage: lateness-probe [--seconds N] [--interval-us U] [--out FILE] [--samples FILE]\n");
+    fprintf(stderr, "usage: lateness-probe [--seconds N] [--interval-us U] [--work-us W] [--out FILE] [--samples FILE]\n");
     exit(2);
 }
 
 int main(int argc, char **argv) {
     double seconds = 0;
-    long long interval_ns = 1000000;
+    long long interval_ns = 1000000, work_ns = 0;
     const char *out = NULL, *samples_path = NULL;
     for (int i = 1; i < argc; i++) {
         if (i + 1 >= argc) usage();
         if (strcmp(argv[i], "--seconds") == 0) seconds = atof(argv[++i]);
         else if (strcmp(argv[i], "--interval-us") == 0) interval_ns = atoll(argv[++i]) * 1000LL;
+        else if (strcmp(argv[i], "--work-us") == 0) work_ns = atoll(argv[++i]) * 1000LL;
         else if (strcmp(argv[i], "--out") == 0) out = argv[++i];
         else if (strcmp(argv[i], "--samples") == 0) samples_path = argv[++i];
         else usage();
     }
-    if (interval_ns <= 0 || seconds < 0) usage();
+    if (interval_ns <= 0 || seconds < 0 || work_ns < 0 || work_ns >= interval_ns) usage();
 
     struct sigaction action = {.sa_handler = on_stop};
     sigemptyset(&action.sa_mask);
@@ -83,13 +112,15 @@ int main(int argc, char **argv) {
                                   : (size_t)(600LL * 1000000000LL / interval_ns);
     long long *lateness = malloc(capacity * sizeof *lateness);
     long long *deadlines = samples_path ? malloc(capacity * sizeof *deadlines) : NULL;
-    if (!lateness || (samples_path && !deadlines)) {
+    long long *wake_lateness = samples_path && work_ns ? malloc(capacity * sizeof *wake_lateness) : NULL;
+    if (!lateness || (samples_path && !deadlines) || (samples_path && work_ns && !wake_lateness)) {
         perror("lateness-probe: malloc");
         return 1;
     }
     /* Touch the buffers now: a page fault in the loop would be counted as lateness. */
     memset(lateness, 0, capacity * sizeof *lateness);
     if (deadlines) memset(deadlines, 0, capacity * sizeof *deadlines);
+    if (wake_lateness) memset(wake_lateness, 0, capacity * sizeof *wake_lateness);
 
     /* The default timer slack (50 µs) would be added to every wake-up; what is measured
      * here is the scheduler's lateness, so ask for none. */
@@ -99,8 +130,37 @@ int main(int argc, char **argv) {
     for (int i = 0; i < 50 && !stopping; i++) clock_nanosleep(CLOCK_MONOTONIC, 0, &warm_up, NULL);
     clock_gettime(CLOCK_MONOTONIC, &now);
     long long end = seconds > 0 ? ns_of(now) + (long long)(seconds * 1e9) : 0;
-    size_t n = 0;
-    while (!stopping) {
+    size_t n = 0, misses = 0;
+    long long release = ns_of(now) + interval_ns;
+    while (work_ns && !stopping) {
+        if (end && release + interval_ns > end) break;
+        struct timespec target = timespec_of(release);
+        int rc;
+        do rc = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &target, NULL);
+        while (rc == EINTR && !stopping);
+        if (rc != 0) break;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long long woke = ns_of(now);
+        burn_cpu(work_ns);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (n == capacity) break; /* sized for the run, or 10 minutes */
+        if (deadlines) deadlines[n] = release;
+        if (wake_lateness) wake_lateness[n] = woke - release;
+        lateness[n++] = ns_of(now) - release - work_ns;
+        if (ns_of(now) > release + interval_ns) misses++;
+        release += interval_ns;
+        /* Jobs whose deadline has passed before they could start are dropped, each a
+         * miss recorded with the lateness it had when dropped: a stall does not leave
+         * a backlog that makes every later job miss too. */
+        while (ns_of(now) > release + interval_ns && n < capacity) {
+            if (deadlines) deadlines[n] = release;
+            if (wake_lateness) wake_lateness[n] = ns_of(now) - release;
+            lateness[n++] = ns_of(now) - release;
+            misses++;
+            release += interval_ns;
+        }
+    }
+    while (!work_ns && !stopping) {
         clock_gettime(CLOCK_MONOTONIC, &now);
         long long deadline = ns_of(now) + interval_ns;
         if (end && deadline > end) break;
@@ -132,15 +192,19 @@ int main(int argc, char **argv) {
             perror(samples_path);
             return 1;
         }
-        for (size_t i = 0; i < n; i++) fprintf(f, "%lld %lld\n", deadlines[i], lateness[i]);
+        for (size_t i = 0; i < n; i++) {
+            if (wake_lateness) fprintf(f, "%lld %lld %lld\n", deadlines[i], lateness[i], wake_lateness[i]);
+            else fprintf(f, "%lld %lld\n", deadlines[i], lateness[i]);
+        }
         if (fclose(f) != 0) {
             perror(samples_path);
             return 1;
         }
     }
     qsort(lateness, n, sizeof *lateness, by_value);
-    char line[160];
-    snprintf(line, sizeof line, "samples %zu p50_us %lld p99_us %lld max_us %lld\n", n,
+    char line[200], missed[40] = "";
+    if (work_ns) snprintf(missed, sizeof missed, " misses %zu", misses);
+    snprintf(line, sizeof line, "samples %zu%s p50_us %lld p99_us %lld max_us %lld\n", n, missed,
              percentile(lateness, n, 50) / 1000, percentile(lateness, n, 99) / 1000,
              n ? lateness[n - 1] / 1000 : 0);
     if (!out) {
