@@ -197,15 +197,23 @@ public final class SystemdScopeBackend: ProcessTracker {
     private func waitUntilPlaced(_ pid: Int32, scope: String, job: String?, deadline: UInt64) throws(ScopePlacementError) {
         var pause: UInt32 = 100
         var rounds = 0
+        var job = job
         while true {
             if let path = cgroupPath(of: pid), path.hasSuffix("/" + scope) {
                 controlGroups[scope] = path
                 return
             }
             rounds += 1
-            if rounds % 16 == 0, let job, (try? bus.jobIsPending(job)) == false {
-                // The job is over and the process is not there: the start failed.
+            if rounds % 16 == 0, let started = job, (try? bus.jobIsPending(started)) == false {
                 let state = (try? bus.unitState(scope)).map { "\($0.activeState) (\($0.subState))" } ?? "gone"
+                // A scope can come up active without the process (under load, just after
+                // a reload stopped the scope of that name): the process joins it as a
+                // later process would, and the wait goes on.
+                if state.hasPrefix("active "), (try? bus.attachProcesses([pid], to: scope)) != nil {
+                    job = nil
+                    continue
+                }
+                // The job is over and the process is not there: the start failed.
                 let result = (try? bus.unitStringProperty(scope, property: "Result", interface: "org.freedesktop.systemd1.Scope")) ?? "?"
                 throw ScopePlacementError(
                     scope: scope, pid: pid,
