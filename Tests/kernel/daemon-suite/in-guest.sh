@@ -159,7 +159,15 @@ for entry in "${daemons[@]}"; do
     fi
     [ -d "$units/$unit.d" ] && note "Restart=on-failure by drop-in"
     line="$name ($type, $unit): $(IFS=,; echo "${steps[*]}" | sed 's/,/, /g')"
-    [ $ok = 1 ] || grep -F "[${unit%.service}]" "$work/warden.log" | tail -n 8 | sed 's/^/    /'
+    if [ $ok = 0 ]; then
+        # Warden's first lines about the unit after the kill, the last ones, and every
+        # process of the daemon's program with its cgroup: what a failed restart needs.
+        grep -F "[${unit%.service}]" "$work/warden.log" | grep -A 24 -m 1 "killed by SIGKILL" | head -n 25 | sed 's/^/    first: /'
+        grep -F "[${unit%.service}]" "$work/warden.log" | tail -n 8 | sed 's/^/    /'
+        ps -eo pid=,ppid=,stat=,args= | grep -F "$name" | grep -v grep | while read -r p rest; do
+            echo "    process $p $rest cgroup $(cat "/proc/$p/cgroup" 2>/dev/null | tr '\n' ' ')"
+        done
+    fi
     if [ $ok = 1 ]; then pass "$line"; else fail "$line"; fi
 done
 
