@@ -134,15 +134,25 @@ final class SystemdLikeGroupControl: GovernorGroupControl {
             logger: Logger(label: "test") { _ in CapturingLogHandler(capture: capture) })
     }
 
-    @Test func theBatchSliceIsThrottledThroughItsUnitAndRestoredExactly() throws {
+    /// The bed's stack with Warden in `wardenCgroup`, driven into the critical tier.
+    static func critical(
+        wardenCgroup: String, prepare: (GovernorBed) -> Void = { _ in }
+    ) throws -> (GovernorBed, SystemdLikeGroupControl, GovernorDriver) {
         let bed = try Self.bed()
-        bed.makeGroup("batch.slice", cpuMax: "200000 100000", weight: "250")
+        prepare(bed)
         let control = SystemdLikeGroupControl(cgroupRoot: bed.cgroupRoot)
-        let driver = Self.driver(bed, control: control, wardenCgroup: "/system.slice/warden.service")
+        let driver = Self.driver(bed, control: control, wardenCgroup: wardenCgroup)
         driver.start(on: bed.loop)
         bed.source.cpuPressurePercent = 40
         driver.evaluate()
         #expect(driver.state.tier == .critical)
+        return (bed, control, driver)
+    }
+
+    @Test func theBatchSliceIsThrottledThroughItsUnitAndRestoredExactly() throws {
+        let (bed, control, driver) = try Self.critical(wardenCgroup: "/system.slice/warden.service") {
+            $0.makeGroup("batch.slice", cpuMax: "200000 100000", weight: "250")
+        }
         #expect(control.calls.contains("batch.slice CPUQuotaPerSecUSec=500000"))
         #expect(control.calls.contains("batch.slice CPUWeight=1"))
         #expect(control.calls.contains("warden-exec.scope CPUWeight=10000"))
@@ -166,13 +176,7 @@ final class SystemdLikeGroupControl: GovernorGroupControl {
     /// The slice that holds Warden itself is systemd's, so throttling it would throttle
     /// Warden: the batch scope inside it is throttled instead, and the slice is named.
     @Test func aSliceHoldingWardenIsNeverThrottledItsBatchScopeIs() throws {
-        let bed = try Self.bed()
-        let control = SystemdLikeGroupControl(cgroupRoot: bed.cgroupRoot)
-        let driver = Self.driver(bed, control: control, wardenCgroup: "/batch.slice/warden.service")
-        driver.start(on: bed.loop)
-        bed.source.cpuPressurePercent = 40
-        driver.evaluate()
-        #expect(driver.state.tier == .critical)
+        let (bed, control, driver) = try Self.critical(wardenCgroup: "/batch.slice/warden.service")
         #expect(bed.file("batch.slice", "cpu.max") == "max 100000")
         #expect(bed.file("batch.slice/warden-backtest.scope", "cpu.max") == "50000 100000")
         #expect(!control.calls.contains { $0.hasPrefix("batch.slice CPUQuota") })
