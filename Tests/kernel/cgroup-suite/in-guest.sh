@@ -8,15 +8,8 @@
 #
 # Exit status: the test binary's (0 = all passed), 77 when it cannot run here.
 set -u
-if [ "${WARDEN_TESTBED_GUEST:-0}" != 1 ]; then
-    echo "cgroup-suite: refusing to run outside a test-bed guest (WARDEN_TESTBED_GUEST is not 1)" >&2
-    exit 77
-fi
-root=${WARDEN_TEST_CGROUP_ROOT:-}
-if [ -z "$root" ] || [ ! -d "$root" ]; then
-    echo "cgroup-suite: no test cgroup (WARDEN_TEST_CGROUP_ROOT='$root')" >&2
-    exit 77
-fi
+. "$(dirname "$0")/../guest/suite-guard.sh"
+require_testbed_cgroup cgroup-suite
 repo=$(cd "$(dirname "$0")/../../.." && pwd -P)
 bundle=${WARDEN_TEST_BUNDLE:-$repo/.build/debug/WardenPackageTests.xctest}
 if [ ! -x "$bundle" ]; then

@@ -21,15 +21,8 @@
 # and its last line "fault: N passed, N failed"; exit 0 only when nothing failed and the
 # parent group is empty afterwards, 77 when it cannot run here.
 set -u
-if [ "${WARDEN_TESTBED_GUEST:-0}" != 1 ]; then
-    echo "fault-suite: refusing to run outside a test-bed guest (WARDEN_TESTBED_GUEST is not 1)" >&2
-    exit 77
-fi
-root=${WARDEN_TEST_CGROUP_ROOT:-}
-if [ -z "$root" ] || [ ! -d "$root" ]; then
-    echo "fault-suite: no test cgroup (WARDEN_TEST_CGROUP_ROOT='$root')" >&2
-    exit 77
-fi
+. "$(dirname "$0")/../guest/suite-guard.sh"
+require_testbed_cgroup fault-suite
 repo=$(cd "$(dirname "$0")/../../.." && pwd -P)
 parent=$root/fault
 mkdir -p "$parent" || exit 1

@@ -21,15 +21,8 @@ repo=$(cd "$here/../../.." && pwd -P)
 # Every look of the governor in the log ("governor: held tier …; readings: …"): when a
 # check fails, the tail of the log says which signal held the tier.
 gov_log_level=debug
-if [ "${WARDEN_TESTBED_GUEST:-0}" != 1 ]; then
-    echo "governor-suite: refusing to run outside a test-bed guest (WARDEN_TESTBED_GUEST is not 1)" >&2
-    exit 77
-fi
-root=${WARDEN_TEST_CGROUP_ROOT:-}
-if [ -z "$root" ] || [ ! -d "$root" ]; then
-    echo "governor-suite: no test cgroup (WARDEN_TEST_CGROUP_ROOT='$root')" >&2
-    exit 77
-fi
+. "$(dirname "$0")/../guest/suite-guard.sh"
+require_testbed_cgroup governor-suite
 if [ ! -e /proc/pressure/cpu ] || [ "$(nproc)" -lt 2 ]; then
     echo "governor-suite: needs PSI and 2 CPUs (the QEMU tier); this guest has $(nproc) CPU(s), PSI $([ -e /proc/pressure/cpu ] && echo yes || echo no)" >&2
     exit 77

@@ -14,15 +14,8 @@
 # Prints PASS/FAIL/SKIP lines and, last, "N passed, N failed, N skipped"; exit 0 only
 # when nothing failed, 77 when it cannot run here.
 set -u
-if [ "${WARDEN_TESTBED_GUEST:-0}" != 1 ]; then
-    echo "warden-suite: refusing to run outside a test-bed guest (WARDEN_TESTBED_GUEST is not 1)" >&2
-    exit 77
-fi
-root=${WARDEN_TEST_CGROUP_ROOT:-}
-if [ -z "$root" ] || [ ! -d "$root" ]; then
-    echo "warden-suite: no test cgroup (WARDEN_TEST_CGROUP_ROOT='$root')" >&2
-    exit 77
-fi
+. "$(dirname "$0")/../guest/suite-guard.sh"
+require_testbed_cgroup warden-suite
 repo=$(cd "$(dirname "$0")/../../.." && pwd -P)
 warden=${WARDEN_BINARY:-$repo/.build/debug/warden}
 if [ ! -x "$warden" ]; then
