@@ -204,6 +204,54 @@ struct ServiceTypeCommandTests {
         #expect(!alive(pid))
     }
 
+    /// nginx's shape without cgroups: the daemon clears its environment (nginx overwrites
+    /// it with its process title) and starts its worker after writing its PID file, when
+    /// Warden has already looked at the component. When the daemon is killed the worker,
+    /// reparented to Warden with no `INVOCATION_ID=` and no ancestry, is known by the
+    /// session the daemon leads: it is stopped before the restart, and holds nothing the
+    /// next daemon needs (nginx's port).
+    @Test func workersOfAKilledDaemonThatClearedItsEnvironmentAreStopped() throws {
+        let daemon = try startDaemon([
+            "cleared.service": """
+                [Service]
+                Type=forking
+                PIDFile=@ROOT@/master.pid
+                ExecStart=/bin/sh -c "(setsid env -i /bin/sh -c 'echo $$$$ > @ROOT@/master.pid; sleep 0.5; env -i /bin/sleep 600 & echo $$! > @ROOT@/worker.pid; wait' &); exit 0"
+                Restart=on-failure
+                RestartSec=50ms
+
+                """
+        ])
+        defer {
+            daemon.process.send(SIGTERM)
+            _ = daemon.process.exitStatus(within: 30)
+        }
+        let first = try #require(
+            try daemon.wait("cleared") { $0.activeState == "active" && $0.mainPID != nil },
+            "not started: \(daemon.process.standardError())")
+        let master = try #require(first.mainPID)
+        var worker: Int32?
+        let deadline = monotonicSeconds() + 20
+        while monotonicSeconds() < deadline, worker == nil {
+            worker = pidFile(daemon.root + "/worker.pid")
+            if worker == nil { usleep(50_000) }
+        }
+        let firstWorker = try #require(worker, "the daemon started no worker")
+        #expect(alive(firstWorker))
+        let environment = (try? String(contentsOfFile: "/proc/\(firstWorker)/environ", encoding: .utf8)) ?? "?"
+        #expect(!environment.contains("INVOCATION_ID="), "the worker still has its environment: \(environment)")
+        try FileManager.default.removeItem(atPath: daemon.root + "/worker.pid")
+
+        kill(master, SIGKILL)
+        #expect(
+            try daemon.wait("cleared") { $0.activeState == "active" && $0.mainPID != nil && $0.mainPID != master && $0.restarts == 1 }
+                != nil, "not restarted: \(daemon.process.standardError())")
+        #expect(!alive(firstWorker), "the killed daemon's worker \(firstWorker) is left")
+        daemon.process.send(SIGTERM)
+        #expect(daemon.process.exitStatus(within: 30) == .exited(code: 0), "\(daemon.process.standardError())")
+        if let second = pidFile(daemon.root + "/worker.pid") { #expect(!alive(second)) }
+    }
+
     /// rc-local.service's shape: Type=forking, GuessMainPID=no, RemainAfterExit=yes. No
     /// main process: running while what the script left runs, then active (exited).
     @Test func forkingWithoutAMainProcessRunsWhileItsProcessesDoThenRemains() throws {

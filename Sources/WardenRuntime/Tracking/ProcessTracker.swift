@@ -52,11 +52,17 @@ public protocol ProcessTracker: AnyObject {
 /// 2. it was found to belong to the run by an earlier scan (same pid and start time),
 ///    which keeps zombies and processes that cleared their environment attributed;
 /// 3. its initial environment (`/proc/PID/environ`) holds the run's `INVOCATION_ID=`:
-///    this catches orphans reparented to Warden, whose ancestry is gone.
-/// Process groups and sessions are not used: a daemon's `setsid()` leaves both, while
+///    this catches orphans reparented to Warden, whose ancestry is gone;
+/// 4. it is an orphan whose session or process group is led by a process of the run,
+///    live or dead: a daemon's workers, left when the daemon is killed, after it rewrote
+///    its environment for its process title (nginx, PostgreSQL) so rule 3 finds nothing.
+///    The kernel does not reuse a pid that a live process's session or group still
+///    names, so the run's record of the leader stays the leader's.
+/// Sessions and groups alone are not enough: a daemon's `setsid()` leaves both, while
 /// the environment is inherited across fork, setsid and exec unless the program clears
-/// it on purpose. Such a process escapes, as it would escape systemd's process-group
-/// based `KillMode=` fallback; cgroups close that hole.
+/// it on purpose. A process that does both (clears its environment and leaves the
+/// session of every process of the run) escapes, as it would escape systemd's
+/// process-group based `KillMode=` fallback; cgroups close that hole.
 public final class ProcfsProcessTracker: ProcessTracker {
     private let procRoot: String
     private let ownPID: Int32
@@ -82,6 +88,20 @@ public final class ProcfsProcessTracker: ProcessTracker {
         var verdict: [Int32: Bool] = [:]
         var found: [ProcessEntry] = []
 
+        // Rule 4. A leader that is in the table with another start time is a reused pid,
+        // which cannot lead this entry's session; one not in it is gone or outside the
+        // subtrees read, and is asked directly.
+        func ledByRun(_ entry: ProcessEntry) -> Bool {
+            for leader in Set([entry.sessionID, entry.processGroupID]) where leader > 1 && leader != entry.pid {
+                let isRoot = roots.contains(leader)
+                guard isRoot || remembered[leader] != nil else { continue }
+                if isRoot { return true }
+                let current = table[leader] ?? ProcessTable.entry(of: leader, procRoot: procRoot)
+                if current == nil || current?.startTime == remembered[leader] { return true }
+            }
+            return false
+        }
+
         // Walks up to Warden; nil when `pid` does not descend from it.
         func belongs(_ pid: Int32, depth: Int = 0) -> Bool? {
             if let known = verdict[pid] { return known }
@@ -93,7 +113,7 @@ public final class ProcfsProcessTracker: ProcessTracker {
             if entry.parentPID == ownPID {
                 // A direct child that is not a root: an orphan reparented here, or a
                 // root of another run.
-                let mine = ProcessTable.environment(of: pid, contains: marker, procRoot: procRoot)
+                let mine = ledByRun(entry) || ProcessTable.environment(of: pid, contains: marker, procRoot: procRoot)
                 verdict[pid] = mine
                 return mine
             }
