@@ -155,6 +155,16 @@ public enum ProcessTable {
         return environmentEntries(of: pid, procRoot: procRoot)?.contains { $0.count == wanted.count && $0.elementsEqual(wanted) } ?? false
     }
 
+    /// The value of `name` in the initial environment of `pid`, the first if it is there
+    /// more than once (as `getenv` finds it); nil when it is not there or unreadable.
+    public static func environmentValue(of pid: Int32, named name: String, procRoot: String = "/proc") -> String? {
+        let prefix = Array(name.utf8) + [UInt8(ascii: "=")]
+        guard let entries = environmentEntries(of: pid, procRoot: procRoot),
+            let entry = entries.first(where: { $0.starts(with: prefix) })
+        else { return nil }
+        return String(decoding: entry.dropFirst(prefix.count), as: UTF8.self)
+    }
+
     private static func environmentEntries(of pid: Int32, procRoot: String) -> [ArraySlice<UInt8>]? {
         guard let bytes = try? FileIO.read("\(procRoot)/\(pid)/environ", limit: LocalFileSystem.defaultMaximumBytes).get() else { return nil }
         return bytes.split(separator: 0, omittingEmptySubsequences: true)

@@ -238,17 +238,32 @@ extension Supervisor {
             // reuse can misdirect), so the stop signal reaches the program that matters
             // as fast as a minimal init passes it on; then the rest as the tracker finds
             // them (a search that a root exiting meanwhile cannot fool: see the trackers).
+            // The rest when the turn's events are handled, with those of every other
+            // component signalled in this turn (a shutdown signals all of them): one
+            // search for all (`sendPendingSignals`).
             signalRoots(signal, of: c)
-            // In a shutdown the program just signalled may be waiting for this CPU: its
-            // handler runs before the search for the rest, not after it.
-            if phase == .shuttingDown { ProcessControl.yieldProcessor() }
-            var signalled = 0
-            if let run = c.run { signalled = tracker.signalAll(signal, of: run, sparing: Set(run.rootPIDs)) }
-            // Nothing was left to signal and the main and control processes are reaped:
-            // the gone check of this turn needs no second scan (a /proc scan per restart
-            // is most of a restart's cost on hosts without cgroups).
-            if c.run != nil { c.knownEmpty = signalled == 0 && c.main == nil && c.control == nil }
+            if let run = c.run { pendingSignals.append((c, SignalRequest(signal, of: run, sparing: Set(run.rootPIDs)))) }
             c.needsGoneCheck = true
+        }
+    }
+
+    /// The signals `send` left for the rest of the components' processes, sent after one
+    /// search. Runs before the turn's gone checks.
+    func sendPendingSignals() {
+        guard !pendingSignals.isEmpty else { return }
+        let pending = pendingSignals
+        pendingSignals.removeAll()
+        // In a shutdown the programs just signalled may be waiting for this CPU: their
+        // handlers run before the search for the rest, not after it.
+        if phase == .shuttingDown { ProcessControl.yieldProcessor() }
+        let signalled = tracker.signalAll(pending.map(\.1))
+        var empty: [ObjectIdentifier: Bool] = [:]
+        for ((c, _), count) in zip(pending, signalled) { empty[ObjectIdentifier(c), default: true] = empty[ObjectIdentifier(c), default: true] && count == 0 }
+        // Nothing was left to signal and the main and control processes are reaped: the
+        // gone check of this turn needs no second search (a /proc search per restart is
+        // most of a restart's cost on hosts without cgroups).
+        for (c, request) in pending where c.run == request.run {
+            c.knownEmpty = empty[ObjectIdentifier(c)] == true && c.main == nil && c.control == nil
         }
     }
 
@@ -259,13 +274,28 @@ extension Supervisor {
         if let control = c.control { try? ProcessControl.sendSignal(signal, toPidfd: control.pidfd) }
     }
 
-    /// The no-cgroup stand-in for `cgroup.events` `populated 0`: scans for the run's
-    /// processes; when none is left, tells the machine; while a stop waits for them,
-    /// looks again shortly.
-    func checkProcessesGone(_ c: Component) {
-        guard let run = c.run else { return }
-        if !options.reapAllOrphans { tracker.reapExited(of: run, watched: watched) }
-        let live = c.knownEmpty ? [] : tracker.liveProcesses(of: run)
+    /// The no-cgroup stand-in for `cgroup.events` `populated 0`: looks for the runs'
+    /// processes, for all of `components` at once; for each with none left, tells its
+    /// machine; while a stop waits for them, looks again shortly.
+    func checkProcessesGone(_ components: [Component]) {
+        var looked: [Component] = []
+        var runs: [TrackedRun] = []
+        for c in components {
+            guard let run = c.run else { continue }
+            if !options.reapAllOrphans { tracker.reapExited(of: run, watched: watched) }
+            if !c.knownEmpty {
+                looked.append(c)
+                runs.append(run)
+            }
+        }
+        var found: [ObjectIdentifier: [Int32]] = [:]
+        for (c, live) in zip(looked, tracker.liveProcesses(of: runs)) { found[ObjectIdentifier(c)] = live }
+        for c in components where c.run != nil {
+            checkProcessesGone(c, live: found[ObjectIdentifier(c)] ?? [])
+        }
+    }
+
+    private func checkProcessesGone(_ c: Component, live: [Int32]) {
         c.knownEmpty = false
         if live.isEmpty {
             if let timer = c.goneCheckTimer {

@@ -43,6 +43,9 @@ public final class Supervisor: @unchecked Sendable {
     var notifyStrangers: [Int32: MonotonicInstant] = [:]
     var exitCode = SupervisorExitCode.clean
     var queue: [(Component, ComponentEvent)] = []
+    /// Signals for the processes of components beyond their main and control ones, sent
+    /// together once the turn's events are handled (`sendPendingSignals`).
+    var pendingSignals: [(Component, SignalRequest)] = []
     var pumping = false
     /// Orphans were reaped this turn of the loop; the look they call for is scheduled
     /// (`orphanReaped`). Loop thread.
@@ -260,14 +263,14 @@ public final class Supervisor: @unchecked Sendable {
                     if !wasDown && component.isDown { wentDown(component) }
                 }
             }
-            for component in allComponents where component.needsGoneCheck {
-                component.needsGoneCheck = false
-                checkProcessesGone(component)
-            }
+            sendPendingSignals()
+            let goneChecks = allComponents.filter(\.needsGoneCheck)
+            for component in goneChecks { component.needsGoneCheck = false }
+            if !goneChecks.isEmpty { checkProcessesGone(goneChecks) }
             let phaseBefore = phase
             orchestrate()
             // A phase change (a shutdown begun while orchestrating) needs another pass.
-            again = !queue.isEmpty || (phase != phaseBefore && phase != .finished)
+            again = !queue.isEmpty || !pendingSignals.isEmpty || (phase != phaseBefore && phase != .finished)
         } while again
         warnOfImplicitDuplicates()
         takeoverState.duplicateScan = nil

@@ -18,6 +18,19 @@ public struct TrackedRun: Hashable, Sendable {
     }
 }
 
+/// One `ProcessTracker.signalAll`: `signal` to every live process of `run` but `sparing`.
+public struct SignalRequest: Sendable {
+    public var signal: Int32
+    public var run: TrackedRun
+    public var sparing: Set<Int32>
+
+    public init(_ signal: Int32, of run: TrackedRun, sparing: Set<Int32>) {
+        self.signal = signal
+        self.run = run
+        self.sparing = sparing
+    }
+}
+
 /// Finds and signals every process of a component, so a stop can tell when nothing is
 /// left (`allProcessesGone`) and can kill what is.
 ///
@@ -27,10 +40,19 @@ public struct TrackedRun: Hashable, Sendable {
 public protocol ProcessTracker: AnyObject {
     /// The live (not zombie) processes of the run, found now.
     func liveProcesses(of run: TrackedRun) -> [Int32]
+    /// The live processes of each of `runs`, in their order, found by one look: what a
+    /// turn of the event loop asks when many components wait for their processes (a
+    /// stop of the whole stack), where a look per component would read the same
+    /// orphans once for each.
+    func liveProcesses(of runs: [TrackedRun]) -> [[Int32]]
     /// Sends `signal` to every live process of the run but those in `sparing` (the main
     /// and control processes, signalled first through their pidfds: a second SIGTERM is
     /// "stop now" to many programs); returns how many were signalled.
     func signalAll(_ signal: Int32, of run: TrackedRun, sparing: Set<Int32>) -> Int
+    /// `signalAll` for each request, in their order, after one look: a shutdown signals
+    /// every component in one turn, where a look per component would read the same
+    /// orphans once for each. How many each request signalled.
+    func signalAll(_ requests: [SignalRequest]) -> [Int]
     /// Counts `entry` as a process of the run from now on, with its descendants: a
     /// daemon named by a root-owned `PIDFile=` that the tracker could not attribute (a
     /// double-forked daemon that rewrote its environment for its process title, as nginx
@@ -80,13 +102,25 @@ public final class ProcfsProcessTracker: ProcessTracker {
         self.ownPID = ThisProcess.pid
     }
 
-    /// The run's processes in `table`, zombies included.
-    private func members(of run: TrackedRun, in table: [Int32: ProcessEntry]) -> [ProcessEntry] {
+    /// The run's processes in `table`, zombies included. `watched` are the roots of every
+    /// run (a direct child of Warden among them is another run's, never an orphan);
+    /// `invocationIDs` caches the `INVOCATION_ID=` read from each orphan's environment
+    /// ("" for none) across the runs of one look.
+    private func members(
+        of run: TrackedRun, in table: [Int32: ProcessEntry], watched: Set<Int32>, invocationIDs: inout [Int32: String]
+    ) -> [ProcessEntry] {
         let roots = Set(run.rootPIDs)
         let remembered = known[run.unit] ?? [:]
-        let marker = "INVOCATION_ID=\(run.invocationID)"
         var verdict: [Int32: Bool] = [:]
         var found: [ProcessEntry] = []
+
+        // Rule 3, each orphan's environment read once per look.
+        func hasMarker(_ pid: Int32) -> Bool {
+            if let id = invocationIDs[pid] { return id == run.invocationID }
+            let id = ProcessTable.environmentValue(of: pid, named: "INVOCATION_ID", procRoot: procRoot) ?? ""
+            invocationIDs[pid] = id
+            return id == run.invocationID
+        }
 
         // Rule 4. A leader that is in the table with another start time is a reused pid,
         // which cannot lead this entry's session; one not in it is gone or outside the
@@ -111,9 +145,9 @@ public final class ProcfsProcessTracker: ProcessTracker {
                 return true
             }
             if entry.parentPID == ownPID {
-                // A direct child that is not a root: an orphan reparented here, or a
-                // root of another run.
-                let mine = ledByRun(entry) || ProcessTable.environment(of: pid, contains: marker, procRoot: procRoot)
+                // A direct child that is not a root of this run: a root of another run,
+                // or an orphan reparented here.
+                let mine = !watched.contains(pid) && (ledByRun(entry) || hasMarker(pid))
                 verdict[pid] = mine
                 return mine
             }
@@ -121,7 +155,7 @@ public final class ProcfsProcessTracker: ProcessTracker {
             else { return nil }
             // Not under a root of the run: maybe the run's process anyway (a daemon whose
             // parent belongs to nobody we know is rare; the marker decides).
-            let mine = parent || ProcessTable.environment(of: pid, contains: marker, procRoot: procRoot)
+            let mine = parent || hasMarker(pid)
             verdict[pid] = mine
             return mine
         }
@@ -132,53 +166,77 @@ public final class ProcfsProcessTracker: ProcessTracker {
         return found
     }
 
-    private func scan(_ run: TrackedRun) -> [ProcessEntry] {
+    private func scan(_ run: TrackedRun) -> [ProcessEntry] { scan([run])[0] }
+
+    private func scan(_ runs: [TrackedRun]) -> [[ProcessEntry]] {
+        let watched = watchedRoots()
+        let table = look(below: runs, watched: watched)
+        var invocationIDs: [Int32: String] = [:]
+        return runs.map { run in
+            let found = members(of: run, in: table, watched: watched, invocationIDs: &invocationIDs)
+            var memory: [Int32: UInt64] = [:]
+            for entry in found { memory[entry.pid] = entry.startTime }
+            known[run.unit] = memory
+            return found
+        }
+    }
+
+    /// The part of the process table the runs' members can be in.
+    private func look(below runs: [TrackedRun], watched: Set<Int32>) -> [Int32: ProcessEntry] {
         // Every member is a root or a remembered process, below one of them, or an orphan
         // reparented to Warden (see `members`), so the subtrees below these are all the
         // table needs. After a crash with nothing left this is a handful of reads instead
         // of the whole /proc: a scan of all of /proc would be most of a restart's cost.
         //
-        // The run's own subtrees are walked before Warden's children are read. A process
+        // The runs' own subtrees are walked before Warden's children are read. A process
         // whose parent exits during the walk moves to Warden (PID 1 or subreaper) in one
         // step, so it is in its parent's list when that is read, or in Warden's, read
         // last: the walk cannot miss it, and the main process may be signalled before the
         // walk (as fast as a minimal init passes a stop signal on). Read the other way
         // round, a process could be in neither list.
-        let remembered = known[run.unit].map { Array($0.keys) } ?? []
-        var table: [Int32: ProcessEntry]
-        if var own = ProcessTable.subtreeSnapshot(of: run.rootPIDs + remembered, procRoot: procRoot),
-            let children = ProcessTable.children(of: ownPID, procRoot: procRoot)
-        {
-            // Warden's direct children that are nobody's root are orphans reparented here
-            // (one of them may be the run's); the others are the roots of other runs.
-            let roots = watchedRoots()
-            let orphans = children.filter { !roots.contains($0) && own[$0] == nil }
-            if !orphans.isEmpty, let more = ProcessTable.subtreeSnapshot(of: orphans, procRoot: procRoot) {
-                own.merge(more) { first, _ in first }
-            }
-            table = own
-        } else {
-            table = ProcessTable.snapshot(procRoot: procRoot)
+        var starts: [Int32] = []
+        for run in runs {
+            starts += run.rootPIDs
+            if let remembered = known[run.unit] { starts += remembered.keys }
         }
-        let found = members(of: run, in: table)
-        var memory: [Int32: UInt64] = [:]
-        for entry in found { memory[entry.pid] = entry.startTime }
-        known[run.unit] = memory
-        return found
+        guard var own = ProcessTable.subtreeSnapshot(of: starts, procRoot: procRoot),
+            let children = ProcessTable.children(of: ownPID, procRoot: procRoot)
+        else { return ProcessTable.snapshot(procRoot: procRoot) }
+        // Warden's direct children that are nobody's root are orphans reparented here
+        // (one of them may be a run's); the others are the roots of runs.
+        let orphans = children.filter { !watched.contains($0) && own[$0] == nil }
+        if !orphans.isEmpty, let more = ProcessTable.subtreeSnapshot(of: orphans, procRoot: procRoot) {
+            own.merge(more) { first, _ in first }
+        }
+        return own
     }
 
     public func liveProcesses(of run: TrackedRun) -> [Int32] {
         scan(run).filter { !$0.isZombie }.map(\.pid).sorted()
     }
 
+    public func liveProcesses(of runs: [TrackedRun]) -> [[Int32]] {
+        scan(runs).map { $0.filter { !$0.isZombie }.map(\.pid).sorted() }
+    }
+
     public func signalAll(_ signal: Int32, of run: TrackedRun, sparing: Set<Int32>) -> Int {
-        var count = 0
-        for entry in scan(run) where !entry.isZombie && !sparing.contains(entry.pid) {
-            if ProcessTable.signal(signal, pid: entry.pid, startTime: entry.startTime, procRoot: procRoot) {
-                count += 1
+        signalAll([SignalRequest(signal, of: run, sparing: sparing)])[0]
+    }
+
+    public func signalAll(_ requests: [SignalRequest]) -> [Int] {
+        var runs: [TrackedRun] = []
+        for request in requests where !runs.contains(request.run) { runs.append(request.run) }
+        var found: [TrackedRun: [ProcessEntry]] = [:]
+        for (run, members) in zip(runs, scan(runs)) { found[run] = members }
+        return requests.map { request in
+            var count = 0
+            for entry in found[request.run] ?? [] where !entry.isZombie && !request.sparing.contains(entry.pid) {
+                if ProcessTable.signal(request.signal, pid: entry.pid, startTime: entry.startTime, procRoot: procRoot) {
+                    count += 1
+                }
             }
+            return count
         }
-        return count
     }
 
     public func claim(_ entry: ProcessEntry, for run: TrackedRun) {
@@ -244,6 +302,15 @@ public final class ProcessGroupTracker: ProcessTracker {
 }
 
 extension ProcessTracker {
+    /// A look per run, for trackers whose look costs the same alone or together.
+    public func liveProcesses(of runs: [TrackedRun]) -> [[Int32]] {
+        runs.map { liveProcesses(of: $0) }
+    }
+
+    public func signalAll(_ requests: [SignalRequest]) -> [Int] {
+        requests.map { signalAll($0.signal, of: $0.run, sparing: $0.sparing) }
+    }
+
     /// Sends `signal` to each of `pids` but PID 1 and Warden itself; how many it reached.
     func signalEach(_ pids: [Int32], _ signal: Int32) -> Int {
         let own = ThisProcess.pid
