@@ -257,13 +257,13 @@ extension Supervisor {
         // handlers run before the search for the rest, not after it.
         if phase == .shuttingDown { ProcessControl.yieldProcessor() }
         let signalled = tracker.signalAll(pending.map(\.1))
-        var empty: [ObjectIdentifier: Bool] = [:]
-        for ((c, _), count) in zip(pending, signalled) { empty[ObjectIdentifier(c), default: true] = empty[ObjectIdentifier(c), default: true] && count == 0 }
         // Nothing was left to signal and the main and control processes are reaped: the
         // gone check of this turn needs no second search (a /proc search per restart is
         // most of a restart's cost on hosts without cgroups).
+        var foundAny: Set<ObjectIdentifier> = []
+        for ((c, _), count) in zip(pending, signalled) where count > 0 { foundAny.insert(ObjectIdentifier(c)) }
         for (c, request) in pending where c.run == request.run {
-            c.knownEmpty = empty[ObjectIdentifier(c)] == true && c.main == nil && c.control == nil
+            c.knownEmpty = !foundAny.contains(ObjectIdentifier(c)) && c.main == nil && c.control == nil
         }
     }
 
