@@ -11,7 +11,7 @@ import Testing
         (.cpuQuota, .max, "infinity"),
         (.cpuWeight, 1, "1"),
         (.cpuWeight, 10_000, "10000"),
-        (.cpuWeight, 0, "0"),  // idle
+        (.cpuWeight, 0, "idle"),
         (.cpuWeight, .max, "[not set]"),
     ]
 
@@ -33,8 +33,8 @@ import Testing
     }
 
     static let notValues: [(GovernorSliceProperty, String)] = [
-        (.cpuWeight, "10001"), (.cpuWeight, "lots"), (.cpuWeight, "-1"), (.cpuWeight, "idle"), (.cpuWeight, ""),
-        (.cpuQuota, "50%"), (.cpuQuota, "max"),
+        (.cpuWeight, "10001"), (.cpuWeight, "lots"), (.cpuWeight, "-1"), (.cpuWeight, "Idle"), (.cpuWeight, ""),
+        (.cpuQuota, "50%"), (.cpuQuota, "max"), (.cpuQuota, "idle"),
     ]
 
     @Test(arguments: notValues)
@@ -60,8 +60,9 @@ import Testing
         ("200", "[not set]", false),
         ("1", "5", true),
         ("10", "5", false),
-        ("1", "0", false),  // idle allows less than any weight
-        ("0", "1", true),
+        ("1", "idle", false),  // idle allows less than any weight
+        ("idle", "1", true),
+        ("1", "0", false),  // 0 is idle on the bus
         ("1", "lots", true),  // a baseline that cannot be read counts as unlimited
     ]
 
@@ -99,7 +100,7 @@ import Testing
         Case(before: "250", emergency: .weight(10), written: 10),
         Case(before: "1", emergency: .weight(1), written: nil),  // already there
         Case(before: "5", emergency: .weight(10), written: nil),  // never raised
-        Case(before: "0", emergency: .weight(1), written: nil),  // idle is less than any weight
+        Case(before: "idle", emergency: .weight(1), written: nil),  // idle is less than any weight
         Case(before: "[not set]", emergency: .weight(200), written: nil),  // unset is 100: 200 would raise it
         Case(before: "[not set]", emergency: .idle, written: 0),
     ]
@@ -150,8 +151,8 @@ import Testing
         #expect(records.map(\.file) == ["CPUQuotaPerSecUSec"] + (c.written == nil ? [] : ["CPUWeight"]))
         if let written = c.written {
             #expect(records.last?.previous == c.before)
-            #expect(records.last?.written == String(written))
-            #expect(world.target("system.slice").current["CPUWeight"] == String(written))
+            #expect(records.last?.written == GovernorSliceProperty.cpuWeight.text(written))
+            #expect(world.target("system.slice").current["CPUWeight"] == GovernorSliceProperty.cpuWeight.text(written))
         }
         // Holding the tier writes nothing again.
         if path == .automatic { #expect(Self.sliceActions(world.feed(Load.crit.sample(at: 1)).actions).isEmpty) }

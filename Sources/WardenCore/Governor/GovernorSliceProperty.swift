@@ -1,12 +1,12 @@
 /// The runtime properties the governor sets on a `ThrottleSlices=` slice (D-Bus
 /// `SetUnitProperties`, runtime), and how their values are written in its records, its
-/// state file and `warden emergency status`: the number systemd reports on the bus, and
-/// systemd's "unset" (`UINT64_MAX`) as `systemctl show` spells it.
+/// state file and `warden emergency status`: the number systemd reports on the bus, with
+/// systemd's "unset" (`UINT64_MAX`) and a weight's `idle` (0) as `systemctl show` spells them.
 ///
 /// | property | records | on the bus |
 /// |---|---|---|
 /// | `CPUQuotaPerSecUSec` | `500000`, `infinity` (no quota) | the number, `UINT64_MAX` |
-/// | `CPUWeight` | `1`, `0` (`idle`), `[not set]` | the number, `UINT64_MAX` (`CGROUP_WEIGHT_INVALID`) |
+/// | `CPUWeight` | `1`, `idle`, `[not set]` | the number, 0 (`CGROUP_WEIGHT_IDLE`), `UINT64_MAX` (`CGROUP_WEIGHT_INVALID`) |
 ///
 /// A quota alone leaves the slice its weight: between the throttle's periods it competes
 /// at that weight with the slice the critical work is in (`make bench-governor`,
@@ -40,14 +40,20 @@ public enum GovernorSliceProperty: CaseIterable, Hashable, Sendable {
 
     /// The record's text for a value read from the bus.
     public func text(_ value: UInt64) -> String {
-        value == SystemdPropertyValue.unsetUInt64 ? unsetText : String(value)
+        if value == SystemdPropertyValue.unsetUInt64 { return unsetText }
+        if self == .cpuWeight && value == Self.idleWeight { return "idle" }
+        return String(value)
     }
+
+    /// `CPUWeight=idle` on the bus (systemd 250+ sets `cpu.idle` for it).
+    static let idleWeight: UInt64 = 0
 
     /// The bus value of a record's text (`UINT64_MAX` for unset); nil when the text is not
     /// in the property's notation. The unset is read in either spelling and as the number.
     public func value(_ text: String) -> UInt64? {
         let t = GovernorRestore.trimmed(text)
         if t == "infinity" || t == "[not set]" { return SystemdPropertyValue.unsetUInt64 }
+        if self == .cpuWeight && t == "idle" { return Self.idleWeight }
         guard let value = UInt64(t) else { return nil }
         switch self {
         case .cpuQuota:
@@ -74,7 +80,7 @@ public enum GovernorSliceProperty: CaseIterable, Hashable, Sendable {
 
     /// How much CPU a value allows, for `GovernorValues.isTighter`: no quota allows
     /// everything; an unset weight is systemd's default, `CPUWeight=100` (the weight it
-    /// writes to `cpu.weight` then), and `idle` (0) less than any weight.
+    /// writes to `cpu.weight` then), and `idle` less than any weight.
     func allowance(_ text: String) -> UInt64? {
         guard let value = value(text) else { return nil }
         switch self {

@@ -11,7 +11,8 @@
 #    --json` lists both changes with the previous values; `off` puts `infinity` and
 #    `[not set]` back (systemd's unset, not the 100 it stands for). A weight set before
 #    (CPUWeight=50) is lowered and put back exactly; one already lower (CPUWeight=1 against
-#    EmergencyCPUWeight=5) is never raised.
+#    EmergencyCPUWeight=5) is never raised; EmergencyCPUWeight=idle sets CPUWeight=idle
+#    (cpu.idle 1) and off takes it back to [not set].
 # 2. Conflict: an operator's `systemctl set-property --runtime system.slice CPUQuota=70%`
 #    while throttled is left as found by `off`, which says so and exits 1.
 # 3. `on --for 5s` without a daemon: a transient systemd timer
@@ -256,6 +257,18 @@ if [ "$got" = 1 ] && [ "$(weight)" = 1 ] && ! echo "$status" | grep -q '"file":"
     pass "direct: CPUWeight=1 against EmergencyCPUWeight=5: never raised, no record; the quota is throttled"
 else
     fail "direct: a lower weight" "during '$got', after '$(weight)' (want 1 both); status $status"
+fi
+systemctl set-property --runtime "$slice" CPUQuota= CPUWeight=
+sed -i 's/^\[Governor\]$/[Governor]\nEmergencyCPUWeight=idle/' "$direct/warden.conf"
+em on --cpu-quota 30% --target "$slice" >/dev/null 2>&1
+got="$(weight) cpu.idle $(cat "/sys/fs/cgroup/$slice/cpu.idle" 2>/dev/null)"
+em off >/dev/null 2>&1
+sed -i '/^EmergencyCPUWeight=idle$/d' "$direct/warden.conf"
+after="$(weight) cpu.idle $(cat "/sys/fs/cgroup/$slice/cpu.idle" 2>/dev/null)"
+if [ "$got" = "idle cpu.idle 1" ] && [ "$after" = "[not set] cpu.idle 0" ]; then
+    pass "direct: EmergencyCPUWeight=idle: CPUWeight=idle (cpu.idle 1), then [not set] (cpu.idle 0)"
+else
+    fail "direct: EmergencyCPUWeight=idle" "during '$got', after '$after'"
 fi
 systemctl set-property --runtime "$slice" CPUQuota= CPUWeight=
 
