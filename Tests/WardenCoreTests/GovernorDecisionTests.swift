@@ -131,10 +131,10 @@ import Testing
             "trading-critical.slice": [CgroupWrite("cpu.weight", "10000")],
             "order-executor.service": [CgroupWrite("cpu.weight", "10000")],
         ])
-        #expect(decision.actions.contains(.throttleSystemdSlice(name: "system.slice", quotaPerSecUSec: 500_000)))
+        #expect(decision.actions.contains(.throttleSystemdSlice(name: "system.slice", properties: [sliceQuota(500_000), sliceWeight(1)])))
         #expect(!decision.actions.contains { if case .throttleSystemdSlice("user.slice", _) = $0 { true } else { false } })
         #expect(world.state.changes(of: "batch.slice").map(\.previous) == ["max 100000", "100"])
-        #expect(world.state.changes(of: "system.slice").map(\.previous) == ["infinity"])
+        #expect(world.state.changes(of: "system.slice").map(\.previous) == ["infinity", "[not set]"])
         let audit = try! #require(decision.audit)
         #expect(audit.from == .normal && audit.to == .critical)
         #expect(audit.readings.first?.signal == .cpuPressure && audit.readings.first?.level == .critical)
@@ -207,12 +207,12 @@ import Testing
             "trading-critical.slice": [CgroupWrite("cpu.weight", "100")],
             "order-executor.service": [CgroupWrite("cpu.weight", "100")],
         ])
-        #expect(toWarning.actions.contains(.restoreSystemdSlice(name: "system.slice", quotaPerSecUSec: nil)))
+        #expect(toWarning.actions.contains(.restoreSystemdSlice(name: "system.slice", properties: [sliceWeight(nil), sliceQuota(nil)])))
         #expect(world.state.changes.isEmpty)
         #expect(world.target("batch.slice").current["cpu.max"] == "max 250000\n")
         let audit = try! #require(toWarning.audit)
         // Newest first: the raised weights, then the slice, then the batch group's weight and quota.
-        #expect(audit.description.contains("restored: order-executor.service cpu.weight = '100', trading-critical.slice cpu.weight = '100', trading.slice cpu.weight = '100', system.slice CPUQuotaPerSecUSec = 'infinity', batch.slice cpu.weight = '100', batch.slice cpu.max = 'max 250000'"))
+        #expect(audit.description.contains("restored: order-executor.service cpu.weight = '100', trading-critical.slice cpu.weight = '100', trading.slice cpu.weight = '100', system.slice CPUWeight = '[not set]', system.slice CPUQuotaPerSecUSec = 'infinity', batch.slice cpu.weight = '100', batch.slice cpu.max = 'max 250000'"))
     }
 
     @Test func aValueChangedByAnOperatorIsReportedNotOverwritten() {
@@ -223,7 +223,8 @@ import Testing
         world.feed(Load.calm.sample(at: 1))
         let down = world.feed(Load.calm.sample(at: 61))
         #expect(restored(down.actions)["batch.slice"] == [CgroupWrite("cpu.weight", "100")])
-        #expect(!down.actions.contains { if case .restoreSystemdSlice = $0 { true } else { false } })
+        // The slice's weight, which nobody touched, is restored; its quota is the operator's.
+        #expect(down.actions.contains(.restoreSystemdSlice(name: "system.slice", properties: [sliceWeight(nil)])))
         #expect(down.conflicts.map(\.change.file).sorted() == ["CPUQuotaPerSecUSec", "cpu.max"])
         #expect(down.conflicts.first { $0.change.file == "cpu.max" }?.description
             == "batch.slice cpu.max is '20000 100000', not the '50000 100000' the governor wrote: left as it is (the governor would have restored 'max 100000')")
@@ -256,7 +257,7 @@ import Testing
         let down = world.feed(Load.crit.sample(at: 1))
         #expect(restored(down.actions).isEmpty)
         #expect(down.audit?.dropped == ["batch.slice cpu.weight is gone (group removed)", "batch.slice cpu.max is gone (group removed)"])
-        #expect(world.state.changes.map(\.target) == ["system.slice", "trading.slice", "trading-critical.slice", "order-executor.service"])
+        #expect(world.state.changes.map(\.target) == ["system.slice", "system.slice", "trading.slice", "trading-critical.slice", "order-executor.service"])
     }
 
     @Test func aValueThatWasNotReadIsLeftAloneAndSaidSo() {
@@ -404,7 +405,7 @@ extension GovernorSample {
         world.targets[6].current["CPUQuotaPerSecUSec"] = "100000"
         let decision = world.feed(Load.crit.sample(at: 0))
         #expect(decision.actions.contains(.apply(target: "batch.slice", path: "batch.slice", writes: [CgroupWrite("cpu.weight", "1")])))
-        #expect(!decision.actions.contains { if case .throttleSystemdSlice = $0 { true } else { false } })
+        #expect(decision.actions.contains(.throttleSystemdSlice(name: "system.slice", properties: [sliceWeight(1)])))
         #expect(world.state.changes(of: "batch.slice").map(\.file) == ["cpu.weight"])
     }
 
@@ -436,7 +437,8 @@ extension GovernorSample {
         world.targets[6].current["CPUQuotaPerSecUSec"] = "500000"
         let down = Governor.standDown(state: world.state, at: instant(1), targets: world.targets, thresholds: world.thresholds, cause: "test")
         #expect(!down.actions.contains { if case .restoreSystemdSlice = $0 { true } else { false } })
-        #expect(down.audit?.dropped.first?.contains("'lots' is not a quota") == true)
+        #expect(down.audit?.dropped.first?.contains("'lots' is not one systemd takes for it") == true)
+        #expect(down.audit?.restored.isEmpty == true)
     }
 }
 

@@ -21,7 +21,7 @@ import Testing
         #expect(decision.actions.contains(.apply(target: "tools.slice", path: "tools.slice", writes: [
             CgroupWrite("cpu.max", "25000 100000"), CgroupWrite("cpu.weight", "1"),
         ])))
-        #expect(decision.actions.contains(.throttleSystemdSlice(name: "system.slice", quotaPerSecUSec: 250_000)))
+        #expect(decision.actions.contains(.throttleSystemdSlice(name: "system.slice", properties: [sliceQuota(250_000), sliceWeight(1)])))
         #expect(!decision.actions.contains { if case .apply("batch.slice", _, _) = $0 { true } else { false } })
         #expect(decision.audit?.cause == "manual emergency on")
         // Calm signals do not end manual mode; critical ones do not add to it.
@@ -35,7 +35,7 @@ import Testing
         #expect(expired.actions.contains(.restore(target: "tools.slice", path: "tools.slice", writes: [
             CgroupWrite("cpu.weight", "100"), CgroupWrite("cpu.max", "max 100000"),
         ])))
-        #expect(expired.actions.contains(.restoreSystemdSlice(name: "system.slice", quotaPerSecUSec: nil)))
+        #expect(expired.actions.contains(.restoreSystemdSlice(name: "system.slice", properties: [sliceWeight(nil), sliceQuota(nil)])))
         #expect(world.state.changes.isEmpty)
     }
 

@@ -73,10 +73,13 @@ enum GovernorStep: Hashable, Sendable, CustomStringConvertible {
             self = .reload(groups[a % groups.count].name, cpuMax: m.reloadedCPUMax[b % m.reloadedCPUMax.count])
         default:
             let target = m.groups[a % m.groups.count]
-            if target.kind == .systemdSlice {
+            if target.kind == .systemdSlice, c & 1 == 0 {
                 self = .operatorWrites(
-                    target.name, kind: .systemdSlice, file: GovernorTarget.systemdQuotaProperty,
+                    target.name, kind: .systemdSlice, file: "CPUQuotaPerSecUSec",
                     value: m.operatorSliceQuotas[b % m.operatorSliceQuotas.count])
+            } else if target.kind == .systemdSlice {
+                self = .operatorWrites(
+                    target.name, kind: .systemdSlice, file: "CPUWeight", value: m.operatorSliceWeights[b % m.operatorSliceWeights.count])
             } else if c & 1 == 0 {
                 self = .operatorWrites(target.name, kind: .group, file: "cpu.max", value: m.operatorCPUMax[b % m.operatorCPUMax.count])
             } else {
@@ -154,6 +157,7 @@ struct GovernorRestoreWorld {
     static let operatorCPUMax = ["max 100000", "30000 100000", "70000 100000", "20000 100000"]
     static let operatorWeights = ["1", "50", "100", "500", "10000"]
     static let operatorSliceQuotas = ["infinity", "300000", "700000"]
+    static let operatorSliceWeights = ["[not set]", "1", "50", "100", "0"]
     /// The files the model checks (and the governor may write).
     static let files = ["cpu.max", "cpu.weight", "cgroup.freeze"]
 
@@ -192,7 +196,7 @@ struct GovernorRestoreWorld {
     }
 
     func configured(_ group: Group) -> [String: String] {
-        guard group.kind == .group else { return [GovernorTarget.systemdQuotaProperty: "infinity"] }
+        guard group.kind == .group else { return ["CPUQuotaPerSecUSec": "infinity", "CPUWeight": "[not set]"] }
         return ["cpu.max": group.cpuMax, "cpu.weight": group.cpuWeight, "cgroup.freeze": "0", "cpu.idle": "0", "memory.high": "max"]
     }
 
@@ -250,10 +254,8 @@ struct GovernorRestoreWorld {
                     }
                     kernel[key]![write.file] = write.value
                 }
-            case .throttleSystemdSlice(let name, let quota):
-                setSlice(name, String(quota))
-            case .restoreSystemdSlice(let name, let quota):
-                setSlice(name, quota.map(String.init) ?? "infinity")
+            case .throttleSystemdSlice(let name, let properties), .restoreSystemdSlice(let name, let properties):
+                for property in properties { setSlice(name, property) }
             case .reclaimMemory, .alert:
                 continue
             }
@@ -268,8 +270,9 @@ struct GovernorRestoreWorld {
         if tracing { trace.append(line()) }
     }
 
-    mutating func setSlice(_ name: String, _ value: String) {
-        kernel[Self.key(name, .systemdSlice)]![GovernorTarget.systemdQuotaProperty] = value
+    /// As systemd stores a property and reads it back.
+    mutating func setSlice(_ name: String, _ property: SystemdProperty) {
+        kernel[Self.key(name, .systemdSlice)]![property.name] = GovernorSliceProperty.text(of: property)!
     }
 
     mutating func decide(_ load: GovernorModelLoad, _ what: @autoclosure () -> String) {
@@ -376,7 +379,7 @@ struct GovernorRestoreWorld {
         for group in groups {
             let key = Self.key(group.name, group.kind)
             guard let files = kernel[key] else { continue }
-            let checked = group.kind == .group ? Self.files : [GovernorTarget.systemdQuotaProperty]
+            let checked = group.kind == .group ? Self.files : GovernorTarget.systemdProperties
             for file in checked {
                 let expected = operatorSet[key]?[file] ?? configured(group)[file]!
                 if files[file] != expected {

@@ -97,7 +97,7 @@ import Testing
         let reason = try #require(GovernorShelter.sheltered(slice: "system.slice", placement: placement))
         world.targets[i] = GovernorTarget(
             name: "system.slice", kind: .systemdSlice, path: "system.slice", priority: .critical,
-            current: ["CPUQuotaPerSecUSec": "infinity"], sheltered: reason.description)
+            current: GovernorWorld.freshSlice, sheltered: reason.description)
         world.feed(Load.crit.sample(at: 1))
         #expect(world.state.tier == .critical)
         #expect(!world.state.changes.contains { $0.kind == .systemdSlice })

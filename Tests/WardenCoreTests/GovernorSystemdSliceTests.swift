@@ -12,7 +12,7 @@ import Testing
             GovernorTarget(name: "batch.service", path: "system.slice/batch.service", priority: component, current: GovernorWorld.fresh),
             GovernorTarget(
                 name: "system.slice", kind: .systemdSlice, path: "system.slice", priority: .normal,
-                current: ["CPUQuotaPerSecUSec": "infinity"]),
+                current: GovernorWorld.freshSlice),
         ]
     }
 
@@ -31,7 +31,7 @@ import Testing
         ).get()
         world.state = decision.state
         world.carryOut(decision.actions)
-        #expect(decision.actions.contains(.throttleSystemdSlice(name: "system.slice", quotaPerSecUSec: 200_000)))
+        #expect(decision.actions.contains(.throttleSystemdSlice(name: "system.slice", properties: [sliceQuota(200_000), sliceWeight(1)])))
         let groupWrite = decision.actions.contains { if case .apply("system.slice", _, _) = $0 { true } else { false } }
         #expect(groupWrite == groupThrottled)
         #expect(world.state.changes.contains { $0.kind == .systemdSlice && $0.previous == "infinity" })

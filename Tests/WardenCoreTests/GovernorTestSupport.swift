@@ -29,9 +29,12 @@ struct GovernorWorld {
             name: "backtest.service", path: "batch.slice/backtest.service", priority: .batch, current: fresh,
             memoryCurrentBytes: 1 << 30),
         GovernorTarget(name: "tools.slice", path: "tools.slice", priority: .normal, current: fresh, memoryCurrentBytes: 512 << 20),
-        GovernorTarget(name: "system.slice", kind: .systemdSlice, path: "system.slice", priority: .normal, current: ["CPUQuotaPerSecUSec": "infinity"]),
-        GovernorTarget(name: "user.slice", kind: .systemdSlice, path: "user.slice", priority: .critical, current: ["CPUQuotaPerSecUSec": "infinity"]),
+        GovernorTarget(name: "system.slice", kind: .systemdSlice, path: "system.slice", priority: .normal, current: freshSlice),
+        GovernorTarget(name: "user.slice", kind: .systemdSlice, path: "user.slice", priority: .critical, current: freshSlice),
     ]
+
+    /// A systemd slice as systemd has it with neither `CPUQuota=` nor `CPUWeight=` set.
+    static let freshSlice = ["CPUQuotaPerSecUSec": "infinity", "CPUWeight": "[not set]"]
 
     static let fresh = ["cpu.max": "max 100000\n", "cpu.weight": "100\n", "cpu.idle": "0\n", "cgroup.freeze": "0\n", "memory.high": "max\n"]
 
@@ -45,12 +48,10 @@ struct GovernorWorld {
                 let i = targets.firstIndex { $0.name == name && $0.kind == .group }!
                 for write in writes { targets[i].current[write.file] = write.value + "\n" }
             case .reclaimMemory: break
-            case .throttleSystemdSlice(let name, let quota):
+            case .throttleSystemdSlice(let name, let properties), .restoreSystemdSlice(let name, let properties):
+                // As systemd reads the properties back (`systemctl show` spelling the unset).
                 let i = targets.firstIndex { $0.name == name && $0.kind == .systemdSlice }!
-                targets[i].current["CPUQuotaPerSecUSec"] = String(quota)
-            case .restoreSystemdSlice(let name, let quota):
-                let i = targets.firstIndex { $0.name == name && $0.kind == .systemdSlice }!
-                targets[i].current["CPUQuotaPerSecUSec"] = quota.map(String.init) ?? "infinity"
+                for property in properties { targets[i].current[property.name] = GovernorSliceProperty.text(of: property)! }
             case .alert(let alert): alerts.append(alert)
             }
         }
@@ -67,6 +68,11 @@ struct GovernorWorld {
 }
 
 func instant(_ s: UInt64) -> MonotonicInstant { MonotonicInstant(usec: s * 1_000_000) }
+
+/// A slice's `CPUQuotaPerSecUSec` and `CPUWeight` as the governor's slice actions carry
+/// them; nil is systemd's unset (`UINT64_MAX`).
+func sliceQuota(_ perSecondUSec: UInt64?) -> SystemdProperty { SystemdProperty("CPUQuotaPerSecUSec", .uint64(perSecondUSec ?? .max)) }
+func sliceWeight(_ weight: UInt64?) -> SystemdProperty { SystemdProperty("CPUWeight", .uint64(weight ?? .max)) }
 
 /// Protected CPU pressure at one level (avg10), with the defaults 10 % / 25 %.
 enum Load: CustomStringConvertible {

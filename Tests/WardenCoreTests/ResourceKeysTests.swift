@@ -75,7 +75,7 @@ import Testing
         #expect(UnitLoader.defaultVerbatimKeys.isSuperset(of: ["ManagedOOMMemoryPressureLimit", "DefaultMemoryLow", "DefaultMemoryMin"]))
         #expect(ResourceKeys.governed.map(\.key) == ["CPUWeight", "CPUQuota", "MemoryHigh"])
         #expect(GovernorTarget.observedFiles == ["cpu.weight", "cpu.idle", "cpu.max", "memory.high", "cgroup.freeze"])
-        #expect(GovernorTarget.systemdQuotaProperty == "CPUQuotaPerSecUSec")
+        #expect(GovernorTarget.systemdProperties == ["CPUQuotaPerSecUSec", "CPUWeight"])
         #expect(ResourceKeys.controllers == ["cpu", "cpuset", "io", "memory", "pids"])
     }
 

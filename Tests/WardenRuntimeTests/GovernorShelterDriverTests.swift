@@ -6,12 +6,29 @@ import WardenLinux
 
 @testable import WardenRuntime
 
-/// systemd's slices over a dictionary (no bus).
+/// systemd's slices over a dictionary (no bus): each slice's properties as systemd reports
+/// them, and every call.
 final class RecordingSliceControl: GovernorSliceControl {
-    var quotas: [String: String] = ["system.slice": "infinity", "user.slice": "infinity"]
-    func quota(of slice: String) -> Result<String, SystemdBusError> { .success(quotas[slice] ?? "infinity") }
-    func setQuota(_ quotaPerSecUSec: UInt64?, of slice: String) -> Result<Void, SystemdBusError> {
-        quotas[slice] = quotaPerSecUSec.map(String.init) ?? "infinity"
+    /// A slice with neither `CPUQuota=` nor `CPUWeight=` set.
+    static let fresh = ["CPUQuotaPerSecUSec": "infinity", "CPUWeight": "[not set]"]
+    var values: [String: [String: String]] = ["system.slice": fresh, "user.slice": fresh]
+    /// `SetUnitProperties` calls: `user.slice CPUQuotaPerSecUSec=500000 CPUWeight=1`.
+    var calls: [String] = []
+    /// Fails every call while set (systemd not answering).
+    var failure: SystemdBusError?
+
+    var quotas: [String: String] { values.mapValues { $0["CPUQuotaPerSecUSec"] ?? "-" } }
+    var weights: [String: String] { values.mapValues { $0["CPUWeight"] ?? "-" } }
+
+    func properties(of slice: String) -> Result<[String: String], SystemdBusError> {
+        if let failure { return .failure(failure) }
+        return .success(values[slice] ?? Self.fresh)
+    }
+
+    func set(_ properties: [SystemdProperty], of slice: String) -> Result<Void, SystemdBusError> {
+        if let failure { return .failure(failure) }
+        calls.append(slice + " " + properties.map(GovernorSliceProperty.describe).joined(separator: " "))
+        for property in properties { values[slice, default: Self.fresh][property.name] = GovernorSliceProperty.text(of: property) }
         return .success(())
     }
 }

@@ -563,7 +563,7 @@ struct SupervisorMetricsTests {
         let third = try #require(scrape(port))
         #expect(third.count("warden_governor_tier") == 0)
         #expect(third.count("warden_governor_actions_total") == 0)
-        #expect(GovernorAction.restoreSystemdSlice(name: "system.slice", quotaPerSecUSec: nil).metricsKind == "restore_systemd_slice")
+        #expect(GovernorAction.restoreSystemdSlice(name: "system.slice", properties: []).metricsKind == "restore_systemd_slice")
         #expect(GovernorAction.reclaimMemory(target: "t", path: "t", bytes: 1).metricsKind == "reclaim_memory")
         endpoint.close()
         #expect(harness.shutdown() == 0)

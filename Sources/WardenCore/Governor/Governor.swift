@@ -10,10 +10,12 @@ public enum GovernorAction: Hashable, Sendable {
     case restore(target: String, path: String, writes: [CgroupWrite])
     /// Write `bytes` to the group's `memory.reclaim` (a request, nothing to restore).
     case reclaimMemory(target: String, path: String, bytes: UInt64)
-    /// Set the systemd slice's runtime `CPUQuotaPerSecUSec` (D-Bus `SetUnitProperties`, runtime).
-    case throttleSystemdSlice(name: String, quotaPerSecUSec: UInt64)
-    /// Set it back; nil is "no quota" (`infinity`, `UINT64_MAX` on the bus).
-    case restoreSystemdSlice(name: String, quotaPerSecUSec: UInt64?)
+    /// Set the systemd slice's runtime properties in one D-Bus `SetUnitProperties` (runtime):
+    /// its `CPUQuotaPerSecUSec` and `CPUWeight` (`GovernorSliceProperty`), in that order.
+    case throttleSystemdSlice(name: String, properties: [SystemdProperty])
+    /// Set them back to the values recorded; `UINT64_MAX` is systemd's unset (no quota, no
+    /// weight of the slice's own).
+    case restoreSystemdSlice(name: String, properties: [SystemdProperty])
     /// Tell the alert sinks.
     case alert(GovernorAlert)
 
@@ -291,8 +293,16 @@ public enum Governor {
         }
     }
 
-    static func sliceDesired(_ target: GovernorTarget, quota: CPUQuota) -> Desired {
-        Desired(target: target, file: GovernorTarget.systemdQuotaProperty, value: String(quota.perSecondUSec))
+    /// A `ThrottleSlices=` slice's quota and `EmergencyCPUWeight=`, as for a batch group: the
+    /// quota alone leaves the slice its weight against the critical work's slice whenever
+    /// the quota lets it run.
+    static func sliceDesired(_ target: GovernorTarget, quota: CPUQuota, _ t: GovernorThresholds) -> [Desired] {
+        [
+            Desired(target: target, file: GovernorSliceProperty.cpuQuota.name, value: GovernorSliceProperty.written(quota: quota)),
+            Desired(
+                target: target, file: GovernorSliceProperty.cpuWeight.name,
+                value: GovernorSliceProperty.written(weight: t.emergencyCPUWeight)),
+        ]
     }
 
     static let pageBytes: UInt64 = 4096
@@ -321,7 +331,7 @@ public enum Governor {
             desired += cpuDesired(target, quota: target.emergencyCPUQuota ?? t.emergencyCPUQuota, t)
         }
         for target in targets where target.kind == .systemdSlice && target.priority != .critical {
-            desired.append(sliceDesired(target, quota: t.throttleSliceCPUQuota))
+            desired += sliceDesired(target, quota: t.throttleSliceCPUQuota, t)
         }
         desired += raisedDesired(targets, t)
         guard state.tier == .severe else { return desired }
@@ -359,7 +369,7 @@ public enum Governor {
             case .group:
                 desired += cpuDesired(target, quota: request.cpuQuota ?? target.emergencyCPUQuota ?? t.emergencyCPUQuota, t)
             case .systemdSlice:
-                desired.append(sliceDesired(target, quota: request.cpuQuota ?? t.throttleSliceCPUQuota))
+                desired += sliceDesired(target, quota: request.cpuQuota ?? t.throttleSliceCPUQuota, t)
             }
         }
         // Without --target the operator asks for what the critical tier does, which raises
@@ -394,7 +404,16 @@ public enum Governor {
         let followed = GovernorRestore.follow(state.changes, targets: targets)
         state.changes = followed.changes
         var groupWrites: [(target: GovernorTarget, writes: [CgroupWrite])] = []
+        var sliceSets: [(name: String, properties: [SystemdProperty])] = []
         var reclaims: [(GovernorTarget, UInt64)] = []
+
+        func addProperty(_ slices: inout [(name: String, properties: [SystemdProperty])], _ name: String, _ property: SystemdProperty) {
+            if let i = slices.firstIndex(where: { $0.name == name }) {
+                slices[i].properties.append(property)
+            } else {
+                slices.append((name, [property]))
+            }
+        }
 
         func addWrite(_ target: GovernorTarget, _ write: CgroupWrite) {
             if let i = groupWrites.firstIndex(where: { $0.target.name == target.name }) {
@@ -468,11 +487,17 @@ public enum Governor {
             switch target.kind {
             case .group: addWrite(target, CgroupWrite(want.file, want.value))
             case .systemdSlice:
-                actions.append(.throttleSystemdSlice(name: target.name, quotaPerSecUSec: UInt64(want.value) ?? UInt64.max))
+                // Always one: the value comes from GovernorSliceProperty.written.
+                if let property = GovernorSliceProperty(name: want.file)?.property(want.value) {
+                    addProperty(&sliceSets, target.name, property)
+                }
             }
         }
         for (target, writes) in groupWrites {
             actions.append(.apply(target: target.name, path: target.path, writes: writes))
+        }
+        for (name, properties) in sliceSets {
+            actions.append(.throttleSystemdSlice(name: name, properties: properties))
         }
         for (target, bytes) in reclaims {
             actions.append(.reclaimMemory(target: target.name, path: target.path, bytes: bytes))
@@ -486,13 +511,13 @@ public enum Governor {
         var restored: [GovernorChange] = []
         var dropped: [String] = followed.notes
         var restoreWrites: [(target: String, path: String, writes: [CgroupWrite])] = []
+        var sliceRestores: [(name: String, properties: [SystemdProperty])] = []
         for outcome in GovernorRestore.plan(stale.reversed(), targets: targets) {
             switch outcome {
             case .restore(let change) where change.yielded:
                 // Someone else set the very value the governor had written: theirs.
                 dropped.append("\(change.target) \(change.file) is left at '\(change.written)', as someone else set it")
             case .restore(let change):
-                restored.append(change)
                 switch change.kind {
                 case .group:
                     if let i = restoreWrites.firstIndex(where: { $0.target == change.target }) {
@@ -501,12 +526,14 @@ public enum Governor {
                         restoreWrites.append((change.target, change.path, [CgroupWrite(change.file, change.previous)]))
                     }
                 case .systemdSlice:
-                    guard let quota = systemdQuota(change.previous) else {
-                        dropped.append("\(change.target) \(change.file): the previous value '\(change.previous)' is not a quota; left as is")
+                    guard let property = GovernorSliceProperty(name: change.file)?.property(change.previous) else {
+                        dropped.append(
+                            "\(change.target) \(change.file): the previous value '\(change.previous)' is not one systemd takes for it; left as is")
                         continue
                     }
-                    actions.append(.restoreSystemdSlice(name: change.target, quotaPerSecUSec: quota))
+                    addProperty(&sliceRestores, change.target, property)
                 }
+                restored.append(change)
             case .alreadyInPlace(let change):
                 dropped.append("\(change.target) \(change.file) is already '\(change.previous)'")
             case .gone(let change):
@@ -517,6 +544,9 @@ public enum Governor {
         }
         for (target, path, writes) in restoreWrites {
             actions.append(.restore(target: target, path: path, writes: writes))
+        }
+        for (name, properties) in sliceRestores {
+            actions.append(.restoreSystemdSlice(name: name, properties: properties))
         }
 
         var audit: GovernorAuditRecord?
@@ -541,14 +571,5 @@ public enum Governor {
             }
         }
         return GovernorDecision(state: state, actions: actions, audit: audit)
-    }
-
-    /// A systemd `CPUQuotaPerSecUSec` as the state keeps it: a number of microseconds per
-    /// second, or `infinity` (`.some(nil)`, also `UINT64_MAX`); nil when it is neither.
-    static func systemdQuota(_ text: String) -> UInt64?? {
-        let t = GovernorRestore.trimmed(text)
-        if t == "infinity" { return .some(nil) }
-        guard let value = UInt64(t) else { return nil }
-        return .some(value == UInt64.max ? nil : value)
     }
 }

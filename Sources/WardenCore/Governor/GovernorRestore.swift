@@ -109,8 +109,9 @@ public enum GovernorRestore {
 public enum GovernorValues {
     /// True when `value` allows less than `baseline` in `file`: a smaller `cpu.max` quota per
     /// second, a lower `cpu.weight` or `memory.high`, `cpu.idle`/`cgroup.freeze` 1 over 0, a
-    /// smaller `CPUQuotaPerSecUSec`. A baseline that cannot be read as such counts as
-    /// unlimited (it is still restored exactly as it was).
+    /// smaller `CPUQuotaPerSecUSec`, a lower `CPUWeight` (unset counts as systemd's default,
+    /// 100). A baseline that cannot be read as such counts as unlimited (it is still
+    /// restored exactly as it was).
     public static func isTighter(file: String, _ value: String, than baseline: String) -> Bool {
         guard let a = allowance(file: file, value) else { return true }
         guard let b = allowance(file: file, baseline) else { return true }
@@ -121,6 +122,7 @@ public enum GovernorValues {
     /// value is not in the file's format.
     static func allowance(file: String, _ text: String) -> UInt64? {
         let t = GovernorRestore.trimmed(text)
+        if let property = GovernorSliceProperty(name: file) { return property.allowance(String(t)) }
         switch file {
         case "cpu.max":
             let parts = t.split(separator: " ")
@@ -132,7 +134,7 @@ public enum GovernorValues {
         case "cpu.idle", "cgroup.freeze":
             // 1 (idle, frozen) allows less than 0.
             return t == "1" ? 0 : t == "0" ? 1 : nil
-        case "memory.high", "CPUQuotaPerSecUSec", "cpu.weight":
+        case "memory.high", "cpu.weight":
             if t == "max" || t == "infinity" { return .max }
             return UInt64(t)
         default:

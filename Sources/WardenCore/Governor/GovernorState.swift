@@ -76,7 +76,7 @@ public struct GovernorChange: Hashable, Sendable, CustomStringConvertible {
     public var kind: GovernorTarget.Kind
     /// The target's `path` (cgroup path below Warden's root, or the systemd unit name).
     public var path: String
-    /// The cgroup file (`cpu.max`) or the D-Bus property (`CPUQuotaPerSecUSec`).
+    /// The cgroup file (`cpu.max`) or the D-Bus property (`CPUQuotaPerSecUSec`, `CPUWeight`).
     public var file: String
     public var written: String
     /// Exactly what was there before, as read; the configured value instead once the

@@ -8,10 +8,16 @@
 //   mode automatic
 //   since 1200000
 //   change group "backtest.service" "trading.slice/backtest.service" "cpu.max" "50000 100000" "max 100000" 4711 "max 100000"
+//   change systemd-slice "user.slice" "user.slice" "CPUQuotaPerSecUSec" "500000" "infinity"
+//   change systemd-slice "user.slice" "user.slice" "CPUWeight" "1" "[not set]"
 //
 // A change's last three words are optional: the group's identity (its directory's inode,
 // `-` when unknown), the value the configuration set in the file (`-` when unknown), and
 // `yielded` when someone else changed the value since the governor wrote it.
+//
+// Each value changed is a line of its own, so a file holds only what was changed: a
+// systemd slice whose `CPUWeight` line is missing (a file written by a Warden that set the
+// quota alone, or a weight already at or below the emergency one) keeps its weight.
 //
 // Strings are double-quoted with `\\`, `\"`, `\n` and `\t` escapes; numbers are bare.
 

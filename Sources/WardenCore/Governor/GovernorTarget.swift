@@ -24,9 +24,10 @@ public struct GovernorTarget: Hashable, Sendable {
     /// `CPUQuotaPeriodSec=` of the unit, for the `cpu.max` period.
     public var cpuQuotaPeriodUSec: UInt64?
     /// What the runtime found in the files the governor may write (`observedFiles`; for a
-    /// systemd slice the `CPUQuotaPerSecUSec` property, `infinity` for none), read just
-    /// before deciding. A file missing here is one the governor leaves alone, since it could
-    /// not restore it exactly; at restore, a missing value means the group is gone.
+    /// systemd slice the properties of `systemdProperties`, `infinity` and `[not set]` for
+    /// unset), read just before deciding. A file missing here is one the governor leaves
+    /// alone, since it could not restore it exactly; at restore, a missing value means the
+    /// group is gone.
     public var current: [String: String]
     /// `memory.current`, read while a tier is active: the base of the tightened `memory.high`.
     public var memoryCurrentBytes: UInt64?
@@ -64,8 +65,9 @@ public struct GovernorTarget: Hashable, Sendable {
     /// The cgroup files of a `.group` target whose values the runtime reads into `current`:
     /// those of the keys the governor may change, and `cgroup.freeze`.
     public static let observedFiles = ResourceKeys.governed.flatMap(\.cgroupFiles) + ["cgroup.freeze"]
-    /// The D-Bus property of a `.systemdSlice` target read into `current`.
-    public static let systemdQuotaProperty = ResourceKeys.cpuQuota.systemd.name
+    /// The D-Bus properties of a `.systemdSlice` target read into `current`, in the
+    /// governor's notation (`GovernorSliceProperty`).
+    public static let systemdProperties = GovernorSliceProperty.allCases.map(\.name)
 
     /// One of Warden's components (a service's group), not a slice.
     public var isComponent: Bool { kind == .group && !name.hasSuffix(".slice") }

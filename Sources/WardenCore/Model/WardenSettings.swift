@@ -302,8 +302,8 @@ extension WardenSettings {
         .value(
             "EmergencyCPUWeight", in: governorSection, \.governor.emergencyCPUWeight,
             KeyDoc(
-                "cpu.weight given to batch groups in an overload.", syntax: "integer 1…10000", default: "1",
-                mapsTo: "cpu.weight", systemd: .wardenOnly),
+                "cpu.weight given to batch groups in an overload, and CPUWeight= to ThrottleSlices=; never raised where lower already.",
+                syntax: "integer 1…10000", default: "1", mapsTo: "cpu.weight, CPUWeight", systemd: .wardenOnly),
             parse: nonEmpty(CPUWeight.parse)),
         .value(
             "CriticalCPUWeight", in: governorSection, \.governor.criticalCPUWeight,
@@ -316,7 +316,7 @@ extension WardenSettings {
             KeyDoc(
                 "systemd slices outside Warden throttled in an overload on systemd hosts (what runbooks do with systemctl set-property).",
                 syntax: "space-separated slice names", default: "system.slice user.slice",
-                mapsTo: "D-Bus SetUnitProperties(runtime) CPUQuotaPerSecUSec", systemd: .wardenOnly),
+                mapsTo: "D-Bus SetUnitProperties(runtime) CPUQuotaPerSecUSec, CPUWeight", systemd: .wardenOnly),
             validate: { word in
                 UnitName(parsing: word)?.kind == .slice
                     ? nil : ValueError("'\(word)' is not a slice name; expected e.g. system.slice")

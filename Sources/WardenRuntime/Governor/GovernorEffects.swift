@@ -105,11 +105,14 @@ public func currentBootID(procRoot: String = "/proc") -> String? {
     return id.isEmpty ? nil : id
 }
 
-/// The systemd slices of `ThrottleSlices=`, through their runtime `CPUQuotaPerSecUSec`.
-/// Values are the governor's notation: microseconds per second, or `infinity`.
+/// The systemd slices of `ThrottleSlices=`, through their runtime properties
+/// (`GovernorSliceProperty`: `CPUQuotaPerSecUSec`, `CPUWeight`).
 public protocol GovernorSliceControl: AnyObject {
-    func quota(of slice: String) -> Result<String, SystemdBusError>
-    func setQuota(_ quotaPerSecUSec: UInt64?, of slice: String) -> Result<Void, SystemdBusError>
+    /// The slice's values of `GovernorTarget.systemdProperties` by property name, in the
+    /// governor's notation (`GovernorSliceProperty.text`: `500000`, `infinity`, `[not set]`).
+    func properties(of slice: String) -> Result<[String: String], SystemdBusError>
+    /// Sets `properties` on the slice in one call.
+    func set(_ properties: [SystemdProperty], of slice: String) -> Result<Void, SystemdBusError>
 }
 
 /// `GovernorSliceControl` over systemd's D-Bus API (`SetUnitProperties`, runtime: the
@@ -129,20 +132,23 @@ public final class SystemdSliceControl: GovernorSliceControl {
         }
     }
 
-    public func quota(of slice: String) -> Result<String, SystemdBusError> {
+    public func properties(of slice: String) -> Result<[String: String], SystemdBusError> {
         do {
-            let name = ResourceKeys.cpuQuota.systemd.name
-            let property = try bus.readUnitProperties(unit: slice).first { $0.name == name }
-            return .success(property?.value.text ?? "infinity")
+            let read = try bus.readUnitProperties(unit: slice)
+            var values: [String: String] = [:]
+            for property in GovernorSliceProperty.allCases {
+                guard case .uint64(let value)? = read.first(where: { $0.name == property.name })?.value else { continue }
+                values[property.name] = property.text(value)
+            }
+            return .success(values)
         } catch {
             return .failure(error)
         }
     }
 
-    public func setQuota(_ quotaPerSecUSec: UInt64?, of slice: String) -> Result<Void, SystemdBusError> {
-        let quota = quotaPerSecUSec.map(CPUQuota.init(perSecondUSec:))
+    public func set(_ properties: [SystemdProperty], of slice: String) -> Result<Void, SystemdBusError> {
         do {
-            try bus.setProperties([ResourceKeys.cpuQuota.systemd.property(quota, host: nil)], of: slice, runtime: true)
+            try bus.setProperties(properties, of: slice, runtime: true)
             return .success(())
         } catch {
             return .failure(error)
@@ -231,9 +237,10 @@ public final class GovernorEffects {
         for i in observed.indices where observed[i].kind == .systemdSlice {
             observed[i].current = [:]
             guard readSlices, let slices else { continue }
-            switch slices.quota(of: observed[i].name) {
-            case .success(let value): observed[i].current[GovernorTarget.systemdQuotaProperty] = value
-            case .failure(let error): problems.append("reading \(observed[i].name) \(GovernorTarget.systemdQuotaProperty): \(error)")
+            switch slices.properties(of: observed[i].name) {
+            case .success(let values): observed[i].current = values
+            case .failure(let error):
+                problems.append("reading \(observed[i].name) \(GovernorTarget.systemdProperties.joined(separator: ", ")): \(error)")
             }
         }
         return (observed, problems)
@@ -261,10 +268,8 @@ public final class GovernorEffects {
             case .reclaimMemory(let target, let path, let bytes):
                 guard let groups else { continue }
                 failures += groups.reclaim(bytes, from: path, target: target)
-            case .throttleSystemdSlice(let name, let quota):
-                failures += setSlice(name, quota)
-            case .restoreSystemdSlice(let name, let quota):
-                failures += setSlice(name, quota)
+            case .throttleSystemdSlice(let name, let properties), .restoreSystemdSlice(let name, let properties):
+                failures += setSlice(name, properties)
             case .alert:
                 continue
             }
@@ -272,9 +277,9 @@ public final class GovernorEffects {
         return failures
     }
 
-    private func setSlice(_ name: String, _ quota: UInt64?) -> [String] {
+    private func setSlice(_ name: String, _ properties: [SystemdProperty]) -> [String] {
         guard let slices else { return ["\(name): \(slicesUnavailableReason ?? "systemd is not reachable")"] }
-        if case .failure(let error) = slices.setQuota(quota, of: name) { return ["\(name): \(error)"] }
+        if case .failure(let error) = slices.set(properties, of: name) { return ["\(name): \(error)"] }
         return []
     }
 
@@ -309,8 +314,10 @@ extension GovernorAction {
         case .apply(let target, _, let writes): "\(target) " + writes.map { "\($0.file)=\($0.value)" }.joined(separator: " ")
         case .restore(let target, _, let writes): "restore \(target) " + writes.map { "\($0.file)=\($0.value)" }.joined(separator: " ")
         case .reclaimMemory(let target, _, let bytes): "\(target) memory.reclaim \(bytes)"
-        case .throttleSystemdSlice(let name, let quota): "\(name) CPUQuotaPerSecUSec=\(quota)"
-        case .restoreSystemdSlice(let name, let quota): "restore \(name) CPUQuotaPerSecUSec=\(quota.map(String.init) ?? "infinity")"
+        case .throttleSystemdSlice(let name, let properties):
+            "\(name) " + properties.map(GovernorSliceProperty.describe).joined(separator: " ")
+        case .restoreSystemdSlice(let name, let properties):
+            "restore \(name) " + properties.map(GovernorSliceProperty.describe).joined(separator: " ")
         case .alert(let alert): "alert \(alert.rule)"
         }
     }

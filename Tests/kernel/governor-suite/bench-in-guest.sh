@@ -98,8 +98,7 @@ stop_outside() {
     systemctl reset-failed "$outside_unit" 2>/dev/null
     # What the governor wrote to user.slice must not outlive the phase (it restores it
     # itself when it stands down; a stop mid-throttle leaves it on record).
-    systemctl set-property --runtime user.slice CPUQuota= 2>/dev/null
-    [ -z "$user_weight" ] || systemctl set-property --runtime user.slice CPUWeight= 2>/dev/null
+    systemctl set-property --runtime user.slice CPUQuota= CPUWeight= 2>/dev/null
 }
 
 # Waits (up to 180 s) until the guest's 1-minute load average is below 3/4 of its CPUs: the
@@ -224,7 +223,7 @@ UNIT
     onset=$(echo "$line" | awk '{ print $2 }')
     sleep "$((seconds + 1))"
     if [ "$scenario" = outside ] && [ "$name" != idle ]; then
-        echo "  user.slice: cpu.max '$(gov_cat /sys/fs/cgroup/user.slice/cpu.max)', $(grep -E 'usage_usec|nr_periods|nr_throttled|throttled_usec' /sys/fs/cgroup/user.slice/cpu.stat | tr '\n' ' ')"
+        echo "  user.slice: cpu.max '$(gov_cat /sys/fs/cgroup/user.slice/cpu.max)', cpu.weight $(gov_cat /sys/fs/cgroup/user.slice/cpu.weight) (CPUWeight=$(systemctl show user.slice -p CPUWeight --value)), $(grep -E 'usage_usec|nr_periods|nr_throttled|throttled_usec' /sys/fs/cgroup/user.slice/cpu.stat | tr '\n' ' ')"
         echo "  batch.slice: cpu.max '$(gov_cat "$group/batch.slice/cpu.max")', $(grep -E 'usage_usec|nr_throttled|throttled_usec' "$group/batch.slice/cpu.stat" | tr '\n' ' ')"
         echo "  critical.slice: $(grep -E 'usage_usec' "$group/critical.slice/cpu.stat" | tr '\n' ' ')cpu.pressure $(head -n 1 "$group/critical.slice/cpu.pressure")"
     fi
@@ -268,7 +267,7 @@ UNIT
     kill -TERM "$warden_pid"
     wait "$warden_pid"
     if [ "$scenario" = outside ] && [ "$name" != idle ]; then
-        [ "$name" = governor ] && echo "  user.slice after Warden stopped: cpu.max '$(gov_cat /sys/fs/cgroup/user.slice/cpu.max)'"
+        [ "$name" = governor ] && echo "  user.slice after Warden stopped: cpu.max '$(gov_cat /sys/fs/cgroup/user.slice/cpu.max)', CPUWeight=$(systemctl show user.slice -p CPUWeight --value)"
         stop_outside
     fi
     rmdir "$group/warden.supervisor" "$group" 2>/dev/null

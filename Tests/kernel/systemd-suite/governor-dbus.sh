@@ -7,8 +7,12 @@
 #   Tests/kernel/run-guest --init systemd -- Tests/kernel/systemd-suite/governor-dbus.sh
 #
 # 1. Without a daemon: `warden emergency on --cpu-quota 30%` sets system.slice's
-#    CPUQuotaPerSecUSec to 300ms; `status --json` lists the change with the previous
-#    value; `off` puts `infinity` back.
+#    CPUQuotaPerSecUSec to 300ms and its CPUWeight to EmergencyCPUWeight= (1); `status
+#    --json` lists both changes with the previous values; `off` puts `infinity` and
+#    `[not set]` back (systemd's unset, not the 100 it stands for). A weight set before
+#    (CPUWeight=50) is lowered and put back exactly; one already lower (CPUWeight=1 against
+#    EmergencyCPUWeight=5) is never raised; EmergencyCPUWeight=idle sets CPUWeight=idle
+#    (cpu.idle 1) and off takes it back to [not set].
 # 2. Conflict: an operator's `systemctl set-property --runtime system.slice CPUQuota=70%`
 #    while throttled is left as found by `off`, which says so and exits 1.
 # 3. `on --for 5s` without a daemon: a transient systemd timer
@@ -44,6 +48,8 @@ slice=system.slice
 daemon_unit=warden-governor-test
 work=$(mktemp -d /tmp/governor-dbus.XXXXXX)
 quota() { systemctl show "$slice" -p CPUQuotaPerSecUSec --value; }
+weight() { systemctl show "$slice" -p CPUWeight --value; }
+kernel_weight() { cat "/sys/fs/cgroup/$slice/cpu.weight" 2>/dev/null; }
 # Waits up to $2 tenths of a second for the shell condition $1.
 wait_for() {
     tries=0
@@ -62,7 +68,7 @@ cleanup() {
         systemctl stop "$unit" >/dev/null 2>&1
         systemctl reset-failed "$unit" >/dev/null 2>&1
     done
-    systemctl set-property --runtime "$slice" CPUQuota= >/dev/null 2>&1
+    systemctl set-property --runtime "$slice" CPUQuota= CPUWeight= >/dev/null 2>&1
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -73,6 +79,12 @@ if [ "$original" = infinity ]; then
     pass "$slice starts unthrottled (CPUQuotaPerSecUSec=infinity)"
 else
     fail "$slice starts unthrottled" "CPUQuotaPerSecUSec is '$original'"
+fi
+original_weight=$(weight)
+if [ "$original_weight" = "[not set]" ]; then
+    pass "$slice starts with no weight of its own (CPUWeight=[not set], cpu.weight $(kernel_weight))"
+else
+    fail "$slice starts with no weight of its own" "CPUWeight is '$original_weight'"
 fi
 
 # A critical slice with a component in it and a batch component: the configuration the
@@ -106,10 +118,10 @@ CONF
     printf '[Service]\nExecStart=/bin/sleep 600\nSlice=critical.slice\n' >"$1/units/feed.service"
     printf '[Service]\nExecStart=/bin/sleep 600\nCPUQuota=80%%\n[X-Warden]\nPriority=batch\n' >"$1/units/batch.service"
 }
-# The change record of a throttled system.slice in `status --json` (stable shape, sorted keys).
-change_json() { # written previous
-    printf '{"file":"CPUQuotaPerSecUSec","kind":"systemd-slice","path":"%s","previous":"%s","target":"%s","written":"%s"}' \
-        "$slice" "$2" "$slice" "$1"
+# The change records of a throttled system.slice in `status --json` (stable shape, sorted keys).
+change_json() { # written previous [property]
+    printf '{"file":"%s","kind":"systemd-slice","path":"%s","previous":"%s","target":"%s","written":"%s"}' \
+        "${3:-CPUQuotaPerSecUSec}" "$slice" "$2" "$slice" "$1"
 }
 
 # --- 0. no configuration at all: the runbook's `systemctl set-property` needs no file, and
@@ -122,10 +134,10 @@ if [ -e /etc/warden ]; then
     mv /etc/warden "$aside" || aside=
 fi
 if [ ! -e /etc/warden ]; then
-    if out=$("$warden" emergency on --cpu-quota 30% --target "$slice" 2>&1) && [ "$(quota)" = 300ms ]; then
-        pass "unconfigured: warden emergency on --cpu-quota 30% --target $slice with no /etc/warden: CPUQuotaPerSecUSec=300ms"
+    if out=$("$warden" emergency on --cpu-quota 30% --target "$slice" 2>&1) && [ "$(quota)" = 300ms ] && [ "$(weight)" = 1 ]; then
+        pass "unconfigured: warden emergency on --cpu-quota 30% --target $slice with no /etc/warden: CPUQuotaPerSecUSec=300ms CPUWeight=1"
     else
-        fail "unconfigured: emergency on" "exit $?, quota '$(quota)': $out"
+        fail "unconfigured: emergency on" "exit $?, quota '$(quota)', weight '$(weight)': $out"
     fi
     out=$("$warden" emergency status 2>&1)
     if echo "$out" | grep -q "$slice"; then
@@ -133,12 +145,12 @@ if [ ! -e /etc/warden ]; then
     else
         fail "unconfigured: emergency status" "$out"
     fi
-    if out=$("$warden" emergency off 2>&1) && [ "$(quota)" = infinity ]; then
-        pass "unconfigured: emergency off puts infinity back"
+    if out=$("$warden" emergency off 2>&1) && [ "$(quota)" = infinity ] && [ "$(weight)" = "[not set]" ]; then
+        pass "unconfigured: emergency off puts infinity and [not set] back"
     else
-        fail "unconfigured: emergency off" "exit $?, quota '$(quota)': $out"
+        fail "unconfigured: emergency off" "exit $?, quota '$(quota)', weight '$(weight)': $out"
     fi
-    systemctl set-property --runtime "$slice" CPUQuota= >/dev/null 2>&1
+    systemctl set-property --runtime "$slice" CPUQuota= CPUWeight= >/dev/null 2>&1
 else
     fail "unconfigured" "/etc/warden could not be set aside in this guest"
 fi
@@ -157,15 +169,28 @@ got=$(quota)
 if [ "$got" = 300ms ]; then pass "direct: $slice CPUQuotaPerSecUSec=300ms"; else fail "direct: $slice throttled" "CPUQuotaPerSecUSec is '$got', want 300ms"; fi
 got=$(cat "/sys/fs/cgroup/$slice/cpu.max" 2>/dev/null)
 if [ "$got" = "30000 100000" ]; then pass "direct: the kernel has it: $slice/cpu.max '$got'"; else fail "direct: $slice/cpu.max" "'$got', want '30000 100000'"; fi
+got=$(weight)
+if [ "$got" = 1 ] && [ "$(kernel_weight)" = 1 ]; then
+    pass "direct: $slice CPUWeight=1 (EmergencyCPUWeight=), cpu.weight $(kernel_weight)"
+else
+    fail "direct: $slice weight lowered" "CPUWeight is '$got', cpu.weight '$(kernel_weight)', want 1"
+fi
 status=$(em status --json 2>&1)
-if echo "$status" | grep -qF "$(change_json 300000 infinity)" && echo "$status" | grep -q '"mode":"manual"' \
-    && echo "$status" | grep -q '"source":"direct"'; then
-    pass "direct: status --json lists $slice CPUQuotaPerSecUSec 300000 with previous infinity, manual mode"
+if echo "$status" | grep -qF "$(change_json 300000 infinity)" && echo "$status" | grep -qF "$(change_json 1 '[not set]' CPUWeight)" \
+    && echo "$status" | grep -q '"mode":"manual"' && echo "$status" | grep -q '"source":"direct"'; then
+    pass "direct: status --json lists $slice CPUQuotaPerSecUSec 300000 (previous infinity) and CPUWeight 1 (previous [not set]), manual mode"
 else
     fail "direct: status --json" "$status"
 fi
-if grep '^change systemd-slice' "$direct/state/governor.state" 2>/dev/null | grep -q "$slice"; then
-    pass "direct: the state file records the change"
+text=$(em status 2>&1)
+if echo "$text" | grep -Eq "^ +$slice +CPUWeight +1 +\[not set\]$" && echo "$text" | grep -Eq "^ +$slice +CPUQuotaPerSecUSec +300000 +infinity$"; then
+    pass "direct: status shows the weight's row next to the quota's"
+else
+    fail "direct: status text" "$text"
+fi
+if grep '^change systemd-slice' "$direct/state/governor.state" 2>/dev/null | grep "$slice" | grep -q '"CPUWeight" "1" "\[not set\]"' \
+    && grep '^change systemd-slice' "$direct/state/governor.state" | grep "$slice" | grep -q '"CPUQuotaPerSecUSec" "300000" "infinity"'; then
+    pass "direct: the state file records both changes"
 else
     fail "direct: state file" "$(cat "$direct/state/governor.state" 2>&1)"
 fi
@@ -178,6 +203,12 @@ got=$(quota)
 if [ "$got" = "$original" ]; then pass "direct: $slice CPUQuotaPerSecUSec back to '$got'"; else fail "direct: restore" "CPUQuotaPerSecUSec is '$got', want '$original'"; fi
 got=$(cat "/sys/fs/cgroup/$slice/cpu.max" 2>/dev/null)
 if [ "$got" = "max 100000" ]; then pass "direct: $slice/cpu.max back to '$got'"; else fail "direct: $slice/cpu.max after off" "'$got'"; fi
+got=$(weight)
+if [ "$got" = "$original_weight" ] && [ "$(kernel_weight)" = 100 ]; then
+    pass "direct: $slice CPUWeight back to '$got' (unset again, not 100; cpu.weight $(kernel_weight))"
+else
+    fail "direct: weight restore" "CPUWeight is '$got', want '$original_weight'; cpu.weight '$(kernel_weight)'"
+fi
 status=$(em status --json 2>&1)
 if echo "$status" | grep -q '"changes":\[\]' && echo "$status" | grep -q '"tier":"normal"' \
     && echo "$status" | grep -q '"mode":"automatic"'; then
@@ -198,8 +229,48 @@ else
 fi
 em off >/dev/null 2>&1
 got=$(quota)
-if [ "$got" = infinity ]; then pass "direct: off after --target: back to infinity"; else fail "direct: off after --target" "'$got'"; fi
+if [ "$got" = infinity ] && [ "$(weight)" = "[not set]" ]; then
+    pass "direct: off after --target: back to infinity, CPUWeight [not set]"
+else
+    fail "direct: off after --target" "quota '$got', weight '$(weight)'"
+fi
 systemctl set-property --runtime "$slice" CPUQuota=
+
+# A weight of the slice's own: lowered and put back exactly; one already lower is kept.
+systemctl set-property --runtime "$slice" CPUWeight=50
+em on --cpu-quota 30% --target "$slice" >/dev/null 2>&1
+got=$(weight)
+em off >/dev/null 2>&1
+if [ "$got" = 1 ] && [ "$(weight)" = 50 ] && [ "$(kernel_weight)" = 50 ]; then
+    pass "direct: CPUWeight=50 of its own: 50 -> 1 -> 50 exactly"
+else
+    fail "direct: a set weight" "during '$got' (want 1), after '$(weight)' (want 50), cpu.weight '$(kernel_weight)'"
+fi
+systemctl set-property --runtime "$slice" CPUWeight=1
+sed -i 's/^\[Governor\]$/[Governor]\nEmergencyCPUWeight=5/' "$direct/warden.conf"
+em on --cpu-quota 30% --target "$slice" >/dev/null 2>&1
+got=$(weight)
+status=$(em status --json 2>&1)
+em off >/dev/null 2>&1
+sed -i '/^EmergencyCPUWeight=5$/d' "$direct/warden.conf"
+if [ "$got" = 1 ] && [ "$(weight)" = 1 ] && ! echo "$status" | grep -q '"file":"CPUWeight"' && echo "$status" | grep -qF "$(change_json 300000 infinity)"; then
+    pass "direct: CPUWeight=1 against EmergencyCPUWeight=5: never raised, no record; the quota is throttled"
+else
+    fail "direct: a lower weight" "during '$got', after '$(weight)' (want 1 both); status $status"
+fi
+systemctl set-property --runtime "$slice" CPUQuota= CPUWeight=
+sed -i 's/^\[Governor\]$/[Governor]\nEmergencyCPUWeight=idle/' "$direct/warden.conf"
+em on --cpu-quota 30% --target "$slice" >/dev/null 2>&1
+got="$(weight) cpu.idle $(cat "/sys/fs/cgroup/$slice/cpu.idle" 2>/dev/null)"
+em off >/dev/null 2>&1
+sed -i '/^EmergencyCPUWeight=idle$/d' "$direct/warden.conf"
+after="$(weight) cpu.idle $(cat "/sys/fs/cgroup/$slice/cpu.idle" 2>/dev/null)"
+if [ "$got" = "idle cpu.idle 1" ] && [ "$after" = "[not set] cpu.idle 0" ]; then
+    pass "direct: EmergencyCPUWeight=idle: CPUWeight=idle (cpu.idle 1), then [not set] (cpu.idle 0)"
+else
+    fail "direct: EmergencyCPUWeight=idle" "during '$got', after '$after'"
+fi
+systemctl set-property --runtime "$slice" CPUQuota= CPUWeight=
 
 # --- 2. conflict: an operator's own setting is kept ----------------------------------------
 em on --cpu-quota 30% >/dev/null 2>&1
@@ -217,6 +288,12 @@ if [ "$code" = 1 ] && echo "$out" | grep -q "1 conflict(s) left as found" \
     pass "conflict: off exits 1 and reports the conflict ($(echo "$out" | head -1))"
 else
     fail "conflict: off's report" "exit $code: $out"
+fi
+got=$(weight)
+if [ "$got" = "[not set]" ]; then
+    pass "conflict: the weight nobody touched is restored ([not set])"
+else
+    fail "conflict: weight restore" "CPUWeight is '$got'"
 fi
 status=$(em status --json 2>&1)
 if echo "$status" | grep -q '"changes":\[\]' && echo "$status" | grep -q '"mode":"automatic"'; then
@@ -248,10 +325,10 @@ else
 fi
 got=$(quota)
 if [ "$got" = 300ms ]; then pass "for: $slice throttled meanwhile (300ms)"; else fail "for: throttled meanwhile" "'$got'"; fi
-if wait_for '[ "$(quota)" = infinity ]' 150; then
-    pass "for: $slice back to infinity by itself after 5 s (guest uptime $(uptime_s) s)"
+if wait_for '[ "$(quota)" = infinity ] && [ "$(weight)" = "[not set]" ]' 150; then
+    pass "for: $slice back to infinity and CPUWeight [not set] by itself after 5 s (guest uptime $(uptime_s) s)"
 else
-    fail "for: expiry" "CPUQuotaPerSecUSec still '$(quota)' after 15 s; $(journalctl -u "${timer%.timer}.service" --no-pager -o cat 2>&1 | tail -5)"
+    fail "for: expiry" "CPUQuotaPerSecUSec '$(quota)', CPUWeight '$(weight)' after 15 s; $(journalctl -u "${timer%.timer}.service" --no-pager -o cat 2>&1 | tail -5)"
 fi
 status=$(em status --json 2>&1)
 if echo "$status" | grep -q '"changes":\[\]' && echo "$status" | grep -q '"tier":"normal"' \
@@ -305,7 +382,11 @@ else
     fail "daemon: emergency on" "$out"
 fi
 got=$(quota)
-if [ "$got" = 300ms ]; then pass "daemon: $slice CPUQuotaPerSecUSec=300ms"; else fail "daemon: $slice throttled" "'$got'"; fi
+if [ "$got" = 300ms ] && [ "$(weight)" = 1 ]; then
+    pass "daemon: $slice CPUQuotaPerSecUSec=300ms CPUWeight=1"
+else
+    fail "daemon: $slice throttled" "quota '$got', weight '$(weight)'"
+fi
 got=$(cat "$batch_max" 2>/dev/null)
 if [ "$got" = "30000 100000" ]; then
     pass "daemon: batch.service cpu.max '$before_batch' -> '$got'"
@@ -316,14 +397,16 @@ main_pid=$(systemctl show -P MainPID "$daemon_unit")
 # MainPID is 0 when the unit is not running: `kill -9 0` would kill this script's group.
 [ "${main_pid:-0}" -gt 1 ] && kill -9 "$main_pid"
 wait_for "[ \"\$(systemctl show -P ActiveState $daemon_unit)\" != active ]" 100
-if grep '^change systemd-slice' "$daemon/state/governor.state" 2>/dev/null | grep -q "$slice" && [ "$(quota)" = 300ms ]; then
-    pass "daemon: after SIGKILL $slice is still 300ms and the state file records it"
+if grep '^change systemd-slice' "$daemon/state/governor.state" 2>/dev/null | grep "$slice" | grep -q '"CPUWeight" "1" "\[not set\]"' \
+    && [ "$(quota)" = 300ms ] && [ "$(weight)" = 1 ]; then
+    pass "daemon: after SIGKILL $slice is still 300ms, CPUWeight=1, and the state file records both"
 else
-    fail "daemon: after SIGKILL" "quota '$(quota)'; state: $(cat "$daemon/state/governor.state" 2>&1)"
+    fail "daemon: after SIGKILL" "quota '$(quota)', weight '$(weight)'; state: $(cat "$daemon/state/governor.state" 2>&1)"
 fi
 status=$(dem status --json 2>&1)
-if echo "$status" | grep -qF "$(change_json 300000 infinity)" && echo "$status" | grep -q '"source":"direct"'; then
-    pass "daemon: with the daemon dead, status (direct) lists the daemon's change"
+if echo "$status" | grep -qF "$(change_json 300000 infinity)" && echo "$status" | grep -qF "$(change_json 1 '[not set]' CPUWeight)" \
+    && echo "$status" | grep -q '"source":"direct"'; then
+    pass "daemon: with the daemon dead, status (direct) lists the daemon's changes"
 else
     fail "daemon: status after SIGKILL" "$status"
 fi
@@ -338,9 +421,9 @@ else
     fail "daemon: resume" "$(grep governor "$log.2")"
 fi
 status=$(dem status --json 2>&1)
-if echo "$status" | grep -qF "$(change_json 300000 infinity)" && echo "$status" | grep -q '"mode":"manual"' \
-    && echo "$status" | grep -q '"source":"daemon"'; then
-    pass "daemon: the new daemon's status lists the change, manual mode"
+if echo "$status" | grep -qF "$(change_json 300000 infinity)" && echo "$status" | grep -qF "$(change_json 1 '[not set]' CPUWeight)" \
+    && echo "$status" | grep -q '"mode":"manual"' && echo "$status" | grep -q '"source":"daemon"'; then
+    pass "daemon: the new daemon's status lists the changes, manual mode"
 else
     fail "daemon: status after restart" "$status"
 fi
@@ -356,19 +439,23 @@ else
     fail "daemon: emergency off" "exit $?: $out"
 fi
 got=$(quota)
-if [ "$got" = "$original" ]; then pass "daemon: $slice back to '$got'"; else fail "daemon: restore" "'$got', want '$original'"; fi
+if [ "$got" = "$original" ] && [ "$(weight)" = "$original_weight" ]; then
+    pass "daemon: $slice back to '$got', CPUWeight '$(weight)'"
+else
+    fail "daemon: restore" "quota '$got', want '$original'; weight '$(weight)', want '$original_weight'"
+fi
 got=$(cat "$batch_max" 2>/dev/null)
 if [ "$got" = "$before_batch" ]; then pass "daemon: batch.service cpu.max back to '$got'"; else fail "daemon: batch restore" "'$got', want '$before_batch'"; fi
 
 dem on --cpu-quota 30% >/dev/null 2>&1
 got=$(quota)
-[ "$got" = 300ms ] || fail "daemon: second emergency on" "'$got'"
+[ "$got" = 300ms ] && [ "$(weight)" = 1 ] || fail "daemon: second emergency on" "quota '$got', weight '$(weight)'"
 systemctl stop "$daemon_unit"
 got=$(quota)
-if [ "$got" = "$original" ]; then
-    pass "daemon: SIGTERM while throttled: $slice restored to '$got' before Warden exited"
+if [ "$got" = "$original" ] && [ "$(weight)" = "$original_weight" ]; then
+    pass "daemon: SIGTERM while throttled: $slice restored to '$got', CPUWeight '$(weight)', before Warden exited"
 else
-    fail "daemon: SIGTERM restore" "CPUQuotaPerSecUSec is '$got'; $(grep governor "$log.2" | tail -3)"
+    fail "daemon: SIGTERM restore" "CPUQuotaPerSecUSec is '$got', CPUWeight '$(weight)'; $(grep governor "$log.2" | tail -3)"
 fi
 if grep -q "governor: tier normal (from critical; Warden shutting down)" "$log.2"; then
     pass "daemon: the stand-down is logged ($(grep -m1 'Warden shutting down' "$log.2" | cut -c1-100)…)"
