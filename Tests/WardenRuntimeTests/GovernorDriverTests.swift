@@ -22,10 +22,20 @@ final class ScriptedSampleSource: GovernorSampleSource {
     var followUpAt: MonotonicInstant?
     var longestCPUUseSpan: TimeSpan?
     func useLongestCPUUseSpan(_ span: TimeSpan) { longestCPUUseSpan = span }
+    /// What the throttle targets used (nil: not read).
+    var targetsCPUUsage: TargetsCPUUsage?
+    /// The names of the throttle targets the driver told before the last sample.
+    var throttleTargets: [String] = []
+    func useThrottleTargets(_ targets: [GovernorTarget]) { throttleTargets = targets.map(\.name) }
 
     func sample(at now: MonotonicInstant, firedTriggers: [FiredTrigger]) -> (GovernorSample, [GovernorReadError]) {
         taken += 1
-        return (GovernorSample(at: now, firedTriggers: firedTriggers, protectedCPU: PressureReading(someAvg10: Percentage(percent: cpuPressurePercent), someTotalUSec: cpuStallTotalUSec)), [])
+        return (
+            GovernorSample(
+                at: now, firedTriggers: firedTriggers,
+                protectedCPU: PressureReading(someAvg10: Percentage(percent: cpuPressurePercent), someTotalUSec: cpuStallTotalUSec),
+                targetsCPUUsage: targetsCPUUsage), []
+        )
     }
 
     func triggerPath(_ resource: PressureResource) -> String? { nil }
@@ -145,6 +155,36 @@ struct GovernorDriverTests {
         #expect(bed.file("batch.slice/backtest.service", "cpu.max") == "max 100000")
         #expect(checkedBeforeWrite == 4)
         #expect(bed.capture.firstIndex("governor: tier critical (from normal; signals)") != nil)
+    }
+
+    /// Critical pressure while the throttle targets use next to no CPU: nothing is written,
+    /// and the log says so once per episode (and `status` while it lasts); a contender then
+    /// raises the tier at once.
+    @Test func pressureWithoutAContenderIsSaidOnceAndThrottlesNothing() throws {
+        let bed = try GovernorBed()
+        let driver = try bed.driver()
+        driver.start(on: bed.loop)
+        bed.source.cpuPressurePercent = 40
+        bed.source.targetsCPUUsage = .measured(Percentage(hundredths: 20))
+        let line = "governor: cpu-pressure 40% avg10 (critical at 25%), but the throttle targets used 0.2% of a CPU (a contender uses 10%): nothing to throttle; tier normal kept"
+        for _ in 0..<3 {
+            driver.evaluate()
+            bed.clock.advance(.seconds(1))
+        }
+        #expect(bed.source.throttleTargets == ["batch.slice"])
+        #expect(driver.state.tier == .normal)
+        #expect(bed.file("batch.slice", "cpu.max") == "max 100000")
+        #expect(bed.capture.lines.filter { $0.contains(line) }.count == 1)
+        #expect(driver.status().notes.contains { line.hasSuffix($0) })
+        // A new episode after a cooldown without one is said again.
+        bed.clock.advance(.seconds(120))
+        #expect(!driver.status().notes.contains { line.hasSuffix($0) })
+        driver.evaluate()
+        #expect(bed.capture.lines.filter { $0.contains(line) }.count == 2)
+        bed.source.targetsCPUUsage = .measured(Percentage(percent: 100))
+        driver.evaluate()
+        #expect(driver.state.tier == .critical)
+        #expect(bed.file("batch.slice", "cpu.max") == "50000 100000")
     }
 
     /// A trigger event alone is no evidence: one with no stall behind it changes nothing;

@@ -37,6 +37,10 @@ public struct GovernorDecision: Hashable, Sendable {
     public var actions: [GovernorAction]
     /// The log record; nil when nothing happened worth logging.
     public var audit: GovernorAuditRecord?
+    /// Set when CPU signals would have raised the tier but the throttle targets used next
+    /// to no CPU (`GovernorAssessment.uncontendedLine`), with the tier kept: what the
+    /// runtime says once per such episode.
+    public var uncontended: String?
 
     public var conflicts: [GovernorConflict] { audit?.conflicts ?? [] }
 }
@@ -80,10 +84,24 @@ public enum Governor {
         }
         step(&next, assessment, at: now, thresholds)
         let desired = automaticDesired(next, memoryPressed: assessment.memoryPressed, targets: targets, thresholds: thresholds)
-        let readings = next.tier > state.tier ? assessment.causes + assessment.readings.filter { $0.level < assessment.level } : assessment.readings
-        return reconcile(
+        let causes = assessment.causes
+        let readings = next.tier > state.tier ? causes + assessment.readings.filter { !causes.contains($0) } : assessment.readings
+        var decision = reconcile(
             from: state, to: next, desired: desired, targets: targets, thresholds: thresholds, at: now, cause: cause,
             readings: readings)
+        if let held = assessment.uncontended.map(\.level).max(), held > next.tier,
+            let line = assessment.uncontendedLine(sample, thresholds)
+        {
+            decision.uncontended = line + "; tier \(next.tier.rawValue) kept"
+        }
+        return decision
+    }
+
+    /// The groups whose CPU use says whether an overload has a contender: what the
+    /// critical tier throttles, each counted once (a batch group inside another is covered
+    /// by it). The runtime reads their `cpu.stat` into `GovernorSample.targetsCPUUsage`.
+    public static func throttleTargets(_ targets: [GovernorTarget]) -> [GovernorTarget] {
+        selectGroups(targets, priorities: [.batch]) + targets.filter { $0.kind == .systemdSlice && $0.priority != .critical }
     }
 
     /// `warden emergency on`: the critical tier (severe with `--freeze batch`) for the
@@ -184,15 +202,19 @@ public enum Governor {
     ) {
         // Nothing read (every file unreadable): no evidence either way, hold the tier.
         guard !assessment.readings.isEmpty else { return }
+        // Rising needs a contender; holding a tier does not: once throttled, the targets use
+        // little because of the throttle, and the critical tier goes on to severe and holds
+        // on the signals alone.
         let level = assessment.level
-        if level == .critical {
+        let rising = assessment.escalation
+        if (state.tier >= .critical ? level : rising) == .critical {
             if state.criticalSince == nil { state.criticalSince = now }
         } else {
             state.criticalSince = nil
         }
-        if level > state.tier {
+        if rising > state.tier {
             let criticalSince = state.criticalSince
-            enter(level, &state, at: now)
+            enter(rising, &state, at: now)
             state.criticalSince = criticalSince
             return
         }

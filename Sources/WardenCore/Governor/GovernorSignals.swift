@@ -84,12 +84,17 @@ public struct GovernorSample: Hashable, Sendable {
     public var swapUsedBytes: UInt64?
     /// Busy share of all CPUs between the previous `/proc/stat` reading and this one.
     public var cpuBusy: Percentage?
+    /// The CPU the throttle targets (`Governor.throttleTargets`) used together over the
+    /// sample's window, from their `cpu.stat` `usage_usec`: whether there is a contender the
+    /// critical tier could hold back. Nil when it could not be read, and CPU signals then
+    /// escalate on their own.
+    public var targetsCPUUsage: TargetsCPUUsage?
 
     public init(
         at: MonotonicInstant, firedTriggers: [FiredTrigger] = [], protectedCPU: PressureReading? = nil,
         protectedMemory: PressureReading? = nil, protectedIO: PressureReading? = nil,
         loadPerCPUHundredths: Int? = nil, memoryUsed: Percentage? = nil, swapUsedBytes: UInt64? = nil,
-        cpuBusy: Percentage? = nil
+        cpuBusy: Percentage? = nil, targetsCPUUsage: TargetsCPUUsage? = nil
     ) {
         self.at = at
         self.firedTriggers = firedTriggers
@@ -100,6 +105,7 @@ public struct GovernorSample: Hashable, Sendable {
         self.memoryUsed = memoryUsed
         self.swapUsedBytes = swapUsedBytes
         self.cpuBusy = cpuBusy
+        self.targetsCPUUsage = targetsCPUUsage
     }
 }
 
@@ -156,6 +162,9 @@ public struct GovernorThresholds: Hashable, Sendable {
     public var ioPressureCritical: Percentage
     /// Swap in use that means warning: the runbooks' 500 MB. Not a `[Governor]` key yet.
     public var swapWarningBytes: UInt64
+    /// The CPU the throttle targets must use together, as a share of one CPU, for CPU
+    /// pressure, load or CPU use to raise the tier (`defaultContenderCPUShare`).
+    public var contenderCPUShare: Percentage
     public var pressureWindow: TimeSpan
     public var severeAfter: TimeSpan
     public var cooldown: TimeSpan
@@ -169,6 +178,13 @@ public struct GovernorThresholds: Hashable, Sendable {
 
     /// The runbooks' swap warning level (500 MB).
     public static let defaultSwapWarningBytes: UInt64 = 500 * 1_000_000
+    /// A tenth of one CPU. A hog that starves the critical stack uses a whole CPU; what a
+    /// quiet host runs in `system.slice` and `user.slice` (journald, cron, an SSH session)
+    /// uses a few per cent; and a group using a tenth of a CPU is far below the emergency
+    /// quota (half a CPU by default), so throttling it would change next to nothing. Not a
+    /// `[Governor]` key: the line between "something runs" and "nothing runs" does not
+    /// depend on the workload.
+    public static let defaultContenderCPUShare = Percentage(percent: 10)
     /// `EmergencyCPUQuota=` default: half of one CPU.
     public static let defaultEmergencyCPUQuota = CPUQuota(perSecondUSec: 500_000)
     /// `EmergencyCPUWeight=` default: the least weight.
@@ -194,6 +210,7 @@ public struct GovernorThresholds: Hashable, Sendable {
             percent: settings.memoryPressureCriticalPercent ?? d.memoryPressureCriticalPercent)
         ioPressureCritical = Percentage(percent: settings.ioPressureCriticalPercent ?? d.ioPressureCriticalPercent)
         swapWarningBytes = Self.defaultSwapWarningBytes
+        contenderCPUShare = Self.defaultContenderCPUShare
         pressureWindow = settings.pressureWindowSec ?? d.pressureWindow
         severeAfter = settings.severeAfterSec ?? d.severeAfter
         cooldown = settings.cooldownSec ?? d.cooldown
@@ -257,19 +274,42 @@ extension GovernorSettings {
     }
 }
 
-/// How loaded the host is by one sample: the highest level any signal reached, and every
-/// signal's reading for the record.
+/// How loaded the host is by one sample: the highest level any signal reached, the level
+/// the tier may rise to, and every signal's reading for the record.
+///
+/// An overload needs a contender: CPU pressure, load and CPU use raise the tier only when
+/// the throttle targets used at least `contenderCPUShare` of a CPU over the sample's
+/// window (`GovernorSample.targetsCPUUsage`; when it was not read, they raise it on their
+/// own). Without one the stall is the critical tasks waiting for each other, or for a
+/// host that deschedules the machine: throttling groups that use no CPU gives the critical
+/// stack nothing and costs the batch work later. Memory and I/O signals are judged on their
+/// own: what the severe tier does about memory (`memory.high`) does not depend on CPU use.
 public struct GovernorAssessment: Hashable, Sendable {
-    /// `.normal`, `.warning` or `.critical`.
+    /// The highest level any signal reached, contender or not: what holds a tier (the
+    /// cooldown counts calm only below every warning threshold, so a throttle that lowers
+    /// the targets' own use does not end it early).
     public var level: GovernorTier
+    /// The highest level of the signals that may raise the tier: `level` without the CPU
+    /// signals when there is no contender.
+    public var escalation: GovernorTier
     public var readings: [GovernorReading]
+    /// The CPU readings above `escalation` that no contender bears out; empty when there is
+    /// a contender or it was not read.
+    public var uncontended: [GovernorReading]
+    /// False when the throttle targets used less than `contenderCPUShare` of a CPU (or their
+    /// use is still being measured): CPU readings then do not count for `escalation`.
+    public var contended: Bool
     /// True when protected memory pressure or memory use is critical: what makes the severe
     /// tier tighten `memory.high`.
     public var memoryPressed: Bool
 
-    /// The readings that reached `level` (all of them when `level` is normal).
+    /// The signals that say what the CPU is doing, which a contender must bear out.
+    public static let cpuSignals: Set<GovernorSignal> = [.cpuPressure, .loadPerCPU, .cpuBusy]
+
+    /// The readings that reached `escalation` and count for it (all of them when it is normal).
     public var causes: [GovernorReading] {
-        level == .normal ? readings : readings.filter { $0.level == level }
+        escalation == .normal
+            ? readings : readings.filter { $0.level == escalation && (contended || !Self.cpuSignals.contains($0.signal)) }
     }
 
     public init(_ sample: GovernorSample, _ t: GovernorThresholds) {
@@ -324,6 +364,22 @@ public struct GovernorAssessment: Hashable, Sendable {
         self.readings = readings
         self.level = readings.map(\.level).max() ?? .normal
         self.memoryPressed = memoryPressed
+        let contended = sample.targetsCPUUsage.map { $0.contends(atLeast: t.contenderCPUShare) } ?? true
+        self.contended = contended
+        let counted = readings.filter { contended || !Self.cpuSignals.contains($0.signal) }
+        self.escalation = counted.map(\.level).max() ?? .normal
+        let escalation = self.escalation
+        self.uncontended = readings.filter { !counted.contains($0) && $0.level > escalation }
+    }
+
+    /// What the governor says when CPU signals would raise the tier but no throttle target
+    /// uses the CPU: "cpu-pressure 31% avg10 (critical at 25%), but the throttle targets used
+    /// 0.2% of a CPU (a contender uses 10%): nothing to throttle". Nil when there is nothing
+    /// to say, or while the targets' use is still being measured (the next sample tells).
+    public func uncontendedLine(_ sample: GovernorSample, _ t: GovernorThresholds) -> String? {
+        guard case .measured(let share) = sample.targetsCPUUsage, !uncontended.isEmpty else { return nil }
+        let what = uncontended.map(\.description).joined(separator: ", ")
+        return "\(what), but the throttle targets used \(share) of a CPU (a contender uses \(t.contenderCPUShare)): nothing to throttle"
     }
 
     static func hundredths(_ value: Int) -> String {

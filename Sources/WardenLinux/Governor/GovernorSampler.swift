@@ -2,8 +2,9 @@ import Glibc
 import WardenCore
 
 /// Takes one `GovernorSample`: the protected group's pressure (or the host's when nothing is
-/// critical) and the host's load, memory, swap and CPU use. Keeps the previous `/proc/stat`
-/// reading, since CPU use is a difference. A signal that cannot be read is left nil in the
+/// critical), the host's load, memory, swap and CPU use, and the CPU the throttle targets
+/// used (`ThrottleTargetsUsage`). Keeps the previous `/proc/stat` and `cpu.stat` readings,
+/// since CPU use is a difference. A signal that cannot be read is left nil in the
 /// sample and its error returned, so one broken file never blinds the governor to the rest.
 public struct GovernorSampler: Sendable {
     public var host: HostSignalReader
@@ -30,9 +31,19 @@ public struct GovernorSampler: Sendable {
     /// trigger reports after a calm spell is judged on CPU use a moment later instead of a
     /// whole `SampleIntervalSec=` later.
     public private(set) var cpuUseReadableAt: MonotonicInstant?
+    /// When a fresh reading of the throttle targets' CPU use can first be judged.
+    public var targetsUsageReadableAt: MonotonicInstant? { targetsUsage.readableAt }
     /// Set when a host PSI file woke the governor: the next sample treats CPU use as a
     /// triggered one does (fresh window, follow-up), without counting as a fired trigger.
     public var freshCPUWindowRequested = false
+    /// What the critical tier would throttle (`Governor.throttleTargets`), whose CPU use
+    /// says whether an overload has a contender; the driver sets it before each sample.
+    /// Group targets are read below `cgroups`' root (skipped without one: they cannot be
+    /// throttled either), systemd slices below `systemdCgroupRoot`.
+    public var throttleTargets: [GovernorTarget] = []
+    /// Where the hierarchy holding the systemd slices of `ThrottleSlices=` is mounted.
+    public var systemdCgroupRoot = "/sys/fs/cgroup"
+    private var targetsUsage = ThrottleTargetsUsage()
     /// 25 ticks (250 ms at USER_HZ 100) per CPU: the shortest window CPU use is judged on.
     public static let minimumTicksPerCPU: UInt64 = 25
     /// The wall time `minimumTicksPerCPU` ticks take, plus one tick for the one a
@@ -87,7 +98,35 @@ public struct GovernorSampler: Sendable {
             sample.cpuBusy = judgeCPUUse(times, at: now, triggered: !firedTriggers.isEmpty || freshCPUWindowRequested)
             freshCPUWindowRequested = false
         }
+        if let usage = judgeTargetsUsage(at: now) { sample.targetsCPUUsage = take(usage) }
         return (sample, errors)
+    }
+
+    /// The cgroup directories of `throttleTargets`.
+    public var throttleTargetGroups: [ThrottleTargetsUsage.Group] {
+        throttleTargets.compactMap { target in
+            switch target.kind {
+            case .group:
+                guard let cgroups else { return nil }
+                return ThrottleTargetsUsage.Group(directory: cgroups.groupDirectory(target.path), hierarchyRoot: cgroups.cgroupRoot)
+            case .systemdSlice:
+                // systemd nests a slice in its parents by name: `a-b.slice` is `a.slice/a-b.slice`.
+                var chain: [String] = []
+                var current: String? = target.name
+                while let slice = current, slice != "-.slice" {
+                    chain.insert(slice, at: 0)
+                    current = SliceConfig.parent(of: slice)
+                }
+                return ThrottleTargetsUsage.Group(
+                    directory: ([systemdCgroupRoot] + chain).joined(separator: "/"), hierarchyRoot: systemdCgroupRoot)
+            }
+        }
+    }
+
+    private mutating func judgeTargetsUsage(at now: MonotonicInstant) -> Result<TargetsCPUUsage, GovernorReadError>? {
+        let (usage, errors) = targetsUsage.judge(throttleTargetGroups, at: now, longestSpan: longestCPUUseSpan)
+        if let error = errors.first { return .failure(error) }
+        return usage.map { .success($0) }
     }
 
     /// CPU use since the baseline, which moves to `times` when it gives a reading. /proc/stat

@@ -102,6 +102,7 @@ extension GovernorDriver {
         let said = self.notes
         var notes = said + Governor.shelteredTargets(targets).filter { !said.contains($0) }
         if let disabledReason { notes.insert("the governor is off: \(disabledReason)", at: 0) }
+        if let uncontendedNote { notes.append(uncontendedNote) }
         return ControlEmergencyStatus(
             state: state, now: options.clock(), automaticEnabled: automaticEnabled, conflicts: conflicts, notes: notes,
             source: options.source)

@@ -82,6 +82,7 @@ extension GovernorDriver {
         var sampler = GovernorSampler(
             host: HostSignalReader(), cgroups: effects.reader, protectedGroup: effects.reader == nil ? nil : protected,
             onlineCPUs: online)
+        if let scopes = supervisor.scopes { sampler.systemdCgroupRoot = scopes.cgroupRoot }
         if effects.reader == nil, let own = CgroupDiscovery.discover().groupPath,
             case .success = PressureFile.read(own + "/cpu.pressure")
         {

@@ -74,6 +74,10 @@ public final class GovernorDriver: @unchecked Sendable {
     /// (`Governor.shelteredTargets`), as last said in the log and an alert.
     public private(set) var sheltered: [String] = []
     var saidOnce: Set<String> = []
+    /// CPU signals that would raise the tier with no contender (`GovernorDecision.uncontended`):
+    /// the line, said once per episode, and the last sample that held the tier for it. The
+    /// episode ends when the tier rises, or after `CooldownSec=` without such a sample.
+    var uncontended: (line: String, lastAt: MonotonicInstant)?
     /// Actions carried out since this driver started, by kind, for `/metrics`.
     public private(set) var actionCounts: [String: UInt64] = [:]
 
@@ -278,6 +282,7 @@ public final class GovernorDriver: @unchecked Sendable {
         // In manual mode the operator is in charge: the sample only serves the expiry.
         if automaticEnabled && !state.mode.isManual, let source {
             source.useLongestCPUUseSpan(thresholds.longestCPUUseSpan)
+            source.useThrottleTargets(Governor.throttleTargets(effects.targets(for: configuration())))
             let (taken, errors) = source.sample(at: now, firedTriggers: fired)
             sample = taken
             for error in errors {
@@ -285,7 +290,7 @@ public final class GovernorDriver: @unchecked Sendable {
             }
             sample.firedTriggers = confirmedTriggers(fired, totals: sample.pressureTotals, at: now, thresholds: thresholds)
         }
-        let level = GovernorAssessment(sample, thresholds).level
+        let level = GovernorAssessment(sample, thresholds).escalation
         let readSlices = state.mode.isManual || state.tier >= .critical || level >= .critical
             || state.changes.contains { $0.kind == .systemdSlice }
         guard let targets = observedTargets(readSlices: readSlices, purpose: "deciding") else {
@@ -301,8 +306,30 @@ public final class GovernorDriver: @unchecked Sendable {
                 "governor: held tier \(decision.state.tier.rawValue); readings: \(GovernorAssessment(sample, thresholds).readings.map(\.description).joined(separator: ", "))\(fired.isEmpty ? "" : "; triggers fired")",
                 metadata: ["event": "governor-look"])
         }
+        noteUncontended(decision, at: now, thresholds: thresholds)
         commit(decision)
         schedule()
+    }
+
+    /// Says once per episode that CPU signals found nothing to throttle, and keeps the
+    /// line for `status` while the episode lasts.
+    func noteUncontended(_ decision: GovernorDecision, at now: MonotonicInstant, thresholds: GovernorThresholds) {
+        if decision.state.tier > state.tier {
+            uncontended = nil
+            return
+        }
+        guard let line = decision.uncontended else { return }
+        let ongoing = uncontended.map { now.since($0.lastAt) < thresholds.cooldown } ?? false
+        if !ongoing {
+            logger.notice("governor: \(line)", metadata: ["event": "governor-uncontended", "tier": .string(decision.state.tier.rawValue)])
+        }
+        uncontended = (line, now)
+    }
+
+    /// The line of the episode in course, for `status`.
+    var uncontendedNote: String? {
+        guard let uncontended, options.clock().since(uncontended.lastAt) < thresholds.cooldown else { return nil }
+        return uncontended.line
     }
 
     /// The trigger events the stall totals bear out (`PressureEvidence`); events still

@@ -19,12 +19,16 @@ public protocol GovernorSampleSource: AnyObject {
     /// The longest span CPU use may be judged over (`GovernorThresholds.longestCPUUseSpan`),
     /// told before each sample so a reload that changes the window takes effect.
     func useLongestCPUUseSpan(_ span: TimeSpan)
+    /// What the critical tier would throttle (`Governor.throttleTargets`), told before each
+    /// sample: the groups whose CPU use says whether an overload has a contender.
+    func useThrottleTargets(_ targets: [GovernorTarget])
 }
 
 extension GovernorSampleSource {
     public var followUpAt: MonotonicInstant? { nil }
     public func pressureWokeUp() {}
     public func useLongestCPUUseSpan(_ span: TimeSpan) {}
+    public func useThrottleTargets(_ targets: [GovernorTarget]) {}
 }
 
 /// `GovernorSampler` on the real files.
@@ -39,11 +43,15 @@ public final class SystemSampleSource: GovernorSampleSource {
 
     public func triggerPath(_ resource: PressureResource) -> String? { sampler.pressurePath(resource) }
 
-    public var followUpAt: MonotonicInstant? { sampler.cpuUseReadableAt }
+    public var followUpAt: MonotonicInstant? {
+        [sampler.cpuUseReadableAt, sampler.targetsUsageReadableAt].compactMap { $0 }.min()
+    }
 
     public func pressureWokeUp() { sampler.freshCPUWindowRequested = true }
 
     public func useLongestCPUUseSpan(_ span: TimeSpan) { sampler.longestCPUUseSpan = span }
+
+    public func useThrottleTargets(_ targets: [GovernorTarget]) { sampler.throttleTargets = targets }
 
     public func wakeUpPath(_ resource: PressureResource) -> String? {
         guard sampler.protectedGroup != nil, sampler.cgroups != nil else { return nil }
