@@ -118,15 +118,15 @@ public protocol GovernorSliceControl: AnyObject {
 /// `GovernorSliceControl` over systemd's D-Bus API (`SetUnitProperties`, runtime: the
 /// throttle is gone after a reboot, as an emergency measure must be).
 public final class SystemdSliceControl: GovernorSliceControl {
-    let bus: SystemdBus
+    let bus: GovernorBus
 
-    public init(bus: SystemdBus) { self.bus = bus }
+    public init(bus: GovernorBus) { self.bus = bus }
 
     /// Connects with a short call timeout (the governor calls it on its loop, and only when
     /// throttling or restoring a slice); nil and the reason when systemd is not reachable.
     public static func connect(callTimeoutUSec: UInt64 = 2_000_000) -> (SystemdSliceControl?, String?) {
         do {
-            return (SystemdSliceControl(bus: try SystemdBus(callTimeoutUSec: callTimeoutUSec)), nil)
+            return (SystemdSliceControl(bus: try GovernorBus(callTimeoutUSec: callTimeoutUSec)), nil)
         } catch {
             return (nil, error.errorMessage ?? error.description)
         }
@@ -134,7 +134,7 @@ public final class SystemdSliceControl: GovernorSliceControl {
 
     public func properties(of slice: String) -> Result<[String: String], SystemdBusError> {
         do {
-            let read = try bus.readUnitProperties(unit: slice)
+            let read = try bus.call { bus throws(SystemdBusError) in try bus.readUnitProperties(unit: slice) }
             var values: [String: String] = [:]
             for property in GovernorSliceProperty.allCases {
                 guard case .uint64(let value)? = read.first(where: { $0.name == property.name })?.value else { continue }
@@ -148,7 +148,7 @@ public final class SystemdSliceControl: GovernorSliceControl {
 
     public func set(_ properties: [SystemdProperty], of slice: String) -> Result<Void, SystemdBusError> {
         do {
-            try bus.setProperties(properties, of: slice, runtime: true)
+            try bus.call { bus throws(SystemdBusError) in try bus.setProperties(properties, of: slice, runtime: true) }
             return .success(())
         } catch {
             return .failure(error)

@@ -9,12 +9,12 @@ import WardenLinux
 /// The files are only read, except `memory.reclaim`: a one-off request to the kernel that
 /// systemd has no setting for and keeps no state of.
 public final class SystemdUnitGroupControl: GovernorGroupControl {
-    let bus: SystemdBus
+    let bus: GovernorBus
     public let reader: GovernorCgroupReader
 
     /// `cgroupRoot`: where the hierarchy systemd's `ControlGroup` paths are relative to is
     /// mounted.
-    public init(bus: SystemdBus, cgroupRoot: String = "/sys/fs/cgroup") {
+    public init(bus: GovernorBus, cgroupRoot: String = "/sys/fs/cgroup") {
         self.bus = bus
         self.reader = GovernorCgroupReader(cgroupRoot: cgroupRoot)
     }
@@ -25,7 +25,7 @@ public final class SystemdUnitGroupControl: GovernorGroupControl {
         cgroupRoot: String = "/sys/fs/cgroup", callTimeoutUSec: UInt64 = 2_000_000
     ) -> (SystemdUnitGroupControl?, String?) {
         do {
-            return (SystemdUnitGroupControl(bus: try SystemdBus(callTimeoutUSec: callTimeoutUSec), cgroupRoot: cgroupRoot), nil)
+            return (SystemdUnitGroupControl(bus: try GovernorBus(callTimeoutUSec: callTimeoutUSec), cgroupRoot: cgroupRoot), nil)
         } catch {
             return (nil, error.errorMessage ?? error.description)
         }
@@ -63,7 +63,7 @@ public final class SystemdUnitGroupControl: GovernorGroupControl {
 
     private func setFrozen(_ frozen: Bool, _ unit: String, _ target: String) -> [String] {
         do {
-            try bus.setFrozen(frozen, unit: unit)
+            try bus.call { bus throws(SystemdBusError) in try bus.setFrozen(frozen, unit: unit) }
             return []
         } catch {
             return ["\(target) (\(unit)): \(error)"]
@@ -72,7 +72,7 @@ public final class SystemdUnitGroupControl: GovernorGroupControl {
 
     private func set(_ properties: [SystemdProperty], _ unit: String, _ target: String) -> [String] {
         do {
-            try bus.setProperties(properties, of: unit, runtime: true)
+            try bus.call { bus throws(SystemdBusError) in try bus.setProperties(properties, of: unit, runtime: true) }
             return []
         } catch {
             return ["\(target) (\(unit)): \(error)"]
