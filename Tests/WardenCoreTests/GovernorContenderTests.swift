@@ -6,13 +6,14 @@ import Testing
 @Suite struct GovernorContenderTests {
     /// What the throttle targets used, as the sampler reports it.
     enum Usage: CustomStringConvertible {
-        case unread, measuring, idle, busy
+        case unread, measuring, idle, held, busy
 
         var value: TargetsCPUUsage? {
             switch self {
             case .unread: nil
             case .measuring: .measuring
             case .idle: .measured(Percentage(hundredths: 20))  // 0.2 % of a CPU
+            case .held: .measured(Percentage(percent: 50))  // a hog at the emergency quota
             case .busy: .measured(Percentage(percent: 180))
             }
         }
@@ -38,12 +39,20 @@ import Testing
         ("usage being measured holds until it is known", [(0, .crit, .measuring, .normal), (1, .crit, .busy, .critical)]),
         ("a contender arriving later", [(0, .crit, .idle, .normal), (30, .crit, .idle, .normal), (31, .crit, .busy, .critical)]),
         (
-            "no early stand-down while throttled: the throttle lowers the targets' use",
-            [(0, .crit, .busy, .critical), (1, .crit, .idle, .critical), (30, .warn, .idle, .critical), (61, .warn, .idle, .critical)]
+            "no early stand-down while throttled: the throttle holds the hog at its quota",
+            [(0, .crit, .busy, .critical), (1, .crit, .held, .critical), (30, .warn, .held, .critical), (61, .warn, .held, .critical)]
         ),
         (
-            "severe on critical signals alone once throttled",
-            [(0, .crit, .busy, .critical), (5, .crit, .idle, .critical), (10, .crit, .idle, .severe)]
+            "stand-down when the throttled targets went idle, under the group's own stall",
+            [(0, .crit, .busy, .critical), (1, .crit, .idle, .critical), (61, .crit, .idle, .warning), (121, .crit, .idle, .normal)]
+        ),
+        (
+            "severe on critical signals while a hog is held at its quota",
+            [(0, .crit, .busy, .critical), (5, .crit, .held, .critical), (10, .crit, .held, .severe)]
+        ),
+        (
+            "no severe when the throttled targets went idle",
+            [(0, .crit, .busy, .critical), (5, .crit, .idle, .critical), (10, .crit, .idle, .critical)]
         ),
         (
             "stand-down keeps the cooldown of calm",
@@ -99,6 +108,16 @@ import Testing
             world.feed(GovernorSample(at: .zero, cpuBusy: Percentage(percent: 95), targetsCPUUsage: .measured(Percentage(hundredths: used))))
             #expect(world.state.tier == tier, "\(used) hundredths of a percent")
         }
+    }
+
+    /// A tier is held while the targets use half the smallest emergency quota, at most the
+    /// contender share: a tenth of a CPU with the default quotas (50 %), less with a quota
+    /// under 20 %, so a hog held at a low quota still holds the tier.
+    @Test(arguments: [(UInt64(500_000), 1000), (200_000, 1000), (60_000, 300), (1_000_000, 1000), (10_000, 50)])
+    func theHoldingShareIsHalfTheSmallestQuota(quota: UInt64, hundredths: Int) {
+        var settings = GovernorSettings()
+        settings.emergencyCPUQuota = CPUQuota(perSecondUSec: quota)
+        #expect(GovernorThresholds(settings).holdingCPUShare == Percentage(hundredths: hundredths))
     }
 
     /// Nothing is written, and the decision says why, in words an operator reads.

@@ -202,10 +202,9 @@ public enum Governor {
     ) {
         // Nothing read (every file unreadable): no evidence either way, hold the tier.
         guard !assessment.readings.isEmpty else { return }
-        // Rising needs a contender; holding a tier does not: once throttled, the targets use
-        // little because of the throttle, and the critical tier goes on to severe and holds
-        // on the signals alone.
-        let level = assessment.level
+        // Rising needs a contender; holding a tier needs one held back by the throttle
+        // (using some of its quota: `GovernorAssessment.holding`), and so does severe.
+        let level = assessment.holding
         let rising = assessment.escalation
         if (state.tier >= .critical ? level : rising) == .critical {
             if state.criticalSince == nil { state.criticalSince = now }

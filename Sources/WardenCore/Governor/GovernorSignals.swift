@@ -185,6 +185,13 @@ public struct GovernorThresholds: Hashable, Sendable {
     /// `[Governor]` key: the line between "something runs" and "nothing runs" does not
     /// depend on the workload.
     public static let defaultContenderCPUShare = Percentage(percent: 10)
+    /// The share of a CPU the throttle targets must still use for CPU signals to hold a
+    /// tier: half the smallest emergency quota (a throttled hog uses up to its quota), at
+    /// most `contenderCPUShare`.
+    public var holdingCPUShare: Percentage {
+        let quota = min(emergencyCPUQuota.perSecondUSec, throttleSliceCPUQuota.perSecondUSec)
+        return min(contenderCPUShare, Percentage(hundredths: Int(clamping: quota / 200)))
+    }
     /// `EmergencyCPUQuota=` default: half of one CPU.
     public static let defaultEmergencyCPUQuota = CPUQuota(perSecondUSec: 500_000)
     /// `EmergencyCPUWeight=` default: the least weight.
@@ -285,10 +292,14 @@ extension GovernorSettings {
 /// stack nothing and costs the batch work later. Memory and I/O signals are judged on their
 /// own: what the severe tier does about memory (`memory.high`) does not depend on CPU use.
 public struct GovernorAssessment: Hashable, Sendable {
-    /// The highest level any signal reached, contender or not: what holds a tier (the
-    /// cooldown counts calm only below every warning threshold, so a throttle that lowers
-    /// the targets' own use does not end it early).
+    /// The highest level any signal reached, contender or not.
     public var level: GovernorTier
+    /// The highest level of the signals that hold a tier (the cooldown counts calm only
+    /// below it, and severe needs it critical): `level` without the CPU signals when the
+    /// throttle targets used less than `GovernorThresholds.holdingCPUShare`. A throttle
+    /// holds a hog at its quota, so a target using far less is not held back by it: it
+    /// went idle, and the critical group's own stall is no reason to keep throttling.
+    public var holding: GovernorTier
     /// The highest level of the signals that may raise the tier: `level` without the CPU
     /// signals when there is no contender.
     public var escalation: GovernorTier
@@ -366,6 +377,12 @@ public struct GovernorAssessment: Hashable, Sendable {
         self.memoryPressed = memoryPressed
         let contended = sample.targetsCPUUsage.map { $0.contends(atLeast: t.contenderCPUShare) } ?? true
         self.contended = contended
+        let held: Bool
+        switch sample.targetsCPUUsage {
+        case nil, .measuring?: held = true
+        case .measured(let share)?: held = share >= t.holdingCPUShare
+        }
+        self.holding = readings.filter { held || !Self.cpuSignals.contains($0.signal) }.map(\.level).max() ?? .normal
         let counted = readings.filter { contended || !Self.cpuSignals.contains($0.signal) }
         self.escalation = counted.map(\.level).max() ?? .normal
         let escalation = self.escalation
