@@ -95,15 +95,21 @@ final class GovernorBed {
         let manager = try CgroupManager(rootPath: cgroupRoot, options: CgroupManager.Options(requireCgroup2: false))
         let effects = GovernorEffects(manager: manager, slices: nil, slicesUnavailableReason: "not a systemd host (test)")
         effects.beforeAction = beforeAction
+        return driver(effects: effects)
+    }
+
+    /// A driver of the bed's configuration over `effects`, with the bed's clock and log,
+    /// and no wake-ups of its own; `source` is what its records name as their writer.
+    func driver(effects: GovernorEffects, source recordSource: String = "daemon") -> GovernorDriver {
         let capture = capture
         let clock = clock
-        let logger = Logger(label: "test") { _ in CapturingLogHandler(capture: capture) }
         let configuration = configuration
         return GovernorDriver(
             configuration: { configuration }, effects: effects, source: source,
             options: GovernorDriverOptions(
-                stateDirectory: stateDirectory, automaticWakeups: false, clock: { clock.now }, bootID: "boot-1"),
-            logger: logger)
+                stateDirectory: stateDirectory, automaticWakeups: false, source: recordSource, clock: { clock.now },
+                bootID: "boot-1"),
+            logger: Logger(label: "test") { _ in CapturingLogHandler(capture: capture) })
     }
 
     var stateText: String { readText(stateDirectory + "/" + GovernorStateFile.fileName) }

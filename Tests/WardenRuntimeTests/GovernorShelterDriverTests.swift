@@ -141,14 +141,7 @@ final class SystemdLikeGroupControl: GovernorGroupControl {
     static func driver(_ bed: GovernorBed, control: SystemdLikeGroupControl, wardenCgroup: String) -> GovernorDriver {
         let effects = GovernorEffects(groups: control, slices: nil, slicesUnavailableReason: "test", wardenCgroup: wardenCgroup)
         effects.componentsAreSystemdUnits = true
-        let capture = bed.capture
-        let clock = bed.clock
-        let configuration = bed.configuration
-        return GovernorDriver(
-            configuration: { configuration }, effects: effects, source: bed.source,
-            options: GovernorDriverOptions(
-                stateDirectory: bed.stateDirectory, automaticWakeups: false, clock: { clock.now }, bootID: "boot-1"),
-            logger: Logger(label: "test") { _ in CapturingLogHandler(capture: capture) })
+        return bed.driver(effects: effects)
     }
 
     /// The bed's stack with Warden in `wardenCgroup`, driven into the critical tier.

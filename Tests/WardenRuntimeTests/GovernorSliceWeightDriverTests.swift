@@ -20,14 +20,7 @@ import WardenLinux
         let manager = try CgroupManager(rootPath: bed.cgroupRoot, options: CgroupManager.Options(requireCgroup2: false))
         let effects = GovernorEffects(manager: manager, slices: slices, slicesUnavailableReason: nil, wardenCgroup: Self.wardenCgroup)
         effects.beforeAction = beforeAction
-        let capture = bed.capture
-        let clock = bed.clock
-        let configuration = bed.configuration
-        return GovernorDriver(
-            configuration: { configuration }, effects: effects, source: bed.source,
-            options: GovernorDriverOptions(
-                stateDirectory: bed.stateDirectory, automaticWakeups: false, source: source, clock: { clock.now }, bootID: "boot-1"),
-            logger: Logger(label: "test") { _ in CapturingLogHandler(capture: capture) })
+        return bed.driver(effects: effects, source: source)
     }
 
     /// What the slices hold before, and the call that restores them.
