@@ -20,7 +20,11 @@ final class RecordingSliceControl: GovernorSliceControl {
     var quotas: [String: String] { values.mapValues { $0["CPUQuotaPerSecUSec"] ?? "-" } }
     var weights: [String: String] { values.mapValues { $0["CPUWeight"] ?? "-" } }
 
+    /// `properties(of:)` calls: each is a D-Bus round trip to systemd in Warden.
+    var reads = 0
+
     func properties(of slice: String) -> Result<[String: String], SystemdBusError> {
+        reads += 1
         if let failure { return .failure(failure) }
         return .success(values[slice] ?? Self.fresh)
     }

@@ -41,5 +41,14 @@ public struct GovernorCgroupReader: Sendable {
         }
     }
 
+    /// Whether every group target is still the group `observe` found: the same directory
+    /// inode, or still missing. One `stat` per group tells a group created again (a
+    /// component restarted) or created at all from nothing new.
+    public func sameGroups(as observed: [GovernorTarget]) -> Bool {
+        observed.allSatisfy { target in
+            target.kind != .group || FileIO.inode(groupDirectory(target.path)) == target.identity
+        }
+    }
+
     func groupDirectory(_ path: String) -> String { path.isEmpty ? cgroupRoot : cgroupRoot + "/" + path }
 }

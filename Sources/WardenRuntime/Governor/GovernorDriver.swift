@@ -65,6 +65,17 @@ public final class GovernorDriver: @unchecked Sendable {
     /// Trigger events are acted on only once the stall totals bear them out.
     var evidence = PressureEvidence(window: TimeSpan.seconds(1))
     var timer: EventLoop.TimerID?
+    /// The last full reading of the targets' values (`recentObservation`): the targets as
+    /// configured, as read, whether systemd's slices were read, when, and the changes on
+    /// record then (a write since makes the reading stale).
+    var lastObservation: (
+        unobserved: [GovernorTarget], observed: [GovernorTarget], withSlices: Bool, at: MonotonicInstant,
+        changes: [GovernorChange]
+    )?
+    /// How long a full reading stands for holding looks: how late an operator's own change
+    /// to a throttled value is noticed (and reported as a conflict) at most. A restarted
+    /// component's group is noticed at the next look.
+    static let observationRefresh = TimeSpan.seconds(5)
     var stoodDown = false
     /// Conflicts met at the last restore, for `status`.
     var lastConflicts: [GovernorConflict] = []
@@ -293,12 +304,30 @@ public final class GovernorDriver: @unchecked Sendable {
         let level = GovernorAssessment(sample, thresholds).escalation
         let readSlices = state.mode.isManual || state.tier >= .critical || level >= .critical
             || state.changes.contains { $0.kind == .systemdSlice }
-        guard let targets = observedTargets(readSlices: readSlices, purpose: "deciding") else {
-            schedule()
-            return
+        let unobserved = effects.targets(for: configuration())
+        // A look that holds the tier needs the signals, not the groups' values: those come
+        // from the last full reading while the decision on them changes nothing, and are
+        // read again (cgroupfs, and systemd's slices over D-Bus) as soon as it would.
+        var decision: GovernorDecision?
+        var targets: [GovernorTarget] = []
+        if let recent = recentObservation(of: unobserved, withSlices: readSlices, at: now) {
+            let held = Governor.decide(state: state, sample: sample, targets: recent, thresholds: thresholds)
+            if held.actions.isEmpty && held.audit == nil {
+                decision = held
+                targets = recent
+            }
         }
+        if decision == nil {
+            guard let observed = observedTargets(unobserved, readSlices: readSlices, purpose: "deciding") else {
+                schedule()
+                return
+            }
+            lastObservation = (unobserved, observed, readSlices, now, state.changes)
+            targets = observed
+            decision = Governor.decide(state: state, sample: sample, targets: observed, thresholds: thresholds)
+        }
+        guard let decision else { return }
         reportSheltered(targets)
-        let decision = Governor.decide(state: state, sample: sample, targets: targets, thresholds: thresholds)
         if decision.audit == nil {
             // Tier changes and writes are logged by commit; a look that changed nothing only
             // at debug level, for an operator (or a test) asking why a tier holds.
@@ -352,10 +381,26 @@ public final class GovernorDriver: @unchecked Sendable {
         return judged.confirmed
     }
 
+    /// The targets of the last full reading when it can stand for the groups now: the same
+    /// targets (no reload changed them), the same changes on record (nothing written
+    /// since), systemd's slices read if they are needed, every group the same one (a `stat`
+    /// each), and no older than `observationRefresh`.
+    func recentObservation(of unobserved: [GovernorTarget], withSlices: Bool, at now: MonotonicInstant) -> [GovernorTarget]? {
+        guard let last = lastObservation, last.unobserved == unobserved, last.changes == state.changes,
+            last.withSlices || !withSlices, now.since(last.at) < Self.observationRefresh,
+            effects.sameGroups(as: last.observed)
+        else { return nil }
+        return last.observed
+    }
+
     /// The targets with their current values; nil (after logging) when a systemd slice the
     /// governor changed could not be read: deciding then could drop its record.
     func observedTargets(readSlices: Bool, purpose: String) -> [GovernorTarget]? {
-        let (targets, problems) = effects.observe(effects.targets(for: configuration()), readSlices: readSlices)
+        observedTargets(effects.targets(for: configuration()), readSlices: readSlices, purpose: purpose)
+    }
+
+    func observedTargets(_ unobserved: [GovernorTarget], readSlices: Bool, purpose: String) -> [GovernorTarget]? {
+        let (targets, problems) = effects.observe(unobserved, readSlices: readSlices)
         let changedSlices = Set(state.changes.filter { $0.kind == .systemdSlice }.map(\.target))
         let blocking = problems.filter { problem in changedSlices.contains { problem.hasPrefix("reading \($0) ") } }
         for problem in problems { sayOnce(problem, "governor: \(problem)", level: .warning) }

@@ -246,6 +246,12 @@ public final class GovernorEffects {
         return (observed, problems)
     }
 
+    /// Whether the group targets of an earlier `observe` are still the same groups
+    /// (`GovernorCgroupReader.sameGroups`); true without a cgroup subtree.
+    public func sameGroups(as observed: [GovernorTarget]) -> Bool {
+        reader?.sameGroups(as: observed) ?? true
+    }
+
     /// Carries out the actions, cgroup writes first (the quickest relief), then the slower
     /// D-Bus calls. Alerts are not effects here: the caller posts them. Returns one line per
     /// failure; a failure never stops the other actions.

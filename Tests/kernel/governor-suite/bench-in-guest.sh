@@ -12,11 +12,15 @@
 #   quiet    the stack idle, the governor on: Warden's context switches and tier changes
 #            over WARDEN_GOVERNOR_BENCH_QUIET_SECONDS (default 120)
 #
-# batch and outside run four phases each (WARDEN_GOVERNOR_BENCH_PHASES):
+# batch and outside run five phases each (WARDEN_GOVERNOR_BENCH_PHASES):
 #
 #   idle      the critical components alone
 #   hogs      the overload, no limits, governor off
 #   weights   the overload, static CPUWeight= only (critical.slice 10000, batch.slice 1), governor off
+#   quota     the overload under what the governor's critical tier writes, set statically
+#             (batch.slice CPUQuota=50% and CPUWeight=1, critical.slice CPUWeight=10000 in
+#             the units; in outside also user.slice CPUQuota=50% CPUWeight=1), governor off:
+#             the cost of the throttle itself, apart from the watching and the reaction
 #   governor  the overload, [Governor] Enabled=yes with its defaults, equal weights
 #
 # Each phase: a fresh Warden, the probes (stopped LEAD + SECONDS + 1 s after), the overload
@@ -28,15 +32,19 @@
 # More knobs: WARDEN_GOVERNOR_BENCH_OUTSIDE (the outside load's command line),
 # _BATCH_JOBS (hogs in batch.slice in outside, default 1), _WORK_US (the deadline job's
 # CPU per 10 ms, default 3000), _USER_WEIGHT (user.slice's CPUWeight= in outside),
-# _VERBOSE=1 (every governor line).
+# _VERBOSE=1 (Warden at LogLevel=debug: its looks around the onset, and every governor line).
 set -u
 here=$(cd "$(dirname "$0")" && pwd -P)
 repo=$(cd "$here/../../.." && pwd -P)
 . "$here/lib.sh"
 gov_log_timestamps=1
-# Every look of the governor is logged ("governor: held tier …"): the governor phase
-# prints the looks around the onset, so a slow reaction shows which reading held it back.
+# The quiet scenario logs every look of the governor ("governor: held tier …") to count
+# them. The overload phases run Warden at its default level, as operators do: a line per
+# look stamped by gov_stamp_lines (a shell reading a byte at a time) costs the guest's
+# CPUs more than the look itself; WARDEN_GOVERNOR_BENCH_VERBOSE=1 logs and prints the
+# looks around the onset too, so a slow reaction shows which reading held it back.
 gov_log_level=debug
+verbose=${WARDEN_GOVERNOR_BENCH_VERBOSE:-0}
 if [ "${WARDEN_TESTBED_GUEST:-0}" != 1 ] || [ -z "${WARDEN_TEST_CGROUP_ROOT:-}" ]; then
     echo "bench-governor: refusing to run outside a test-bed guest" >&2
     exit 77
@@ -52,7 +60,7 @@ programs=$(gov_programs "$repo") || exit 77
 seconds=${WARDEN_GOVERNOR_BENCH_SECONDS:-30}
 # The governor phase runs right after idle: the load average the other overload phases
 # leave would keep it in its warning tier for minutes.
-phases=${WARDEN_GOVERNOR_BENCH_PHASES:-idle governor hogs weights}
+phases=${WARDEN_GOVERNOR_BENCH_PHASES:-idle governor hogs weights quota}
 # quiet first: it needs a low load average, which the overload scenarios leave high.
 scenarios=${WARDEN_GOVERNOR_BENCH_SCENARIOS:-quiet batch outside}
 quiet_seconds=${WARDEN_GOVERNOR_BENCH_QUIET_SECONDS:-120}
@@ -141,6 +149,12 @@ wait_for_standby() { # name
     echo "  governor: standing by after $(($(gov_now_ms) - waited_from)) ms; $(grep -c 'governor: tier' "$dir/warden.log") tier change(s) before the onset"
 }
 
+# Warden's CPU time so far (utime + stime, clock ticks): `warden run` execs the daemon in
+# the process gov_start_warden started.
+warden_cpu_ticks() {
+    awk '{ print $14 + $15 }' "/proc/$warden_pid/stat" 2>/dev/null || echo 0
+}
+
 # Ends a phase that cannot go on: Warden (which removes its groups) and the outside load.
 abort_phase() {
     kill -TERM "$warden_pid" 2>/dev/null
@@ -162,6 +176,8 @@ run_phase() { # scenario phase
     outside/*) n=$batch_jobs ;;
     esac
     [ "$name" = governor ] && governor="Enabled=yes"
+    local gov_log_level=info
+    [ "$verbose" = 1 ] && gov_log_level=debug
     # The probes run until stopped: when its last component stops Warden removes the
     # slice, and with it the governor's PSI triggers on it.
     gov_write_stack "$dir" "$programs" "$n" "$governor" "--samples $dir/samples"
@@ -176,10 +192,11 @@ Slice=critical.slice
 Restart=no
 UNIT
     fi
-    if [ "$name" = weights ]; then
+    if [ "$name" = weights ] || [ "$name" = quota ]; then
         sed -i 's/^CPUWeight=100$/CPUWeight=10000/' "$dir/units/critical.slice"
         sed -i 's/^CPUWeight=100$/CPUWeight=1/' "$dir/units/batch.slice"
     fi
+    [ "$name" = quota ] && sed -i 's/^CPUWeight=1$/CPUWeight=1\nCPUQuota=50%/' "$dir/units/batch.slice"
     [ "$name" = governor ] && wait_for_low_load
     gov_start_warden "$warden" "$dir" "$group"
     local unit
@@ -211,6 +228,8 @@ UNIT
         fi
         watched=/sys/fs/cgroup/user.slice/cpu.max
         [ -z "$user_weight" ] || systemctl set-property --runtime user.slice CPUWeight="$user_weight"
+        # What the governor writes to user.slice in its critical tier (stop_outside resets it).
+        [ "$name" = quota ] && systemctl set-property --runtime user.slice CPUQuota=50% CPUWeight=1
     fi
     sleep "$lead"
     local watch=()
@@ -219,9 +238,13 @@ UNIT
     [ "$name" = governor ] && [ "$standby" = 0 ] && watch=(--watch "$watched" --timeout "$seconds")
     local line onset onset_wall
     onset_wall=${EPOCHREALTIME/[.,]/}
+    local cpu_before cpu_after
+    cpu_before=$(warden_cpu_ticks)
     line=$("$programs/cgroup-watch" --start "$dir/go" "${watch[@]}")
     onset=$(echo "$line" | awk '{ print $2 }')
     sleep "$((seconds + 1))"
+    cpu_after=$(warden_cpu_ticks)
+    echo "  warden: $(((cpu_after - cpu_before) * 1000 / $(getconf CLK_TCK))) ms of CPU (user + system) from the onset over $((seconds + 1)) s"
     if [ "$scenario" = outside ] && [ "$name" != idle ]; then
         echo "  user.slice: cpu.max '$(gov_cat /sys/fs/cgroup/user.slice/cpu.max)', cpu.weight $(gov_cat /sys/fs/cgroup/user.slice/cpu.weight) (CPUWeight=$(systemctl show user.slice -p CPUWeight --value)), $(grep -E 'usage_usec|nr_periods|nr_throttled|throttled_usec' /sys/fs/cgroup/user.slice/cpu.stat | tr '\n' ' ')"
         echo "  batch.slice: cpu.max '$(gov_cat "$group/batch.slice/cpu.max")', $(grep -E 'usage_usec|nr_throttled|throttled_usec' "$group/batch.slice/cpu.stat" | tr '\n' ' ')"
@@ -257,10 +280,12 @@ UNIT
         # cgroup-watch created the onset file (a fork early, so a few ms late at most).
         grep 'governor: tier' "$dir/warden.log" | tail -n +$((before_onset + 1)) |
             awk -v o="$onset_wall" '{ printf "    +%d ms %s\n", ($1 - o) / 1000, substr($0, index($0, " ") + 1) }' | cut -c1-400
-        echo "  governor: its looks from 1 s before the onset to the quota:"
-        grep 'governor: held tier\|governor: tier' "$dir/warden.log" |
-            awk -v o="$onset_wall" -v r="${reaction[$scenario]%% *}" '{ d = ($1 - o) / 1000 } d >= -1000 && d <= r + 200 {
-                printf "    %+d ms %s\n", d, substr($0, index($0, " ") + 1) }' | sed 's/(cause=.*//; s/ (event=.*//' | cut -c1-250 | head -n 20
+        if [ "$verbose" = 1 ]; then
+            echo "  governor: its looks from 1 s before the onset to the quota:"
+            grep 'governor: held tier\|governor: tier' "$dir/warden.log" |
+                awk -v o="$onset_wall" -v r="${reaction[$scenario]%% *}" '{ d = ($1 - o) / 1000 } d >= -1000 && d <= r + 200 {
+                    printf "    %+d ms %s\n", d, substr($0, index($0, " ") + 1) }' | sed 's/(cause=.*//; s/ (event=.*//' | cut -c1-250 | head -n 20
+        fi
         grep 'governor: .*ThrottleSlices\|sheltered\|governor: .*fail' "$dir/warden.log" | head -n 3 |
             sed 's/^[0-9]* /  /' | cut -c1-300
     fi
@@ -273,7 +298,7 @@ UNIT
     rmdir "$group/warden.supervisor" "$group" 2>/dev/null
     echo "  $key: sleep loop $(cat "$dir/probe.out")  (whole probe run)"
     [ "$scenario" = outside ] && echo "  $key: deadline job $(cat "$dir/deadline.out")  (whole probe run)"
-    if [ "${WARDEN_GOVERNOR_BENCH_VERBOSE:-0}" = 1 ]; then
+    if [ "$verbose" = 1 ]; then
         echo "  $key: every governor line of the run (WARDEN_GOVERNOR_BENCH_VERBOSE=1), ms from the onset:"
         grep 'governor:' "$dir/warden.log" | awk -v o="${onset_wall:-0}" '{ printf "    %+d ms %s\n", ($1 - o) / 1000, substr($0, index($0, " ") + 1) }' |
             sed 's/ (event=.*//; s/(cause=.*//' | cut -c1-220
@@ -368,6 +393,7 @@ label_of() {
     idle) echo "idle (no load)" ;;
     hogs) echo "no limits" ;;
     weights) echo "static CPUWeight 10000:1" ;;
+    quota) echo "static quota 50% + weights" ;;
     governor) echo "governor (from onset)" ;;
     throttled) echo "governor (from quota on)" ;;
     esac
@@ -382,7 +408,7 @@ table() {
     echo
     echo "$3"
     printf '%-28s %7s %7s %7s %7s %7s %9s %9s %9s %9s\n' phase samples misses p50 p99 max "miss/idle" "nolim/this" "p99/idle" "p99/nolim"
-    for key in idle hogs weights governor throttled; do
+    for key in idle hogs weights quota governor throttled; do
         [ -n "${result[$s/$key/$probe]:-}" ] || continue
         read -r n misses p50 p99 max <<<"${result[$s/$key/$probe]}"
         printf '%-28s %7s %7s %7s %7s %7s %9s %9s %9s %9s\n' "$(label_of "$key")" "$n" "$misses" "$p50" "$p99" "$max" \
