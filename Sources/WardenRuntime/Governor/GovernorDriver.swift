@@ -67,7 +67,7 @@ public final class GovernorDriver: @unchecked Sendable {
     var timer: EventLoop.TimerID?
     /// The last full reading of the targets' values (`recentObservation`): the targets as
     /// configured, as read, whether systemd's slices were read, when, and the changes on
-    /// record then (a write since makes the reading stale).
+    /// record after that look (a change of record since makes the reading stale).
     var lastObservation: (
         unobserved: [GovernorTarget], observed: [GovernorTarget], withSlices: Bool, at: MonotonicInstant,
         changes: [GovernorChange]
@@ -289,11 +289,12 @@ public final class GovernorDriver: @unchecked Sendable {
         pendingFired = []
         let now = options.clock()
         let thresholds = thresholds
+        let unobserved = effects.targets(for: configuration())
         var sample = GovernorSample(at: now)
         // In manual mode the operator is in charge: the sample only serves the expiry.
         if automaticEnabled && !state.mode.isManual, let source {
             source.useLongestCPUUseSpan(thresholds.longestCPUUseSpan)
-            source.useThrottleTargets(Governor.throttleTargets(effects.targets(for: configuration())))
+            source.useThrottleTargets(Governor.throttleTargets(unobserved))
             let (taken, errors) = source.sample(at: now, firedTriggers: fired)
             sample = taken
             for error in errors {
@@ -304,25 +305,27 @@ public final class GovernorDriver: @unchecked Sendable {
         let level = GovernorAssessment(sample, thresholds).escalation
         let readSlices = state.mode.isManual || state.tier >= .critical || level >= .critical
             || state.changes.contains { $0.kind == .systemdSlice }
-        let unobserved = effects.targets(for: configuration())
         // A look that holds the tier needs the signals, not the groups' values: those come
         // from the last full reading while the decision on them changes nothing, and are
         // read again (cgroupfs, and systemd's slices over D-Bus) as soon as it would.
         var decision: GovernorDecision?
         var targets: [GovernorTarget] = []
+        var readAt: MonotonicInstant?
         if let recent = recentObservation(of: unobserved, withSlices: readSlices, at: now) {
-            let held = Governor.decide(state: state, sample: sample, targets: recent, thresholds: thresholds)
+            let held = Governor.decide(state: state, sample: sample, targets: recent.targets, thresholds: thresholds)
             if held.actions.isEmpty && held.audit == nil {
                 decision = held
-                targets = recent
+                targets = recent.targets
+                readAt = recent.at
             }
         }
+        var fresh = false
         if decision == nil {
             guard let observed = observedTargets(unobserved, readSlices: readSlices, purpose: "deciding") else {
                 schedule()
                 return
             }
-            lastObservation = (unobserved, observed, readSlices, now, state.changes)
+            fresh = true
             targets = observed
             decision = Governor.decide(state: state, sample: sample, targets: observed, thresholds: thresholds)
         }
@@ -331,12 +334,18 @@ public final class GovernorDriver: @unchecked Sendable {
         if decision.audit == nil {
             // Tier changes and writes are logged by commit; a look that changed nothing only
             // at debug level, for an operator (or a test) asking why a tier holds.
+            let reading = readAt.map { " (groups as read \(now.since($0).usec / 1_000) ms ago)" } ?? ""
             logger.debug(
-                "governor: held tier \(decision.state.tier.rawValue); readings: \(GovernorAssessment(sample, thresholds).readings.map(\.description).joined(separator: ", "))\(fired.isEmpty ? "" : "; triggers fired")",
+                "governor: held tier \(decision.state.tier.rawValue); readings: \(GovernorAssessment(sample, thresholds).readings.map(\.description).joined(separator: ", "))\(fired.isEmpty ? "" : "; triggers fired")\(reading)",
                 metadata: ["event": "governor-look"])
         }
         noteUncontended(decision, at: now, thresholds: thresholds)
         commit(decision)
+        if fresh {
+            // What was read stands for the next looks unless this one wrote over it.
+            let wrote = decision.actions.contains { if case .alert = $0 { false } else { true } }
+            lastObservation = wrote ? nil : (unobserved, targets, readSlices, now, state.changes)
+        }
         schedule()
     }
 
@@ -385,12 +394,14 @@ public final class GovernorDriver: @unchecked Sendable {
     /// targets (no reload changed them), the same changes on record (nothing written
     /// since), systemd's slices read if they are needed, every group the same one (a `stat`
     /// each), and no older than `observationRefresh`.
-    func recentObservation(of unobserved: [GovernorTarget], withSlices: Bool, at now: MonotonicInstant) -> [GovernorTarget]? {
+    func recentObservation(of unobserved: [GovernorTarget], withSlices: Bool, at now: MonotonicInstant)
+        -> (targets: [GovernorTarget], at: MonotonicInstant)?
+    {
         guard let last = lastObservation, last.unobserved == unobserved, last.changes == state.changes,
             last.withSlices || !withSlices, now.since(last.at) < Self.observationRefresh,
             effects.sameGroups(as: last.observed)
         else { return nil }
-        return last.observed
+        return (last.observed, last.at)
     }
 
     /// The targets with their current values; nil (after logging) when a systemd slice the
