@@ -1,7 +1,7 @@
 import Glibc
 import Testing
 import WardenCore
-import WardenLinux
+@testable import WardenLinux
 
 @testable import WardenRuntime
 
@@ -59,5 +59,26 @@ import WardenLinux
         #expect(bed.capture.firstIndex("batch.slice cpu.max: its group was created again") != nil)
         let applies = bed.capture.lines.filter { $0.contains("applied: batch.slice cpu.max: 'max 100000' → '50000 100000'") }
         #expect(applies.count == 2)
+    }
+
+    /// Under an overload the kernel fires each PSI trigger once per window: one at or
+    /// below the tier in force waits for the sample already due, one above it is looked
+    /// at at once.
+    @Test func aTriggerThatCannotRaiseTheTierWaitsForTheSampleDue() throws {
+        let bed = try GovernorBed()
+        let driver = try bed.driver()
+        driver.start(on: bed.loop)
+        bed.source.cpuPressurePercent = 40
+        driver.evaluate()
+        #expect(driver.state.tier == .critical)
+        let taken = bed.source.taken
+        driver.timer = EventLoop.TimerID(rawValue: 1)  // the next sample is due
+        driver.fired(FiredTrigger(resource: .cpu, level: .critical))
+        driver.fired(FiredTrigger(resource: .cpu, level: .warning))
+        #expect(bed.source.taken == taken)
+        // Without a sample due (the tier normal, triggers only) every event is a look.
+        driver.timer = nil
+        driver.fired(FiredTrigger(resource: .memory, level: .critical))
+        #expect(bed.source.taken == taken + 1)
     }
 }

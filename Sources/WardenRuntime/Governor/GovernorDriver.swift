@@ -248,6 +248,11 @@ public final class GovernorDriver: @unchecked Sendable {
 
     func fired(_ trigger: FiredTrigger) {
         pendingFired.append(trigger)
+        // A trigger at or below the tier in force cannot raise it: the sample due within
+        // `SampleIntervalSec=` judges it, without a look of its own (under an overload the
+        // kernel fires each trigger once per window, and every look is kernel work a
+        // waking critical task may wait for).
+        if trigger.level <= state.tier, timer != nil { return }
         evaluate()
     }
 
