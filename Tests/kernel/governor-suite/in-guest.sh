@@ -210,17 +210,16 @@ if [ "$automatic" = 1 ]; then
     # Calm can begin while the hogs still run, throttled, so the cooldown is measured from
     # the governor's own start of it: `calm-since` in the state file (CLOCK_MONOTONIC µs),
     # put on the wall clock through one pair of readings of both clocks. The step that
-    # restores starts a new calm period, and the state is saved before the write: a value
-    # seen within half a second of the restore is that new one, and the one before counts.
+    # restores starts a new calm period, so the calm that counts is the one on record
+    # while the tier is still critical (tier and calm read from one copy of the file: it
+    # is replaced whole at every change).
     read -r mono_us wall_us < <(python3 -c 'import time; print(time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000, time.time_ns() // 1000)')
-    calm_last="" calm_before=""
+    calm_last=""
     restored_noting_calm() {
-        local calm
-        calm=$(sed -n 's/^calm-since \([0-9]*\)$/\1/p' "$state" 2>/dev/null)
-        if [ -n "$calm" ] && [ "$calm" != "$calm_last" ]; then
-            calm_before=$calm_last
-            calm_last=$calm
-        fi
+        local text calm
+        text=$(cat "$state" 2>/dev/null)
+        calm=$(echo "$text" | sed -n 's/^calm-since \([0-9]*\)$/\1/p')
+        if [ -n "$calm" ] && echo "$text" | grep -qx 'tier critical\|tier severe'; then calm_last=$calm; fi
         [ "$(cat "$batch/cpu.max")" = "$before_max" ]
     }
     stop_ms=$(gov_now_ms)
@@ -230,7 +229,6 @@ if [ "$automatic" = 1 ]; then
         back_ms=$((restored_ms - stop_ms))
         pass "(b) cpu.max restored to '$(cat "$batch/cpu.max")' $back_ms ms after the hogs stopped"
         calm=$calm_last
-        if [ -n "$calm" ] && [ $((restored_ms - (calm - mono_us + wall_us) / 1000)) -lt 500 ]; then calm=$calm_before; fi
         if [ -z "$calm" ]; then
             fail "(b) the state file never showed when calm began (calm-since)"
         else
