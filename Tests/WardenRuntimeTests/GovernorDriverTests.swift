@@ -247,6 +247,36 @@ struct GovernorDriverTests {
         #expect(driver.nextEvaluation() != bed.source.followUpAt, "manual mode takes no samples")
     }
 
+    /// A rise to warning is looked at again as soon as CPU use can be read, for one trigger
+    /// window; a warning that holds past it, or one stepped down to, keeps the interval.
+    @Test func aRiseToWarningIsFollowedClosely() throws {
+        let bed = try GovernorBed()
+        let driver = try bed.driver()
+        driver.start(on: bed.loop)
+        let soon = GovernorSampler.shortestCPUUseSpan
+        bed.source.cpuPressurePercent = 15
+        driver.evaluate()
+        #expect(driver.state.tier == .warning)
+        #expect(driver.nextEvaluation() == bed.clock.now.advanced(by: soon))
+        bed.clock.advance(soon)
+        driver.evaluate()
+        #expect(driver.nextEvaluation() == bed.clock.now.advanced(by: soon))
+        bed.clock.advance(.seconds(1))
+        driver.evaluate()
+        #expect(driver.state.tier == .warning)
+        #expect(driver.nextEvaluation() == bed.clock.now.advanced(by: .seconds(1)), "a warning that holds: the interval")
+        // Critical, then calm for a cooldown: the step down to warning is no rise.
+        bed.source.cpuPressurePercent = 40
+        driver.evaluate()
+        #expect(driver.state.tier == .critical)
+        bed.source.cpuPressurePercent = 1
+        driver.evaluate()
+        bed.clock.advance(.seconds(61))
+        driver.evaluate()
+        #expect(driver.state.tier == .warning)
+        #expect(driver.nextEvaluation() == bed.clock.now.advanced(by: .seconds(1)))
+    }
+
     @Test func cooldownRestoresTheExactPreviousValues() throws {
         let bed = try GovernorBed()
         bed.makeGroup("batch.slice", cpuMax: "200000 100000", weight: "250")

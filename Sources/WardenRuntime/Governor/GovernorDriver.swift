@@ -499,6 +499,19 @@ public final class GovernorDriver: @unchecked Sendable {
         if automaticEnabled, !state.mode.isManual, state.tier < .critical, let followUp = source?.followUpAt {
             next = min(next ?? followUp, followUp)
         }
+        // Tier warning just entered on rising signals is most often the first moments of
+        // an overload: for one trigger window the governor looks again as soon as CPU use
+        // can be read anew, not a whole interval later, so that an overload which keeps
+        // growing is throttled at once. A warning that holds longer (a busy host's load),
+        // one whose signals calm down, and one stepped down to from critical keep the
+        // interval: at most a window's worth of extra looks per rise.
+        if automaticEnabled, !state.mode.isManual, state.tier == .warning, state.calmSince == nil {
+            let now = options.clock()
+            if now.since(state.since) < thresholds.pressureWindow {
+                let soon = now.advanced(by: GovernorSampler.shortestCPUUseSpan)
+                next = min(next ?? soon, soon)
+            }
+        }
         // A trigger event waiting for the second reading that confirms or drops it.
         if automaticEnabled, !state.mode.isManual, let followUp = evidence.followUpAt {
             next = min(next ?? followUp, followUp)

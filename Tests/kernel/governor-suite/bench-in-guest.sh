@@ -284,7 +284,7 @@ UNIT
             echo "  governor: its looks from 1 s before the onset to the quota:"
             grep 'governor: held tier\|governor: tier' "$dir/warden.log" |
                 awk -v o="$onset_wall" -v r="${reaction[$scenario]%% *}" '{ d = ($1 - o) / 1000 } d >= -1000 && d <= r + 200 {
-                    printf "    %+d ms %s\n", d, substr($0, index($0, " ") + 1) }' | sed 's/(cause=.*//; s/ (event=.*//' | cut -c1-250 | head -n 20
+                    printf "    %+d ms %s\n", d, substr($0, index($0, " ") + 1) }' | sed 's/(cause=.*//; s/ (event=.*//' | cut -c1-1200 | head -n 20
         fi
         grep 'governor: .*ThrottleSlices\|sheltered\|governor: .*fail' "$dir/warden.log" | head -n 3 |
             sed 's/^[0-9]* /  /' | cut -c1-300
@@ -301,7 +301,7 @@ UNIT
     if [ "$verbose" = 1 ]; then
         echo "  $key: every governor line of the run (WARDEN_GOVERNOR_BENCH_VERBOSE=1), ms from the onset:"
         grep 'governor:' "$dir/warden.log" | awk -v o="${onset_wall:-0}" '{ printf "    %+d ms %s\n", ($1 - o) / 1000, substr($0, index($0, " ") + 1) }' |
-            sed 's/ (event=.*//; s/(cause=.*//' | cut -c1-220
+            sed 's/ (event=.*//; s/(cause=.*//' | cut -c1-1200
     fi
     return 0
 }
