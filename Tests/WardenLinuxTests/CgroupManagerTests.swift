@@ -276,22 +276,6 @@ import Testing
         #expect(tree.exists("warden.supervisor") && tree.exists("x.slice/y.service"))
     }
 
-    /// Warden's own leaf gets the highest CPU weight once the cpu controller is enabled for
-    /// its groups, and is left alone where it is not.
-    @Test func theSupervisorLeafOutweighsTheComponentsBesideIt() throws {
-        let tree = SeededCgroupTree()
-        tree.group("", ["cgroup.controllers": "cpu memory\n", "cgroup.subtree_control": "memory\n"])
-        tree.group("warden.supervisor", ["cgroup.procs": "", "cpu.weight": "100\n"])
-        let options = CgroupManager.Options(requireCgroup2: false, accountingControllers: [])
-        #expect(try CgroupManager(rootPath: tree.root, options: options).raiseSupervisorCPUWeight() == false)
-        #expect(tree.read("warden.supervisor/cpu.weight") == "100\n")
-        let manager = try CgroupManager(rootPath: tree.root, options: options)
-        let writes = [CgroupWrite("cpu.weight", "50")]
-        _ = try manager.setUp([CgroupGroupPlan(path: "x.service", unit: "x.service", controllers: ["cpu"], writes: writes)])
-        #expect(try manager.raiseSupervisorCPUWeight())
-        #expect(tree.read("warden.supervisor/cpu.weight") == "10000")
-    }
-
     @Test func theCgroup2CheckRefusesAPlainDirectory() throws {
         let tree = SeededCgroupTree()
         #expect(throws: CgroupError.self) { _ = try CgroupManager(rootPath: tree.root) }

@@ -131,23 +131,6 @@ public final class CgroupManager {
         return name
     }
 
-    /// The supervisor leaf's `cpu.weight`: the highest. Warden's loop (the governor's
-    /// looks, restarts, a stop signal passed on) then does not queue behind the load it
-    /// supervises in the groups beside it; Warden uses little CPU, so the weight takes
-    /// next to nothing from its components.
-    public static let supervisorCPUWeight = 10000
-
-    /// Writes `supervisorCPUWeight` to the supervisor leaf when the cpu controller is
-    /// enabled below the root (no component asks for CPU settings: nothing to weigh
-    /// against). Returns whether it was written.
-    @discardableResult
-    public func raiseSupervisorCPUWeight() throws(CgroupError) -> Bool {
-        if enabled[""] == nil { enabled[""] = Set(CgroupControllerList.parse(try root.read("cgroup.subtree_control"))) }
-        guard enabled[""]?.contains("cpu") == true else { return false }
-        try directory(options.supervisorGroup).write("cpu.weight", String(Self.supervisorCPUWeight))
-        return true
-    }
-
     /// Creates every group of `plan` (parents first, as `CgroupPlan.plan` orders them),
     /// enables the controllers each level needs top-down, and applies the writes.
     /// Settings the host cannot enforce are reported, not thrown (see `failurePolicy`).

@@ -107,9 +107,6 @@ public final class CgroupProcessTracker: ProcessTracker {
             try manager.moveIntoSupervisorGroup()
             let tracker = CgroupProcessTracker(manager: manager, plan: plan)
             tracker.setupReport = try manager.setUp(plan)
-            // A scheduling preference, not a setting of the units: without it Warden
-            // still runs, at the default weight.
-            _ = try? manager.raiseSupervisorCPUWeight()
             return tracker
         } catch {
             throw CgroupSetupError(description: "setting up the cgroup subtree in \(groupPath): \(error)")
@@ -168,7 +165,6 @@ public final class CgroupProcessTracker: ProcessTracker {
                 group.path == path || (path.hasPrefix(group.path + "/") && !exists(group.path))
             }
             unenforced = try manager.setUp(groups).unenforced
-            _ = try? manager.raiseSupervisorCPUWeight()
         }
         oomKillsSeen[unit] = oomKillCount(path) ?? 0
         placed[unit] = path

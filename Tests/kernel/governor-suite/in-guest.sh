@@ -115,9 +115,6 @@ gov_wait_for "grep -q 'governor: on' '$dir/warden.log'" 150 ||
 pass "warden runs with the governor on: $(grep -m1 'governor: on' "$dir/warden.log" | sed 's/^warden: //')"
 gov_wait_for "[ -n \"\$(cat '$group/critical.slice/probe.service/cgroup.procs' 2>/dev/null)\" ] && [ -n \"\$(cat '$batch/hogs.service/cgroup.procs' 2>/dev/null)\" ]" 100 ||
     abort "the probe and the hogs run"
-supervisor_weight=$(gov_cat "$group/warden.supervisor/cpu.weight")
-check "Warden's own leaf has the highest cpu.weight, not to queue behind the load it governs: '$supervisor_weight'" \
-    test "$supervisor_weight" = 10000
 # The governor may step in while Warden itself starts (a debug build under TCG keeps the
 # CPUs busy and the probe stalls meanwhile). The onset waits until that has passed: tier
 # normal, nothing on record, the probe's pressure (avg10) under the warning line. Where
