@@ -252,6 +252,30 @@ struct ServiceTypeCommandTests {
         if let second = pidFile(daemon.root + "/worker.pid") { #expect(!alive(second)) }
     }
 
+    /// A daemon that cleared its environment and writes its PID file a second after its
+    /// forking parent exited: no scan attributes it without cgroups, yet it is alive and on
+    /// its way, so the file is waited for (systemd waits while the group is not empty).
+    @Test func aPIDFileWrittenLateByADaemonThatClearedItsEnvironmentIsWaitedFor() throws {
+        let daemon = try startDaemon([
+            "late.service": """
+                [Service]
+                Type=forking
+                PIDFile=@ROOT@/late.pid
+                ExecStart=/bin/sh -c "(setsid env -i /bin/sh -c 'sleep 1; echo $$$$ > @ROOT@/late.pid; exec /bin/sleep 602' &); exit 0"
+
+                """
+        ])
+        let started = try daemon.wait("late") { $0.activeState == "active" && $0.mainPID != nil }
+        let snapshot = try #require(started, "not started: \(daemon.process.standardError())")
+        let pid = try #require(pidFile(daemon.root + "/late.pid"))
+        #expect(snapshot.mainPID == pid)
+        #expect(snapshot.restarts == 0)
+        #expect(!daemon.process.standardError().contains("none is left"), "\(daemon.process.standardError())")
+        daemon.process.send(SIGTERM)
+        #expect(daemon.process.exitStatus(within: 30) == .exited(code: 0))
+        #expect(!alive(pid))
+    }
+
     /// rc-local.service's shape: Type=forking, GuessMainPID=no, RemainAfterExit=yes. No
     /// main process: running while what the script left runs, then active (exited).
     @Test func forkingWithoutAMainProcessRunsWhileItsProcessesDoThenRemains() throws {

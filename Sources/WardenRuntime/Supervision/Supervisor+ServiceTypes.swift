@@ -55,7 +55,7 @@ extension Supervisor {
                     "PIDFile=\(path) names pid \(pid), which is not a live process of the component; waiting for the file to name one",
                     for: c)
             }
-            if live.isEmpty {
+            if live.isEmpty && daemonsOnTheirWay(since: c.forkingStartTicks).isEmpty {
                 // Nothing is left that could still write it.
                 post(c, .spawnFailed(reason: "PIDFile=\(path) names no live process of the component and none is left (Type=forking)"))
                 return
@@ -91,6 +91,21 @@ extension Supervisor {
                 "cannot guess the main process: \(daemons.count) processes left of their parent, and no PIDFile=; running without one until all have ended",
                 metadata: unit(c))
             post(c, .daemonFound(pid: nil))
+        }
+    }
+
+    /// Without cgroups, a daemon that double-forked and cleared its environment is found by
+    /// no scan until its PID file names it, and it may write the file well after its
+    /// forking parent exited (a loaded host, a slow start). Warden's children that no run
+    /// watches and that began after this start's ExecStart= process may be that daemon on
+    /// its way: while one lives the file is waited for, as systemd waits while the
+    /// service's cgroup is not empty (within the start timeout either way). With cgroups
+    /// (or transient scopes) the group is exact and nothing is on its way outside it.
+    func daemonsOnTheirWay(since began: UInt64?) -> [Int32] {
+        guard cgroups == nil, scopes == nil, let began, let children = ProcessTable.children(of: ThisProcess.pid) else { return [] }
+        return children.filter { pid in
+            guard !watched.contains(pid), let entry = ProcessTable.entry(of: pid) else { return false }
+            return !entry.isZombie && entry.startTime >= began
         }
     }
 
