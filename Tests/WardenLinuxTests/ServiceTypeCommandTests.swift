@@ -276,6 +276,33 @@ struct ServiceTypeCommandTests {
         #expect(!alive(pid))
     }
 
+    /// A forking start whose parent left no daemon fails at once, even while an orphan of
+    /// another component, begun after that start, lives: it is that component's, not a
+    /// daemon on its way to write the PID file (the start timeout is 90 s).
+    @Test func anotherComponentsOrphanDoesNotHoldAFailedForkingStart() throws {
+        let daemon = try startDaemon([
+            "other.service": """
+                [Service]
+                ExecStart=/bin/sh -c "sleep 0.3; (/bin/sleep 603 &); exec /bin/sleep 604"
+
+                """,
+            "broken.service": """
+                [Service]
+                Type=forking
+                PIDFile=@ROOT@/never.pid
+                ExecStart=/bin/sh -c "sleep 1; exit 0"
+
+                """,
+        ])
+        defer {
+            daemon.process.send(SIGTERM)
+            _ = daemon.process.exitStatus(within: 30)
+        }
+        let failed = try daemon.wait("broken", within: 20) { $0.activeState == "failed" }
+        #expect(failed != nil, "still waiting: \(daemon.process.standardError())")
+        #expect(daemon.process.standardError().contains("none is left"))
+    }
+
     /// rc-local.service's shape: Type=forking, GuessMainPID=no, RemainAfterExit=yes. No
     /// main process: running while what the script left runs, then active (exited).
     @Test func forkingWithoutAMainProcessRunsWhileItsProcessesDoThenRemains() throws {

@@ -55,7 +55,7 @@ extension Supervisor {
                     "PIDFile=\(path) names pid \(pid), which is not a live process of the component; waiting for the file to name one",
                     for: c)
             }
-            if live.isEmpty && daemonsOnTheirWay(since: c.forkingStartTicks).isEmpty {
+            if live.isEmpty && daemonsOnTheirWay(of: c).isEmpty {
                 // Nothing is left that could still write it.
                 post(c, .spawnFailed(reason: "PIDFile=\(path) names no live process of the component and none is left (Type=forking)"))
                 return
@@ -101,12 +101,19 @@ extension Supervisor {
     /// its way: while one lives the file is waited for, as systemd waits while the
     /// service's cgroup is not empty (within the start timeout either way). With cgroups
     /// (or transient scopes) the group is exact and nothing is on its way outside it.
-    func daemonsOnTheirWay(since began: UInt64?) -> [Int32] {
-        guard cgroups == nil, scopes == nil, let began, let children = ProcessTable.children(of: ThisProcess.pid) else { return [] }
-        return children.filter { pid in
+    /// Orphans another component's run is known to hold are not candidates.
+    func daemonsOnTheirWay(of c: Component) -> [Int32] {
+        guard cgroups == nil, scopes == nil, let began = c.forkingStartTicks,
+            let children = ProcessTable.children(of: ThisProcess.pid)
+        else { return [] }
+        let candidates = children.filter { pid in
             guard !watched.contains(pid), let entry = ProcessTable.entry(of: pid) else { return false }
             return !entry.isZombie && entry.startTime >= began
         }
+        guard !candidates.isEmpty else { return [] }
+        let others = (components.values.filter { $0 !== c } + retired).compactMap(\.run)
+        let held = Set(tracker.liveProcesses(of: others).joined())
+        return candidates.filter { !held.contains($0) }
     }
 
     /// After a successful reload systemd reads `PIDFile=` again: a daemon that re-executed
