@@ -43,6 +43,21 @@ struct ServiceTypeCommandTests {
             }
             return nil
         }
+
+        /// The main process of NAME once it is active with one (and `condition` holds).
+        func mainPID(
+            of name: String, within seconds: Double = 30, _ condition: (ComponentSnapshot) -> Bool = { _ in true }
+        ) throws -> Int32 {
+            let snapshot = try wait(name, within: seconds) { $0.activeState == "active" && $0.mainPID != nil && condition($0) }
+            return try #require(snapshot?.mainPID, "\(name) has no main process: \(process.standardError())")
+        }
+
+        /// SIGTERM to Warden; nil when it did not exit within 30 s.
+        @discardableResult
+        func stop() -> WardenCore.ExitStatus? {
+            process.send(SIGTERM)
+            return process.exitStatus(within: 30)
+        }
     }
 
     func startDaemon(_ units: [String: String]) throws -> Daemon {
@@ -86,14 +101,8 @@ struct ServiceTypeCommandTests {
             "plain.service": "[Service]\nExecStart=/bin/sleep 600\n",
             "badreload.service": "[Service]\nExecStart=/bin/sleep 600\nExecReload=/bin/false\n",
         ])
-        defer {
-            daemon.process.send(SIGTERM)
-            _ = daemon.process.exitStatus(within: 30)
-        }
-        let first = try #require(
-            try daemon.wait("forked") { $0.activeState == "active" && $0.mainPID != nil },
-            "not started: \(daemon.process.standardError())")
-        let pid = try #require(first.mainPID)
+        defer { daemon.stop() }
+        let pid = try daemon.mainPID(of: "forked")
         #expect(pidFile(daemon.root + "/daemon.pid") == pid, "the main process is the PID file's")
         #expect(alive(pid))
 
@@ -126,10 +135,7 @@ struct ServiceTypeCommandTests {
 
         // kill -9 the daemon: its end is the service's, and Restart=on-failure restarts it.
         kill(pid, SIGKILL)
-        let again = try #require(
-            try daemon.wait("forked") { $0.activeState == "active" && $0.mainPID != nil && $0.mainPID != pid && $0.restarts == 1 },
-            "not restarted: \(daemon.process.standardError())")
-        let second = try #require(again.mainPID)
+        let second = try daemon.mainPID(of: "forked") { $0.mainPID != pid && $0.restarts == 1 }
         #expect(pidFile(daemon.root + "/daemon.pid") == second)
         #expect(!alive(pid))
 
@@ -143,8 +149,7 @@ struct ServiceTypeCommandTests {
         for child in children.split(separator: " ").compactMap({ Int32($0) }) {
             #expect(!alive(child), "child \(child) of the daemon is left")
         }
-        daemon.process.send(SIGTERM)
-        #expect(daemon.process.exitStatus(within: 30) == .exited(code: 0), "\(daemon.process.standardError())")
+        #expect(daemon.stop() == .exited(code: 0), "\(daemon.process.standardError())")
     }
 
     /// A reload that starts a new daemon (as nginx's binary upgrade does) and rewrites the
@@ -160,21 +165,15 @@ struct ServiceTypeCommandTests {
 
                 """
         ])
-        defer {
-            daemon.process.send(SIGTERM)
-            _ = daemon.process.exitStatus(within: 30)
-        }
-        let first = try #require(
-            try daemon.wait("upgraded") { $0.activeState == "active" && $0.mainPID != nil }?.mainPID,
-            "not started: \(daemon.process.standardError())")
+        defer { daemon.stop() }
+        let first = try daemon.mainPID(of: "upgraded")
         let reload = try daemon.run(["reload", "upgraded"])
         #expect(reload.status == .exited(code: 0), "\(reload.stderr)")
         let second = try #require(
             try daemon.wait("upgraded") { $0.subState == "running" && $0.mainPID != first }?.mainPID,
             "main process not followed: \(daemon.process.standardError())")
         #expect(pidFile(daemon.root + "/daemon.pid") == second)
-        daemon.process.send(SIGTERM)
-        #expect(daemon.process.exitStatus(within: 30) == .exited(code: 0), "\(daemon.process.standardError())")
+        #expect(daemon.stop() == .exited(code: 0), "\(daemon.process.standardError())")
         #expect(!alive(first) && !alive(second), "both daemons are stopped with the component")
     }
 
@@ -189,18 +188,11 @@ struct ServiceTypeCommandTests {
 
                 """
         ])
-        defer {
-            daemon.process.send(SIGTERM)
-            _ = daemon.process.exitStatus(within: 30)
-        }
-        let running = try #require(
-            try daemon.wait("guessed") { $0.activeState == "active" && $0.mainPID != nil },
-            "not started: \(daemon.process.standardError())")
-        let pid = try #require(running.mainPID)
+        defer { daemon.stop() }
+        let pid = try daemon.mainPID(of: "guessed")
         let command = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
         #expect(command == "/bin/sleep\u{0}601\u{0}", "the guessed main process is the daemon, not \(command)")
-        daemon.process.send(SIGTERM)
-        #expect(daemon.process.exitStatus(within: 30) == .exited(code: 0))
+        #expect(daemon.stop() == .exited(code: 0))
         #expect(!alive(pid))
     }
 
@@ -222,14 +214,8 @@ struct ServiceTypeCommandTests {
 
                 """
         ])
-        defer {
-            daemon.process.send(SIGTERM)
-            _ = daemon.process.exitStatus(within: 30)
-        }
-        let first = try #require(
-            try daemon.wait("cleared") { $0.activeState == "active" && $0.mainPID != nil },
-            "not started: \(daemon.process.standardError())")
-        let master = try #require(first.mainPID)
+        defer { daemon.stop() }
+        let master = try daemon.mainPID(of: "cleared")
         var worker: Int32?
         let deadline = monotonicSeconds() + 20
         while monotonicSeconds() < deadline, worker == nil {
@@ -243,12 +229,9 @@ struct ServiceTypeCommandTests {
         try FileManager.default.removeItem(atPath: daemon.root + "/worker.pid")
 
         kill(master, SIGKILL)
-        #expect(
-            try daemon.wait("cleared") { $0.activeState == "active" && $0.mainPID != nil && $0.mainPID != master && $0.restarts == 1 }
-                != nil, "not restarted: \(daemon.process.standardError())")
+        _ = try daemon.mainPID(of: "cleared") { $0.mainPID != master && $0.restarts == 1 }
         #expect(!alive(firstWorker), "the killed daemon's worker \(firstWorker) is left")
-        daemon.process.send(SIGTERM)
-        #expect(daemon.process.exitStatus(within: 30) == .exited(code: 0), "\(daemon.process.standardError())")
+        #expect(daemon.stop() == .exited(code: 0), "\(daemon.process.standardError())")
         if let second = pidFile(daemon.root + "/worker.pid") { #expect(!alive(second)) }
     }
 
@@ -265,14 +248,12 @@ struct ServiceTypeCommandTests {
 
                 """
         ])
-        let started = try daemon.wait("late") { $0.activeState == "active" && $0.mainPID != nil }
-        let snapshot = try #require(started, "not started: \(daemon.process.standardError())")
+        let main = try daemon.mainPID(of: "late")
         let pid = try #require(pidFile(daemon.root + "/late.pid"))
-        #expect(snapshot.mainPID == pid)
-        #expect(snapshot.restarts == 0)
+        #expect(main == pid)
+        #expect(try daemon.wait("late") { _ in true }?.restarts == 0)
         #expect(!daemon.process.standardError().contains("none is left"), "\(daemon.process.standardError())")
-        daemon.process.send(SIGTERM)
-        #expect(daemon.process.exitStatus(within: 30) == .exited(code: 0))
+        #expect(daemon.stop() == .exited(code: 0))
         #expect(!alive(pid))
     }
 
@@ -294,10 +275,7 @@ struct ServiceTypeCommandTests {
 
                 """,
         ])
-        defer {
-            daemon.process.send(SIGTERM)
-            _ = daemon.process.exitStatus(within: 30)
-        }
+        defer { daemon.stop() }
         let failed = try daemon.wait("broken", within: 20) { $0.activeState == "failed" }
         #expect(failed != nil, "still waiting: \(daemon.process.standardError())")
         #expect(daemon.process.standardError().contains("none is left"))
@@ -317,17 +295,13 @@ struct ServiceTypeCommandTests {
 
                 """
         ])
-        defer {
-            daemon.process.send(SIGTERM)
-            _ = daemon.process.exitStatus(within: 30)
-        }
+        defer { daemon.stop() }
         let running = try daemon.wait("rc-local") { $0.activeState == "active" }
         #expect(running?.mainPID == nil, "\(daemon.process.standardError())")
         #expect(running?.subState == "running", "\(String(describing: running))")
         let exited = try daemon.wait("rc-local") { $0.subState == "exited" }
         #expect(exited?.activeState == "active", "\(daemon.process.standardError())")
-        daemon.process.send(SIGTERM)
-        #expect(daemon.process.exitStatus(within: 30) == .exited(code: 0), "\(daemon.process.standardError())")
+        #expect(daemon.stop() == .exited(code: 0), "\(daemon.process.standardError())")
     }
 
     /// Type=dbus against a real bus: a private dbus-daemon named by
@@ -373,16 +347,12 @@ struct ServiceTypeCommandTests {
             ["run", "--units", root + "/units", "--state-dir", root + "/state"],
             environment: ["NO_COLOR": "1", "DBUS_SYSTEM_BUS_ADDRESS": address], binary: DemoBinary.wardenPath)
         let daemon = Daemon(root: root, process: process)
-        defer {
-            process.send(SIGTERM)
-            _ = process.exitStatus(within: 30)
-        }
+        defer { daemon.stop() }
         let ready = try daemon.wait("owner") { $0.activeState == "active" && $0.ready }
         #expect(ready?.subState == "running", "\(process.standardError())")
         let never = try daemon.wait("never") { $0.activeState == "failed" }
         #expect(never?.result == "timeout", "\(process.standardError())")
-        process.send(SIGTERM)
-        #expect(process.exitStatus(within: 30) == .exited(code: 0))
+        #expect(daemon.stop() == .exited(code: 0))
         #expect(process.standardError().contains("BusName=org.example.Owner is on the system bus"))
     }
 }
