@@ -112,6 +112,22 @@ final class GovernorBed {
             logger: Logger(label: "test") { _ in CapturingLogHandler(capture: capture) })
     }
 
+    /// A driver of the bed (`driver()`), started on the bed's loop.
+    func startedDriver() throws -> GovernorDriver {
+        let driver = try driver()
+        driver.start(on: loop)
+        return driver
+    }
+
+    /// A started driver that one look at the protected group's CPU pressure (40 %, over
+    /// the default critical 25 %) has taken to tier critical.
+    func throttledDriver() throws -> GovernorDriver {
+        let driver = try startedDriver()
+        source.cpuPressurePercent = 40
+        driver.evaluate()
+        return driver
+    }
+
     var stateText: String { readText(stateDirectory + "/" + GovernorStateFile.fileName) }
 
     deinit {
@@ -168,8 +184,7 @@ struct GovernorDriverTests {
     /// raises the tier at once.
     @Test func pressureWithoutAContenderIsSaidOnceAndThrottlesNothing() throws {
         let bed = try GovernorBed()
-        let driver = try bed.driver()
-        driver.start(on: bed.loop)
+        let driver = try bed.startedDriver()
         bed.source.cpuPressurePercent = 40
         bed.source.targetsCPUUsage = .measured(Percentage(hundredths: 20))
         let line = "governor: cpu-pressure 40% avg10 (critical at 25%), but the throttle targets used 0.2% of a CPU (a contender uses 10%): nothing to throttle; tier normal kept"
@@ -197,8 +212,7 @@ struct GovernorDriverTests {
     /// one the stall total bears out over the second reading escalates.
     @Test func aTriggerEventCountsOnlyWhenTheStallTotalBearsItOut() throws {
         let bed = try GovernorBed()
-        let driver = try bed.driver()
-        driver.start(on: bed.loop)
+        let driver = try bed.startedDriver()
         bed.source.cpuStallTotalUSec = 5_000_000
         driver.evaluate()
         bed.clock.advance(.seconds(60))
@@ -228,8 +242,7 @@ struct GovernorDriverTests {
     /// regular interval, in automatic mode below the critical tier only.
     @Test func aFollowUpSampleComesBeforeTheInterval() throws {
         let bed = try GovernorBed()
-        let driver = try bed.driver()
-        driver.start(on: bed.loop)
+        let driver = try bed.startedDriver()
         // No triggers in this bed: the regular interval in tier normal.
         #expect(driver.nextEvaluation() == bed.clock.now.advanced(by: .seconds(1)))
         driver.evaluate()
@@ -251,8 +264,7 @@ struct GovernorDriverTests {
     /// window; a warning that holds past it, or one stepped down to, keeps the interval.
     @Test func aRiseToWarningIsFollowedClosely() throws {
         let bed = try GovernorBed()
-        let driver = try bed.driver()
-        driver.start(on: bed.loop)
+        let driver = try bed.startedDriver()
         let soon = GovernorSampler.shortestCPUUseSpan
         bed.source.cpuPressurePercent = 15
         driver.evaluate()
@@ -280,10 +292,7 @@ struct GovernorDriverTests {
     @Test func cooldownRestoresTheExactPreviousValues() throws {
         let bed = try GovernorBed()
         bed.makeGroup("batch.slice", cpuMax: "200000 100000", weight: "250")
-        let driver = try bed.driver()
-        driver.start(on: bed.loop)
-        bed.source.cpuPressurePercent = 40
-        driver.evaluate()
+        let driver = try bed.throttledDriver()
         #expect(bed.file("batch.slice", "cpu.max") == "50000 100000")
         bed.source.cpuPressurePercent = 1
         driver.evaluate()  // calm starts
@@ -300,10 +309,7 @@ struct GovernorDriverTests {
 
     @Test func aValueChangedBySomeoneElseIsReportedNotOverwritten() throws {
         let bed = try GovernorBed()
-        let driver = try bed.driver()
-        driver.start(on: bed.loop)
-        bed.source.cpuPressurePercent = 40
-        driver.evaluate()
+        let driver = try bed.throttledDriver()
         writeText(bed.cgroupRoot + "/batch.slice/cpu.weight", "42\n")
         #expect(driver.status().conflicts.map(\.file) == ["cpu.weight"])
         bed.source.cpuPressurePercent = 1
@@ -351,8 +357,7 @@ struct GovernorDriverTests {
 
     @Test func manualModeThrottlesTheNamedTargetUntilOff() throws {
         let bed = try GovernorBed(governor: "Enabled=no\n")
-        let driver = try bed.driver()
-        driver.start(on: bed.loop)
+        let driver = try bed.startedDriver()
         let on = driver.manualOn(
             ManualEmergencyRequest(cpuQuota: CPUQuota(perSecondUSec: 200_000), targets: ["backtest"]), requestedBy: "test")
         let status = try on.get()
@@ -378,8 +383,7 @@ struct GovernorDriverTests {
 
     @Test func manualModeExpiresAtItsDeadline() throws {
         let bed = try GovernorBed(governor: "Enabled=no\n")
-        let driver = try bed.driver()
-        driver.start(on: bed.loop)
+        let driver = try bed.startedDriver()
         _ = try driver.manualOn(ManualEmergencyRequest(freezeBatch: true, duration: .seconds(600)), requestedBy: "test").get()
         #expect(bed.file("batch.slice", "cgroup.freeze") == "1")
         let early = try driver.manualOff(requestedBy: "timer", expiredOnly: true).get()
@@ -393,10 +397,7 @@ struct GovernorDriverTests {
 
     @Test func aRecreatedGroupIsThrottledAfresh() throws {
         let bed = try GovernorBed()
-        let driver = try bed.driver()
-        driver.start(on: bed.loop)
-        bed.source.cpuPressurePercent = 40
-        driver.evaluate()
+        let driver = try bed.throttledDriver()
         // The runtime removed and recreated the group (a restart): fresh values again.
         rename(bed.cgroupRoot + "/batch.slice", bed.cgroupRoot + "/old-batch")
         bed.makeGroup("batch.slice", cpuMax: "max 100000", weight: "100")
@@ -413,10 +414,7 @@ struct GovernorDriverTests {
 
     @Test func shutDownRestoresEverything() throws {
         let bed = try GovernorBed()
-        let driver = try bed.driver()
-        driver.start(on: bed.loop)
-        bed.source.cpuPressurePercent = 40
-        driver.evaluate()
+        let driver = try bed.throttledDriver()
         driver.shutDown()
         #expect(bed.file("batch.slice", "cpu.max") == "max 100000")
         #expect(bed.stateText.contains("tier normal"))

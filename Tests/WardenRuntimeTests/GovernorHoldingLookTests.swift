@@ -43,10 +43,7 @@ import WardenCore
 
     @Test func aGroupCreatedAgainIsFoundAtTheNextLook() throws {
         let bed = try GovernorBed()
-        let driver = try bed.driver()
-        driver.start(on: bed.loop)
-        bed.source.cpuPressurePercent = 40
-        driver.evaluate()
+        let driver = try bed.throttledDriver()
         bed.clock.advance(.seconds(1))
         driver.evaluate()
         #expect(bed.file("batch.slice", "cpu.max") == "50000 100000")
@@ -66,10 +63,7 @@ import WardenCore
     /// at at once.
     @Test func aTriggerThatCannotRaiseTheTierWaitsForTheSampleDue() throws {
         let bed = try GovernorBed()
-        let driver = try bed.driver()
-        driver.start(on: bed.loop)
-        bed.source.cpuPressurePercent = 40
-        driver.evaluate()
+        let driver = try bed.throttledDriver()
         #expect(driver.state.tier == .critical)
         let taken = bed.source.taken
         driver.timer = EventLoop.TimerID(rawValue: 1)  // the next sample is due
