@@ -12,7 +12,7 @@
 #   quiet    the stack idle, the governor on: Warden's context switches and tier changes
 #            over WARDEN_GOVERNOR_BENCH_QUIET_SECONDS (default 120)
 #
-# batch and outside run five phases each (WARDEN_GOVERNOR_BENCH_PHASES):
+# batch and outside run seven phases each (WARDEN_GOVERNOR_BENCH_PHASES):
 #
 #   idle      the critical components alone
 #   hogs      the overload, no limits, governor off
@@ -22,6 +22,12 @@
 #             the units; in outside also user.slice CPUQuota=50% CPUWeight=1), governor off:
 #             the cost of the throttle itself, apart from the watching and the reaction
 #   governor  the overload, [Governor] Enabled=yes with its defaults, equal weights
+#   installed the overload under the standing weights scripts/install-systemd installs
+#             (units/*.slice): the stack's top-level slice CPUWeight=500 (trading.slice;
+#             here the slice above the test bed's group, a runtime property reset after
+#             the phase), critical.slice CPUWeight=1000, batch.slice CPUWeight=20 and
+#             CPUQuota=100%; governor off
+#   installed+governor  the same, with the governor on as in governor
 #
 # Each phase: a fresh Warden, the probes (stopped LEAD + SECONDS + 1 s after), the overload
 # started (the creation of the 'go' file every hog waits for) LEAD s after the probes;
@@ -60,7 +66,7 @@ programs=$(gov_programs "$repo") || exit 77
 seconds=${WARDEN_GOVERNOR_BENCH_SECONDS:-30}
 # The governor phase runs right after idle: the load average the other overload phases
 # leave would keep it in its warning tier for minutes.
-phases=${WARDEN_GOVERNOR_BENCH_PHASES:-idle governor hogs weights quota}
+phases=${WARDEN_GOVERNOR_BENCH_PHASES:-idle governor installed+governor hogs weights quota installed}
 # quiet first: it needs a low load average, which the overload scenarios leave high.
 scenarios=${WARDEN_GOVERNOR_BENCH_SCENARIOS:-quiet batch outside}
 quiet_seconds=${WARDEN_GOVERNOR_BENCH_QUIET_SECONDS:-120}
@@ -77,6 +83,10 @@ hogs=$((2 * cpus))
 work=$(mktemp -d /tmp/bench-governor.XXXXXX)
 group=
 outside_unit=bench-outside.service
+# The top-level slice that holds the test bed's group (system.slice): what trading.slice is
+# to an installed stack, whose CPUWeight= decides against user.slice.
+top_slice=${root#/sys/fs/cgroup/}
+top_slice=${top_slice%%/*}
 on_systemd=0
 [ -d /run/systemd/system ] && command -v systemd-run >/dev/null && on_systemd=1
 
@@ -155,10 +165,17 @@ warden_cpu_ticks() {
     awk '{ print $14 + $15 }' "/proc/$warden_pid/stat" 2>/dev/null || echo 0
 }
 
+# The installed phases' weight on the top-level slice must not outlive them.
+reset_top_slice() {
+    case $name in installed*) systemctl set-property --runtime "$top_slice" CPUWeight= 2>/dev/null ;; esac
+    return 0
+}
+
 # Ends a phase that cannot go on: Warden (which removes its groups) and the outside load.
 abort_phase() {
     kill -TERM "$warden_pid" 2>/dev/null
     wait "$warden_pid"
+    reset_top_slice
     stop_outside
     return 1
 }
@@ -175,7 +192,8 @@ run_phase() { # scenario phase
     batch/*) n=$hogs ;;
     outside/*) n=$batch_jobs ;;
     esac
-    [ "$name" = governor ] && governor="Enabled=yes"
+    local governed=0
+    case $name in governor | installed+governor) governed=1; governor="Enabled=yes" ;; esac
     local gov_log_level=info
     [ "$verbose" = 1 ] && gov_log_level=debug
     # The probes run until stopped: when its last component stops Warden removes the
@@ -197,7 +215,16 @@ UNIT
         sed -i 's/^CPUWeight=100$/CPUWeight=1/' "$dir/units/batch.slice"
     fi
     [ "$name" = quota ] && sed -i 's/^CPUWeight=1$/CPUWeight=1\nCPUQuota=50%/' "$dir/units/batch.slice"
-    [ "$name" = governor ] && wait_for_low_load
+    if [ "${name%+governor}" = installed ]; then
+        sed -i 's/^CPUWeight=100$/CPUWeight=1000/' "$dir/units/critical.slice"
+        sed -i 's/^CPUWeight=100$/CPUWeight=20\nCPUQuota=100%/' "$dir/units/batch.slice"
+        if [ "$on_systemd" != 1 ] || [ "${top_slice%.slice}" = "$top_slice" ]; then
+            echo "bench-governor: $key: needs systemd as init and the test bed's group under a slice (it is under '$top_slice')" >&2
+            return 1
+        fi
+        systemctl set-property --runtime "$top_slice" CPUWeight=500
+    fi
+    [ "$governed" = 1 ] && wait_for_low_load
     gov_start_warden "$warden" "$dir" "$group"
     local unit
     for unit in $probes; do
@@ -207,7 +234,7 @@ UNIT
             abort_phase; return 1
         fi
     done
-    if [ "$name" = governor ]; then
+    if [ "$governed" = 1 ]; then
         if ! gov_wait_for "grep -q 'governor: on' '$dir/warden.log'" 100; then
             echo "bench-governor: $key: this warden did not start its governor (no 'governor: on' in its log)" >&2
             grep 'governor:' "$dir/warden.log" >&2
@@ -235,7 +262,7 @@ UNIT
     local watch=()
     # A governor that is already throttling has nothing left to react to: the window is
     # still measured (lateness under the governor), the reaction time is not.
-    [ "$name" = governor ] && [ "$standby" = 0 ] && watch=(--watch "$watched" --timeout "$seconds")
+    [ "$governed" = 1 ] && [ "$standby" = 0 ] && watch=(--watch "$watched" --timeout "$seconds")
     local line onset onset_wall
     onset_wall=${EPOCHREALTIME/[.,]/}
     local cpu_before cpu_after
@@ -258,21 +285,26 @@ UNIT
     result[$key/sleep]=$(stats "$onset" "$to" "$dir/samples")
     [ "$scenario" = outside ] &&
         result[$key/deadline]=$(stats "$onset" "$to" "$dir/deadline.samples" $(((period_us - work_us) * 1000)))
-    if [ "$name" = governor ]; then
+    if [ "$governed" = 1 ]; then
+        # The governor phase's reaction is reaction[SCENARIO] and its figures from the quota
+        # on 'throttled'; installed+governor's are reaction[SCENARIO/installed] and
+        # 'installed+throttled'. Under the standing weights no throttle may be needed.
+        local rkey=$scenario throttled=throttled
+        [ "$name" = governor ] || { rkey=$scenario/installed; throttled=installed+throttled; }
         case "$line" in
         *reaction_ms*)
-            reaction[$scenario]=$(echo "$line" | sed 's/.*reaction_ms \([0-9.]*\).*/\1/')
+            reaction[$rkey]=$(echo "$line" | sed 's/.*reaction_ms \([0-9.]*\).*/\1/')
             local applied
-            applied=$(awk -v o="$onset" -v r="${reaction[$scenario]}" 'BEGIN { printf "%.0f", o + r * 1000000 }')
-            result[$scenario/throttled/sleep]=$(stats "$applied" "$to" "$dir/samples")
+            applied=$(awk -v o="$onset" -v r="${reaction[$rkey]}" 'BEGIN { printf "%.0f", o + r * 1000000 }')
+            result[$scenario/$throttled/sleep]=$(stats "$applied" "$to" "$dir/samples")
             [ "$scenario" = outside ] &&
-                result[$scenario/throttled/deadline]=$(stats "$applied" "$to" "$dir/deadline.samples" $(((period_us - work_us) * 1000)))
+                result[$scenario/$throttled/deadline]=$(stats "$applied" "$to" "$dir/deadline.samples" $(((period_us - work_us) * 1000)))
             echo "  cpu.max watched ($watched): $line"
             ;;
         *) if [ "$standby" = 0 ]; then
-                reaction[$scenario]="none within $seconds s"; echo "  governor: no throttle within $seconds s: $line"
+                reaction[$rkey]="none within $seconds s"; echo "  governor: no throttle within $seconds s: $line"
             else
-                reaction[$scenario]="not measured (the governor was throttling before the onset)"
+                reaction[$rkey]="not measured (the governor was throttling before the onset)"
             fi ;;
         esac
         echo "  governor: $(($(grep -c 'governor: tier' "$dir/warden.log") - before_onset)) tier change(s) from the onset on:"
@@ -283,7 +315,7 @@ UNIT
         if [ "$verbose" = 1 ]; then
             echo "  governor: its looks from 1 s before the onset to the quota:"
             grep 'governor: held tier\|governor: tier' "$dir/warden.log" |
-                awk -v o="$onset_wall" -v r="${reaction[$scenario]%% *}" '{ d = ($1 - o) / 1000 } d >= -1000 && d <= r + 200 {
+                awk -v o="$onset_wall" -v r="${reaction[$rkey]%% *}" '{ d = ($1 - o) / 1000 } d >= -1000 && d <= r + 200 {
                     printf "    %+d ms %s\n", d, substr($0, index($0, " ") + 1) }' | sed 's/(cause=.*//; s/ (event=.*//' | cut -c1-1200 | head -n 20
         fi
         grep 'governor: .*ThrottleSlices\|sheltered\|governor: .*fail' "$dir/warden.log" | head -n 3 |
@@ -291,8 +323,9 @@ UNIT
     fi
     kill -TERM "$warden_pid"
     wait "$warden_pid"
+    reset_top_slice
     if [ "$scenario" = outside ] && [ "$name" != idle ]; then
-        [ "$name" = governor ] && echo "  user.slice after Warden stopped: cpu.max '$(gov_cat /sys/fs/cgroup/user.slice/cpu.max)', CPUWeight=$(systemctl show user.slice -p CPUWeight --value)"
+        [ "$governed" = 1 ] && echo "  user.slice after Warden stopped: cpu.max '$(gov_cat /sys/fs/cgroup/user.slice/cpu.max)', CPUWeight=$(systemctl show user.slice -p CPUWeight --value)"
         stop_outside
     fi
     rmdir "$group/warden.supervisor" "$group" 2>/dev/null
@@ -396,6 +429,9 @@ label_of() {
     quota) echo "static quota 50% + weights" ;;
     governor) echo "governor (from onset)" ;;
     throttled) echo "governor (from quota on)" ;;
+    installed) echo "installed weights" ;;
+    installed+governor) echo "installed + gov. (onset)" ;;
+    installed+throttled) echo "installed + gov. (quota on)" ;;
     esac
 }
 # table SCENARIO PROBE TITLE
@@ -408,7 +444,7 @@ table() {
     echo
     echo "$3"
     printf '%-28s %7s %7s %7s %7s %7s %9s %9s %9s %9s\n' phase samples misses p50 p99 max "miss/idle" "nolim/this" "p99/idle" "p99/nolim"
-    for key in idle hogs weights quota governor throttled; do
+    for key in idle hogs weights quota governor throttled installed installed+governor installed+throttled; do
         [ -n "${result[$s/$key/$probe]:-}" ] || continue
         read -r n misses p50 p99 max <<<"${result[$s/$key/$probe]}"
         printf '%-28s %7s %7s %7s %7s %7s %9s %9s %9s %9s\n' "$(label_of "$key")" "$n" "$misses" "$p50" "$p99" "$max" \
@@ -420,6 +456,10 @@ table batch sleep "batch: wake-up lateness of a 1 ms sleep loop (µs), $hogs spi
 table outside deadline "outside: a $((work_us / 1000)) ms job every $((period_us / 1000)) ms (deadline.service): completion lateness (µs, completion - release - work; a miss when > $(((period_us - work_us) / 1000)) ms), '$outside_load' in user.slice + $batch_jobs hog(s) in batch.slice, $seconds s from the onset"
 table outside sleep "outside: wake-up lateness of the 1 ms sleep loop (µs) next to it"
 [ -n "${reaction[outside]:-}" ] && echo "reaction (onset -> user.slice cpu.max written over D-Bus): ${reaction[outside]}$(case ${reaction[outside]} in *[!0-9.]*) ;; *) echo " ms" ;; esac)"
+for s in batch outside; do
+    r=${reaction[$s/installed]:-}
+    [ -n "$r" ] && echo "$s, installed weights + governor: reaction $r$(case $r in *[!0-9.]*) ;; *) echo " ms" ;; esac)"
+done
 if [ -n "${result[quiet]:-}" ]; then
     read -r q_s q_tiers q_looks q_switches <<<"${result[quiet]}"
     echo
