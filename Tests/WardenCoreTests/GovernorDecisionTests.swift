@@ -106,6 +106,22 @@ import Testing
         world.feed(Load.calm.sample(at: 123))
         #expect(Governor.nextDeadline(world.state, thresholds: world.thresholds) == nil)
     }
+
+    /// Reasons to look that come due within 50 ms of the first are served by one look at
+    /// the last of them; one further off keeps its own.
+    @Test(arguments: [
+        ([UInt64](), nil),
+        ([250_000], 250_000),
+        ([250_000, 260_000], 260_000),
+        ([260_000, 250_000, 250_000], 260_000),
+        ([250_000, 300_000], 300_000),
+        ([250_000, 300_001], 250_000),
+        ([250_000, 260_000, 1_000_000], 260_000),
+        ([1_000_000, 1_030_000, 1_060_000], 1_030_000),
+    ] as [([UInt64], UInt64?)])
+    func nearLooksAreTakenTogether(_ instants: [UInt64], _ look: UInt64?) {
+        #expect(Governor.nextLook(among: instants.map { MonotonicInstant(usec: $0) }) == look.map { MonotonicInstant(usec: $0) })
+    }
 }
 
 @Suite struct GovernorActionTests {

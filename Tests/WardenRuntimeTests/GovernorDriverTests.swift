@@ -3,7 +3,7 @@ import Logging
 import Synchronization
 import Testing
 import WardenCore
-import WardenLinux
+@testable import WardenLinux
 @testable import WardenRuntime
 
 /// A clock the test moves by hand.
@@ -19,6 +19,11 @@ final class ScriptedSampleSource: GovernorSampleSource {
     /// The protected group's cumulative `some total=` CPU stall.
     var cpuStallTotalUSec: UInt64 = 0
     var taken = 0
+    /// The trigger events the driver gave the last sample (those start a fresh CPU-use window).
+    var lastFired: [FiredTrigger] = []
+    /// Host PSI wake-ups the driver passed on.
+    var wakeUps = 0
+    func pressureWokeUp() { wakeUps += 1 }
     var followUpAt: MonotonicInstant?
     var longestCPUUseSpan: TimeSpan?
     func useLongestCPUUseSpan(_ span: TimeSpan) { longestCPUUseSpan = span }
@@ -30,6 +35,7 @@ final class ScriptedSampleSource: GovernorSampleSource {
 
     func sample(at now: MonotonicInstant, firedTriggers: [FiredTrigger]) -> (GovernorSample, [GovernorReadError]) {
         taken += 1
+        lastFired = firedTriggers
         return (
             GovernorSample(
                 at: now, firedTriggers: firedTriggers,
@@ -287,6 +293,61 @@ struct GovernorDriverTests {
         driver.evaluate()
         #expect(driver.state.tier == .warning)
         #expect(driver.nextEvaluation() == bed.clock.now.advanced(by: .seconds(1)))
+    }
+
+    /// A warning that holds is sampled every interval, and nothing else: an event of the
+    /// warning trigger (which cannot raise it) is judged by the sample due, over the span
+    /// since its checkpoint, with no second reading and no fresh CPU-use window of its own,
+    /// and a host PSI wake-up is no look. A critical event still gets both.
+    @Test func aHeldWarningLooksOnlyForWhatCouldRaiseIt() throws {
+        let bed = try GovernorBed()
+        let driver = try bed.startedDriver()
+        bed.source.cpuPressurePercent = 15
+        bed.source.cpuStallTotalUSec = 1_000_000
+        driver.evaluate()
+        #expect(driver.state.tier == .warning)
+        bed.clock.advance(.seconds(2))
+        driver.evaluate()
+        #expect(driver.nextEvaluation() == bed.clock.now.advanced(by: .seconds(1)))
+        // The sample comes a little late, as it does on a busy host: the checkpoint is
+        // then older than a window, and a second reading would be due a quarter window on.
+        driver.timer = EventLoop.TimerID(rawValue: 1)
+        driver.fired(FiredTrigger(resource: .cpu, level: .warning))
+        bed.clock.advance(TimeSpan(usec: 1_200_000))
+        bed.source.cpuStallTotalUSec += 150_000
+        driver.timer = nil
+        driver.evaluate()
+        #expect(driver.state.tier == .warning)
+        #expect(bed.source.lastFired.isEmpty, "no fresh CPU-use window for an event that cannot raise the tier")
+        #expect(driver.nextEvaluation() == bed.clock.now.advanced(by: .seconds(1)), "no second reading of its own")
+        let taken = bed.source.taken
+        driver.hostPressureWokeUp()
+        #expect(bed.source.taken == taken && bed.source.wakeUps == 0, "a host wake-up is no look above tier normal")
+        // The next sample judges the event over the second since its checkpoint.
+        bed.clock.advance(.seconds(1))
+        bed.source.cpuStallTotalUSec += 150_000
+        driver.evaluate()
+        #expect(driver.nextEvaluation() == bed.clock.now.advanced(by: .seconds(1)))
+        // A critical event could raise it: a fresh window, and the evidence's second reading.
+        bed.clock.advance(.seconds(2))
+        driver.fired(FiredTrigger(resource: .cpu, level: .critical))
+        #expect(bed.source.lastFired == [FiredTrigger(resource: .cpu, level: .critical)])
+        #expect(driver.nextEvaluation() == bed.clock.now.advanced(by: TimeSpan(usec: 250_000)))
+    }
+
+    /// In tier normal a host PSI wake-up is a look that asks for a fresh CPU-use window; the
+    /// evidence's second reading and the CPU-use follow-up, 10 ms apart, are one look.
+    @Test func aHostWakeUpInTierNormalIsALookAndNearFollowUpsAreOne() throws {
+        let bed = try GovernorBed()
+        let driver = try bed.startedDriver()
+        bed.source.cpuStallTotalUSec = 1_000_000
+        driver.hostPressureWokeUp()
+        #expect(bed.source.wakeUps == 1 && bed.source.taken == 1)
+        bed.clock.advance(.seconds(60))
+        bed.source.followUpAt = bed.clock.now.advanced(by: TimeSpan(usec: 260_000))
+        driver.fired(FiredTrigger(resource: .cpu, level: .critical))
+        #expect(driver.state.tier == .normal)
+        #expect(driver.nextEvaluation() == bed.clock.now.advanced(by: TimeSpan(usec: 260_000)))
     }
 
     @Test func cooldownRestoresTheExactPreviousValues() throws {

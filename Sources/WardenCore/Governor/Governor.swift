@@ -187,6 +187,21 @@ public enum Governor {
         return deadlines.min()
     }
 
+    /// Looks due within this long of the first one are taken together with it.
+    public static let lookSlack = TimeSpan(usec: 50_000)
+
+    /// When to look, of the instants something wants a look at: the first, or, when others
+    /// fall within `lookSlack` after it, the last of those. Each look is kernel work (cgroup
+    /// and `/proc` reads) a waking critical task may wait for, and the reasons to look again
+    /// after a trigger come due a few milliseconds apart: the evidence's second reading a
+    /// quarter of the window later, CPU use 26 ticks later, the throttle targets' usage 250 ms
+    /// later. Each of them is satisfied by a look at or after its instant.
+    public static func nextLook(among instants: [MonotonicInstant]) -> MonotonicInstant? {
+        guard let first = instants.min() else { return nil }
+        let horizon = first.advanced(by: lookSlack)
+        return instants.filter { $0 <= horizon }.max()
+    }
+
     // MARK: Tiers
 
     private static func enter(_ tier: GovernorTier, _ state: inout GovernorState, at now: MonotonicInstant) {

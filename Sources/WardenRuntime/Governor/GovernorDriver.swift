@@ -224,15 +224,7 @@ public final class GovernorDriver: @unchecked Sendable {
             guard let spec = t.trigger(for: resource, level: .critical), let path = source.wakeUpPath(resource) else { continue }
             if case .success(let trigger) = PSITrigger.register(
                 path: path, stallUSec: spec.stallUSec, windowUSec: spec.windowUSec, on: loop,
-                onFire: { [unowned self] in
-                    // Not evidence (the host is not the protected group), but a sign the CPUs
-                    // are contended now: CPU use is judged on the moments that follow. Once
-                    // critical, the samples every interval are enough and a look costs the
-                    // critical tasks kernel time.
-                    guard self.state.tier < .critical else { return }
-                    self.source?.pressureWokeUp()
-                    self.evaluate()
-                })
+                onFire: { [unowned self] in self.hostPressureWokeUp() })
             {
                 triggers.append(trigger)
             }
@@ -244,6 +236,18 @@ public final class GovernorDriver: @unchecked Sendable {
             note(line)
             logger.notice("governor: \(line)", metadata: ["event": "governor-sampling"])
         }
+    }
+
+    /// A host PSI file fired: not evidence (the host is not the protected group), but a sign
+    /// the CPUs are contended now, so CPU use is judged on the moments that follow. Above
+    /// tier normal the governor already samples every interval (and closely just after a
+    /// rise to warning), each sample judging CPU use over it; an extra look and its
+    /// follow-up would cost the critical tasks kernel time for a reading the next sample
+    /// takes anyway.
+    func hostPressureWokeUp() {
+        guard state.tier == .normal else { return }
+        source?.pressureWokeUp()
+        evaluate()
     }
 
     func fired(_ trigger: FiredTrigger) {
@@ -300,7 +304,10 @@ public final class GovernorDriver: @unchecked Sendable {
         if automaticEnabled && !state.mode.isManual, let source {
             source.useLongestCPUUseSpan(thresholds.longestCPUUseSpan)
             source.useThrottleTargets(Governor.throttleTargets(unobserved))
-            let (taken, errors) = source.sample(at: now, firedTriggers: fired)
+            // Only an event that could raise the tier starts a fresh CPU-use window (and the
+            // follow-up look it asks for); one at or below the tier in force is judged on the
+            // sample's own reading.
+            let (taken, errors) = source.sample(at: now, firedTriggers: fired.filter { $0.level > state.tier })
             sample = taken
             for error in errors {
                 sayOnce("read \(error.path)", "governor: \(error) (the signal is left out of decisions)", level: .warning)
@@ -487,17 +494,17 @@ public final class GovernorDriver: @unchecked Sendable {
     func nextEvaluation() -> MonotonicInstant? {
         guard disabledReason == nil, !stoodDown else { return nil }
         let thresholds = thresholds
-        var next = Governor.nextDeadline(state, thresholds: thresholds)
+        var wanted: [MonotonicInstant] = []
+        if let deadline = Governor.nextDeadline(state, thresholds: thresholds) { wanted.append(deadline) }
         if state.tier > .normal || (automaticEnabled && !triggersActive) {
-            let tick = options.clock().advanced(by: thresholds.sampleInterval)
-            next = min(next ?? tick, tick)
+            wanted.append(options.clock().advanced(by: thresholds.sampleInterval))
         }
         // A trigger after a calm spell: CPU use is read a moment later, not a whole
         // interval later (the reaction time of the bench's default thresholds). Only while
         // that could still escalate to critical: once throttled, every extra look is work
         // in the kernel (cgroup and /proc reads) that a waking critical task may wait for.
         if automaticEnabled, !state.mode.isManual, state.tier < .critical, let followUp = source?.followUpAt {
-            next = min(next ?? followUp, followUp)
+            wanted.append(followUp)
         }
         // Tier warning just entered on rising signals is most often the first moments of
         // an overload: for one trigger window the governor looks again as soon as CPU use
@@ -508,15 +515,19 @@ public final class GovernorDriver: @unchecked Sendable {
         if automaticEnabled, !state.mode.isManual, state.tier == .warning, state.calmSince == nil {
             let now = options.clock()
             if now.since(state.since) < thresholds.pressureWindow {
-                let soon = now.advanced(by: GovernorSampler.shortestCPUUseSpan)
-                next = min(next ?? soon, soon)
+                wanted.append(now.advanced(by: GovernorSampler.shortestCPUUseSpan))
             }
         }
-        // A trigger event waiting for the second reading that confirms or drops it.
-        if automaticEnabled, !state.mode.isManual, let followUp = evidence.followUpAt {
-            next = min(next ?? followUp, followUp)
+        // A trigger event waiting for the second reading that confirms or drops it, when
+        // that could raise the tier; one at or below the tier in force waits for the next
+        // sample, which judges it over the longer span since its checkpoint.
+        if automaticEnabled, !state.mode.isManual, evidence.pending.contains(where: { $0.trigger.level > state.tier }),
+            let followUp = evidence.followUpAt
+        {
+            wanted.append(followUp)
         }
-        return next
+        // Reasons to look due a few milliseconds apart are served by one look.
+        return Governor.nextLook(among: wanted)
     }
 
     func schedule() {

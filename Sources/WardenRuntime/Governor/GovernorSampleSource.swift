@@ -44,7 +44,7 @@ public final class SystemSampleSource: GovernorSampleSource {
     public func triggerPath(_ resource: PressureResource) -> String? { sampler.pressurePath(resource) }
 
     public var followUpAt: MonotonicInstant? {
-        [sampler.cpuUseReadableAt, sampler.targetsUsageReadableAt].compactMap { $0 }.min()
+        Governor.nextLook(among: [sampler.cpuUseReadableAt, sampler.targetsUsageReadableAt].compactMap { $0 })
     }
 
     public func pressureWokeUp() { sampler.freshCPUWindowRequested = true }
