@@ -297,8 +297,8 @@ struct GovernorDriverTests {
 
     /// A warning that holds is sampled every interval, and nothing else: an event of the
     /// warning trigger (which cannot raise it) is judged by the sample due, over the span
-    /// since its checkpoint, with no second reading and no fresh CPU-use window of its own,
-    /// and a host PSI wake-up is no look. A critical event still gets both.
+    /// since its checkpoint, with no second reading and no fresh CPU-use window of its own.
+    /// A critical event still gets both.
     @Test func aHeldWarningLooksOnlyForWhatCouldRaiseIt() throws {
         let bed = try GovernorBed()
         let driver = try bed.startedDriver()
@@ -320,9 +320,6 @@ struct GovernorDriverTests {
         #expect(driver.state.tier == .warning)
         #expect(bed.source.lastFired.isEmpty, "no fresh CPU-use window for an event that cannot raise the tier")
         #expect(driver.nextEvaluation() == bed.clock.now.advanced(by: .seconds(1)), "no second reading of its own")
-        let taken = bed.source.taken
-        driver.hostPressureWokeUp()
-        #expect(bed.source.taken == taken && bed.source.wakeUps == 0, "a host wake-up is no look above tier normal")
         // The next sample judges the event over the second since its checkpoint.
         bed.clock.advance(.seconds(1))
         bed.source.cpuStallTotalUSec += 150_000
@@ -335,14 +332,32 @@ struct GovernorDriverTests {
         #expect(driver.nextEvaluation() == bed.clock.now.advanced(by: TimeSpan(usec: 250_000)))
     }
 
-    /// In tier normal a host PSI wake-up is a look that asks for a fresh CPU-use window; the
-    /// evidence's second reading and the CPU-use follow-up, 10 ms apart, are one look.
-    @Test func aHostWakeUpInTierNormalIsALookAndNearFollowUpsAreOne() throws {
+    /// Below the critical tier a host PSI wake-up is a look that asks for a fresh CPU-use
+    /// window (an overload that begins while a warning holds is judged on the moments after
+    /// it); once critical it is none.
+    @Test func aHostWakeUpBelowCriticalIsALook() throws {
+        let bed = try GovernorBed()
+        let driver = try bed.startedDriver()
+        driver.hostPressureWokeUp()
+        #expect(bed.source.wakeUps == 1 && bed.source.taken == 1)
+        bed.source.cpuPressurePercent = 15
+        driver.evaluate()
+        #expect(driver.state.tier == .warning)
+        driver.hostPressureWokeUp()
+        #expect(bed.source.wakeUps == 2 && bed.source.taken == 3)
+        bed.source.cpuPressurePercent = 40
+        driver.evaluate()
+        #expect(driver.state.tier == .critical)
+        driver.hostPressureWokeUp()
+        #expect(bed.source.wakeUps == 2 && bed.source.taken == 4, "no look once critical")
+    }
+
+    /// The evidence's second reading and the CPU-use follow-up, 10 ms apart, are one look.
+    @Test func nearFollowUpsAreOneLook() throws {
         let bed = try GovernorBed()
         let driver = try bed.startedDriver()
         bed.source.cpuStallTotalUSec = 1_000_000
-        driver.hostPressureWokeUp()
-        #expect(bed.source.wakeUps == 1 && bed.source.taken == 1)
+        driver.evaluate()
         bed.clock.advance(.seconds(60))
         bed.source.followUpAt = bed.clock.now.advanced(by: TimeSpan(usec: 260_000))
         driver.fired(FiredTrigger(resource: .cpu, level: .critical))

@@ -239,13 +239,12 @@ public final class GovernorDriver: @unchecked Sendable {
     }
 
     /// A host PSI file fired: not evidence (the host is not the protected group), but a sign
-    /// the CPUs are contended now, so CPU use is judged on the moments that follow. Above
-    /// tier normal the governor already samples every interval (and closely just after a
-    /// rise to warning), each sample judging CPU use over it; an extra look and its
-    /// follow-up would cost the critical tasks kernel time for a reading the next sample
-    /// takes anyway.
+    /// the CPUs are contended now, so CPU use is judged on the moments that follow: an
+    /// overload that begins while a warning holds is judged a quarter of a second after the
+    /// host's trigger, not over a sample interval that began before it. Once critical, the
+    /// samples every interval are enough and a look costs the critical tasks kernel time.
     func hostPressureWokeUp() {
-        guard state.tier == .normal else { return }
+        guard state.tier < .critical else { return }
         source?.pressureWokeUp()
         evaluate()
     }
