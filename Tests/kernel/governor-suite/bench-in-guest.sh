@@ -167,7 +167,7 @@ warden_cpu_ticks() {
 
 # The installed phases' weight on the top-level slice must not outlive them.
 reset_top_slice() {
-    case $name in installed*) systemctl set-property --runtime "$top_slice" CPUWeight= 2>/dev/null ;; esac
+    case ${name:-} in installed*) systemctl set-property --runtime "$top_slice" CPUWeight= 2>/dev/null ;; esac
     return 0
 }
 
