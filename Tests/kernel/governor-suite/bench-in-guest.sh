@@ -87,6 +87,11 @@ outside_unit=bench-outside.service
 # to an installed stack, whose CPUWeight= decides against user.slice.
 top_slice=${root#/sys/fs/cgroup/}
 top_slice=${top_slice%%/*}
+# A [Slice] setting of the units scripts/install-systemd installs (units/NAME), read from
+# the files themselves so the installed phases follow them.
+installed_value() { # unit key
+    sed -n "s/^$2=//p" "$repo/units/$1" | tail -n 1
+}
 on_systemd=0
 [ -d /run/systemd/system ] && command -v systemd-run >/dev/null && on_systemd=1
 
@@ -216,13 +221,23 @@ UNIT
     fi
     [ "$name" = quota ] && sed -i 's/^CPUWeight=1$/CPUWeight=1\nCPUQuota=50%/' "$dir/units/batch.slice"
     if [ "${name%+governor}" = installed ]; then
-        sed -i 's/^CPUWeight=100$/CPUWeight=1000/' "$dir/units/critical.slice"
-        sed -i 's/^CPUWeight=100$/CPUWeight=20\nCPUQuota=100%/' "$dir/units/batch.slice"
+        local top_weight critical_weight batch_weight batch_quota
+        top_weight=$(installed_value trading.slice CPUWeight)
+        critical_weight=$(installed_value trading-critical.slice CPUWeight)
+        batch_weight=$(installed_value trading-batch.slice CPUWeight)
+        batch_quota=$(installed_value trading-batch.slice CPUQuota)
+        if [ -z "$top_weight" ] || [ -z "$critical_weight" ] || [ -z "$batch_weight" ]; then
+            echo "bench-governor: $key: units/trading*.slice name no CPUWeight= to install" >&2
+            return 1
+        fi
+        echo "  installed weights (units/trading*.slice): top $top_weight, critical $critical_weight, batch $batch_weight${batch_quota:+, batch CPUQuota=$batch_quota}"
+        sed -i "s/^CPUWeight=100\$/CPUWeight=$critical_weight/" "$dir/units/critical.slice"
+        sed -i "s/^CPUWeight=100\$/CPUWeight=$batch_weight${batch_quota:+\\nCPUQuota=$batch_quota}/" "$dir/units/batch.slice"
         if [ "$on_systemd" != 1 ] || [ "${top_slice%.slice}" = "$top_slice" ]; then
             echo "bench-governor: $key: needs systemd as init and the test bed's group under a slice (it is under '$top_slice')" >&2
             return 1
         fi
-        systemctl set-property --runtime "$top_slice" CPUWeight=500
+        systemctl set-property --runtime "$top_slice" CPUWeight="$top_weight"
     fi
     [ "$governed" = 1 ] && wait_for_low_load
     gov_start_warden "$warden" "$dir" "$group"
